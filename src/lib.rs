@@ -1,0 +1,2 @@
+//! Faultline: a deterministic distributed-systems simulator.
+pub mod sim;
