@@ -1,0 +1,673 @@
+//! The discrete-event engine: one queue of events ordered by (time, sequence number), popped
+//! one at a time on one thread. Events are message deliveries, timer firings, fault actions,
+//! node starts and pause ends. Monomorphized per protocol (`Sim<P>`): no dynamic dispatch and
+//! no allocation per event on the hot path (payloads live in a slab reused through a free list;
+//! effect buffers are reused).
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::hash::Hasher;
+
+use serde::Serialize;
+
+use super::fault::{Fault, ScheduledFault};
+use super::network::{LinkConfig, NetworkConfig, Topology};
+use super::node::{Context, Node, NodeId, Outbox, Protocol, TimerCmd};
+use super::rng::{ChaCha8Rng, Stream, stream, unit_f64};
+use super::time::{SECS, Time};
+use super::trace::{EventKind, StableHasher, TraceRecord};
+
+/// When a run ends, whichever comes first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Simulated time limit.
+    pub time: Time,
+    /// Event limit: guards against an actor that schedules without bound.
+    pub events: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { time: 60 * SECS, events: 50_000_000 }
+    }
+}
+
+/// Everything that determines a run, with the protocol.
+#[derive(Clone, Debug)]
+pub struct SimConfig {
+    pub seed: u64,
+    /// Servers are nodes `0..servers`: the targets of faults and partitions.
+    pub servers: u32,
+    /// Clients are nodes `servers..servers + clients`.
+    pub clients: u32,
+    pub network: NetworkConfig,
+    /// Explicit faults (a random nemesis is expanded into this before the run).
+    pub faults: Vec<ScheduledFault>,
+    pub limits: Limits,
+    /// Keep a record of every event (for the text trace and diagrams). The hash is always kept.
+    pub record: bool,
+}
+
+impl SimConfig {
+    pub fn new(seed: u64, servers: u32, clients: u32) -> Self {
+        SimConfig {
+            seed,
+            servers,
+            clients,
+            network: NetworkConfig::default(),
+            faults: Vec::new(),
+            limits: Limits::default(),
+            record: false,
+        }
+    }
+}
+
+/// Why a run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StopReason {
+    /// The simulated time limit was reached.
+    TimeLimit,
+    /// The event limit was reached (an actor may be scheduling without bound).
+    EventLimit,
+    /// Nothing left to do.
+    Quiescent,
+}
+
+impl std::fmt::Display for StopReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            StopReason::TimeLimit => "time limit reached",
+            StopReason::EventLimit => "event limit reached",
+            StopReason::Quiescent => "no events left",
+        })
+    }
+}
+
+/// What happened, counted: proof that each fault kind fired and had its effect.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Counters {
+    pub sent: u64,
+    pub delivered: u64,
+    pub timers_fired: u64,
+    pub dropped_loss: u64,
+    pub dropped_partition: u64,
+    pub dropped_dead: u64,
+    pub duplicated: u64,
+    pub partitions: u64,
+    pub heals: u64,
+    pub crashes: u64,
+    pub restarts: u64,
+    pub pauses: u64,
+    /// Events a paused node handled late, when it woke.
+    pub backlog_handled: u64,
+    pub clock_changes: u64,
+    pub observations: u64,
+}
+
+/// The result of a run.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunStats {
+    pub stop: StopReason,
+    /// Simulated time at the end.
+    pub time: Time,
+    /// Events popped from the queue.
+    pub events: u64,
+    /// Stable hash over every event of the run.
+    pub trace_hash: u64,
+    pub counters: Counters,
+}
+
+enum Ev<M, T> {
+    Start(u32),
+    Deliver { from: u32, to: u32, to_inc: u32, sent: Time, msg: M },
+    Timer { node: u32, inc: u32, tag: T, generation: u64 },
+    Fault(u32),
+    Resume { node: u32, inc: u32 },
+}
+
+struct NodeSlot<N: Node> {
+    node: Option<N>,
+    durable: N::Durable,
+    rng: ChaCha8Rng,
+    incarnation: u32,
+    alive: bool,
+    paused_until: Time,
+    backlog: Vec<u32>,
+    timers: Vec<(N::Timer, u64)>,
+    clock_offset: i64,
+    drift_ppm: i64,
+    drift_since: Time,
+}
+
+/// A simulation of one protocol.
+pub struct Sim<P: Protocol> {
+    protocol: P,
+    cfg: SimConfig,
+    n: u32,
+    now: Time,
+    seq: u64,
+    events: u64,
+    queue: BinaryHeap<Reverse<(Time, u64, u32)>>,
+    slab: Vec<Option<Ev<<P::Node as Node>::Msg, <P::Node as Node>::Timer>>>,
+    free: Vec<u32>,
+    nodes: Vec<NodeSlot<P::Node>>,
+    links: Vec<LinkConfig>,
+    link_rngs: Vec<ChaCha8Rng>,
+    topology: Topology,
+    out: Outbox<P::Node>,
+    timer_gen: u64,
+    hash: StableHasher,
+    counters: Counters,
+    records: Vec<TraceRecord>,
+    observations: Vec<(Time, NodeId, <P::Node as Node>::Obs)>,
+    stopped: Option<StopReason>,
+}
+
+impl<P: Protocol> Sim<P> {
+    /// Builds the cluster and schedules node starts and the fault schedule. Validate the
+    /// configuration first (the scenario loader does): this trusts it.
+    pub fn new(protocol: P, cfg: SimConfig) -> Self {
+        let n = cfg.servers + cfg.clients;
+        let nodes = (0..n)
+            .map(|i| {
+                let durable = <P::Node as Node>::Durable::default();
+                NodeSlot {
+                    node: None,
+                    durable,
+                    rng: stream(cfg.seed, Stream::Node, i as u64),
+                    incarnation: 0,
+                    alive: false,
+                    paused_until: 0,
+                    backlog: Vec::new(),
+                    timers: Vec::new(),
+                    clock_offset: 0,
+                    drift_ppm: 0,
+                    drift_since: 0,
+                }
+            })
+            .collect();
+        let links = cfg.network.table(n);
+        let link_rngs = (0..(n as u64 * n as u64)).map(|i| stream(cfg.seed, Stream::Link, i)).collect();
+        let mut sim = Sim {
+            protocol,
+            n,
+            now: 0,
+            seq: 0,
+            events: 0,
+            queue: BinaryHeap::with_capacity(1024),
+            slab: Vec::with_capacity(1024),
+            free: Vec::new(),
+            nodes,
+            links,
+            link_rngs,
+            topology: Topology::full(n),
+            out: Outbox::default(),
+            timer_gen: 0,
+            hash: StableHasher::new(),
+            counters: Counters::default(),
+            records: Vec::new(),
+            observations: Vec::new(),
+            stopped: None,
+            cfg,
+        };
+        sim.hash.write_u64(sim.cfg.seed);
+        for i in 0..n {
+            sim.push(0, Ev::Start(i));
+        }
+        let mut order: Vec<u32> = (0..sim.cfg.faults.len() as u32).collect();
+        order.sort_by_key(|&i| sim.cfg.faults[i as usize].at);
+        for i in order {
+            let at = sim.cfg.faults[i as usize].at;
+            sim.push(at, Ev::Fault(i));
+        }
+        sim
+    }
+
+    #[inline]
+    fn push(&mut self, at: Time, ev: Ev<<P::Node as Node>::Msg, <P::Node as Node>::Timer>) {
+        let slot = match self.free.pop() {
+            Some(s) => {
+                self.slab[s as usize] = Some(ev);
+                s
+            }
+            None => {
+                self.slab.push(Some(ev));
+                (self.slab.len() - 1) as u32
+            }
+        };
+        self.seq += 1;
+        self.queue.push(Reverse((at, self.seq, slot)));
+    }
+
+    /// Runs until a limit is reached or nothing is left to do.
+    pub fn run(&mut self) -> RunStats {
+        while self.step() {}
+        self.stats()
+    }
+
+    /// Runs events up to and including simulated time `t` (or a limit).
+    pub fn run_until(&mut self, t: Time) {
+        while let Some(&Reverse((at, _, _))) = self.queue.peek() {
+            if at > t || self.stopped.is_some() {
+                break;
+            }
+            self.step();
+        }
+        if self.stopped.is_none() {
+            self.now = self.now.max(t.min(self.cfg.limits.time));
+        }
+    }
+
+    /// Handles one event; false when the run is over.
+    pub fn step(&mut self) -> bool {
+        if self.stopped.is_some() {
+            return false;
+        }
+        if self.events >= self.cfg.limits.events {
+            self.stopped = Some(StopReason::EventLimit);
+            return false;
+        }
+        let Some(Reverse((at, _, slot))) = self.queue.pop() else {
+            self.stopped = Some(StopReason::Quiescent);
+            return false;
+        };
+        if at > self.cfg.limits.time {
+            self.now = self.cfg.limits.time;
+            self.stopped = Some(StopReason::TimeLimit);
+            return false;
+        }
+        debug_assert!(at >= self.now, "time went backwards");
+        self.now = at;
+        self.events += 1;
+        self.dispatch(slot, false);
+        true
+    }
+
+    /// Handles the event in `slot`. `from_backlog`: a paused node is now handling it late.
+    fn dispatch(&mut self, slot: u32, from_backlog: bool) {
+        let now = self.now;
+        let ev = match &self.slab[slot as usize] {
+            Some(Ev::Deliver { to, .. }) | Some(Ev::Timer { node: to, .. }) => {
+                let to = *to as usize;
+                let paused = self.nodes[to].alive && self.nodes[to].paused_until > now;
+                if paused && !from_backlog && self.deliverable(slot) {
+                    self.nodes[to].backlog.push(slot);
+                    self.note(EventKind::Backlog, to as u32, to as u32, now, 0, || String::from("queued while paused"));
+                    return;
+                }
+                self.slab[slot as usize].take()
+            }
+            _ => self.slab[slot as usize].take(),
+        };
+        self.free.push(slot);
+        let Some(ev) = ev else { return };
+        match ev {
+            Ev::Start(i) => {
+                let s = &mut self.nodes[i as usize];
+                s.node = Some(self.protocol.node(NodeId(i), &s.durable));
+                s.alive = true;
+                self.note(EventKind::Start, i, i, now, 0, String::new);
+                self.call(i, |node, ctx| node.on_start(ctx));
+            }
+            Ev::Deliver { from, to, to_inc, sent, msg } => {
+                let ts = &self.nodes[to as usize];
+                if !ts.alive || ts.incarnation != to_inc {
+                    self.counters.dropped_dead += 1;
+                    self.note(EventKind::DropDead, to, from, sent, 0, || format!("{msg:?}"));
+                } else if !self.topology.reaches(NodeId(from), NodeId(to)) {
+                    self.counters.dropped_partition += 1;
+                    self.note(EventKind::DropPartition, to, from, sent, 0, || format!("{msg:?}"));
+                } else {
+                    self.counters.delivered += 1;
+                    if from_backlog {
+                        self.counters.backlog_handled += 1;
+                    }
+                    let h = super::trace::stable_hash(&msg);
+                    self.note(EventKind::Deliver, to, from, sent, h, || format!("{msg:?}"));
+                    self.call(to, |node, ctx| node.on_message(ctx, NodeId(from), msg));
+                }
+            }
+            Ev::Timer { node, inc, tag, generation } => {
+                let s = &mut self.nodes[node as usize];
+                if !s.alive || s.incarnation != inc {
+                    return;
+                }
+                let Some(pos) = s.timers.iter().position(|(t, g)| *t == tag && *g == generation) else {
+                    return; // cancelled or reset
+                };
+                s.timers.swap_remove(pos);
+                self.counters.timers_fired += 1;
+                if from_backlog {
+                    self.counters.backlog_handled += 1;
+                }
+                let h = super::trace::stable_hash(&tag);
+                self.note(EventKind::Timer, node, node, now, h, || format!("{tag:?}"));
+                self.call(node, |n, ctx| n.on_timer(ctx, tag));
+            }
+            Ev::Fault(i) => {
+                let fault = self.cfg.faults[i as usize].fault.clone();
+                self.apply_fault(&fault);
+            }
+            Ev::Resume { node, inc } => {
+                let s = &mut self.nodes[node as usize];
+                if !s.alive || s.incarnation != inc || s.paused_until > now {
+                    return;
+                }
+                let backlog = std::mem::take(&mut s.backlog);
+                self.note(EventKind::Fault, node, node, now, 1, || format!("resume n{node} ({} queued)", backlog.len()));
+                for &b in &backlog {
+                    self.events += 1;
+                    self.dispatch(b, true);
+                }
+                let mut backlog = backlog;
+                backlog.clear();
+                let s = &mut self.nodes[node as usize];
+                if s.backlog.is_empty() {
+                    s.backlog = backlog; // keep the allocation
+                }
+            }
+        }
+    }
+
+    /// Whether a backlogged event would still be handled (a timer still armed, a message not
+    /// cut off): only those are worth queueing.
+    fn deliverable(&self, slot: u32) -> bool {
+        match &self.slab[slot as usize] {
+            Some(Ev::Deliver { from, to, to_inc, .. }) => {
+                let s = &self.nodes[*to as usize];
+                s.incarnation == *to_inc && self.topology.reaches(NodeId(*from), NodeId(*to))
+            }
+            Some(Ev::Timer { node, inc, tag, generation }) => {
+                let s = &self.nodes[*node as usize];
+                s.incarnation == *inc && s.timers.iter().any(|(t, g)| t == tag && g == generation)
+            }
+            _ => false,
+        }
+    }
+
+    fn apply_fault(&mut self, fault: &Fault) {
+        let now = self.now;
+        let servers = self.cfg.servers;
+        match fault {
+            Fault::Partition(p) => {
+                self.counters.partitions += 1;
+                self.topology.apply(p, servers);
+            }
+            Fault::Heal => {
+                self.counters.heals += 1;
+                self.topology.heal();
+            }
+            Fault::Crash(n) => {
+                let s = &mut self.nodes[*n as usize];
+                if !s.alive {
+                    return;
+                }
+                self.counters.crashes += 1;
+                s.alive = false;
+                s.node = None;
+                s.incarnation += 1;
+                s.timers.clear();
+                s.paused_until = 0;
+                let backlog = std::mem::take(&mut s.backlog);
+                for b in backlog {
+                    self.slab[b as usize] = None;
+                    self.free.push(b);
+                }
+            }
+            Fault::Restart(n) => {
+                let s = &mut self.nodes[*n as usize];
+                if s.alive {
+                    return;
+                }
+                self.counters.restarts += 1;
+                s.node = Some(self.protocol.node(NodeId(*n), &s.durable));
+                s.alive = true;
+                let label = fault.to_string();
+                self.note(EventKind::Fault, *n, *n, now, fault_code(fault), || label);
+                self.note(EventKind::Restart, *n, *n, now, 0, String::new);
+                self.call(*n, |node, ctx| node.on_restart(ctx));
+                return;
+            }
+            Fault::Pause { node, duration } => {
+                let s = &mut self.nodes[*node as usize];
+                if !s.alive {
+                    return;
+                }
+                self.counters.pauses += 1;
+                let until = now.saturating_add(*duration);
+                if until > s.paused_until {
+                    s.paused_until = until;
+                    let inc = s.incarnation;
+                    self.push(until, Ev::Resume { node: *node, inc });
+                }
+            }
+            Fault::ClockSkew { node, offset, drift_ppm } => {
+                self.counters.clock_changes += 1;
+                let s = &mut self.nodes[*node as usize];
+                s.clock_offset = *offset;
+                s.drift_ppm = (*drift_ppm).clamp(-500_000, 500_000);
+                s.drift_since = now;
+            }
+        }
+        let code = fault_code(fault);
+        let n = fault.named().first().copied().unwrap_or(0);
+        self.note(EventKind::Fault, n, n, now, code, || fault.to_string());
+    }
+
+    /// Calls a handler on node `i` and applies its buffered effects.
+    #[inline]
+    fn call(&mut self, i: u32, f: impl FnOnce(&mut P::Node, &mut Context<'_, P::Node>)) {
+        let local = self.local_time(i);
+        let s = &mut self.nodes[i as usize];
+        let Some(node) = s.node.as_mut() else { return };
+        let mut ctx = Context {
+            id: NodeId(i),
+            now_local: local,
+            servers: self.cfg.servers,
+            nodes: self.n,
+            rng: &mut s.rng,
+            durable: &mut s.durable,
+            out: &mut self.out,
+        };
+        f(node, &mut ctx);
+        self.apply_effects(i);
+    }
+
+    fn apply_effects(&mut self, i: u32) {
+        let now = self.now;
+        let mut sends = std::mem::take(&mut self.out.sends);
+        for (to, msg) in sends.drain(..) {
+            self.send(i, to.0, msg);
+        }
+        self.out.sends = sends;
+        if !self.out.timers.is_empty() {
+            let mut timers = std::mem::take(&mut self.out.timers);
+            for cmd in timers.drain(..) {
+                match cmd {
+                    TimerCmd::Set(tag, delay) => {
+                        self.timer_gen += 1;
+                        let generation = self.timer_gen;
+                        let s = &mut self.nodes[i as usize];
+                        match s.timers.iter_mut().find(|(t, _)| *t == tag) {
+                            Some(entry) => entry.1 = generation,
+                            None => s.timers.push((tag, generation)),
+                        }
+                        let inc = s.incarnation;
+                        let at = now.saturating_add(true_delay(delay, s.drift_ppm));
+                        self.push(at, Ev::Timer { node: i, inc, tag, generation });
+                    }
+                    TimerCmd::Cancel(tag) => {
+                        let s = &mut self.nodes[i as usize];
+                        s.timers.retain(|(t, _)| *t != tag);
+                    }
+                }
+            }
+            self.out.timers = timers;
+        }
+        if !self.out.obs.is_empty() {
+            let mut obs = std::mem::take(&mut self.out.obs);
+            for o in obs.drain(..) {
+                self.counters.observations += 1;
+                self.note(EventKind::Observe, i, i, now, 0, || format!("{o:?}"));
+                self.observations.push((now, NodeId(i), o));
+            }
+            self.out.obs = obs;
+        }
+    }
+
+    #[inline]
+    fn send(&mut self, from: u32, to: u32, msg: <P::Node as Node>::Msg) {
+        if to >= self.n {
+            debug_assert!(false, "n{from} sent to n{to}, which does not exist");
+            return;
+        }
+        self.counters.sent += 1;
+        let now = self.now;
+        let link = (from * self.n + to) as usize;
+        let cfg = &self.links[link];
+        let rng = &mut self.link_rngs[link];
+        let lost = cfg.drop > 0.0 && unit_f64(rng) < cfg.drop;
+        let dup = cfg.duplicate > 0.0 && unit_f64(rng) < cfg.duplicate;
+        let latency = cfg.latency.sample(rng);
+        let to_inc = self.nodes[to as usize].incarnation;
+        if lost {
+            self.counters.dropped_loss += 1;
+            self.note(EventKind::DropLoss, to, from, now, 0, || format!("{msg:?}"));
+            return;
+        }
+        if dup {
+            let latency2 = self.links[link].latency.sample(&mut self.link_rngs[link]);
+            self.counters.duplicated += 1;
+            self.note(EventKind::Duplicate, to, from, now, 0, || format!("{msg:?}"));
+            self.push(now + latency2, Ev::Deliver { from, to, to_inc, sent: now, msg: msg.clone() });
+        }
+        self.push(now + latency, Ev::Deliver { from, to, to_inc, sent: now, msg });
+    }
+
+    /// Hashes one event and, when recording, keeps it. `label` is only called when recording.
+    #[inline]
+    fn note(&mut self, kind: EventKind, node: u32, peer: u32, sent: Time, h: u64, label: impl FnOnce() -> String) {
+        let hs = &mut self.hash;
+        hs.write_u64(self.now);
+        hs.write_u64((kind as u64) << 48 | (node as u64) << 24 | peer as u64);
+        hs.write_u64(h ^ sent);
+        if self.cfg.record {
+            self.records.push(TraceRecord {
+                time: self.now,
+                kind,
+                node: NodeId(node),
+                peer: NodeId(peer),
+                sent,
+                label: label(),
+            });
+        }
+    }
+
+    /// Node `i`'s local clock now.
+    fn local_time(&self, i: u32) -> Time {
+        let s = &self.nodes[i as usize];
+        if s.clock_offset == 0 && s.drift_ppm == 0 {
+            return self.now;
+        }
+        let elapsed = (self.now - s.drift_since) as i128;
+        let t = self.now as i128 + s.clock_offset as i128 + elapsed * s.drift_ppm as i128 / 1_000_000;
+        t.clamp(0, u64::MAX as i128) as Time
+    }
+
+    /// Current simulated (true) time.
+    pub fn now(&self) -> Time {
+        self.now
+    }
+    /// The configuration of this run.
+    pub fn config(&self) -> &SimConfig {
+        &self.cfg
+    }
+    /// The protocol.
+    pub fn protocol(&self) -> &P {
+        &self.protocol
+    }
+    /// Node `id`'s state, or `None` while it is crashed.
+    pub fn node(&self, id: NodeId) -> Option<&P::Node> {
+        self.nodes.get(id.idx()).and_then(|s| s.node.as_ref())
+    }
+    /// Node `id`'s durable storage.
+    pub fn durable(&self, id: NodeId) -> &<P::Node as Node>::Durable {
+        &self.nodes[id.idx()].durable
+    }
+    /// Whether node `id` is paused now.
+    pub fn is_paused(&self, id: NodeId) -> bool {
+        self.nodes[id.idx()].paused_until > self.now
+    }
+    /// Node `id`'s clock reading now.
+    pub fn clock_of(&self, id: NodeId) -> Time {
+        self.local_time(id.0)
+    }
+    /// Every observation so far, stamped with true time and node.
+    pub fn observations(&self) -> &[(Time, NodeId, <P::Node as Node>::Obs)] {
+        &self.observations
+    }
+    /// Takes the observations out (leaves the run's list empty).
+    pub fn take_observations(&mut self) -> Vec<(Time, NodeId, <P::Node as Node>::Obs)> {
+        std::mem::take(&mut self.observations)
+    }
+    /// Recorded events (empty unless `record` is on).
+    pub fn records(&self) -> &[TraceRecord] {
+        &self.records
+    }
+    /// The text trace: one line per recorded event.
+    pub fn trace_text(&self) -> String {
+        let mut s = String::with_capacity(self.records.len() * 64);
+        for r in &self.records {
+            s.push_str(&r.line());
+            s.push('\n');
+        }
+        s
+    }
+    /// The stable hash of every event so far.
+    pub fn trace_hash(&self) -> u64 {
+        self.hash.finish()
+    }
+    /// Counts of what happened.
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+    /// Events handled so far.
+    pub fn events(&self) -> u64 {
+        self.events
+    }
+    /// The result so far.
+    pub fn stats(&self) -> RunStats {
+        RunStats {
+            stop: self.stopped.unwrap_or(StopReason::TimeLimit),
+            time: self.now,
+            events: self.events,
+            trace_hash: self.trace_hash(),
+            counters: self.counters.clone(),
+        }
+    }
+    /// Whether the topology currently cuts any link.
+    pub fn is_partitioned(&self) -> bool {
+        self.topology.is_partitioned()
+    }
+    /// Applies a fault now (for tests and interactive use); scheduled faults need not use this.
+    pub fn inject(&mut self, fault: Fault) {
+        self.apply_fault(&fault);
+    }
+}
+
+/// True-time length of a timer of `local` length on a clock drifting by `drift_ppm`.
+#[inline]
+fn true_delay(local: Time, drift_ppm: i64) -> Time {
+    if drift_ppm == 0 {
+        return local;
+    }
+    (local as u128 * 1_000_000 / (1_000_000 + drift_ppm) as u128) as Time
+}
+
+fn fault_code(f: &Fault) -> u64 {
+    let mut h = StableHasher::new();
+    h.write(f.to_string().as_bytes());
+    h.finish()
+}

@@ -1,0 +1,167 @@
+//! The trace of a run: a stable 64-bit hash over every event (always on, a few ns an event),
+//! and optionally a list of event records that print as one line per event.
+//!
+//! The hash uses fixed constants (no per-process random keys), so it is the same in every
+//! process, build profile and platform.
+
+use std::hash::{Hash, Hasher};
+
+use super::node::NodeId;
+use super::time::{Time, fmt_time};
+
+/// A fixed-key 64-bit hasher (multiply-rotate, in the style of FxHash, with a strong finish).
+#[derive(Clone, Copy, Default)]
+pub struct StableHasher(u64);
+
+const K: u64 = 0xf135_7aea_2e62_a9c5;
+
+impl StableHasher {
+    pub fn new() -> Self {
+        StableHasher(0x243f_6a88_85a3_08d3)
+    }
+    #[inline]
+    fn mix(&mut self, x: u64) {
+        self.0 = (self.0 ^ x).wrapping_mul(K).rotate_left(26);
+    }
+}
+
+impl Hasher for StableHasher {
+    #[inline]
+    fn finish(&self) -> u64 {
+        super::rng::splitmix64(self.0)
+    }
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.mix(u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut b = [0u8; 8];
+            b[..rest.len()].copy_from_slice(rest);
+            self.mix(u64::from_le_bytes(b) ^ ((rest.len() as u64) << 56));
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.mix(i as u64)
+    }
+    #[inline]
+    fn write_u16(&mut self, i: u16) {
+        self.mix(i as u64)
+    }
+    #[inline]
+    fn write_u32(&mut self, i: u32) {
+        self.mix(i as u64)
+    }
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.mix(i)
+    }
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        // usize is hashed as u64 so 32- and 64-bit platforms agree.
+        self.mix(i as u64)
+    }
+    #[inline]
+    fn write_i64(&mut self, i: i64) {
+        self.mix(i as u64)
+    }
+}
+
+/// The stable hash of any `Hash` value.
+#[inline]
+pub fn stable_hash<T: Hash + ?Sized>(v: &T) -> u64 {
+    let mut h = StableHasher::new();
+    v.hash(&mut h);
+    h.finish()
+}
+
+/// What happened at one event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EventKind {
+    /// A node started (or restarted).
+    Start,
+    Restart,
+    /// A message reached its destination and was handled.
+    Deliver,
+    /// A timer fired and was handled.
+    Timer,
+    /// The network lost a message at send time.
+    DropLoss,
+    /// A message could not cross a partition (judged at delivery).
+    DropPartition,
+    /// The destination was down, or restarted since the message was sent.
+    DropDead,
+    /// The network sent a second copy.
+    Duplicate,
+    /// A message or timer arrived while the node was paused: queued in its backlog.
+    Backlog,
+    /// A fault action.
+    Fault,
+    /// A node reported an observation.
+    Observe,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Start => "start",
+            EventKind::Restart => "restart",
+            EventKind::Deliver => "deliver",
+            EventKind::Timer => "timer",
+            EventKind::DropLoss => "drop-loss",
+            EventKind::DropPartition => "drop-partition",
+            EventKind::DropDead => "drop-dead",
+            EventKind::Duplicate => "duplicate",
+            EventKind::Backlog => "backlog",
+            EventKind::Fault => "fault",
+            EventKind::Observe => "observe",
+        }
+    }
+}
+
+/// One recorded event (kept only when records are on).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct TraceRecord {
+    pub time: Time,
+    pub kind: EventKind,
+    /// The node the event happened at (the receiver of a message).
+    pub node: NodeId,
+    /// The sender of a message, else the node itself.
+    pub peer: NodeId,
+    /// When the message was sent (for deliveries and drops), else `time`.
+    pub sent: Time,
+    /// The message, timer, fault or observation, as `Debug` prints it.
+    pub label: String,
+}
+
+impl TraceRecord {
+    /// One stable line: `time kind node [<- peer] label`.
+    pub fn line(&self) -> String {
+        match self.kind {
+            EventKind::Deliver | EventKind::DropPartition | EventKind::DropDead | EventKind::Duplicate => {
+                format!(
+                    "{} {:<14} {} <- {} {}",
+                    fmt_time(self.time),
+                    self.kind.as_str(),
+                    self.node,
+                    self.peer,
+                    self.label
+                )
+            }
+            EventKind::DropLoss => format!(
+                "{} {:<14} {} -> {} {}",
+                fmt_time(self.time),
+                self.kind.as_str(),
+                self.peer,
+                self.node,
+                self.label
+            ),
+            EventKind::Fault => format!("{} {:<14} {}", fmt_time(self.time), self.kind.as_str(), self.label),
+            _ => format!("{} {:<14} {} {}", fmt_time(self.time), self.kind.as_str(), self.node, self.label),
+        }
+    }
+}
