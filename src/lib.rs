@@ -2,6 +2,7 @@
 //!
 //! One seed and one scenario fully determine a run: the engine ([`sim`]) runs protocol
 //! actors over a simulated network with faults; clients record a history; checkers judge it.
-pub mod sim;
 pub mod protocols;
+pub mod scenario;
+pub mod sim;
 pub mod workload;

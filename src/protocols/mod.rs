@@ -123,7 +123,11 @@ pub struct RunOutcome {
 impl RunOutcome {
     /// The worst verdict over all checks (Pass when there are none).
     pub fn verdict(&self) -> Verdict {
-        self.checks.iter().map(|c| c.verdict).max().unwrap_or(Verdict::Pass)
+        self.checks
+            .iter()
+            .map(|c| c.verdict)
+            .max()
+            .unwrap_or(Verdict::Pass)
     }
 }
 

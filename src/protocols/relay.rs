@@ -43,11 +43,20 @@ pub fn run(spec: &RunSpec, relay: &RelaySpec) -> RunOutcome {
     cfg.faults = spec.faults.clone();
     cfg.limits = spec.limits;
     cfg.record = spec.record;
-    let mut sim = Sim::new(RelayProtocol { fanout: relay.fanout }, cfg);
+    let mut sim = Sim::new(
+        RelayProtocol {
+            fanout: relay.fanout,
+        },
+        cfg,
+    );
     let stats = sim.run();
     let c = &stats.counters;
     let accounted = c.delivered + c.dropped_loss + c.dropped_partition + c.dropped_dead;
-    let verdict = if accounted <= c.sent + c.duplicated { Verdict::Pass } else { Verdict::Violation };
+    let verdict = if accounted <= c.sent + c.duplicated {
+        Verdict::Pass
+    } else {
+        Verdict::Violation
+    };
     let checks = vec![CheckOutcome {
         name: "conservation".into(),
         verdict,
@@ -57,5 +66,11 @@ pub fn run(spec: &RunSpec, relay: &RelaySpec) -> RunOutcome {
         ),
         ops: vec![],
     }];
-    RunOutcome { stats, checks, ops: vec![], roles: vec![], records: sim.records().to_vec() }
+    RunOutcome {
+        stats,
+        checks,
+        ops: vec![],
+        roles: vec![],
+        records: sim.records().to_vec(),
+    }
 }

@@ -49,7 +49,10 @@ impl Node for Relay {
 impl Protocol for RelayProtocol {
     type Node = Relay;
     fn node(&self, _id: NodeId, _durable: &()) -> Relay {
-        Relay { received: 0, fanout: self.fanout }
+        Relay {
+            received: 0,
+            fanout: self.fanout,
+        }
     }
 }
 
@@ -57,7 +60,14 @@ impl Protocol for RelayProtocol {
 /// payload slab, the same random destinations and uniform latencies from ChaCha8, and nothing
 /// else (no trace, no faults, no per-node state). Returns a checksum so nothing is optimised
 /// away.
-pub fn bare_loop(seed: u64, nodes: u32, in_flight: u32, events: u64, lat_min: u64, lat_max: u64) -> u64 {
+pub fn bare_loop(
+    seed: u64,
+    nodes: u32,
+    in_flight: u32,
+    events: u64,
+    lat_min: u64,
+    lat_max: u64,
+) -> u64 {
     let mut rng = stream(seed, Stream::User, 0);
     let mut net = stream(seed, Stream::User, 1);
     let mut heap: BinaryHeap<Reverse<(u64, u64, u32)>> = BinaryHeap::new();
@@ -95,5 +105,8 @@ pub fn bare_loop(seed: u64, nodes: u32, in_flight: u32, events: u64, lat_min: u6
         seq += 1;
         heap.push(Reverse((at, seq, s)));
     }
-    received.iter().enumerate().fold(done, |acc, (i, r)| acc ^ (r << (i % 32)))
+    received
+        .iter()
+        .enumerate()
+        .fold(done, |acc, (i, r)| acc ^ (r << (i % 32)))
 }

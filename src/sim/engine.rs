@@ -22,6 +22,7 @@ use super::trace::{EventKind, StableHasher, TraceRecord};
 #[serde(deny_unknown_fields, default)]
 pub struct Limits {
     /// Simulated time limit.
+    #[serde(with = "crate::sim::dur")]
     pub time: Time,
     /// Event limit: guards against an actor that schedules without bound.
     pub events: u64,
@@ -29,7 +30,10 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { time: 60 * SECS, events: 50_000_000 }
+        Limits {
+            time: 60 * SECS,
+            events: 50_000_000,
+        }
     }
 }
 
@@ -121,10 +125,24 @@ pub struct RunStats {
 
 enum Ev<M, T> {
     Start(u32),
-    Deliver { from: u32, to: u32, to_inc: u32, sent: Time, msg: M },
-    Timer { node: u32, inc: u32, tag: T, generation: u64 },
+    Deliver {
+        from: u32,
+        to: u32,
+        to_inc: u32,
+        sent: Time,
+        msg: M,
+    },
+    Timer {
+        node: u32,
+        inc: u32,
+        tag: T,
+        generation: u64,
+    },
     Fault(u32),
-    Resume { node: u32, inc: u32 },
+    Resume {
+        node: u32,
+        inc: u32,
+    },
 }
 
 struct NodeSlot<N: Node> {
@@ -189,7 +207,9 @@ impl<P: Protocol> Sim<P> {
             })
             .collect();
         let links = cfg.network.table(n);
-        let link_rngs = (0..(n as u64 * n as u64)).map(|i| stream(cfg.seed, Stream::Link, i)).collect();
+        let link_rngs = (0..(n as u64 * n as u64))
+            .map(|i| stream(cfg.seed, Stream::Link, i))
+            .collect();
         let mut sim = Sim {
             protocol,
             n,
@@ -294,7 +314,9 @@ impl<P: Protocol> Sim<P> {
                 let paused = self.nodes[to].alive && self.nodes[to].paused_until > now;
                 if paused && !from_backlog && self.deliverable(slot) {
                     self.nodes[to].backlog.push(slot);
-                    self.note(EventKind::Backlog, to as u32, to as u32, now, 0, || String::from("queued while paused"));
+                    self.note(EventKind::Backlog, to as u32, to as u32, now, 0, || {
+                        String::from("queued while paused")
+                    });
                     return;
                 }
                 self.slab[slot as usize].take()
@@ -311,14 +333,24 @@ impl<P: Protocol> Sim<P> {
                 self.note(EventKind::Start, i, i, now, 0, String::new);
                 self.call(i, |node, ctx| node.on_start(ctx));
             }
-            Ev::Deliver { from, to, to_inc, sent, msg } => {
+            Ev::Deliver {
+                from,
+                to,
+                to_inc,
+                sent,
+                msg,
+            } => {
                 let ts = &self.nodes[to as usize];
                 if !ts.alive || ts.incarnation != to_inc {
                     self.counters.dropped_dead += 1;
-                    self.note(EventKind::DropDead, to, from, sent, 0, || format!("{msg:?}"));
+                    self.note(EventKind::DropDead, to, from, sent, 0, || {
+                        format!("{msg:?}")
+                    });
                 } else if !self.topology.reaches(NodeId(from), NodeId(to)) {
                     self.counters.dropped_partition += 1;
-                    self.note(EventKind::DropPartition, to, from, sent, 0, || format!("{msg:?}"));
+                    self.note(EventKind::DropPartition, to, from, sent, 0, || {
+                        format!("{msg:?}")
+                    });
                 } else {
                     self.counters.delivered += 1;
                     if from_backlog {
@@ -329,12 +361,21 @@ impl<P: Protocol> Sim<P> {
                     self.call(to, |node, ctx| node.on_message(ctx, NodeId(from), msg));
                 }
             }
-            Ev::Timer { node, inc, tag, generation } => {
+            Ev::Timer {
+                node,
+                inc,
+                tag,
+                generation,
+            } => {
                 let s = &mut self.nodes[node as usize];
                 if !s.alive || s.incarnation != inc {
                     return;
                 }
-                let Some(pos) = s.timers.iter().position(|(t, g)| *t == tag && *g == generation) else {
+                let Some(pos) = s
+                    .timers
+                    .iter()
+                    .position(|(t, g)| *t == tag && *g == generation)
+                else {
                     return; // cancelled or reset
                 };
                 s.timers.swap_remove(pos);
@@ -356,7 +397,9 @@ impl<P: Protocol> Sim<P> {
                     return;
                 }
                 let backlog = std::mem::take(&mut s.backlog);
-                self.note(EventKind::Fault, node, node, now, 1, || format!("resume n{node} ({} queued)", backlog.len()));
+                self.note(EventKind::Fault, node, node, now, 1, || {
+                    format!("resume n{node} ({} queued)", backlog.len())
+                });
                 for &b in &backlog {
                     self.events += 1;
                     self.dispatch(b, true);
@@ -375,11 +418,18 @@ impl<P: Protocol> Sim<P> {
     /// cut off): only those are worth queueing.
     fn deliverable(&self, slot: u32) -> bool {
         match &self.slab[slot as usize] {
-            Some(Ev::Deliver { from, to, to_inc, .. }) => {
+            Some(Ev::Deliver {
+                from, to, to_inc, ..
+            }) => {
                 let s = &self.nodes[*to as usize];
                 s.incarnation == *to_inc && self.topology.reaches(NodeId(*from), NodeId(*to))
             }
-            Some(Ev::Timer { node, inc, tag, generation }) => {
+            Some(Ev::Timer {
+                node,
+                inc,
+                tag,
+                generation,
+            }) => {
                 let s = &self.nodes[*node as usize];
                 s.incarnation == *inc && s.timers.iter().any(|(t, g)| t == tag && g == generation)
             }
@@ -443,7 +493,11 @@ impl<P: Protocol> Sim<P> {
                     self.push(until, Ev::Resume { node: *node, inc });
                 }
             }
-            Fault::ClockSkew { node, offset, drift_ppm } => {
+            Fault::ClockSkew {
+                node,
+                offset,
+                drift_ppm,
+            } => {
                 self.counters.clock_changes += 1;
                 let s = &mut self.nodes[*node as usize];
                 s.clock_offset = *offset;
@@ -496,7 +550,15 @@ impl<P: Protocol> Sim<P> {
                         }
                         let inc = s.incarnation;
                         let at = now.saturating_add(true_delay(delay, s.drift_ppm));
-                        self.push(at, Ev::Timer { node: i, inc, tag, generation });
+                        self.push(
+                            at,
+                            Ev::Timer {
+                                node: i,
+                                inc,
+                                tag,
+                                generation,
+                            },
+                        );
                     }
                     TimerCmd::Cancel(tag) => {
                         let s = &mut self.nodes[i as usize];
@@ -540,15 +602,43 @@ impl<P: Protocol> Sim<P> {
         if dup {
             let latency2 = self.links[link].latency.sample(&mut self.link_rngs[link]);
             self.counters.duplicated += 1;
-            self.note(EventKind::Duplicate, to, from, now, 0, || format!("{msg:?}"));
-            self.push(now + latency2, Ev::Deliver { from, to, to_inc, sent: now, msg: msg.clone() });
+            self.note(EventKind::Duplicate, to, from, now, 0, || {
+                format!("{msg:?}")
+            });
+            self.push(
+                now + latency2,
+                Ev::Deliver {
+                    from,
+                    to,
+                    to_inc,
+                    sent: now,
+                    msg: msg.clone(),
+                },
+            );
         }
-        self.push(now + latency, Ev::Deliver { from, to, to_inc, sent: now, msg });
+        self.push(
+            now + latency,
+            Ev::Deliver {
+                from,
+                to,
+                to_inc,
+                sent: now,
+                msg,
+            },
+        );
     }
 
     /// Hashes one event and, when recording, keeps it. `label` is only called when recording.
     #[inline]
-    fn note(&mut self, kind: EventKind, node: u32, peer: u32, sent: Time, h: u64, label: impl FnOnce() -> String) {
+    fn note(
+        &mut self,
+        kind: EventKind,
+        node: u32,
+        peer: u32,
+        sent: Time,
+        h: u64,
+        label: impl FnOnce() -> String,
+    ) {
         let hs = &mut self.hash;
         hs.write_u64(self.now);
         hs.write_u64((kind as u64) << 48 | (node as u64) << 24 | peer as u64);
@@ -572,7 +662,8 @@ impl<P: Protocol> Sim<P> {
             return self.now;
         }
         let elapsed = (self.now - s.drift_since) as i128;
-        let t = self.now as i128 + s.clock_offset as i128 + elapsed * s.drift_ppm as i128 / 1_000_000;
+        let t =
+            self.now as i128 + s.clock_offset as i128 + elapsed * s.drift_ppm as i128 / 1_000_000;
         t.clamp(0, u64::MAX as i128) as Time
     }
 

@@ -20,9 +20,18 @@ pub enum Fault {
     /// Bring a crashed node back from its durable state.
     Restart(u32),
     /// The node stops handling events for `duration` (a GC pause), then handles its backlog.
-    Pause { node: u32, duration: Time },
+    Pause {
+        node: u32,
+        #[serde(with = "crate::sim::dur")]
+        duration: Time,
+    },
     /// Sets the node's clock: offset from true time, and drift in parts per million.
-    ClockSkew { node: u32, offset: i64, drift_ppm: i64 },
+    ClockSkew {
+        node: u32,
+        #[serde(with = "crate::sim::dur::signed")]
+        offset: i64,
+        drift_ppm: i64,
+    },
 }
 
 impl Fault {
@@ -55,8 +64,14 @@ impl std::fmt::Display for Fault {
             Fault::Heal => write!(f, "heal"),
             Fault::Crash(n) => write!(f, "crash n{n}"),
             Fault::Restart(n) => write!(f, "restart n{n}"),
-            Fault::Pause { node, duration } => write!(f, "pause n{node} for {}", fmt_duration(*duration)),
-            Fault::ClockSkew { node, offset, drift_ppm } => {
+            Fault::Pause { node, duration } => {
+                write!(f, "pause n{node} for {}", fmt_duration(*duration))
+            }
+            Fault::ClockSkew {
+                node,
+                offset,
+                drift_ppm,
+            } => {
                 write!(f, "clock n{node} offset {offset}ns drift {drift_ppm}ppm")
             }
         }
@@ -65,7 +80,9 @@ impl std::fmt::Display for Fault {
 
 /// A fault at a point of simulated time.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ScheduledFault {
+    #[serde(with = "crate::sim::dur")]
     pub at: Time,
     pub fault: Fault,
 }
@@ -77,7 +94,11 @@ impl std::fmt::Display for ScheduledFault {
 }
 
 /// Checks a schedule against the cluster before anything runs.
-pub fn validate_schedule(faults: &[ScheduledFault], servers: u32, nodes: u32) -> Result<(), String> {
+pub fn validate_schedule(
+    faults: &[ScheduledFault],
+    servers: u32,
+    nodes: u32,
+) -> Result<(), String> {
     let mut crashed = vec![false; nodes as usize];
     let mut sorted: Vec<&ScheduledFault> = faults.iter().collect();
     sorted.sort_by_key(|f| f.at);
@@ -95,7 +116,10 @@ pub fn validate_schedule(faults: &[ScheduledFault], servers: u32, nodes: u32) ->
             Fault::Crash(n) => crashed[*n as usize] = true,
             Fault::Restart(n) => {
                 if !crashed[*n as usize] {
-                    return Err(format!("restart of n{n} at {} comes before any crash of n{n}", fmt_time(f.at)));
+                    return Err(format!(
+                        "restart of n{n} at {} comes before any crash of n{n}",
+                        fmt_time(f.at)
+                    ));
                 }
                 crashed[*n as usize] = false;
             }
@@ -114,12 +138,16 @@ pub fn validate_schedule(faults: &[ScheduledFault], servers: u32, nodes: u32) ->
 #[serde(deny_unknown_fields, default)]
 pub struct Nemesis {
     /// First fault no earlier than this.
+    #[serde(with = "crate::sim::dur")]
     pub start: Time,
     /// No fault window extends past this; everything is healed and restarted by then.
+    #[serde(with = "crate::sim::dur")]
     pub stop: Time,
     /// Quiet time between two fault windows, uniform in `[min, max]`.
+    #[serde(with = "crate::sim::dur::pair")]
     pub gap: (Time, Time),
     /// How long a window lasts, uniform in `[min, max]`.
+    #[serde(with = "crate::sim::dur::pair")]
     pub duration: (Time, Time),
     /// Relative weights of the window kinds.
     pub partition: u32,
@@ -127,6 +155,7 @@ pub struct Nemesis {
     pub pause: u32,
     pub skew: u32,
     /// Largest clock offset (±) and drift (± ppm) drawn for a skew window.
+    #[serde(with = "crate::sim::dur")]
     pub skew_offset_max: Time,
     pub skew_drift_ppm_max: u32,
 }
@@ -184,21 +213,51 @@ impl Nemesis {
             let victim = range_u64(&mut rng, 0, servers as u64 - 1) as u32;
             let (p, c, q) = (self.partition as u64, self.crash as u64, self.pause as u64);
             if pick < p {
-                out.push(ScheduledFault { at: t, fault: Fault::Partition(random_partition(&mut rng, servers, victim)) });
-                out.push(ScheduledFault { at: t + dur, fault: Fault::Heal });
-            } else if pick < p + c {
-                out.push(ScheduledFault { at: t, fault: Fault::Crash(victim) });
-                out.push(ScheduledFault { at: t + dur, fault: Fault::Restart(victim) });
-            } else if pick < p + c + q {
-                out.push(ScheduledFault { at: t, fault: Fault::Pause { node: victim, duration: dur } });
-            } else {
-                let off = range_u64(&mut rng, 0, 2 * self.skew_offset_max) as i64 - self.skew_offset_max as i64;
-                let d = self.skew_drift_ppm_max as u64;
-                let drift = range_u64(&mut rng, 0, 2 * d) as i64 - d as i64;
-                out.push(ScheduledFault { at: t, fault: Fault::ClockSkew { node: victim, offset: off, drift_ppm: drift } });
+                out.push(ScheduledFault {
+                    at: t,
+                    fault: Fault::Partition(random_partition(&mut rng, servers, victim)),
+                });
                 out.push(ScheduledFault {
                     at: t + dur,
-                    fault: Fault::ClockSkew { node: victim, offset: 0, drift_ppm: 0 },
+                    fault: Fault::Heal,
+                });
+            } else if pick < p + c {
+                out.push(ScheduledFault {
+                    at: t,
+                    fault: Fault::Crash(victim),
+                });
+                out.push(ScheduledFault {
+                    at: t + dur,
+                    fault: Fault::Restart(victim),
+                });
+            } else if pick < p + c + q {
+                out.push(ScheduledFault {
+                    at: t,
+                    fault: Fault::Pause {
+                        node: victim,
+                        duration: dur,
+                    },
+                });
+            } else {
+                let off = range_u64(&mut rng, 0, 2 * self.skew_offset_max) as i64
+                    - self.skew_offset_max as i64;
+                let d = self.skew_drift_ppm_max as u64;
+                let drift = range_u64(&mut rng, 0, 2 * d) as i64 - d as i64;
+                out.push(ScheduledFault {
+                    at: t,
+                    fault: Fault::ClockSkew {
+                        node: victim,
+                        offset: off,
+                        drift_ppm: drift,
+                    },
+                });
+                out.push(ScheduledFault {
+                    at: t + dur,
+                    fault: Fault::ClockSkew {
+                        node: victim,
+                        offset: 0,
+                        drift_ppm: 0,
+                    },
                 });
             }
             t += dur + range_u64(&mut rng, self.gap.0, self.gap.1);
@@ -227,10 +286,17 @@ fn random_partition(rng: &mut ChaCha8Rng, servers: u32, victim: u32) -> Partitio
     big.sort_unstable();
     match kind {
         1 => Partition::Split(vec![small, big]),
-        2 => Partition::OneWay { from: big, to: small },
+        2 => Partition::OneWay {
+            from: big,
+            to: small,
+        },
         _ => {
             let bridge = big.remove(0);
-            Partition::Bridge { left: small, right: big, bridge }
+            Partition::Bridge {
+                left: small,
+                right: big,
+                bridge,
+            }
         }
     }
 }

@@ -39,12 +39,14 @@ mod fault;
 mod network;
 mod node;
 pub mod rng;
-mod time;
+pub mod time;
 mod trace;
 
 pub use engine::{Counters, Limits, RunStats, Sim, SimConfig, StopReason};
 pub use fault::{Fault, Nemesis, ScheduledFault, validate_schedule};
 pub use network::{Latency, LinkConfig, NetworkConfig, Partition, Topology};
 pub use node::{Context, Node, NodeId, Protocol};
-pub use time::{MICROS, MILLIS, NANOS, SECS, Time, fmt_duration, fmt_time};
+pub use time::{
+    MICROS, MILLIS, NANOS, SECS, Time, dur, fmt_duration, fmt_time, parse_duration, write_duration,
+};
 pub use trace::{EventKind, StableHasher, TraceRecord, stable_hash};

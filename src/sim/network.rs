@@ -16,12 +16,23 @@ use super::time::Time;
 #[serde(deny_unknown_fields)]
 pub enum Latency {
     /// Always the same.
-    Constant(Time),
+    Constant(#[serde(with = "crate::sim::dur")] Time),
     /// Uniform in `[min, max]`.
-    Uniform { min: Time, max: Time },
+    Uniform {
+        #[serde(with = "crate::sim::dur")]
+        min: Time,
+        #[serde(with = "crate::sim::dur")]
+        max: Time,
+    },
     /// Long-tailed (Pareto): `min * U^(-1/alpha)`, capped at `max`. Median `min * 2^(1/alpha)`;
     /// alpha around 1.5–3 gives a realistic tail of slow messages.
-    Pareto { min: Time, alpha: f64, max: Time },
+    Pareto {
+        #[serde(with = "crate::sim::dur")]
+        min: Time,
+        alpha: f64,
+        #[serde(with = "crate::sim::dur")]
+        max: Time,
+    },
 }
 
 impl Latency {
@@ -45,15 +56,15 @@ impl Latency {
     pub fn validate(&self) -> Result<(), String> {
         match *self {
             Latency::Constant(_) => Ok(()),
-            Latency::Uniform { min, max } if min > max => {
-                Err(format!("uniform latency min ({min}) is greater than max ({max})"))
-            }
-            Latency::Pareto { alpha, .. } if !(alpha.is_finite() && alpha > 0.0) => {
-                Err(format!("pareto alpha must be a positive number, got {alpha}"))
-            }
-            Latency::Pareto { min, max, .. } if min > max => {
-                Err(format!("pareto latency min ({min}) is greater than max ({max})"))
-            }
+            Latency::Uniform { min, max } if min > max => Err(format!(
+                "uniform latency min ({min}) is greater than max ({max})"
+            )),
+            Latency::Pareto { alpha, .. } if !(alpha.is_finite() && alpha > 0.0) => Err(format!(
+                "pareto alpha must be a positive number, got {alpha}"
+            )),
+            Latency::Pareto { min, max, .. } if min > max => Err(format!(
+                "pareto latency min ({min}) is greater than max ({max})"
+            )),
             _ => Ok(()),
         }
     }
@@ -74,7 +85,14 @@ pub struct LinkConfig {
 
 impl Default for LinkConfig {
     fn default() -> Self {
-        LinkConfig { latency: Latency::Uniform { min: 1_000_000, max: 5_000_000 }, drop: 0.0, duplicate: 0.0 }
+        LinkConfig {
+            latency: Latency::Uniform {
+                min: 1_000_000,
+                max: 5_000_000,
+            },
+            drop: 0.0,
+            duplicate: 0.0,
+        }
     }
 }
 
@@ -136,7 +154,11 @@ pub enum Partition {
     /// Messages from any of `from` to any of `to` are lost; the other direction works.
     OneWay { from: Vec<u32>, to: Vec<u32> },
     /// Two sides that cannot reach each other, but both reach the bridge node.
-    Bridge { left: Vec<u32>, right: Vec<u32>, bridge: u32 },
+    Bridge {
+        left: Vec<u32>,
+        right: Vec<u32>,
+        bridge: u32,
+    },
     /// Cut exactly these directed links.
     Links(Vec<(u32, u32)>),
 }
@@ -148,9 +170,16 @@ impl Partition {
             Partition::Isolate(n) => vec![*n],
             Partition::Split(g) => g.iter().flatten().copied().collect(),
             Partition::OneWay { from, to } => from.iter().chain(to).copied().collect(),
-            Partition::Bridge { left, right, bridge } => {
-                left.iter().chain(right).chain(std::iter::once(bridge)).copied().collect()
-            }
+            Partition::Bridge {
+                left,
+                right,
+                bridge,
+            } => left
+                .iter()
+                .chain(right)
+                .chain(std::iter::once(bridge))
+                .copied()
+                .collect(),
             Partition::Links(l) => l.iter().flat_map(|(a, b)| [*a, *b]).collect(),
         }
     }
@@ -201,16 +230,32 @@ impl Partition {
 
 impl std::fmt::Display for Partition {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let list = |v: &[u32]| v.iter().map(|n| format!("n{n}")).collect::<Vec<_>>().join(",");
+        let list = |v: &[u32]| {
+            v.iter()
+                .map(|n| format!("n{n}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
         match self {
             Partition::Isolate(n) => write!(f, "isolate n{n}"),
             Partition::Split(g) => {
                 let parts: Vec<String> = g.iter().map(|x| format!("{{{}}}", list(x))).collect();
                 write!(f, "split {}", parts.join(" | "))
             }
-            Partition::OneWay { from, to } => write!(f, "one-way {{{}}} -/-> {{{}}}", list(from), list(to)),
-            Partition::Bridge { left, right, bridge } => {
-                write!(f, "bridge {{{}}} <- n{bridge} -> {{{}}}", list(left), list(right))
+            Partition::OneWay { from, to } => {
+                write!(f, "one-way {{{}}} -/-> {{{}}}", list(from), list(to))
+            }
+            Partition::Bridge {
+                left,
+                right,
+                bridge,
+            } => {
+                write!(
+                    f,
+                    "bridge {{{}}} <- n{bridge} -> {{{}}}",
+                    list(left),
+                    list(right)
+                )
             }
             Partition::Links(l) => {
                 let s: Vec<String> = l.iter().map(|(a, b)| format!("n{a}-/->n{b}")).collect();
@@ -231,7 +276,8 @@ pub struct Topology {
 impl Topology {
     /// Everybody reaches everybody.
     pub fn full(n: u32) -> Self {
-        let mut graph = DiGraphMap::with_capacity_and_hasher(n as usize, (n * n) as usize, Default::default());
+        let mut graph =
+            DiGraphMap::with_capacity_and_hasher(n as usize, (n * n) as usize, Default::default());
         for a in 0..n {
             graph.add_node(a);
         }
@@ -240,7 +286,11 @@ impl Topology {
                 graph.add_edge(a, b, ());
             }
         }
-        Topology { n, graph, reach: vec![true; (n * n) as usize] }
+        Topology {
+            n,
+            graph,
+            reach: vec![true; (n * n) as usize],
+        }
     }
 
     /// Whether a message from `a` is delivered to `b` right now.

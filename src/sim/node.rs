@@ -13,7 +13,19 @@ use super::rng::{ChaCha8Rng, range_u64, unit_f64};
 use super::time::Time;
 
 /// A node's identity: servers are `0..servers`, clients follow.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub struct NodeId(pub u32);
 
 impl NodeId {
@@ -72,7 +84,11 @@ pub(crate) struct Outbox<N: Node> {
 
 impl<N: Node> Default for Outbox<N> {
     fn default() -> Self {
-        Outbox { sends: Vec::new(), timers: Vec::new(), obs: Vec::new() }
+        Outbox {
+            sends: Vec::new(),
+            timers: Vec::new(),
+            obs: Vec::new(),
+        }
     }
 }
 

@@ -35,7 +35,9 @@ pub fn splitmix64(mut z: u64) -> u64 {
 
 /// The seed of stream `(purpose, index)` under master `seed`.
 pub fn stream_seed(seed: u64, purpose: Stream, index: u64) -> u64 {
-    splitmix64(splitmix64(seed ^ splitmix64(purpose as u64)) ^ splitmix64(index.wrapping_add(0x5851_f42d)))
+    splitmix64(
+        splitmix64(seed ^ splitmix64(purpose as u64)) ^ splitmix64(index.wrapping_add(0x5851_f42d)),
+    )
 }
 
 /// A fresh ChaCha8 stream for `(purpose, index)` under master `seed`.
@@ -135,9 +137,14 @@ mod tests {
 
     #[test]
     fn det_math_matches_libm_closely() {
-        for &x in &[1e-300, 1e-5, 0.1, 0.5, 0.999, 1.0, 1.5, 2.0, 10.0, 12345.678, 1e300] {
+        for &x in &[
+            1e-300, 1e-5, 0.1, 0.5, 0.999, 1.0, 1.5, 2.0, 10.0, 12345.678, 1e300,
+        ] {
             let (a, b) = (det_ln(x), x.ln());
-            assert!((a - b).abs() <= 1e-13 * b.abs().max(1.0), "ln {x}: {a} vs {b}");
+            assert!(
+                (a - b).abs() <= 1e-13 * b.abs().max(1.0),
+                "ln {x}: {a} vs {b}"
+            );
         }
         for &x in &[-700.0, -10.0, -1.0, -0.3, 0.0, 0.3, 1.0, 5.5, 100.0, 700.0] {
             let (a, b) = (det_exp(x), f64::exp(x));

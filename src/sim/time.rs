@@ -34,3 +34,177 @@ fn fmt_trim(x: f64) -> String {
     let s = format!("{x:.3}");
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
+
+/// Parses a duration written for humans: `150ms`, `1.5s`, `40us`, `250ns`, or bare nanoseconds.
+pub fn parse_duration(s: &str) -> Result<Time, String> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '_'))
+        .unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let num: String = num.chars().filter(|&c| c != '_').collect();
+    let scale = match unit.trim() {
+        "" | "ns" => NANOS,
+        "us" | "µs" => MICROS,
+        "ms" => MILLIS,
+        "s" => SECS,
+        "m" | "min" => 60 * SECS,
+        u => {
+            return Err(format!(
+                "unknown unit `{u}` in duration `{s}` (expected ns, us, ms, s or min)"
+            ));
+        }
+    };
+    let bad =
+        || format!("`{s}` is not a duration (expected e.g. \"150ms\", \"1.5s\" or nanoseconds)");
+    if num.is_empty() {
+        return Err(bad());
+    }
+    match num.split_once('.') {
+        None => num
+            .parse::<u64>()
+            .map_err(|_| bad())?
+            .checked_mul(scale)
+            .ok_or_else(bad),
+        Some((int, frac)) => {
+            if frac.contains('.') {
+                return Err(bad());
+            }
+            let int: u64 = if int.is_empty() {
+                0
+            } else {
+                int.parse().map_err(|_| bad())?
+            };
+            let mut f: u64 = 0;
+            let mut unit_part = scale;
+            for c in frac.chars() {
+                unit_part /= 10;
+                f += (c as u64 - '0' as u64) * unit_part;
+            }
+            int.checked_mul(scale)
+                .and_then(|v| v.checked_add(f))
+                .ok_or_else(bad)
+        }
+    }
+}
+
+/// Writes a duration exactly, in the largest unit that divides it: `30s`, `150ms`, `7ns`.
+pub fn write_duration(t: Time) -> String {
+    if t == 0 {
+        "0s".into()
+    } else if t % SECS == 0 {
+        format!("{}s", t / SECS)
+    } else if t % MILLIS == 0 {
+        format!("{}ms", t / MILLIS)
+    } else if t % MICROS == 0 {
+        format!("{}us", t / MICROS)
+    } else {
+        format!("{t}ns")
+    }
+}
+
+/// Serde for durations: written as `"150ms"`, read from a string or from nanoseconds.
+/// Use as `#[serde(with = "crate::sim::dur")]`.
+pub mod dur {
+    use super::{Time, parse_duration, write_duration};
+    use serde::{Deserializer, Serializer, de};
+
+    pub fn serialize<S: Serializer>(t: &Time, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&write_duration(*t))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Time, D::Error> {
+        struct V;
+        impl de::Visitor<'_> for V {
+            type Value = Time;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a duration such as \"150ms\" or \"2s\", or nanoseconds")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Time, E> {
+                Ok(v)
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Time, E> {
+                u64::try_from(v)
+                    .map_err(|_| E::custom(format!("a duration cannot be negative ({v})")))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Time, E> {
+                parse_duration(v).map_err(E::custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
+
+    /// For `(min, max)` pairs of durations.
+    pub mod pair {
+        use super::super::Time;
+        use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+        #[derive(Serialize, Deserialize)]
+        struct P(#[serde(with = "super")] Time, #[serde(with = "super")] Time);
+
+        pub fn serialize<S: Serializer>(t: &(Time, Time), s: S) -> Result<S::Ok, S::Error> {
+            P(t.0, t.1).serialize(s)
+        }
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<(Time, Time), D::Error> {
+            let P(a, b) = P::deserialize(d)?;
+            Ok((a, b))
+        }
+    }
+
+    /// For signed offsets (clock skew): `"-200ms"` or nanoseconds.
+    pub mod signed {
+        use super::super::parse_duration;
+        use serde::{Deserializer, Serializer, de};
+
+        pub fn serialize<S: Serializer>(t: &i64, s: S) -> Result<S::Ok, S::Error> {
+            let mag = super::super::write_duration(t.unsigned_abs());
+            s.serialize_str(&if *t < 0 { format!("-{mag}") } else { mag })
+        }
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+            struct V;
+            impl de::Visitor<'_> for V {
+                type Value = i64;
+                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                    f.write_str("a signed duration such as \"-200ms\", or nanoseconds")
+                }
+                fn visit_i64<E: de::Error>(self, v: i64) -> Result<i64, E> {
+                    Ok(v)
+                }
+                fn visit_u64<E: de::Error>(self, v: u64) -> Result<i64, E> {
+                    i64::try_from(v).map_err(|_| E::custom("offset too large"))
+                }
+                fn visit_str<E: de::Error>(self, v: &str) -> Result<i64, E> {
+                    let (neg, rest) = match v.trim().strip_prefix('-') {
+                        Some(r) => (true, r),
+                        None => (false, v),
+                    };
+                    let m = parse_duration(rest).map_err(E::custom)?;
+                    let m = i64::try_from(m).map_err(|_| E::custom("offset too large"))?;
+                    Ok(if neg { -m } else { m })
+                }
+            }
+            d.deserialize_any(V)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn durations_round_trip() {
+        for (s, t) in [
+            ("150ms", 150 * MILLIS),
+            ("1.5s", 1_500 * MILLIS),
+            ("40us", 40 * MICROS),
+            ("7", 7),
+            ("2min", 120 * SECS),
+        ] {
+            assert_eq!(parse_duration(s), Ok(t), "{s}");
+            assert_eq!(parse_duration(&write_duration(t)), Ok(t));
+        }
+        assert!(parse_duration("12 parsecs").is_err());
+        assert!(parse_duration("ms").is_err());
+        assert!(parse_duration("1.2.3s").is_err());
+    }
+}

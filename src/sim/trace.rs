@@ -34,7 +34,9 @@ impl Hasher for StableHasher {
     fn write(&mut self, bytes: &[u8]) {
         let mut chunks = bytes.chunks_exact(8);
         for c in &mut chunks {
-            self.mix(u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]));
+            self.mix(u64::from_le_bytes([
+                c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7],
+            ]));
         }
         let rest = chunks.remainder();
         if !rest.is_empty() {
@@ -142,7 +144,10 @@ impl TraceRecord {
     /// One stable line: `time kind node [<- peer] label`.
     pub fn line(&self) -> String {
         match self.kind {
-            EventKind::Deliver | EventKind::DropPartition | EventKind::DropDead | EventKind::Duplicate => {
+            EventKind::Deliver
+            | EventKind::DropPartition
+            | EventKind::DropDead
+            | EventKind::Duplicate => {
                 format!(
                     "{} {:<14} {} <- {} {}",
                     fmt_time(self.time),
@@ -160,8 +165,19 @@ impl TraceRecord {
                 self.node,
                 self.label
             ),
-            EventKind::Fault => format!("{} {:<14} {}", fmt_time(self.time), self.kind.as_str(), self.label),
-            _ => format!("{} {:<14} {} {}", fmt_time(self.time), self.kind.as_str(), self.node, self.label),
+            EventKind::Fault => format!(
+                "{} {:<14} {}",
+                fmt_time(self.time),
+                self.kind.as_str(),
+                self.label
+            ),
+            _ => format!(
+                "{} {:<14} {} {}",
+                fmt_time(self.time),
+                self.kind.as_str(),
+                self.node,
+                self.label
+            ),
         }
     }
 }

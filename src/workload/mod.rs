@@ -17,7 +17,12 @@ pub struct OpMix {
 
 impl Default for OpMix {
     fn default() -> Self {
-        OpMix { get: 2, put: 1, append: 1, cas: 0 }
+        OpMix {
+            get: 2,
+            put: 1,
+            append: 1,
+            cas: 0,
+        }
     }
 }
 
@@ -31,12 +36,15 @@ pub struct WorkloadSpec {
     pub keys: u32,
     pub mix: OpMix,
     /// Pause between one operation's completion and the next invocation, uniform in [min, max].
+    #[serde(with = "crate::sim::dur::pair")]
     pub think: (Time, Time),
     /// Operations each client issues (0 = no limit other than `stop`).
     pub ops_per_client: u32,
     /// No new operation is invoked after this time.
+    #[serde(with = "crate::sim::dur")]
     pub stop: Time,
     /// A client gives up on one attempt after this long, and retries (same request id).
+    #[serde(with = "crate::sim::dur")]
     pub timeout: Time,
     /// Attempts before the outcome is recorded as unknown.
     pub attempts: u32,
@@ -79,7 +87,9 @@ impl WorkloadSpec {
             return Err("workload.attempts must be at least 1".into());
         }
         if self.stop == 0 {
-            return Err("workload.stop must be positive (no operation would ever be invoked)".into());
+            return Err(
+                "workload.stop must be positive (no operation would ever be invoked)".into(),
+            );
         }
         Ok(())
     }
