@@ -6,3 +6,4 @@ pub mod protocols;
 pub mod scenario;
 pub mod sim;
 pub mod workload;
+pub mod bench;

@@ -145,6 +145,8 @@ enum Ev<M, T> {
     },
 }
 
+type EvOf<P> = Ev<<<P as Protocol>::Node as Node>::Msg, <<P as Protocol>::Node as Node>::Timer>;
+
 struct NodeSlot<N: Node> {
     node: Option<N>,
     durable: N::Durable,
@@ -168,7 +170,7 @@ pub struct Sim<P: Protocol> {
     seq: u64,
     events: u64,
     queue: BinaryHeap<Reverse<(Time, u64, u32)>>,
-    slab: Vec<Option<Ev<<P::Node as Node>::Msg, <P::Node as Node>::Timer>>>,
+    slab: Vec<Option<EvOf<P>>>,
     free: Vec<u32>,
     nodes: Vec<NodeSlot<P::Node>>,
     links: Vec<LinkConfig>,
@@ -246,7 +248,7 @@ impl<P: Protocol> Sim<P> {
     }
 
     #[inline]
-    fn push(&mut self, at: Time, ev: Ev<<P::Node as Node>::Msg, <P::Node as Node>::Timer>) {
+    fn push(&mut self, at: Time, ev: EvOf<P>) {
         let slot = match self.free.pop() {
             Some(s) => {
                 self.slab[s as usize] = Some(ev);

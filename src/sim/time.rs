@@ -19,7 +19,7 @@ pub fn fmt_time(t: Time) -> String {
 
 /// Formats a duration for humans: `250ms`, `1.5s`, `40us`.
 pub fn fmt_duration(d: Time) -> String {
-    if d >= SECS && d % (SECS / 10) == 0 {
+    if d >= SECS && d.is_multiple_of(SECS / 10) {
         format!("{}s", fmt_trim(d as f64 / SECS as f64))
     } else if d >= MILLIS {
         format!("{}ms", fmt_trim(d as f64 / MILLIS as f64))
@@ -92,11 +92,11 @@ pub fn parse_duration(s: &str) -> Result<Time, String> {
 pub fn write_duration(t: Time) -> String {
     if t == 0 {
         "0s".into()
-    } else if t % SECS == 0 {
+    } else if t.is_multiple_of(SECS) {
         format!("{}s", t / SECS)
-    } else if t % MILLIS == 0 {
+    } else if t.is_multiple_of(MILLIS) {
         format!("{}ms", t / MILLIS)
-    } else if t % MICROS == 0 {
+    } else if t.is_multiple_of(MICROS) {
         format!("{}us", t / MICROS)
     } else {
         format!("{t}ns")

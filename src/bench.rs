@@ -1,0 +1,49 @@
+//! Benchmarks shared by `cargo bench` and `faultline bench`: the engine against a bare
+//! BinaryHeap loop doing the same work, measured in one run. Wall-clock timing lives here,
+//! outside any simulated run.
+
+use std::time::Instant;
+
+use crate::sim::demo::{RelayProtocol, bare_loop};
+use crate::sim::{Latency, LinkConfig, MILLIS, SECS, Sim, SimConfig};
+
+/// One measurement.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct EngineFigure {
+    pub nodes: u32,
+    pub in_flight: u32,
+    pub events: u64,
+    pub engine_events_per_sec: f64,
+    pub bare_events_per_sec: f64,
+    /// engine / bare.
+    pub ratio: f64,
+}
+
+/// Runs the relay workload (`nodes` nodes, `in_flight` messages, uniform 1–10 ms latency) for
+/// `events` events on the engine and on the bare loop; best of `reps` for each.
+pub fn engine_vs_bare(nodes: u32, in_flight: u32, events: u64, reps: u32) -> EngineFigure {
+    let fanout = in_flight.div_ceil(nodes);
+    let mut best_engine = f64::MAX;
+    let mut best_bare = f64::MAX;
+    let mut sink = 0u64;
+    for _ in 0..reps.max(1) {
+        let mut cfg = SimConfig::new(1, nodes, 0);
+        cfg.network.default = LinkConfig { latency: Latency::Uniform { min: MILLIS, max: 10 * MILLIS }, drop: 0.0, duplicate: 0.0 };
+        cfg.limits.time = 1_000_000 * SECS;
+        cfg.limits.events = events;
+        let t = Instant::now();
+        let mut sim = Sim::new(RelayProtocol { fanout }, cfg);
+        let stats = sim.run();
+        best_engine = best_engine.min(t.elapsed().as_secs_f64());
+        sink ^= stats.trace_hash;
+        assert_eq!(stats.events, events);
+
+        let t = Instant::now();
+        sink ^= bare_loop(1, nodes, fanout * nodes, events, MILLIS, 10 * MILLIS);
+        best_bare = best_bare.min(t.elapsed().as_secs_f64());
+    }
+    std::hint::black_box(sink);
+    let e = events as f64 / best_engine;
+    let b = events as f64 / best_bare;
+    EngineFigure { nodes, in_flight: fanout * nodes, events, engine_events_per_sec: e, bare_events_per_sec: b, ratio: e / b }
+}
