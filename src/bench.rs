@@ -28,7 +28,14 @@ pub fn engine_vs_bare(nodes: u32, in_flight: u32, events: u64, reps: u32) -> Eng
     let mut sink = 0u64;
     for _ in 0..reps.max(1) {
         let mut cfg = SimConfig::new(1, nodes, 0);
-        cfg.network.default = LinkConfig { latency: Latency::Uniform { min: MILLIS, max: 10 * MILLIS }, drop: 0.0, duplicate: 0.0 };
+        cfg.network.default = LinkConfig {
+            latency: Latency::Uniform {
+                min: MILLIS,
+                max: 10 * MILLIS,
+            },
+            drop: 0.0,
+            duplicate: 0.0,
+        };
         cfg.limits.time = 1_000_000 * SECS;
         cfg.limits.events = events;
         let t = Instant::now();
@@ -45,5 +52,12 @@ pub fn engine_vs_bare(nodes: u32, in_flight: u32, events: u64, reps: u32) -> Eng
     std::hint::black_box(sink);
     let e = events as f64 / best_engine;
     let b = events as f64 / best_bare;
-    EngineFigure { nodes, in_flight: fanout * nodes, events, engine_events_per_sec: e, bare_events_per_sec: b, ratio: e / b }
+    EngineFigure {
+        nodes,
+        in_flight: fanout * nodes,
+        events,
+        engine_events_per_sec: e,
+        bare_events_per_sec: b,
+        ratio: e / b,
+    }
 }

@@ -2,8 +2,9 @@
 //!
 //! One seed and one scenario fully determine a run: the engine ([`sim`]) runs protocol
 //! actors over a simulated network with faults; clients record a history; checkers judge it.
+pub mod bench;
 pub mod protocols;
 pub mod scenario;
+pub mod shrink;
 pub mod sim;
 pub mod workload;
-pub mod bench;

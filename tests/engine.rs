@@ -67,14 +67,24 @@ struct ProbeProtocol {
 impl Protocol for ProbeProtocol {
     type Node = Probe;
     fn node(&self, _id: NodeId, _d: &u64) -> Probe {
-        Probe { zero_delay_loop: self.spin, ..Probe::default() }
+        Probe {
+            zero_delay_loop: self.spin,
+            ..Probe::default()
+        }
     }
 }
 
 fn config(seed: u64, servers: u32) -> SimConfig {
     let mut c = SimConfig::new(seed, servers, 0);
     c.limits.time = 2 * SECS;
-    c.network.default = LinkConfig { latency: Latency::Uniform { min: MILLIS, max: 5 * MILLIS }, drop: 0.0, duplicate: 0.0 };
+    c.network.default = LinkConfig {
+        latency: Latency::Uniform {
+            min: MILLIS,
+            max: 5 * MILLIS,
+        },
+        drop: 0.0,
+        duplicate: 0.0,
+    };
     c
 }
 
@@ -90,9 +100,20 @@ fn noisy(seed: u64) -> SimConfig {
     let mut c = config(seed, 5);
     c.network.default.drop = 0.05;
     c.network.default.duplicate = 0.05;
-    c.network.default.latency = Latency::Pareto { min: MILLIS, alpha: 1.5, max: 200 * MILLIS };
-    c.faults = Nemesis { start: 100 * MILLIS, stop: 1800 * MILLIS, gap: (50 * MILLIS, 100 * MILLIS), duration: (50 * MILLIS, 200 * MILLIS), skew: 1, ..Nemesis::default() }
-        .expand(seed, 5);
+    c.network.default.latency = Latency::Pareto {
+        min: MILLIS,
+        alpha: 1.5,
+        max: 200 * MILLIS,
+    };
+    c.faults = Nemesis {
+        start: 100 * MILLIS,
+        stop: 1800 * MILLIS,
+        gap: (50 * MILLIS, 100 * MILLIS),
+        duration: (50 * MILLIS, 200 * MILLIS),
+        skew: 1,
+        ..Nemesis::default()
+    }
+    .expand(seed, 5);
     c.record = true;
     c
 }
@@ -107,7 +128,11 @@ fn same_seed_same_trace_different_seed_different_trace() {
     assert_eq!(a.trace_text(), b.trace_text());
     assert_ne!(ra.trace_hash, rc.trace_hash);
     assert_ne!(a.trace_text(), c.trace_text());
-    assert!(ra.counters.dropped_loss > 0 && ra.counters.duplicated > 0, "{:?}", ra.counters);
+    assert!(
+        ra.counters.dropped_loss > 0 && ra.counters.duplicated > 0,
+        "{:?}",
+        ra.counters
+    );
     // Recording does not change the run.
     let mut plain = noisy(7);
     plain.record = false;
@@ -120,7 +145,12 @@ fn same_seed_same_trace_different_seed_different_trace() {
 #[test]
 fn golden_trace_hash_is_stable() {
     let stats = sim(noisy(42)).run();
-    assert_eq!(format!("{:016x}", stats.trace_hash), GOLDEN_42, "events: {}", stats.events);
+    assert_eq!(
+        format!("{:016x}", stats.trace_hash),
+        GOLDEN_42,
+        "events: {}",
+        stats.events
+    );
 }
 const GOLDEN_42: &str = "a54197349f661acc";
 
@@ -134,26 +164,45 @@ fn a_partition_stops_messages_and_heal_restores_them() {
     s.run_until(500 * MILLIS);
     // A message sent just before the cut may still be in flight: it is cut at delivery.
     let during = received(&s, 2).len();
-    assert!(during <= before + 1, "isolated node kept receiving: {before} -> {during}");
-    assert!(received(&s, 1).len() > during + 20, "the rest of the cluster still talks");
+    assert!(
+        during <= before + 1,
+        "isolated node kept receiving: {before} -> {during}"
+    );
+    assert!(
+        received(&s, 1).len() > during + 20,
+        "the rest of the cluster still talks"
+    );
     assert!(s.counters().dropped_partition > 30);
     s.inject(Fault::Heal);
     s.run_until(700 * MILLIS);
-    assert!(received(&s, 2).len() > during + 10, "heal restores delivery");
+    assert!(
+        received(&s, 2).len() > during + 10,
+        "heal restores delivery"
+    );
 }
 
 #[test]
 fn one_way_and_bridge_partitions_cut_only_their_links() {
     let mut s = sim(config(2, 3));
-    s.inject(Fault::Partition(Partition::OneWay { from: vec![0], to: vec![1] }));
+    s.inject(Fault::Partition(Partition::OneWay {
+        from: vec![0],
+        to: vec![1],
+    }));
     s.run_until(300 * MILLIS);
     assert!(received(&s, 1).is_empty(), "0 -> 1 is cut");
     assert!(received(&s, 2).len() > 20, "0 -> 2 still works");
 
     let mut s = sim(config(2, 3));
-    s.inject(Fault::Partition(Partition::Bridge { left: vec![0], right: vec![2], bridge: 1 }));
+    s.inject(Fault::Partition(Partition::Bridge {
+        left: vec![0],
+        right: vec![2],
+        bridge: 1,
+    }));
     s.run_until(300 * MILLIS);
-    assert!(received(&s, 2).is_empty(), "left side cannot reach the right side");
+    assert!(
+        received(&s, 2).is_empty(),
+        "left side cannot reach the right side"
+    );
     assert!(received(&s, 1).len() > 20, "both sides reach the bridge");
 }
 
@@ -161,20 +210,39 @@ fn one_way_and_bridge_partitions_cut_only_their_links() {
 fn crash_loses_volatile_state_keeps_durable_and_drops_in_flight() {
     let mut cfg = config(3, 3);
     cfg.faults = vec![
-        ScheduledFault { at: 205 * MILLIS, fault: Fault::Crash(0) },
-        ScheduledFault { at: 400 * MILLIS, fault: Fault::Restart(0) },
-        ScheduledFault { at: 601 * MILLIS, fault: Fault::Crash(1) },
+        ScheduledFault {
+            at: 205 * MILLIS,
+            fault: Fault::Crash(0),
+        },
+        ScheduledFault {
+            at: 400 * MILLIS,
+            fault: Fault::Restart(0),
+        },
+        ScheduledFault {
+            at: 601 * MILLIS,
+            fault: Fault::Crash(1),
+        },
     ];
     let mut s = sim(cfg);
     s.run_until(300 * MILLIS);
     assert!(s.node(NodeId(0)).is_none(), "crashed node has no state");
     let durable_at_crash = *s.durable(NodeId(0));
-    assert_eq!(durable_at_crash, 20, "20 ticks were persisted before the crash");
+    assert_eq!(
+        durable_at_crash, 20,
+        "20 ticks were persisted before the crash"
+    );
     s.run_until(600 * MILLIS);
     let n0 = s.node(NodeId(0)).expect("restarted");
     assert!(n0.started_as_restart);
-    assert_eq!(n0.ticks, 20, "volatile tick count restarted from zero after restart");
-    assert_eq!(*s.durable(NodeId(0)), durable_at_crash + 20, "durable counter kept counting");
+    assert_eq!(
+        n0.ticks, 20,
+        "volatile tick count restarted from zero after restart"
+    );
+    assert_eq!(
+        *s.durable(NodeId(0)),
+        durable_at_crash + 20,
+        "durable counter kept counting"
+    );
     // Pings sent at 600ms are in flight when node 1 crashes at 601ms: they are lost.
     s.run_until(700 * MILLIS);
     assert!(s.counters().dropped_dead > 0);
@@ -186,13 +254,25 @@ fn a_paused_node_handles_its_backlog_after_the_pause() {
     let mut s = sim(config(4, 3));
     s.run_until(100 * MILLIS);
     let before = received(&s, 2).len();
-    s.inject(Fault::Pause { node: 2, duration: 300 * MILLIS });
+    s.inject(Fault::Pause {
+        node: 2,
+        duration: 300 * MILLIS,
+    });
     s.run_until(399 * MILLIS);
-    assert_eq!(received(&s, 2).len(), before, "a paused node handles nothing");
+    assert_eq!(
+        received(&s, 2).len(),
+        before,
+        "a paused node handles nothing"
+    );
     assert!(s.is_paused(NodeId(2)));
     s.run_until(401 * MILLIS);
     let after = received(&s, 2);
-    assert!(after.len() >= before + 28, "backlog handled at once: {} -> {}", before, after.len());
+    assert!(
+        after.len() >= before + 28,
+        "backlog handled at once: {} -> {}",
+        before,
+        after.len()
+    );
     // The backlog was handled at the end of the pause, in arrival order.
     let late: Vec<_> = after[before..].iter().take(25).collect();
     assert!(late.iter().all(|(t, _, _)| *t == 400 * MILLIS));
@@ -203,8 +283,16 @@ fn a_paused_node_handles_its_backlog_after_the_pause() {
 #[test]
 fn skewed_clocks_read_differently_and_drift_stretches_timers() {
     let mut s = sim(config(5, 3));
-    s.inject(Fault::ClockSkew { node: 1, offset: 250 * MILLIS as i64, drift_ppm: 0 });
-    s.inject(Fault::ClockSkew { node: 2, offset: -(50 * MILLIS as i64), drift_ppm: 0 });
+    s.inject(Fault::ClockSkew {
+        node: 1,
+        offset: 250 * MILLIS as i64,
+        drift_ppm: 0,
+    });
+    s.inject(Fault::ClockSkew {
+        node: 2,
+        offset: -(50 * MILLIS as i64),
+        drift_ppm: 0,
+    });
     s.run_until(100 * MILLIS);
     assert_eq!(s.clock_of(NodeId(0)), 100 * MILLIS);
     assert_eq!(s.clock_of(NodeId(1)), 350 * MILLIS);
@@ -212,14 +300,21 @@ fn skewed_clocks_read_differently_and_drift_stretches_timers() {
 
     // Node 0's clock runs 2x fast (drift +1,000,000 ppm is clamped to +500,000: 1.5x).
     let mut fast = sim(config(5, 3));
-    fast.inject(Fault::ClockSkew { node: 0, offset: 0, drift_ppm: 1_000_000 });
+    fast.inject(Fault::ClockSkew {
+        node: 0,
+        offset: 0,
+        drift_ppm: 1_000_000,
+    });
     fast.run_until(SECS);
     let ticks_fast = fast.node(NodeId(0)).unwrap().ticks;
     let mut normal = sim(config(5, 3));
     normal.run_until(SECS);
     let ticks = normal.node(NodeId(0)).unwrap().ticks;
     assert_eq!(ticks, 100);
-    assert!((149..=151).contains(&ticks_fast), "a 1.5x clock fires 1.5x as often: {ticks_fast}");
+    assert!(
+        (149..=151).contains(&ticks_fast),
+        "a 1.5x clock fires 1.5x as often: {ticks_fast}"
+    );
     assert_eq!(fast.clock_of(NodeId(0)), 1_500 * MILLIS);
 }
 
@@ -258,22 +353,36 @@ fn the_time_limit_ends_a_run() {
 
 #[test]
 fn nemesis_expansion_is_deterministic_and_bounded() {
-    let n = Nemesis { skew: 1, ..Nemesis::default() };
+    let n = Nemesis {
+        skew: 1,
+        ..Nemesis::default()
+    };
     let a = n.expand(11, 5);
     assert_eq!(a, n.expand(11, 5));
     assert_ne!(a, n.expand(12, 5));
     assert!(a.len() > 4);
     assert!(a.iter().all(|f| f.at >= n.start && f.at <= n.stop));
     validate_schedule(&a, 5, 5).expect("a nemesis schedule is valid");
-    let kinds: std::collections::BTreeSet<&str> = (0..20).flat_map(|s| n.expand(s, 5)).map(|f| f.fault.kind()).collect();
-    for k in ["partition", "heal", "crash", "restart", "pause", "clock-skew"] {
+    let kinds: std::collections::BTreeSet<&str> = (0..20)
+        .flat_map(|s| n.expand(s, 5))
+        .map(|f| f.fault.kind())
+        .collect();
+    for k in [
+        "partition",
+        "heal",
+        "crash",
+        "restart",
+        "pause",
+        "clock-skew",
+    ] {
         assert!(kinds.contains(k), "nemesis never drew {k}");
     }
 }
 
 #[test]
 fn schedule_validation_names_the_problem() {
-    let bad = |f: Fault| validate_schedule(&[ScheduledFault { at: SECS, fault: f }], 5, 8).unwrap_err();
+    let bad =
+        |f: Fault| validate_schedule(&[ScheduledFault { at: SECS, fault: f }], 5, 8).unwrap_err();
     assert!(bad(Fault::Crash(7)).contains("names node 7"));
     assert!(bad(Fault::Restart(1)).contains("before any crash"));
     assert!(bad(Fault::Partition(Partition::Split(vec![vec![0, 1, 2]]))).contains("two groups"));
@@ -282,12 +391,19 @@ fn schedule_validation_names_the_problem() {
 #[test]
 fn observations_are_stamped_with_true_time() {
     let mut s = sim(config(12, 2));
-    s.inject(Fault::ClockSkew { node: 1, offset: 5 * SECS as i64, drift_ppm: 0 });
+    s.inject(Fault::ClockSkew {
+        node: 1,
+        offset: 5 * SECS as i64,
+        drift_ppm: 0,
+    });
     s.run_until(50 * MILLIS);
     let obs = s.observations();
     assert!(!obs.is_empty());
     for (t, node, (_, local)) in obs {
         assert_eq!(*node, NodeId(1));
-        assert!(*t < 50 * MILLIS + 1 && *local >= 5 * SECS, "true {t}, local {local}");
+        assert!(
+            *t < 50 * MILLIS + 1 && *local >= 5 * SECS,
+            "true {t}, local {local}"
+        );
     }
 }

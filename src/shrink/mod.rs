@@ -1,0 +1,543 @@
+//! Shrinking: from a failing run to the smallest run that still fails the same check.
+//!
+//! Every candidate is an ordinary deterministic run of a scenario with an explicit fault
+//! schedule (the nemesis's draws written out), so the search is itself deterministic. Steps,
+//! repeated until nothing shrinks or the run budget is spent:
+//! 1. delta debugging (ddmin) over fault *windows* (a crash with its restart, a partition with
+//!    its heal, a skew with its reset, a pause);
+//! 2. shorter windows (the closing action moved earlier) and later starts;
+//! 3. a smaller workload: fewer clients, fewer operations per client, fewer keys;
+//! 4. fewer servers, where the protocol allows it;
+//! 5. a shorter simulated run.
+//!
+//! Candidates of one step are run in parallel (rayon) and the first failing one *in candidate
+//! order* is taken, so the result does not depend on thread timing. Latencies are drawn from
+//! per-link random streams and fault draws from the nemesis stream, so removing a fault does
+//! not reshuffle the network's random draws.
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::protocols::{RunOutcome, Verdict, run};
+use crate::scenario::Scenario;
+use crate::sim::{Fault, ScheduledFault, Time};
+
+/// How big a run is.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Size {
+    pub faults: usize,
+    pub ops: usize,
+    pub events: u64,
+    pub sim_time: Time,
+    pub servers: u32,
+    pub clients: u32,
+}
+
+/// The result of a shrink.
+#[derive(Clone, Debug)]
+pub struct Shrunk {
+    /// A standalone scenario with the faults explicit; fails `check` with `seed`.
+    pub scenario: Scenario,
+    pub seed: u64,
+    pub check: String,
+    pub before: Size,
+    pub after: Size,
+    /// Candidate runs spent.
+    pub runs: u32,
+    pub outcome: RunOutcome,
+}
+
+/// Why a shrink could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ShrinkError {
+    #[error(
+        "seed {seed} of `{name}` passes every check: there is nothing to shrink (find a failing seed with `faultline sweep`)"
+    )]
+    Passes { name: String, seed: u64 },
+    #[error("seed {seed} of `{name}` does not fail check `{check}` (it fails: {failing})")]
+    OtherCheck {
+        name: String,
+        seed: u64,
+        check: String,
+        failing: String,
+    },
+}
+
+/// Shrink options.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// At most this many candidate runs.
+    pub budget: u32,
+    /// Only keep candidates failing this check (default: the first check the original fails).
+    pub check: Option<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            budget: 400,
+            check: None,
+        }
+    }
+}
+
+fn size(s: &Scenario, o: &RunOutcome) -> Size {
+    Size {
+        faults: s.faults.schedule.len(),
+        ops: o.ops.len(),
+        events: o.stats.events,
+        sim_time: o.stats.time,
+        servers: s.cluster.servers,
+        clients: s.workload.clients,
+    }
+}
+
+fn violates(o: &RunOutcome, check: &str) -> bool {
+    o.checks
+        .iter()
+        .any(|c| c.name == check && c.verdict == Verdict::Violation)
+}
+
+struct Search {
+    seed: u64,
+    check: String,
+    runs: u32,
+    budget: u32,
+    best: Scenario,
+    best_outcome: RunOutcome,
+}
+
+impl Search {
+    /// Runs the candidates (in parallel, within budget) and takes the first that still fails.
+    fn try_first(&mut self, candidates: Vec<Scenario>) -> bool {
+        let room = self.budget.saturating_sub(self.runs) as usize;
+        let candidates: Vec<Scenario> = candidates.into_iter().take(room).collect();
+        if candidates.is_empty() {
+            return false;
+        }
+        self.runs += candidates.len() as u32;
+        let (seed, check) = (self.seed, self.check.as_str());
+        let found = candidates
+            .into_par_iter()
+            .map(|c| {
+                let o = run(&c.to_run_spec(seed, false));
+                violates(&o, check).then_some((c, o))
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .flatten()
+            .next();
+        match found {
+            Some((c, o)) => {
+                self.best = c;
+                self.best_outcome = o;
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn spent(&self) -> bool {
+        self.runs >= self.budget
+    }
+}
+
+/// Shrinks `scenario` at `seed`. Refuses a passing run.
+pub fn shrink(scenario: &Scenario, seed: u64, opts: &Options) -> Result<Shrunk, ShrinkError> {
+    let original = run(&scenario.to_run_spec(seed, false));
+    let failing: Vec<&str> = original
+        .checks
+        .iter()
+        .filter(|c| c.verdict == Verdict::Violation)
+        .map(|c| c.name.as_str())
+        .collect();
+    let Some(first) = failing.first() else {
+        return Err(ShrinkError::Passes {
+            name: scenario.name.clone(),
+            seed,
+        });
+    };
+    let check = opts.check.clone().unwrap_or_else(|| first.to_string());
+    if !failing.contains(&check.as_str()) {
+        return Err(ShrinkError::OtherCheck {
+            name: scenario.name.clone(),
+            seed,
+            check,
+            failing: failing.join(", "),
+        });
+    }
+    // Make the faults explicit: the same run, no nemesis left.
+    let mut explicit = scenario.clone();
+    explicit.faults.schedule = scenario.faults_for(seed);
+    explicit.faults.nemesis = None;
+    let mut before = size(&explicit, &original);
+    before.faults = explicit.faults.schedule.len();
+    let mut s = Search {
+        seed,
+        check,
+        runs: 0,
+        budget: opts.budget,
+        best: explicit,
+        best_outcome: original,
+    };
+    // The explicit form must still fail (it is the same run); if not, keep the original form.
+    if !s.try_first(vec![s.best.clone()]) {
+        s.best = scenario.clone();
+    }
+
+    loop {
+        let start = (
+            s.best.faults.schedule.len(),
+            s.best_outcome.ops.len(),
+            s.best_outcome.stats.events,
+        );
+        ddmin_faults(&mut s);
+        shorten_windows(&mut s);
+        shrink_workload(&mut s);
+        shrink_cluster(&mut s);
+        shrink_duration(&mut s);
+        let end = (
+            s.best.faults.schedule.len(),
+            s.best_outcome.ops.len(),
+            s.best_outcome.stats.events,
+        );
+        if end == start || s.spent() {
+            break;
+        }
+    }
+    let after = size(&s.best, &s.best_outcome);
+    let mut scenario = s.best;
+    if !scenario.name.ends_with("-shrunk") {
+        scenario.name = format!("{}-shrunk", scenario.name);
+    }
+    scenario.description = format!(
+        "Shrunk by `faultline shrink` from `{}` seed {}: still fails `{}`. Faults {} -> {}, operations {} -> {}, events {} -> {}.\n\n{}",
+        before_name(scenario.name.as_str()),
+        seed,
+        s.check,
+        before.faults,
+        after.faults,
+        before.ops,
+        after.ops,
+        before.events,
+        after.events,
+        scenario.description
+    );
+    scenario.expect = crate::scenario::Expect::Violation {
+        check: s.check.clone(),
+        within_seeds: (seed, seed + 1),
+    };
+    Ok(Shrunk {
+        scenario,
+        seed,
+        check: s.check,
+        before,
+        after,
+        runs: s.runs,
+        outcome: s.best_outcome,
+    })
+}
+
+fn before_name(n: &str) -> &str {
+    n.strip_suffix("-shrunk").unwrap_or(n)
+}
+
+/// Groups a sorted schedule into windows: each opening action with its closing one.
+pub fn windows(faults: &[ScheduledFault]) -> Vec<Vec<ScheduledFault>> {
+    let mut used = vec![false; faults.len()];
+    let mut out = Vec::new();
+    for i in 0..faults.len() {
+        if used[i] {
+            continue;
+        }
+        used[i] = true;
+        let mut w = vec![faults[i].clone()];
+        let closes = |f: &Fault| -> bool {
+            match (&faults[i].fault, f) {
+                (Fault::Crash(a), Fault::Restart(b)) => a == b,
+                (Fault::Partition(_), Fault::Heal) => true,
+                (
+                    Fault::ClockSkew { node: a, .. },
+                    Fault::ClockSkew {
+                        node: b,
+                        offset: 0,
+                        drift_ppm: 0,
+                    },
+                ) => a == b,
+                _ => false,
+            }
+        };
+        let opening = match &faults[i].fault {
+            Fault::ClockSkew {
+                offset, drift_ppm, ..
+            } => *offset != 0 || *drift_ppm != 0,
+            Fault::Crash(_) | Fault::Partition(_) => true,
+            _ => false,
+        };
+        if opening
+            && let Some(j) = (i + 1..faults.len()).find(|&j| !used[j] && closes(&faults[j].fault))
+        {
+            used[j] = true;
+            w.push(faults[j].clone());
+        }
+        out.push(w);
+    }
+    out
+}
+
+fn with_windows(base: &Scenario, ws: &[Vec<ScheduledFault>]) -> Scenario {
+    let mut c = base.clone();
+    let mut f: Vec<ScheduledFault> = ws.iter().flatten().cloned().collect();
+    f.sort_by_key(|x| x.at);
+    c.faults.schedule = f;
+    c
+}
+
+/// ddmin (Zeller): try removing chunks of windows, then keeping only chunks, refining.
+fn ddmin_faults(s: &mut Search) {
+    let mut ws = windows(&s.best.faults.schedule);
+    let mut n = 2usize;
+    while !ws.is_empty() && !s.spent() {
+        let chunk = ws.len().div_ceil(n);
+        let parts: Vec<Vec<Vec<ScheduledFault>>> = ws.chunks(chunk).map(|c| c.to_vec()).collect();
+        // Complements first (remove one chunk), then subsets (keep one chunk).
+        let mut cands = Vec::new();
+        for i in 0..parts.len() {
+            let rest: Vec<Vec<ScheduledFault>> = parts
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .flat_map(|(_, p)| p.clone())
+                .collect();
+            cands.push(rest);
+        }
+        if parts.len() > 2 {
+            for p in &parts {
+                cands.push(p.clone());
+            }
+        }
+        let scen: Vec<Scenario> = cands.iter().map(|w| with_windows(&s.best, w)).collect();
+        if s.try_first(scen) {
+            ws = windows(&s.best.faults.schedule);
+            n = (n - 1).max(2);
+            continue;
+        }
+        if n >= ws.len() {
+            break;
+        }
+        n = (n * 2).min(ws.len());
+    }
+}
+
+/// Shortens each window (closing action earlier) and starts it later, halving each time.
+fn shorten_windows(s: &mut Search) {
+    let mut idx = 0;
+    while !s.spent() {
+        let ws = windows(&s.best.faults.schedule);
+        if idx >= ws.len() {
+            break;
+        }
+        let w = &ws[idx];
+        let mut cands = Vec::new();
+        let start = w[0].at;
+        let len = match (&w[0].fault, w.get(1)) {
+            (_, Some(close)) => close.at - start,
+            (Fault::Pause { duration, .. }, None) => *duration,
+            _ => 0,
+        };
+        for frac in [4, 2] {
+            let new_len = len / frac;
+            if new_len == 0 || new_len == len {
+                continue;
+            }
+            let mut v = ws.clone();
+            let single = v[idx].len() == 1;
+            if let (Fault::Pause { duration, .. }, true) = (&mut v[idx][0].fault, single) {
+                *duration = new_len;
+            }
+            if !single {
+                v[idx][1].at = start + new_len;
+            }
+            cands.push(with_windows(&s.best, &v));
+        }
+        // Start later, same length: half-way to the end of the window.
+        if len > 1 {
+            let mut v = ws.clone();
+            let shift = len / 2;
+            for f in v[idx].iter_mut() {
+                f.at += shift;
+            }
+            if v[idx].iter().all(|f| f.at < s.best.limits.time) {
+                cands.push(with_windows(&s.best, &v));
+            }
+        }
+        if !s.try_first(cands) {
+            idx += 1;
+        }
+    }
+}
+
+fn shrink_workload(s: &mut Search) {
+    // Operations per client: start from what each client did in the failing run.
+    loop {
+        if s.spent() {
+            return;
+        }
+        let w = &s.best.workload;
+        let done_max = (0..w.clients)
+            .map(|c| s.best_outcome.ops.iter().filter(|o| o.client == c).count() as u32)
+            .max()
+            .unwrap_or(0)
+            .max(1);
+        let cur = if w.ops_per_client == 0 {
+            done_max
+        } else {
+            w.ops_per_client.min(done_max)
+        };
+        let mut cands = Vec::new();
+        for v in [cur / 4, cur / 2, cur * 3 / 4, cur.saturating_sub(1)] {
+            if v >= 1
+                && v < cur
+                && !cands
+                    .iter()
+                    .any(|c: &Scenario| c.workload.ops_per_client == v)
+            {
+                let mut c = s.best.clone();
+                c.workload.ops_per_client = v;
+                cands.push(c);
+            }
+        }
+        let mut c = s.best.clone();
+        if w.ops_per_client == 0 {
+            c.workload.ops_per_client = cur;
+            cands.push(c);
+        }
+        if !s.try_first(cands) {
+            break;
+        }
+    }
+    for _ in 0..16 {
+        if s.spent() {
+            return;
+        }
+        let w = s.best.workload.clone();
+        let mut cands = Vec::new();
+        for v in [1, w.clients / 2, w.clients.saturating_sub(1)] {
+            if v >= 1 && v < w.clients && !cands.iter().any(|c: &Scenario| c.workload.clients == v)
+            {
+                let mut c = s.best.clone();
+                c.workload.clients = v;
+                cands.push(c);
+            }
+        }
+        for v in [1, w.keys / 2, w.keys.saturating_sub(1)] {
+            if v >= 1
+                && v < w.keys
+                && !cands
+                    .iter()
+                    .any(|c: &Scenario| c.workload.keys == v && c.workload.clients == w.clients)
+            {
+                let mut c = s.best.clone();
+                c.workload.keys = v;
+                cands.push(c);
+            }
+        }
+        if !s.try_first(cands) {
+            break;
+        }
+    }
+}
+
+fn shrink_cluster(s: &mut Search) {
+    for _ in 0..8 {
+        if s.spent() {
+            return;
+        }
+        let n = s.best.cluster.servers;
+        let mut cands = Vec::new();
+        for m in [n.saturating_sub(2), n.saturating_sub(1)] {
+            if m == 0 || m >= n || s.best.protocol.validate(m).is_err() {
+                continue;
+            }
+            let mut c = s.best.clone();
+            c.cluster.servers = m;
+            c.cluster.names.truncate(m as usize);
+            // Drop windows that name a removed server.
+            let ws: Vec<Vec<ScheduledFault>> = windows(&c.faults.schedule)
+                .into_iter()
+                .filter(|w| w.iter().all(|f| f.fault.named().iter().all(|&x| x < m)))
+                .collect();
+            c = with_windows(&c, &ws);
+            c.network.links.retain(|(a, b, _)| *a < m && *b < m);
+            cands.push(c);
+        }
+        if !s.try_first(cands) {
+            break;
+        }
+    }
+}
+
+fn shrink_duration(s: &mut Search) {
+    for _ in 0..8 {
+        if s.spent() {
+            return;
+        }
+        let t = s.best.limits.time;
+        let last_fault = s
+            .best
+            .faults
+            .schedule
+            .iter()
+            .map(|f| f.at)
+            .max()
+            .unwrap_or(0);
+        let mut cands = Vec::new();
+        for frac in [(1u64, 2u64), (3, 4)] {
+            let nt = t / frac.1 * frac.0;
+            if nt > last_fault && nt < t {
+                let mut c = s.best.clone();
+                c.limits.time = nt;
+                c.workload.stop = c.workload.stop.min(nt);
+                cands.push(c);
+            }
+        }
+        if !s.try_first(cands) {
+            break;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::{Partition, SECS};
+
+    #[test]
+    fn windows_pair_openings_with_their_closings() {
+        let f = |at: u64, fault: Fault| ScheduledFault {
+            at: at * SECS,
+            fault,
+        };
+        let sched = vec![
+            f(1, Fault::Crash(1)),
+            f(2, Fault::Partition(Partition::Isolate(0))),
+            f(3, Fault::Crash(2)),
+            f(4, Fault::Restart(2)),
+            f(5, Fault::Heal),
+            f(6, Fault::Restart(1)),
+            f(
+                7,
+                Fault::Pause {
+                    node: 3,
+                    duration: SECS,
+                },
+            ),
+        ];
+        let ws = windows(&sched);
+        let shape: Vec<Vec<u64>> = ws
+            .iter()
+            .map(|w| w.iter().map(|x| x.at / SECS).collect())
+            .collect();
+        assert_eq!(shape, vec![vec![1, 6], vec![2, 5], vec![3, 4], vec![7]]);
+    }
+}
