@@ -152,7 +152,7 @@ fn golden_trace_hash_is_stable() {
         stats.events
     );
 }
-const GOLDEN_42: &str = "a54197349f661acc";
+const GOLDEN_42: &str = "3267ebf22304cfa4";
 
 #[test]
 fn a_partition_stops_messages_and_heal_restores_them() {

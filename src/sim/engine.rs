@@ -6,7 +6,7 @@
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::hash::Hasher;
+use std::hash::{Hash, Hasher};
 
 use serde::Serialize;
 
@@ -145,6 +145,10 @@ enum Ev<M, T> {
     },
 }
 
+/// Bits of a queue key that hold the payload slot: up to 2^28 events in flight, 2^36 scheduled.
+const SLOT_BITS: u32 = 28;
+const SLOT_MASK: u64 = (1 << SLOT_BITS) - 1;
+
 type EvOf<P> = Ev<<<P as Protocol>::Node as Node>::Msg, <<P as Protocol>::Node as Node>::Timer>;
 
 struct NodeSlot<N: Node> {
@@ -169,7 +173,8 @@ pub struct Sim<P: Protocol> {
     now: Time,
     seq: u64,
     events: u64,
-    queue: BinaryHeap<Reverse<(Time, u64, u32)>>,
+    /// `(time << 64) | (seq << SLOT_BITS) | slot`: one u128 compare orders by (time, seq).
+    queue: BinaryHeap<Reverse<u128>>,
     slab: Vec<Option<EvOf<P>>>,
     free: Vec<u32>,
     nodes: Vec<NodeSlot<P::Node>>,
@@ -260,7 +265,10 @@ impl<P: Protocol> Sim<P> {
             }
         };
         self.seq += 1;
-        self.queue.push(Reverse((at, self.seq, slot)));
+        debug_assert!(slot < (1 << SLOT_BITS) && self.seq < (1 << (64 - SLOT_BITS)));
+        self.queue.push(Reverse(
+            ((at as u128) << 64) | ((self.seq as u128) << SLOT_BITS) | slot as u128,
+        ));
     }
 
     /// Runs until a limit is reached or nothing is left to do.
@@ -271,8 +279,8 @@ impl<P: Protocol> Sim<P> {
 
     /// Runs events up to and including simulated time `t` (or a limit).
     pub fn run_until(&mut self, t: Time) {
-        while let Some(&Reverse((at, _, _))) = self.queue.peek() {
-            if at > t || self.stopped.is_some() {
+        while let Some(&Reverse(key)) = self.queue.peek() {
+            if (key >> 64) as Time > t || self.stopped.is_some() {
                 break;
             }
             self.step();
@@ -291,10 +299,11 @@ impl<P: Protocol> Sim<P> {
             self.stopped = Some(StopReason::EventLimit);
             return false;
         }
-        let Some(Reverse((at, _, slot))) = self.queue.pop() else {
+        let Some(Reverse(key)) = self.queue.pop() else {
             self.stopped = Some(StopReason::Quiescent);
             return false;
         };
+        let (at, slot) = ((key >> 64) as Time, (key as u64 & SLOT_MASK) as u32);
         if at > self.cfg.limits.time {
             self.now = self.cfg.limits.time;
             self.stopped = Some(StopReason::TimeLimit);
@@ -358,7 +367,8 @@ impl<P: Protocol> Sim<P> {
                     if from_backlog {
                         self.counters.backlog_handled += 1;
                     }
-                    let h = super::trace::stable_hash(&msg);
+                    msg.hash(&mut self.hash);
+                    let h = 0;
                     self.note(EventKind::Deliver, to, from, sent, h, || format!("{msg:?}"));
                     self.call(to, |node, ctx| node.on_message(ctx, NodeId(from), msg));
                 }
@@ -385,7 +395,8 @@ impl<P: Protocol> Sim<P> {
                 if from_backlog {
                     self.counters.backlog_handled += 1;
                 }
-                let h = super::trace::stable_hash(&tag);
+                tag.hash(&mut self.hash);
+                let h = 0;
                 self.note(EventKind::Timer, node, node, now, h, || format!("{tag:?}"));
                 self.call(node, |n, ctx| n.on_timer(ctx, tag));
             }
@@ -631,7 +642,7 @@ impl<P: Protocol> Sim<P> {
     }
 
     /// Hashes one event and, when recording, keeps it. `label` is only called when recording.
-    #[inline]
+    #[inline(always)]
     fn note(
         &mut self,
         kind: EventKind,
@@ -642,8 +653,9 @@ impl<P: Protocol> Sim<P> {
         label: impl FnOnce() -> String,
     ) {
         let hs = &mut self.hash;
-        hs.write_u64(self.now);
-        hs.write_u64((kind as u64) << 48 | (node as u64) << 24 | peer as u64);
+        hs.write_u64(
+            self.now ^ ((kind as u64) << 48 | (node as u64) << 24 | peer as u64).rotate_left(17),
+        );
         hs.write_u64(h ^ sent);
         if self.cfg.record {
             self.records.push(TraceRecord {
