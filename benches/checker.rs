@@ -1,1 +1,114 @@
-fn main() {}
+//! `cargo bench --bench checker`: checks every history in ../shared/data/porcupine and prints
+//! per-file time next to Porcupine's (porcupine_times.csv), then a generated 100k-operation
+//! history's time.
+
+use std::path::Path;
+use std::time::Instant;
+
+use faultline::check::parse::{Format, ModelName, check_text};
+use faultline::check::{CheckOptions, History, KvAppend, KvInput, KvOutput, check};
+
+fn main() {
+    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/porcupine");
+    if !d.is_dir() {
+        println!("SKIPPED: {} is absent", d.display());
+        return;
+    }
+    let minimize = std::env::var("MINIMIZE").is_ok();
+    let expected = std::fs::read_to_string(d.join("expected.csv")).unwrap();
+    let times = std::fs::read_to_string(d.join("porcupine_times.csv")).unwrap();
+    let porc: std::collections::BTreeMap<String, f64> = times
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            Some((f[0].to_string(), f.get(2)?.parse().ok()?))
+        })
+        .collect();
+    let opts = CheckOptions {
+        minimize,
+        ..CheckOptions::default()
+    };
+    let (mut ours_total, mut porc_total, mut worst) = (0.0, 0.0, (0.0f64, String::new()));
+    println!(
+        "{:<22} {:>6} {:>18} {:>10} {:>12} {:>8}",
+        "file", "ops", "verdict", "ours_us", "porcupine_us", "ratio"
+    );
+    for line in expected.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let text = std::fs::read_to_string(d.join(f[0])).unwrap();
+        let model = ModelName::parse(f[1]).unwrap();
+        let fmt = Format::sniff(&text);
+        let mut best = f64::MAX;
+        let mut rep = None;
+        for _ in 0..3 {
+            let t = Instant::now();
+            let r = check_text(&text, fmt, model, &opts).unwrap();
+            best = best.min(t.elapsed().as_secs_f64() * 1e6);
+            rep = Some(r);
+        }
+        let rep = rep.unwrap();
+        let p = porc.get(f[0]).copied().unwrap_or(f64::NAN);
+        let ratio = best / p;
+        if ratio > worst.0 {
+            worst = (ratio, f[0].to_string());
+        }
+        ours_total += best;
+        porc_total += p;
+        println!(
+            "{:<22} {:>6} {:>18} {:>10.0} {:>12.0} {:>8.3}",
+            f[0],
+            rep.ops,
+            rep.result.verdict.as_str(),
+            best,
+            p,
+            ratio
+        );
+    }
+    println!(
+        "TOTAL ours {:.1} ms, porcupine {:.1} ms: {:.1}x faster; worst file ratio {:.3} ({})",
+        ours_total / 1e3,
+        porc_total / 1e3,
+        porc_total / ours_total,
+        worst.0,
+        worst.1
+    );
+
+    // A generated 100k-operation key-value history (10 clients, 100 keys).
+    let mut h = History::new();
+    let mut vals = vec![String::new(); 100];
+    let mut t = 0u64;
+    for i in 0..100_000u64 {
+        let k = (i * 7919 % 100) as usize;
+        let client = i % 10;
+        let key = format!("k{k}");
+        if i % 3 == 0 {
+            h.ok(
+                client,
+                t,
+                t + 15,
+                KvInput::Get { key },
+                KvOutput::Value(vals[k].clone()),
+            );
+        } else {
+            let v = format!("{i} ");
+            vals[k].push_str(&v);
+            h.ok(
+                client,
+                t,
+                t + 15,
+                KvInput::Append { key, value: v },
+                KvOutput::Done,
+            );
+        }
+        t += 10;
+    }
+    let start = Instant::now();
+    let r = check(&KvAppend, &h, &CheckOptions::default());
+    println!(
+        "100k-op kv history: {} in {:.1} ms, {} steps",
+        r.verdict.as_str(),
+        start.elapsed().as_secs_f64() * 1e3,
+        r.steps
+    );
+}

@@ -1,0 +1,15 @@
+//! Checking histories: history types, models, and a linearizability checker. This module knows
+//! nothing of the simulator: it checks a history from a simulation exactly as it checks one
+//! from a real system (a Jepsen log, a Porcupine log, a JSON file).
+
+pub mod history;
+pub mod linearizability;
+pub mod model;
+pub mod parse;
+
+pub use history::{History, Operation, Status};
+pub use linearizability::{CheckOptions, CheckResult, Counterexample, Verdict, check};
+pub use model::{
+    CasRegister, KvAppend, KvInput, KvOutput, Model, Mutex, MutexInput, MutexOutput, RegisterInput,
+    RegisterOutput,
+};

@@ -1,0 +1,277 @@
+//! Models: the sequential specification a history is checked against, in Porcupine's small
+//! shape: an initial state, a step function, an optional partition key, and a description.
+//! Adding a model is a few lines.
+
+use std::fmt::Debug;
+use std::hash::Hash;
+
+use serde::Serialize;
+
+/// A sequential specification.
+pub trait Model: Sync {
+    type State: Clone + Eq + Hash + Debug + Send + Sync;
+    type Input: Debug + Sync + Send;
+    type Output: Debug + Sync + Send;
+
+    fn init(&self) -> Self::State;
+    /// The state after applying `input` with result `output` to `state`, or `None` if that
+    /// result is impossible there. `output` is `None` when the result is unknown: apply the
+    /// input and check nothing.
+    fn step(
+        &self,
+        state: &Self::State,
+        input: &Self::Input,
+        output: Option<&Self::Output>,
+    ) -> Option<Self::State>;
+    /// True when this operation never changes the state, whatever the state (a read, a CAS
+    /// known to have failed). The checker takes such operations greedily. Default: false.
+    fn read_only(&self, _input: &Self::Input, _output: Option<&Self::Output>) -> bool {
+        false
+    }
+    /// Operations on different keys are independent and are checked separately
+    /// (P-compositionality). The default: one partition.
+    fn key<'a>(&self, _input: &'a Self::Input) -> &'a str {
+        ""
+    }
+    /// `write 3 -> ok`, for humans.
+    fn describe(&self, input: &Self::Input, output: Option<&Self::Output>) -> String {
+        match output {
+            Some(o) => format!("{input:?} -> {o:?}"),
+            None => format!("{input:?} -> ?"),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Registers: plain, CAS (Knossos's cas-register) and etcd (Porcupine's semantics).
+
+/// Register input. Values are integers; `None` is nil (no value).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum RegisterInput {
+    Read,
+    Write(i64),
+    Cas(i64, i64),
+}
+
+/// Register output: a read's value (nil = `None`), a write's ack, whether a CAS succeeded.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum RegisterOutput {
+    Read(Option<i64>),
+    Written,
+    Cas(bool),
+}
+
+/// A register, initially nil, with read, write and compare-and-set. Serves `register`,
+/// `cas-register` and `etcd-register`: they differ in how a log is read (see `parse`), not in
+/// the sequential specification.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CasRegister;
+
+impl Model for CasRegister {
+    type State = Option<i64>;
+    type Input = RegisterInput;
+    type Output = RegisterOutput;
+
+    fn init(&self) -> Option<i64> {
+        None
+    }
+    fn step(
+        &self,
+        s: &Option<i64>,
+        i: &RegisterInput,
+        o: Option<&RegisterOutput>,
+    ) -> Option<Option<i64>> {
+        match (i, o) {
+            (RegisterInput::Read, None) => Some(*s),
+            (RegisterInput::Read, Some(RegisterOutput::Read(v))) => (v == s).then_some(*s),
+            (RegisterInput::Write(v), None | Some(RegisterOutput::Written)) => Some(Some(*v)),
+            (RegisterInput::Cas(from, to), None) => {
+                Some(if *s == Some(*from) { Some(*to) } else { *s })
+            }
+            (RegisterInput::Cas(from, to), Some(RegisterOutput::Cas(ok))) => {
+                let matches = *s == Some(*from);
+                (matches == *ok).then_some(if matches { Some(*to) } else { *s })
+            }
+            _ => None,
+        }
+    }
+    fn read_only(&self, i: &RegisterInput, o: Option<&RegisterOutput>) -> bool {
+        matches!(
+            (i, o),
+            (RegisterInput::Read, _) | (RegisterInput::Cas(..), Some(RegisterOutput::Cas(false)))
+        )
+    }
+    fn describe(&self, i: &RegisterInput, o: Option<&RegisterOutput>) -> String {
+        let out = match o {
+            None => "?".to_string(),
+            Some(RegisterOutput::Read(Some(v))) => v.to_string(),
+            Some(RegisterOutput::Read(None)) => "nil".into(),
+            Some(RegisterOutput::Written) => "ok".into(),
+            Some(RegisterOutput::Cas(true)) => "ok".into(),
+            Some(RegisterOutput::Cas(false)) => "failed".into(),
+        };
+        match i {
+            RegisterInput::Read => format!("read -> {out}"),
+            RegisterInput::Write(v) => format!("write {v} -> {out}"),
+            RegisterInput::Cas(a, b) => format!("cas {a}->{b} -> {out}"),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Key-value map with get / put / append, partitioned by key (Porcupine's kv model).
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum KvInput {
+    Get {
+        key: String,
+    },
+    Put {
+        key: String,
+        value: String,
+    },
+    Append {
+        key: String,
+        value: String,
+    },
+    /// Compare-and-set on a key (an extension; the value must equal `from`).
+    Cas {
+        key: String,
+        from: String,
+        to: String,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum KvOutput {
+    /// A get's value (the empty string for a missing key).
+    Value(String),
+    Done,
+    Cas(bool),
+}
+
+/// One key's value: every key starts as the empty string.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct KvAppend;
+
+impl Model for KvAppend {
+    type State = String;
+    type Input = KvInput;
+    type Output = KvOutput;
+
+    fn init(&self) -> String {
+        String::new()
+    }
+    fn step(&self, s: &String, i: &KvInput, o: Option<&KvOutput>) -> Option<String> {
+        match (i, o) {
+            (KvInput::Get { .. }, None) => Some(s.clone()),
+            (KvInput::Get { .. }, Some(KvOutput::Value(v))) => (v == s).then(|| s.clone()),
+            (KvInput::Put { value, .. }, None | Some(KvOutput::Done)) => Some(value.clone()),
+            (KvInput::Append { value, .. }, None | Some(KvOutput::Done)) => {
+                Some(format!("{s}{value}"))
+            }
+            (KvInput::Cas { from, to, .. }, None) => {
+                Some(if s == from { to.clone() } else { s.clone() })
+            }
+            (KvInput::Cas { from, to, .. }, Some(KvOutput::Cas(ok))) => {
+                let m = s == from;
+                (m == *ok).then(|| if m { to.clone() } else { s.clone() })
+            }
+            _ => None,
+        }
+    }
+    fn read_only(&self, i: &KvInput, o: Option<&KvOutput>) -> bool {
+        matches!(
+            (i, o),
+            (KvInput::Get { .. }, _) | (KvInput::Cas { .. }, Some(KvOutput::Cas(false)))
+        )
+    }
+    fn key<'a>(&self, i: &'a KvInput) -> &'a str {
+        match i {
+            KvInput::Get { key }
+            | KvInput::Put { key, .. }
+            | KvInput::Append { key, .. }
+            | KvInput::Cas { key, .. } => key,
+        }
+    }
+    fn describe(&self, i: &KvInput, o: Option<&KvOutput>) -> String {
+        let out = match o {
+            None => "?".to_string(),
+            Some(KvOutput::Value(v)) => format!("{v:?}"),
+            Some(KvOutput::Done) | Some(KvOutput::Cas(true)) => "ok".into(),
+            Some(KvOutput::Cas(false)) => "failed".into(),
+        };
+        match i {
+            KvInput::Get { key } => format!("get {key} -> {out}"),
+            KvInput::Put { key, value } => format!("put {key} {value:?} -> {out}"),
+            KvInput::Append { key, value } => format!("append {key} {value:?} -> {out}"),
+            KvInput::Cas { key, from, to } => format!("cas {key} {from:?}->{to:?} -> {out}"),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mutex: acquire / release, with fencing tokens as an extension.
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum MutexInput {
+    Acquire,
+    Release,
+}
+
+/// An acquire may return a fencing token; tokens must increase with each grant.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum MutexOutput {
+    Granted(Option<i64>),
+    Released,
+}
+
+/// `(held, last fencing token granted)`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Mutex;
+
+impl Model for Mutex {
+    type State = (bool, Option<i64>);
+    type Input = MutexInput;
+    type Output = MutexOutput;
+
+    fn init(&self) -> (bool, Option<i64>) {
+        (false, None)
+    }
+    fn step(
+        &self,
+        s: &(bool, Option<i64>),
+        i: &MutexInput,
+        o: Option<&MutexOutput>,
+    ) -> Option<(bool, Option<i64>)> {
+        let (held, last) = *s;
+        match (i, o) {
+            (MutexInput::Acquire, None) => (!held).then_some((true, last)),
+            (MutexInput::Acquire, Some(MutexOutput::Granted(tok))) => {
+                if held {
+                    return None;
+                }
+                match (tok, last) {
+                    (Some(t), Some(l)) if *t <= l => None,
+                    (Some(t), _) => Some((true, Some(*t))),
+                    (None, _) => Some((true, last)),
+                }
+            }
+            (MutexInput::Release, None | Some(MutexOutput::Released)) => {
+                held.then_some((false, last))
+            }
+            _ => None,
+        }
+    }
+    fn describe(&self, i: &MutexInput, o: Option<&MutexOutput>) -> String {
+        match (i, o) {
+            (MutexInput::Acquire, Some(MutexOutput::Granted(Some(t)))) => {
+                format!("acquire -> token {t}")
+            }
+            (MutexInput::Acquire, Some(_)) => "acquire -> ok".into(),
+            (MutexInput::Acquire, None) => "acquire -> ?".into(),
+            (MutexInput::Release, Some(_)) => "release -> ok".into(),
+            (MutexInput::Release, None) => "release -> ?".into(),
+        }
+    }
+}

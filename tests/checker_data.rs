@@ -1,0 +1,75 @@
+//! Every history with a known verdict in ../shared/data gets that verdict.
+
+use std::path::{Path, PathBuf};
+
+use faultline::check::parse::{Format, ModelName, check_text};
+use faultline::check::{CheckOptions, Verdict};
+
+fn data() -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
+    if p.is_dir() {
+        Some(p)
+    } else {
+        eprintln!(
+            "SKIPPED: {} is absent; the known-verdict histories cannot be checked",
+            p.display()
+        );
+        None
+    }
+}
+
+fn verdict(path: &Path, model: ModelName) -> Verdict {
+    let text = std::fs::read_to_string(path).unwrap();
+    let fmt = Format::sniff(&text);
+    check_text(&text, fmt, model, &CheckOptions::default())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .result
+        .verdict
+}
+
+#[test]
+fn porcupine_histories_get_their_expected_verdicts() {
+    let Some(d) = data() else { return };
+    let csv = std::fs::read_to_string(d.join("porcupine/expected.csv")).unwrap();
+    let mut n = 0;
+    for line in csv.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let model = ModelName::parse(f[1]).unwrap();
+        let want = if f[2] == "linearizable" {
+            Verdict::Linearizable
+        } else {
+            Verdict::NotLinearizable
+        };
+        assert_eq!(
+            verdict(&d.join("porcupine").join(f[0]), model),
+            want,
+            "{}",
+            f[0]
+        );
+        n += 1;
+    }
+    assert!(n >= 50, "only {n} histories listed");
+}
+
+#[test]
+fn edn_histories_get_their_folder_verdict() {
+    let Some(d) = data() else { return };
+    let mut n = 0;
+    for (folder, want) in [
+        ("good", Verdict::Linearizable),
+        ("bad", Verdict::NotLinearizable),
+    ] {
+        for e in std::fs::read_dir(d.join("edn").join(folder)).unwrap() {
+            let p = e.unwrap().path();
+            let name = p.file_name().unwrap().to_string_lossy().to_string();
+            let model = if name.starts_with("mutex") {
+                ModelName::Mutex
+            } else {
+                ModelName::CasRegister
+            };
+            assert_eq!(verdict(&p, model), want, "{name}");
+            n += 1;
+        }
+    }
+    assert!(n >= 6);
+}
