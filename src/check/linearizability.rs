@@ -22,10 +22,13 @@
 //! completion) that cannot be linearized, the longest partial linearization found in it, and
 //! the operations that could not be placed next.
 
+// The hash maps here (interned states, memoized steps, visited configurations) are only
+// looked up by key, never iterated: their order cannot reach a verdict or any output.
+#![allow(clippy::disallowed_types)]
+
 use std::collections::BTreeMap;
-#[allow(clippy::disallowed_types)] // keyed lookups only: iteration order never leaks
-use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -120,47 +123,50 @@ pub fn check<M: Model>(
     // budget four times larger, until one fails or all are done. A cheap failing partition
     // then decides without waiting for an expensive one, and which partition decides depends
     // only on step counts, never on thread timing.
+    let slices: Vec<Vec<&Operation<M::Input, M::Output>>> = parts
+        .iter()
+        .map(|(_, idx)| idx.iter().map(|&j| &history.ops[j]).collect())
+        .collect();
+    let mut searchers: Vec<Searcher<'_, M>> =
+        slices.iter().map(|ops| Searcher::new(model, ops)).collect();
     let mut done: Vec<Option<Outcome>> = (0..parts.len()).map(|_| None).collect();
-    let mut steps = 0u64;
+    let parallel = opts.parallel && parts.len() > 1 && history.ops.len() >= 1_000;
     let mut round_budget = if parts.len() > 1 {
-        1_000u64.min(opts.budget)
+        2_000u64.min(opts.budget)
     } else {
         opts.budget
     };
     let mut failed: Option<usize> = None;
     loop {
-        let todo: Vec<usize> = (0..parts.len()).filter(|&i| done[i].is_none()).collect();
-        if todo.is_empty() {
-            break;
-        }
-        let run = |&i: &usize| {
-            let ops: Vec<&Operation<M::Input, M::Output>> =
-                parts[i].1.iter().map(|&j| &history.ops[j]).collect();
-            (i, search(model, &ops, round_budget))
-        };
-        let results: Vec<(usize, Outcome)> = if opts.parallel && todo.len() > 1 {
-            todo.par_iter().map(run).collect()
-        } else {
-            todo.iter().map(run).collect()
-        };
         let last_round = round_budget >= opts.budget;
+        let step = |(i, s): (usize, &mut Searcher<'_, M>)| (i, s.run(round_budget, last_round));
+        let pending = searchers
+            .iter_mut()
+            .enumerate()
+            .filter(|(i, _)| done[*i].is_none());
+        let results: Vec<(usize, Option<Outcome>)> = if parallel {
+            pending
+                .collect::<Vec<_>>()
+                .into_par_iter()
+                .map(step)
+                .collect()
+        } else {
+            pending.map(step).collect()
+        };
         for (i, out) in results {
-            steps += out.steps;
-            match out.verdict {
-                Verdict::NotLinearizable => {
+            if let Some(out) = out {
+                if out.verdict == Verdict::NotLinearizable {
                     failed = Some(failed.map_or(i, |f| f.min(i)));
-                    done[i] = Some(out);
                 }
-                Verdict::Linearizable => done[i] = Some(out),
-                Verdict::Unknown if last_round => done[i] = Some(out),
-                Verdict::Unknown => {}
+                done[i] = Some(out);
             }
         }
-        if failed.is_some() || last_round {
+        if failed.is_some() || last_round || done.iter().all(Option::is_some) {
             break;
         }
-        round_budget = round_budget.saturating_mul(4).min(opts.budget);
+        round_budget = (round_budget + round_budget / 2).min(opts.budget);
     }
+    let steps = searchers.iter().map(|s| s.steps).sum();
     let mut verdict = Verdict::Linearizable;
     let mut counterexample = None;
     if let Some(i) = failed {
@@ -186,7 +192,6 @@ pub fn check<M: Model>(
 /// The result of searching one partition.
 struct Outcome {
     verdict: Verdict,
-    steps: u64,
     /// Positions (in the partition) of the longest partial linearization.
     best: Vec<u32>,
     unplaced: Vec<u32>,
@@ -211,7 +216,7 @@ impl Hasher for PreHashed {
     }
     fn write(&mut self, bytes: &[u8]) {
         for &b in bytes {
-            self.0 = (self.0.rotate_left(5) ^ b as u64).wrapping_mul(0x51_7cc1_b727_220a_95);
+            self.0 = (self.0.rotate_left(5) ^ b as u64).wrapping_mul(0x517c_c1b7_2722_0a95);
         }
     }
     fn write_u64(&mut self, i: u64) {
@@ -219,15 +224,76 @@ impl Hasher for PreHashed {
     }
 }
 
-#[derive(PartialEq, Eq)]
-struct CacheKey {
-    hash: u64,
-    state: u32,
-    bits: Box<[u64]>,
+/// A fast word-at-a-time hasher for interning model states (order never leaks).
+#[derive(Default)]
+struct FastHasher(u64);
+impl Hasher for FastHasher {
+    fn finish(&self) -> u64 {
+        splitmix(self.0)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+            self.0 = (self.0 ^ w)
+                .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+                .rotate_left(29);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0 ^ b as u64)
+                .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+                .rotate_left(29);
+        }
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0 ^ i)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .rotate_left(29);
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.write_u64(i as u64)
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64)
+    }
 }
-impl Hash for CacheKey {
-    fn hash<H: Hasher>(&self, h: &mut H) {
-        h.write_u64(self.hash);
+
+/// The memo of visited configurations (linearized set, state): chained buckets over one arena
+/// of bitset words, so inserting allocates nothing per step (amortised).
+struct Visited {
+    words: usize,
+    heads: HashMap<u64, u32, BuildHasherDefault<PreHashed>>,
+    /// (state, next in chain)
+    nodes: Vec<(u32, u32)>,
+    arena: Vec<u64>,
+}
+
+impl Visited {
+    fn new(words: usize) -> Self {
+        Visited {
+            words,
+            heads: HashMap::with_capacity_and_hasher(1024, Default::default()),
+            nodes: Vec::with_capacity(1024),
+            arena: Vec::with_capacity(1024 * words),
+        }
+    }
+    /// Inserts; false if it was there already.
+    fn insert(&mut self, hash: u64, state: u32, bits: &[u64]) -> bool {
+        let head = self.heads.get(&hash).copied().unwrap_or(NONE);
+        let mut at = head;
+        while at != NONE {
+            let (st, nx) = self.nodes[at as usize];
+            let w = at as usize * self.words;
+            if st == state && self.arena[w..w + self.words] == *bits {
+                return false;
+            }
+            at = nx;
+        }
+        let id = self.nodes.len() as u32;
+        self.nodes.push((state, head));
+        self.arena.extend_from_slice(bits);
+        self.heads.insert(hash, id);
+        true
     }
 }
 
@@ -238,211 +304,318 @@ fn splitmix(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// Searches one partition (`ops` in any order).
-#[allow(clippy::disallowed_types)]
+/// Searches one partition to the end (or the budget).
 fn search<M: Model>(model: &M, ops: &[&Operation<M::Input, M::Output>], budget: u64) -> Outcome {
-    let n = ops.len();
-    // Events: (time, 0 = call / 1 = return, op).
-    let mut events: Vec<(u64, u8, u32)> = Vec::with_capacity(2 * n);
-    let mut known = 0u32;
-    for (i, op) in ops.iter().enumerate() {
-        events.push((op.call, 0, i as u32));
-        if let (Status::Ok, Some(ret)) = (op.status, op.ret) {
-            events.push((ret.max(op.call), 1, i as u32));
-            known += 1;
-        }
-    }
-    events.sort_unstable();
-    let m = events.len();
-    let mut entries: Vec<Entry> = events
-        .iter()
-        .map(|&(_, k, op)| Entry {
-            op,
-            ret: NONE,
-            is_call: k == 0,
-        })
-        .collect();
-    let mut call_of = vec![NONE; n];
-    for (i, e) in entries.iter().enumerate() {
-        if e.is_call {
-            call_of[e.op as usize] = i as u32;
-        }
-    }
-    for i in 0..m {
-        if !entries[i].is_call {
-            let c = call_of[entries[i].op as usize];
-            entries[c as usize].ret = i as u32;
-        }
-    }
-    // Doubly linked list over entries; index m is the head sentinel, NONE ends it.
-    let head = m as u32;
-    let mut next: Vec<u32> = (1..=m as u32)
-        .map(|i| if i == m as u32 { NONE } else { i })
-        .collect();
-    next.push(if m > 0 { 0 } else { NONE });
-    let mut prev: Vec<u32> = (0..m as u32)
-        .map(|i| if i == 0 { head } else { i - 1 })
-        .collect();
-    prev.push(NONE);
-    let unlink = |next: &mut Vec<u32>, prev: &mut Vec<u32>, e: u32| {
-        let (p, nx) = (prev[e as usize], next[e as usize]);
-        next[p as usize] = nx;
-        if nx != NONE {
-            prev[nx as usize] = p;
-        }
-    };
-    let relink = |next: &mut Vec<u32>, prev: &mut Vec<u32>, e: u32| {
-        let (p, nx) = (prev[e as usize], next[e as usize]);
-        next[p as usize] = e;
-        if nx != NONE {
-            prev[nx as usize] = e;
-        }
-    };
+    let mut s = Searcher::new(model, ops);
+    s.run(budget, true).expect("a final run always decides")
+}
 
-    // Interned states and memoized steps.
-    let mut states: Vec<M::State> = vec![model.init()];
-    let mut ids: HashMap<M::State, u32> = HashMap::new();
-    ids.insert(states[0].clone(), 0);
-    let mut trans: HashMap<(u32, u32), u32, BuildHasherDefault<PreHashed>> = HashMap::default();
-    let read_only: Vec<bool> = ops
-        .iter()
-        .map(|o| model.read_only(&o.input, o.output.as_ref()))
-        .collect();
-    let zobrist: Vec<u64> = (0..n as u64).map(|i| splitmix(i ^ 0x5bd1_e995)).collect();
-    let mut cache: HashSet<CacheKey, BuildHasherDefault<PreHashed>> = HashSet::default();
+/// A resumable search of one partition: `run` continues where the previous call stopped, so
+/// raising a partition's budget in rounds costs no repeated work.
+struct Searcher<'a, M: Model> {
+    model: &'a M,
+    ops: &'a [&'a Operation<M::Input, M::Output>],
+    entries: Vec<Entry>,
+    head: u32,
+    next: Vec<u32>,
+    prev: Vec<u32>,
+    states: Vec<M::State>,
+    /// Interning: state hash -> ids with that hash.
+    ids: HashMap<u64, Vec<u32>, BuildHasherDefault<PreHashed>>,
+    /// Memoized steps: (state, op) -> next state or NONE.
+    trans: HashMap<u64, u32, BuildHasherDefault<PreHashed>>,
+    read_only: Vec<bool>,
+    zobrist: Vec<u64>,
+    cache: Visited,
+    bits: Vec<u64>,
+    hash: u64,
+    state: u32,
+    /// (call entry, previous state, forced): a forced frame linearized a read-only operation
+    /// greedily, so there is no alternative to try at its level.
+    stack: Vec<(u32, u32, bool)>,
+    remaining: u32,
+    steps: u64,
+    best: Vec<u32>,
+    unplaced: Vec<u32>,
+    entry: u32,
+}
 
-    let words = n.div_ceil(64).max(1);
-    let mut bits = vec![0u64; words];
-    let mut hash = 0u64;
-    let mut state = 0u32;
-    // (call entry, previous state, forced): a forced frame linearized a read-only operation
-    // greedily, so there is no alternative to try at its level.
-    let mut stack: Vec<(u32, u32, bool)> = Vec::new();
-    let mut remaining = known;
-    let mut steps = 0u64;
-    let mut best: Vec<u32> = Vec::new();
-    let mut unplaced: Vec<u32> = Vec::new();
-    let mut entry = next[head as usize];
-
-    loop {
-        if remaining == 0 {
-            return Outcome {
-                verdict: Verdict::Linearizable,
-                steps,
-                best: vec![],
-                unplaced: vec![],
-            };
-        }
-        if steps >= budget {
-            return Outcome {
-                verdict: Verdict::Unknown,
-                steps,
-                best,
-                unplaced,
-            };
-        }
-        steps += 1;
-        debug_assert!(
-            entry != NONE,
-            "a completed operation is always still in the list"
-        );
-        let e = entries[entry as usize];
-        if e.is_call {
-            let op = e.op;
-            let key = (state, op);
-            let to = match trans.get(&key) {
-                Some(&t) => t,
-                None => {
-                    let o = ops[op as usize];
-                    let t = match model.step(&states[state as usize], &o.input, o.output.as_ref()) {
-                        None => NONE,
-                        Some(s) => match ids.get(&s) {
-                            Some(&id) => id,
-                            None => {
-                                let id = states.len() as u32;
-                                ids.insert(s.clone(), id);
-                                states.push(s);
-                                id
-                            }
-                        },
-                    };
-                    trans.insert(key, t);
-                    t
-                }
-            };
-            if to != NONE {
-                let w = op as usize / 64;
-                bits[w] |= 1 << (op % 64);
-                let h = hash ^ zobrist[op as usize];
-                let k = CacheKey {
-                    hash: h ^ splitmix(to as u64),
-                    state: to,
-                    bits: bits.clone().into_boxed_slice(),
-                };
-                if cache.insert(k) {
-                    // Taking a legal operation that leaves the state unchanged is never wrong:
-                    // every operation that had to precede it is linearized already.
-                    stack.push((entry, state, read_only[op as usize]));
-                    state = to;
-                    hash = h;
-                    unlink(&mut next, &mut prev, entry);
-                    if e.ret != NONE {
-                        unlink(&mut next, &mut prev, e.ret);
-                        remaining -= 1;
-                    }
-                    entry = next[head as usize];
-                    continue;
-                }
-                bits[w] &= !(1 << (op % 64));
+#[allow(clippy::disallowed_types)]
+impl<'a, M: Model> Searcher<'a, M> {
+    fn new(model: &'a M, ops: &'a [&'a Operation<M::Input, M::Output>]) -> Self {
+        let n = ops.len();
+        // Events: (time, 0 = call / 1 = return, op).
+        let mut events: Vec<(u64, u8, u32)> = Vec::with_capacity(2 * n);
+        let mut known = 0u32;
+        for (i, op) in ops.iter().enumerate() {
+            events.push((op.call, 0, i as u32));
+            if let (Status::Ok, Some(ret)) = (op.status, op.ret) {
+                events.push((ret.max(op.call), 1, i as u32));
+                known += 1;
             }
-            entry = next[entry as usize];
+        }
+        events.sort_unstable();
+        let m = events.len();
+        let mut entries: Vec<Entry> = events
+            .iter()
+            .map(|&(_, k, op)| Entry {
+                op,
+                ret: NONE,
+                is_call: k == 0,
+            })
+            .collect();
+        let mut call_of = vec![NONE; n];
+        for (i, e) in entries.iter().enumerate() {
+            if e.is_call {
+                call_of[e.op as usize] = i as u32;
+            }
+        }
+        for i in 0..m {
+            if !entries[i].is_call {
+                let c = call_of[entries[i].op as usize];
+                entries[c as usize].ret = i as u32;
+            }
+        }
+        // Doubly linked list over entries; index m is the head sentinel, NONE ends it.
+        let head = m as u32;
+        let mut next: Vec<u32> = (1..=m as u32)
+            .map(|i| if i == m as u32 { NONE } else { i })
+            .collect();
+        next.push(if m > 0 { 0 } else { NONE });
+        let mut prev: Vec<u32> = (0..m as u32)
+            .map(|i| if i == 0 { head } else { i - 1 })
+            .collect();
+        prev.push(NONE);
+        let states: Vec<M::State> = vec![model.init()];
+        let mut ids: HashMap<u64, Vec<u32>, BuildHasherDefault<PreHashed>> = HashMap::default();
+        ids.insert(state_hash(&states[0]), vec![0]);
+        let words = n.div_ceil(64).max(1);
+        let mut s = Searcher {
+            model,
+            ops,
+            entries,
+            head,
+            next,
+            prev,
+            states,
+            ids,
+            trans: HashMap::with_capacity_and_hasher(4 * n + 64, Default::default()),
+            read_only: ops
+                .iter()
+                .map(|o| model.read_only(&o.input, o.output.as_ref()))
+                .collect(),
+            zobrist: (0..n as u64).map(|i| splitmix(i ^ 0x5bd1_e995)).collect(),
+            cache: Visited::new(words),
+            bits: vec![0u64; words],
+            hash: 0,
+            state: 0,
+            stack: Vec::new(),
+            remaining: known,
+            steps: 0,
+            best: Vec::new(),
+            unplaced: Vec::new(),
+            entry: NONE,
+        };
+        s.entry = s.pick();
+        s
+    }
+
+    fn unlink(&mut self, e: u32) {
+        let (p, nx) = (self.prev[e as usize], self.next[e as usize]);
+        self.next[p as usize] = nx;
+        if nx != NONE {
+            self.prev[nx as usize] = p;
+        }
+    }
+
+    fn relink(&mut self, e: u32) {
+        let (p, nx) = (self.prev[e as usize], self.next[e as usize]);
+        self.next[p as usize] = e;
+        if nx != NONE {
+            self.prev[nx as usize] = e;
+        }
+    }
+
+    /// The first read-only operation in the window of candidates (calls before the first
+    /// return) that is legal in the current state, else the head: taking it first prunes
+    /// every other order.
+    fn pick(&self) -> u32 {
+        let mut x = self.next[self.head as usize];
+        while x != NONE {
+            let ex = self.entries[x as usize];
+            if !ex.is_call {
+                break;
+            }
+            let o = self.ops[ex.op as usize];
+            if self.read_only[ex.op as usize]
+                && self.model.legal(
+                    &self.states[self.state as usize],
+                    &o.input,
+                    o.output.as_ref(),
+                )
+            {
+                return x;
+            }
+            x = self.next[x as usize];
+        }
+        self.next[self.head as usize]
+    }
+
+    /// The state after `op` from the current state (memoized, interned), or NONE.
+    fn step(&mut self, op: u32) -> u32 {
+        let key = splitmix(((self.state as u64) << 32) | op as u64);
+        if let Some(&t) = self.trans.get(&key) {
+            return t;
+        }
+        let o = self.ops[op as usize];
+        let cur = &self.states[self.state as usize];
+        let t = if self.read_only[op as usize] {
+            if self.model.legal(cur, &o.input, o.output.as_ref()) {
+                self.state
+            } else {
+                NONE
+            }
         } else {
-            // A return whose call is not linearized yet: this path is a dead end.
-            if stack.len() > best.len() || best.is_empty() {
-                best = stack
-                    .iter()
-                    .map(|&(c, _, _)| entries[c as usize].op)
-                    .collect();
-                unplaced = vec![e.op];
-                let mut x = next[head as usize];
-                while x != NONE && x != entry {
-                    let ex = entries[x as usize];
-                    if ex.is_call && ex.op != e.op {
-                        unplaced.push(ex.op);
+            match self.model.step(cur, &o.input, o.output.as_ref()) {
+                None => NONE,
+                Some(s) => {
+                    let bucket = self.ids.entry(state_hash(&s)).or_default();
+                    match bucket.iter().find(|&&id| self.states[id as usize] == s) {
+                        Some(&id) => id,
+                        None => {
+                            let id = self.states.len() as u32;
+                            bucket.push(id);
+                            self.states.push(s);
+                            id
+                        }
                     }
-                    x = next[x as usize];
                 }
             }
-            loop {
-                let Some((c, prev_state, forced)) = stack.pop() else {
-                    return Outcome {
-                        verdict: Verdict::NotLinearizable,
-                        steps,
-                        best,
-                        unplaced,
-                    };
-                };
-                let ce = entries[c as usize];
-                state = prev_state;
-                bits[ce.op as usize / 64] &= !(1 << (ce.op % 64));
-                hash ^= zobrist[ce.op as usize];
-                if ce.ret != NONE {
-                    relink(&mut next, &mut prev, ce.ret);
-                    remaining += 1;
+        };
+        self.trans.insert(key, t);
+        t
+    }
+
+    /// Searches until a verdict or until `budget` total steps; `None` when the budget ran
+    /// out and `last` is false (call again with a larger budget to continue).
+    fn run(&mut self, budget: u64, last: bool) -> Option<Outcome> {
+        loop {
+            if self.remaining == 0 {
+                return Some(Outcome {
+                    verdict: Verdict::Linearizable,
+                    best: vec![],
+                    unplaced: vec![],
+                });
+            }
+            if self.steps >= budget {
+                return last.then(|| Outcome {
+                    verdict: Verdict::Unknown,
+                    best: self.best.clone(),
+                    unplaced: self.unplaced.clone(),
+                });
+            }
+            self.steps += 1;
+            let entry = self.entry;
+            debug_assert!(
+                entry != NONE,
+                "a completed operation is always still in the list"
+            );
+            let e = self.entries[entry as usize];
+            if e.is_call {
+                let op = e.op;
+                let to = self.step(op);
+                if to != NONE {
+                    let w = op as usize / 64;
+                    self.bits[w] |= 1 << (op % 64);
+                    let h = self.hash ^ self.zobrist[op as usize];
+                    if self
+                        .cache
+                        .insert(h ^ splitmix(to as u64 ^ 0xabcd), to, &self.bits)
+                    {
+                        // A read-only operation that is legal now is taken greedily: every
+                        // operation that had to precede it is linearized already, and it
+                        // changes nothing, so if this branch fails no other order at this
+                        // level can succeed.
+                        self.stack
+                            .push((entry, self.state, self.read_only[op as usize]));
+                        self.state = to;
+                        self.hash = h;
+                        self.unlink(entry);
+                        if e.ret != NONE {
+                            self.unlink(e.ret);
+                            self.remaining -= 1;
+                        }
+                        self.entry = self.pick();
+                        continue;
+                    }
+                    self.bits[w] &= !(1 << (op % 64));
+                    if self.read_only[op as usize] {
+                        // (linearized + this read, state) failed before, so this level fails
+                        // too: go straight to the first return to backtrack.
+                        let mut x = entry;
+                        while x != NONE && self.entries[x as usize].is_call {
+                            x = self.next[x as usize];
+                        }
+                        self.entry = x;
+                        continue;
+                    }
                 }
-                relink(&mut next, &mut prev, c);
-                entry = next[c as usize];
-                if !forced {
-                    break;
+                self.entry = self.next[entry as usize];
+            } else {
+                // A return whose call is not linearized yet: this path is a dead end.
+                if self.stack.len() > self.best.len() || self.best.is_empty() {
+                    self.best = self
+                        .stack
+                        .iter()
+                        .map(|&(c, _, _)| self.entries[c as usize].op)
+                        .collect();
+                    self.unplaced = vec![e.op];
+                    let mut x = self.next[self.head as usize];
+                    while x != NONE && x != entry {
+                        let ex = self.entries[x as usize];
+                        if ex.is_call && ex.op != e.op {
+                            self.unplaced.push(ex.op);
+                        }
+                        x = self.next[x as usize];
+                    }
+                }
+                loop {
+                    let Some((c, prev_state, forced)) = self.stack.pop() else {
+                        return Some(Outcome {
+                            verdict: Verdict::NotLinearizable,
+                            best: self.best.clone(),
+                            unplaced: self.unplaced.clone(),
+                        });
+                    };
+                    let ce = self.entries[c as usize];
+                    self.state = prev_state;
+                    self.bits[ce.op as usize / 64] &= !(1 << (ce.op % 64));
+                    self.hash ^= self.zobrist[ce.op as usize];
+                    if ce.ret != NONE {
+                        self.relink(ce.ret);
+                        self.remaining += 1;
+                    }
+                    self.relink(c);
+                    self.entry = self.next[c as usize];
+                    if !forced {
+                        break;
+                    }
                 }
             }
         }
     }
 }
 
+fn state_hash<S: std::hash::Hash>(s: &S) -> u64 {
+    let mut hs = FastHasher::default();
+    s.hash(&mut hs);
+    hs.finish()
+}
+
 /// Builds the counterexample of a failing partition: the shortest failing prefix (binary search
 /// over completion times; linearizability is prefix-closed), searched again for its longest
 /// partial linearization.
+#[allow(clippy::type_complexity)]
 fn explain<M: Model>(
     model: &M,
     history: &History<M::Input, M::Output>,
@@ -581,6 +754,9 @@ impl<'m, M: Model> Model for RefModel<'m, M> {
     }
     fn step(&self, s: &M::State, i: &&'m M::Input, o: Option<&&'m M::Output>) -> Option<M::State> {
         self.0.step(s, i, o.copied())
+    }
+    fn legal(&self, s: &M::State, i: &&'m M::Input, o: Option<&&'m M::Output>) -> bool {
+        self.0.legal(s, i, o.copied())
     }
     fn read_only(&self, i: &&'m M::Input, o: Option<&&'m M::Output>) -> bool {
         self.0.read_only(i, o.copied())

@@ -23,6 +23,16 @@ pub trait Model: Sync {
         input: &Self::Input,
         output: Option<&Self::Output>,
     ) -> Option<Self::State>;
+    /// Whether `step` would succeed, for read-only operations (override to avoid building a
+    /// state that is thrown away).
+    fn legal(
+        &self,
+        state: &Self::State,
+        input: &Self::Input,
+        output: Option<&Self::Output>,
+    ) -> bool {
+        self.step(state, input, output).is_some()
+    }
     /// True when this operation never changes the state, whatever the state (a read, a CAS
     /// known to have failed). The checker takes such operations greedily. Default: false.
     fn read_only(&self, _input: &Self::Input, _output: Option<&Self::Output>) -> bool {
@@ -178,6 +188,13 @@ impl Model for KvAppend {
                 (m == *ok).then(|| if m { to.clone() } else { s.clone() })
             }
             _ => None,
+        }
+    }
+    fn legal(&self, s: &String, i: &KvInput, o: Option<&KvOutput>) -> bool {
+        match (i, o) {
+            (KvInput::Get { .. }, Some(KvOutput::Value(v))) => v == s,
+            (KvInput::Cas { from, .. }, Some(KvOutput::Cas(false))) => s != from,
+            _ => self.step(s, i, o).is_some(),
         }
     }
     fn read_only(&self, i: &KvInput, o: Option<&KvOutput>) -> bool {
