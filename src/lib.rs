@@ -4,7 +4,9 @@
 //! actors over a simulated network with faults; clients record a history; checkers judge it.
 pub mod bench;
 pub mod check;
+pub mod cmd;
 pub mod protocols;
+pub mod report;
 pub mod scenario;
 pub mod shrink;
 pub mod sim;

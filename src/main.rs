@@ -1,1 +1,60 @@
-fn main() {}
+//! The `faultline` command line: parses arguments, calls the library, maps results to exit
+//! codes (0 pass, 1 violation, 2 usage or input error, 3 unknown).
+
+use clap::{Parser, Subcommand};
+use faultline::cmd;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "faultline",
+    version,
+    about = "A deterministic distributed-systems simulator: one seed and one scenario fully determine a run."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run a scenario with one seed; print a summary and write a report.
+    Run(cmd::run::RunArgs),
+    /// Print the full event trace of a run, one line per event.
+    Replay(cmd::replay::ReplayArgs),
+    /// Run many seeds in parallel and list the failing ones.
+    Sweep(cmd::sweep::SweepArgs),
+    /// Join the JSON Lines outputs of sharded sweeps.
+    Merge(cmd::sweep::MergeArgs),
+    /// Run every scenario of a folder against its expectation (for CI).
+    Suite(cmd::suite::SuiteArgs),
+    /// List protocols, variants, checks, models and the bundled scenarios.
+    List,
+    /// Check histories from files for linearizability.
+    Check(cmd::check::CheckArgs),
+    /// Shrink a failing run to the smallest reproduction.
+    Shrink(cmd::shrink::ShrinkArgs),
+    /// Measure the engine against a bare event loop.
+    Bench(cmd::bench::BenchArgs),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(a) => cmd::run::main(a),
+        Command::Replay(a) => cmd::replay::main(a),
+        Command::Sweep(a) => cmd::sweep::main(a),
+        Command::Merge(a) => cmd::sweep::merge(a),
+        Command::Suite(a) => cmd::suite::main(a),
+        Command::List => cmd::list::main(),
+        Command::Check(a) => cmd::check::main(a),
+        Command::Shrink(a) => cmd::shrink::main(a),
+        Command::Bench(a) => cmd::bench::main(a),
+    };
+    std::process::exit(match result {
+        Ok(code) => code,
+        Err(cmd::InputError(msg)) => {
+            eprintln!("error: {msg}");
+            2
+        }
+    });
+}

@@ -20,6 +20,9 @@
 
 use serde::{Deserialize, Serialize};
 
+mod load;
+pub use load::{ScenarioError, load_file, load_str, validate};
+
 use crate::protocols::{ProtocolSpec, RunSpec};
 use crate::sim::{Limits, Nemesis, NetworkConfig, ScheduledFault, Time};
 use crate::workload::WorkloadSpec;

@@ -1,0 +1,74 @@
+//! `faultline run [SCENARIO] [--seed N] [--out DIR]`
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::{InputError, load, report_dir, reproduce_line};
+use crate::protocols::{Verdict, run};
+use crate::report::{Summary, write_run_report};
+
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Examples:\n  faultline run\n  faultline run scenarios/raft-bug-stale_leader_read.ron --seed 7\n  faultline run my.ron --seed 3 --out /tmp/report"
+)]
+pub struct RunArgs {
+    /// Scenario file (RON); the embedded default scenario when omitted.
+    pub scenario: Option<PathBuf>,
+    /// The seed: with the scenario, it fully determines the run.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Report folder (default: reports/<scenario>/seed-<N>/).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Print every fault of the schedule, not just the first few.
+    #[arg(long, short)]
+    pub verbose: bool,
+    /// Do not write a report.
+    #[arg(long)]
+    pub no_report: bool,
+}
+
+pub fn main(a: RunArgs) -> Result<i32, InputError> {
+    let (scenario, path) = load(a.scenario.as_deref())?;
+    let spec = scenario.to_run_spec(a.seed, false);
+    println!("{} — {}", scenario.name, scenario.title);
+    let shown = if a.verbose { spec.faults.len() } else { 8 };
+    if spec.faults.is_empty() {
+        println!("faults     none");
+    } else {
+        println!(
+            "faults drawn for seed {} ({} actions):",
+            a.seed,
+            spec.faults.len()
+        );
+        for f in spec.faults.iter().take(shown) {
+            println!("  {f}");
+        }
+        if spec.faults.len() > shown {
+            println!(
+                "  ... {} more (--verbose lists them all)",
+                spec.faults.len() - shown
+            );
+        }
+    }
+    let outcome = run(&spec);
+    let repro = reproduce_line(&path, a.seed);
+    let summary = Summary::new(&spec, &outcome, repro.clone());
+    print!("{}", summary.text());
+    if !a.no_report {
+        let dir = report_dir(a.out.as_deref(), &scenario, a.seed);
+        write_run_report(&dir, &spec, &outcome, repro).map_err(|e| {
+            InputError(format!("cannot write the report to {}: {e}", dir.display()))
+        })?;
+        println!(
+            "report     {}/report.html (summary.json beside it)",
+            dir.display()
+        );
+    }
+    Ok(match outcome.verdict() {
+        Verdict::Pass => 0,
+        Verdict::Violation => 1,
+        Verdict::Unknown => 3,
+    })
+}

@@ -1,0 +1,183 @@
+//! Reports of a run: `summary.json` (machine-readable), `summary.txt` (the text the CLI
+//! prints), and the visual report (plots, diagrams, `report.html`). Every file is written
+//! atomically (a temporary file in the same folder, then a rename), and nothing in a report
+//! depends on the wall clock, so two runs of the same seed write identical bytes.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::protocols::{RunOutcome, RunSpec, Verdict};
+use crate::sim::{Counters, fmt_time};
+use crate::workload::OpStatus;
+
+pub mod html;
+pub mod svg;
+
+/// Writes `bytes` to `path` atomically.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}
+
+/// One check in the summary.
+#[derive(Clone, Debug, Serialize)]
+pub struct CheckSummary {
+    pub name: String,
+    pub ok: bool,
+    pub verdict: Verdict,
+    pub detail: String,
+}
+
+/// Operation counts.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct OpCounts {
+    pub invoked: usize,
+    pub ok: usize,
+    pub fail: usize,
+    pub unknown: usize,
+}
+
+/// `summary.json`.
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary {
+    pub scenario: String,
+    pub protocol: String,
+    pub variant: String,
+    pub seed: u64,
+    pub trace_hash: String,
+    pub verdict: Verdict,
+    pub stop: String,
+    pub sim_time_ns: u64,
+    pub events: u64,
+    pub ops: OpCounts,
+    pub faults: usize,
+    pub counters: Counters,
+    pub checks: Vec<CheckSummary>,
+    /// The exact command that reproduces this run.
+    pub reproduce: String,
+}
+
+impl Summary {
+    pub fn new(spec: &RunSpec, outcome: &RunOutcome, reproduce: String) -> Self {
+        let mut ops = OpCounts {
+            invoked: outcome.ops.len(),
+            ..Default::default()
+        };
+        for o in &outcome.ops {
+            match o.status {
+                OpStatus::Ok => ops.ok += 1,
+                OpStatus::Fail => ops.fail += 1,
+                OpStatus::Unknown => ops.unknown += 1,
+            }
+        }
+        Summary {
+            scenario: spec.name.clone(),
+            protocol: spec.protocol.name().to_string(),
+            variant: spec.protocol.variant(),
+            seed: spec.seed,
+            trace_hash: format!("{:016x}", outcome.stats.trace_hash),
+            verdict: outcome.verdict(),
+            stop: outcome.stats.stop.to_string(),
+            sim_time_ns: outcome.stats.time,
+            events: outcome.stats.events,
+            ops,
+            faults: spec.faults.len(),
+            counters: outcome.stats.counters.clone(),
+            checks: outcome
+                .checks
+                .iter()
+                .map(|c| CheckSummary {
+                    name: c.name.clone(),
+                    ok: c.verdict == Verdict::Pass,
+                    verdict: c.verdict,
+                    detail: c.detail.clone(),
+                })
+                .collect(),
+            reproduce,
+        }
+    }
+
+    /// The short human summary the CLI prints.
+    pub fn text(&self) -> String {
+        let mut s = String::new();
+        let c = &self.counters;
+        s.push_str(&format!(
+            "scenario   {} ({} / {})\n",
+            self.scenario, self.protocol, self.variant
+        ));
+        s.push_str(&format!("seed       {}\n", self.seed));
+        s.push_str(&format!(
+            "simulated  {}s, {} events ({})\n",
+            fmt_time(self.sim_time_ns),
+            self.events,
+            self.stop
+        ));
+        s.push_str(&format!(
+            "network    {} sent, {} delivered, {} lost, {} cut by partitions, {} to crashed nodes, {} duplicated\n",
+            c.sent, c.delivered, c.dropped_loss, c.dropped_partition, c.dropped_dead, c.duplicated
+        ));
+        s.push_str(&format!(
+            "faults     {} scheduled: {} partitions, {} crashes, {} restarts, {} pauses, {} clock changes\n",
+            self.faults, c.partitions, c.crashes, c.restarts, c.pauses, c.clock_changes
+        ));
+        if self.ops.invoked > 0 {
+            s.push_str(&format!(
+                "operations {} invoked: {} ok, {} failed, {} unknown\n",
+                self.ops.invoked, self.ops.ok, self.ops.fail, self.ops.unknown
+            ));
+        }
+        s.push_str("checks\n");
+        for ch in &self.checks {
+            let mark = match ch.verdict {
+                Verdict::Pass => "PASS     ",
+                Verdict::Violation => "VIOLATION",
+                Verdict::Unknown => "UNKNOWN  ",
+            };
+            let first = ch.detail.lines().next().unwrap_or("");
+            s.push_str(&format!("  {mark} {:<22} {first}\n", ch.name));
+        }
+        s.push_str(&format!("verdict    {}\n", verdict_word(self.verdict)));
+        s.push_str(&format!("trace hash {}\n", self.trace_hash));
+        s.push_str(&format!("reproduce  {}\n", self.reproduce));
+        s
+    }
+}
+
+pub fn verdict_word(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Pass => "PASS: every check passed",
+        Verdict::Violation => "VIOLATION: a check failed",
+        Verdict::Unknown => "UNKNOWN: a check ran out of budget",
+    }
+}
+
+/// Writes the whole report of a run into `dir`; returns the files written.
+pub fn write_run_report(
+    dir: &Path,
+    spec: &RunSpec,
+    outcome: &RunOutcome,
+    reproduce: String,
+) -> io::Result<Vec<PathBuf>> {
+    let summary = Summary::new(spec, outcome, reproduce);
+    let mut written = Vec::new();
+    let json = serde_json::to_string_pretty(&summary).map_err(io::Error::other)?;
+    let p = dir.join("summary.json");
+    write_atomic(&p, json.as_bytes())?;
+    written.push(p);
+    let p = dir.join("summary.txt");
+    write_atomic(&p, summary.text().as_bytes())?;
+    written.push(p);
+    written.extend(html::write_visuals(dir, spec, outcome, &summary)?);
+    Ok(written)
+}

@@ -1,0 +1,324 @@
+//! Plain SVG drawing (text written directly, fixed-precision numbers, no randomness), so a
+//! report is byte-identical across runs and machines and needs no font at build time.
+
+use std::fmt::Write;
+
+use crate::protocols::{RoleChange, RunSpec};
+use crate::sim::{Fault, SECS, Time};
+use crate::workload::{OpRecord, OpStatus};
+
+/// Escapes text for XML/HTML.
+pub fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// A fault window for shading: (start, end, label, colour).
+pub struct Window {
+    pub start: Time,
+    pub end: Time,
+    pub label: String,
+    pub color: &'static str,
+}
+
+/// Fault windows of a run: partition..heal, crash..restart, pause..+duration.
+pub fn fault_windows(spec: &RunSpec, end: Time) -> Vec<Window> {
+    let mut out = Vec::new();
+    let f = &spec.faults;
+    for (i, sf) in f.iter().enumerate() {
+        match &sf.fault {
+            Fault::Partition(p) => {
+                let stop = f[i + 1..]
+                    .iter()
+                    .find(|x| matches!(x.fault, Fault::Heal))
+                    .map_or(end, |x| x.at);
+                out.push(Window {
+                    start: sf.at,
+                    end: stop,
+                    label: format!("{p}"),
+                    color: "#f4c27a",
+                });
+            }
+            Fault::Crash(n) => {
+                let stop = f[i + 1..]
+                    .iter()
+                    .find(|x| x.fault == Fault::Restart(*n))
+                    .map_or(end, |x| x.at);
+                out.push(Window {
+                    start: sf.at,
+                    end: stop,
+                    label: format!("crash n{n}"),
+                    color: "#f08c8c",
+                });
+            }
+            Fault::Pause { node, duration } => out.push(Window {
+                start: sf.at,
+                end: sf.at + duration,
+                label: format!("pause n{node}"),
+                color: "#b9a4e8",
+            }),
+            Fault::ClockSkew {
+                node,
+                offset,
+                drift_ppm,
+            } if *offset != 0 || *drift_ppm != 0 => {
+                let stop = f[i + 1..]
+                    .iter()
+                    .find(|x| matches!(x.fault, Fault::ClockSkew { node: m, .. } if m == *node))
+                    .map_or(end, |x| x.at);
+                out.push(Window {
+                    start: sf.at,
+                    end: stop,
+                    label: format!("skew n{node}"),
+                    color: "#9ed3e6",
+                });
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+const W: f64 = 900.0;
+const L: f64 = 60.0;
+const R: f64 = 20.0;
+
+fn x_of(t: Time, end: Time) -> f64 {
+    L + (W - L - R) * (t as f64 / end.max(1) as f64)
+}
+
+fn time_axis(s: &mut String, end: Time, y: f64) {
+    let step = nice_step(end);
+    let mut t = 0;
+    while t <= end {
+        let x = x_of(t, end);
+        let _ = write!(
+            s,
+            r##"<line x1="{x:.1}" y1="{y:.1}" x2="{x:.1}" y2="{:.1}" stroke="#888"/>"##,
+            y + 4.0
+        );
+        let _ = write!(
+            s,
+            r#"<text x="{x:.1}" y="{:.1}" font-size="11" text-anchor="middle">{}s</text>"#,
+            y + 16.0,
+            fmt_secs(t)
+        );
+        t += step;
+    }
+}
+
+fn nice_step(end: Time) -> Time {
+    let target = end / 8;
+    for s in [
+        SECS / 10,
+        SECS / 4,
+        SECS / 2,
+        SECS,
+        2 * SECS,
+        5 * SECS,
+        10 * SECS,
+        30 * SECS,
+        60 * SECS,
+    ] {
+        if s >= target {
+            return s;
+        }
+    }
+    300 * SECS
+}
+
+fn fmt_secs(t: Time) -> String {
+    let s = format!("{:.2}", t as f64 / SECS as f64);
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+fn shade(s: &mut String, windows: &[Window], end: Time, top: f64, bottom: f64) {
+    for (i, w) in windows.iter().enumerate() {
+        let (x1, x2) = (x_of(w.start, end), x_of(w.end.min(end), end));
+        let _ = write!(
+            s,
+            r#"<rect x="{x1:.1}" y="{top:.1}" width="{:.1}" height="{:.1}" fill="{}" opacity="0.35"><title>{}</title></rect>"#,
+            (x2 - x1).max(1.0),
+            bottom - top,
+            w.color,
+            esc(&w.label)
+        );
+        let ly = top + 11.0 + (i % 3) as f64 * 11.0;
+        let _ = write!(
+            s,
+            r##"<text x="{:.1}" y="{ly:.1}" font-size="9" fill="#555">{}</text>"##,
+            x1 + 2.0,
+            esc(&w.label)
+        );
+    }
+}
+
+/// Latency of each client operation over time, coloured by outcome; unknown outcomes are
+/// drawn as hollow markers on the top edge; fault windows shaded.
+pub fn latency_svg(ops: &[OpRecord], windows: &[Window], end: Time, title: &str) -> String {
+    let h = 320.0;
+    let (top, bottom) = (30.0, h - 40.0);
+    let max_lat = ops
+        .iter()
+        .filter_map(|o| o.ret.map(|r| r - o.call))
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{h}" viewBox="0 0 {W} {h}" font-family="sans-serif">"#
+    );
+    let _ = write!(
+        s,
+        r#"<text x="{L}" y="18" font-size="14">{}</text>"#,
+        esc(title)
+    );
+    shade(&mut s, windows, end, top, bottom);
+    let _ = write!(
+        s,
+        r##"<line x1="{L}" y1="{bottom}" x2="{:.1}" y2="{bottom}" stroke="#333"/><line x1="{L}" y1="{top}" x2="{L}" y2="{bottom}" stroke="#333"/>"##,
+        W - R
+    );
+    time_axis(&mut s, end, bottom);
+    let _ = write!(
+        s,
+        r#"<text x="8" y="{:.1}" font-size="11">{}ms</text><text x="8" y="{:.1}" font-size="11">0</text>"#,
+        top + 4.0,
+        max_lat / 1_000_000,
+        bottom
+    );
+    for o in ops {
+        let x = x_of(o.call, end);
+        match (o.status, o.ret) {
+            (OpStatus::Unknown, _) | (_, None) => {
+                let _ = write!(
+                    s,
+                    r##"<circle cx="{x:.1}" cy="{:.1}" r="3" fill="none" stroke="#d4a017"><title>{}</title></circle>"##,
+                    top + 3.0,
+                    esc(&o.desc)
+                );
+            }
+            (st, Some(r)) => {
+                let y = bottom - (bottom - top) * ((r - o.call) as f64 / max_lat as f64);
+                let color = if st == OpStatus::Ok {
+                    "#2a7ab9"
+                } else {
+                    "#c0392b"
+                };
+                let _ = write!(
+                    s,
+                    r#"<circle cx="{x:.1}" cy="{y:.1}" r="2.2" fill="{color}"><title>{}</title></circle>"#,
+                    esc(&o.desc)
+                );
+            }
+        }
+    }
+    let _ = write!(
+        s,
+        r##"<text x="{:.1}" y="{h:.1}" font-size="11" text-anchor="end" dy="-6">● ok  <tspan fill="#c0392b">● fail</tspan>  <tspan fill="#d4a017">○ unknown</tspan></text>"##,
+        W - R
+    );
+    s.push_str("</svg>\n");
+    s
+}
+
+/// Completed operations per bucket of simulated time.
+pub fn throughput_svg(ops: &[OpRecord], windows: &[Window], end: Time) -> String {
+    let h = 220.0;
+    let (top, bottom) = (30.0, h - 40.0);
+    let buckets = 60usize;
+    let width = end.max(1).div_ceil(buckets as u64);
+    let mut counts = vec![0u64; buckets];
+    for o in ops.iter().filter(|o| o.status == OpStatus::Ok) {
+        if let Some(r) = o.ret {
+            counts[((r / width) as usize).min(buckets - 1)] += 1;
+        }
+    }
+    let max = counts.iter().copied().max().unwrap_or(1).max(1);
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{h}" viewBox="0 0 {W} {h}" font-family="sans-serif">"#
+    );
+    let _ = write!(
+        s,
+        r#"<text x="{L}" y="18" font-size="14">Completed operations per {} ms</text>"#,
+        width / 1_000_000
+    );
+    shade(&mut s, windows, end, top, bottom);
+    for (i, c) in counts.iter().enumerate() {
+        let x1 = x_of(i as u64 * width, end);
+        let x2 = x_of((i as u64 + 1) * width, end);
+        let y = bottom - (bottom - top) * (*c as f64 / max as f64);
+        let _ = write!(
+            s,
+            r##"<rect x="{x1:.1}" y="{y:.1}" width="{:.1}" height="{:.1}" fill="#4a9d5b"/>"##,
+            (x2 - x1 - 1.0).max(0.5),
+            bottom - y
+        );
+    }
+    let _ = write!(
+        s,
+        r##"<line x1="{L}" y1="{bottom}" x2="{:.1}" y2="{bottom}" stroke="#333"/>"##,
+        W - R
+    );
+    time_axis(&mut s, end, bottom);
+    let _ = write!(
+        s,
+        r#"<text x="8" y="{:.1}" font-size="11">{max}</text>"#,
+        top + 4.0
+    );
+    s.push_str("</svg>\n");
+    s
+}
+
+/// One lane per server showing its role over time.
+pub fn roles_svg(roles: &[RoleChange], servers: u32, windows: &[Window], end: Time) -> String {
+    let lane = 24.0;
+    let top = 30.0;
+    let h = top + lane * servers as f64 + 40.0;
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{h}" viewBox="0 0 {W} {h}" font-family="sans-serif">"#
+    );
+    let _ = write!(
+        s,
+        r#"<text x="{L}" y="18" font-size="14">Role of each server (leader green, candidate orange, follower grey, down red)</text>"#
+    );
+    shade(&mut s, windows, end, top, top + lane * servers as f64);
+    for n in 0..servers {
+        let y = top + lane * n as f64;
+        let _ = write!(
+            s,
+            r#"<text x="8" y="{:.1}" font-size="12">n{n}</text>"#,
+            y + 16.0
+        );
+        let mine: Vec<&RoleChange> = roles.iter().filter(|r| r.node == n).collect();
+        for (i, r) in mine.iter().enumerate() {
+            let stop = mine.get(i + 1).map_or(end, |x| x.time).min(end);
+            let color = match r.role.as_str() {
+                "leader" => "#2e9e4f",
+                "candidate" => "#f0a030",
+                "down" => "#d04040",
+                _ => "#c8c8c8",
+            };
+            let (x1, x2) = (x_of(r.time, end), x_of(stop, end));
+            let _ = write!(
+                s,
+                r#"<rect x="{x1:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="{color}"><title>n{n} {} term {}</title></rect>"#,
+                y + 4.0,
+                (x2 - x1).max(0.5),
+                lane - 8.0,
+                esc(&r.role),
+                r.term
+            );
+        }
+    }
+    time_axis(&mut s, end, top + lane * servers as f64);
+    s.push_str("</svg>\n");
+    s
+}
