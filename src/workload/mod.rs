@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod kv;
+
 use crate::sim::{MILLIS, SECS, Time};
 
 /// The mix of operations a client draws from (relative weights).

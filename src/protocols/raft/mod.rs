@@ -1,11 +1,20 @@
 //! Raft (Ongaro & Ousterhout, "In Search of an Understandable Consensus Algorithm", Figure 2)
-//! serving a linearizable key-value store. IMPLEMENTATION PENDING (issue 5): the spec types
-//! below are the contract with the scenario loader.
+//! serving a linearizable key-value store to simulated clients, with its classic bugs as
+//! selectable variants. `server.rs` is Figure 2; `checks.rs` judges a run from the outside.
 
 use serde::{Deserialize, Serialize};
 
 use super::{ProtocolInfo, RunOutcome, RunSpec};
-use crate::sim::{MILLIS, Time};
+use crate::sim::{Context, MILLIS, Node, NodeId, Protocol, Sim, SimConfig, Time};
+use crate::workload::WorkloadSpec;
+use crate::workload::kv::{ClientObs, ClientTimer, KvClient, KvNode, KvRequest};
+
+mod checks;
+pub mod messages;
+pub mod server;
+
+pub use messages::{Command, Entry, Msg};
+pub use server::{Persistent, Role, Server};
 
 /// Known-bug variants: each a small, faithful deviation from the paper.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -113,6 +122,107 @@ pub const INFO: ProtocolInfo = ProtocolInfo {
     checks: CHECKS,
 };
 
-pub fn run(_spec: &RunSpec, _raft: &RaftSpec) -> RunOutcome {
-    unimplemented!("raft: issue 5")
+/// Timers: a server's election and heartbeat timers, a client's timers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Timer {
+    Election,
+    Heartbeat,
+    Client(ClientTimer),
+}
+
+/// What the nodes report to the checks.
+#[derive(Clone, Debug)]
+pub enum Obs {
+    Client(ClientObs),
+    /// A server's role changed.
+    Role { role: &'static str, term: u64 },
+    /// A server became leader of `term` with this log: (term, command hash) per entry.
+    Leader { term: u64, log: Vec<(u64, u64)> },
+    /// A server applied the entry at `index` to its state machine.
+    Applied { index: u64, term: u64, command: u64 },
+}
+
+/// A node of a Raft run: a server or a client.
+#[derive(Clone, Debug)]
+pub enum RaftNode {
+    Server(Box<Server>),
+    Client(KvClient),
+}
+
+impl Node for RaftNode {
+    type Msg = Msg;
+    type Timer = Timer;
+    type Durable = Persistent;
+    type Obs = Obs;
+
+    fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
+        match self {
+            RaftNode::Server(s) => s.on_start(ctx),
+            RaftNode::Client(c) => c.on_start(ctx),
+        }
+    }
+    fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, msg: Msg) {
+        match (self, msg) {
+            (RaftNode::Server(s), m) => s.on_message(ctx, from, m),
+            (RaftNode::Client(c), Msg::Reply(r)) => c.on_reply(ctx, from, r),
+            (RaftNode::Client(_), _) => {}
+        }
+    }
+    fn on_timer(&mut self, ctx: &mut Context<'_, Self>, t: Timer) {
+        match (self, t) {
+            (RaftNode::Client(c), Timer::Client(ct)) => {
+                let now = ctx.now();
+                c.on_timer(ctx, ct, now)
+            }
+            (RaftNode::Server(s), t) => s.on_timer(ctx, t),
+            _ => {}
+        }
+    }
+}
+
+impl KvNode for RaftNode {
+    fn request(r: KvRequest) -> Msg {
+        Msg::Request(r)
+    }
+    fn client_timer(t: ClientTimer) -> Timer {
+        Timer::Client(t)
+    }
+    fn client_obs(o: ClientObs) -> Obs {
+        Obs::Client(o)
+    }
+}
+
+/// Builds Raft servers and clients.
+pub struct RaftProtocol {
+    pub spec: RaftSpec,
+    pub workload: WorkloadSpec,
+    pub servers: u32,
+}
+
+impl Protocol for RaftProtocol {
+    type Node = RaftNode;
+    fn node(&self, id: NodeId, _durable: &Persistent) -> RaftNode {
+        if id.0 < self.servers {
+            RaftNode::Server(Box::new(Server::new(id.0, &self.spec)))
+        } else {
+            RaftNode::Client(KvClient::new(id.0 - self.servers, &self.workload, self.servers))
+        }
+    }
+}
+
+/// Runs a Raft scenario and judges it.
+pub fn run(spec: &RunSpec, raft: &RaftSpec) -> RunOutcome {
+    let mut cfg = SimConfig::new(spec.seed, spec.servers, spec.workload.clients);
+    cfg.network = spec.network.clone();
+    cfg.faults = spec.faults.clone();
+    cfg.limits = spec.limits;
+    cfg.record = spec.record;
+    let protocol = RaftProtocol { spec: raft.clone(), workload: spec.workload.clone(), servers: spec.servers };
+    let mut sim = Sim::new(protocol, cfg);
+    let stats = sim.run();
+    let logs: Vec<Vec<(u64, u64)>> = (0..spec.servers)
+        .map(|i| sim.durable(NodeId(i)).log.iter().map(|e| (e.term, crate::sim::stable_hash(&e.command))).collect())
+        .collect();
+    let obs = sim.take_observations();
+    checks::judge(spec, stats, obs, logs, sim.records().to_vec())
 }

@@ -1,0 +1,32 @@
+//! Raft's messages (Figure 2: RequestVote and AppendEntries RPCs and their replies), the client
+//! messages, and the log entry.
+
+use crate::workload::kv::{KvOp, KvReply, KvRequest};
+
+/// A command in the log.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Command {
+    /// Appended by a new leader at the start of its term, so that entries of earlier terms get
+    /// committed through it (and reads through the log are answered promptly).
+    Noop,
+    /// A client's operation; `(client, seq)` identifies it across retries.
+    Client { client: u32, seq: u64, op: KvOp },
+}
+
+/// A log entry: a command and the term in which the leader received it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Entry {
+    pub term: u64,
+    pub command: Command,
+}
+
+#[derive(Clone, Debug, Hash)]
+pub enum Msg {
+    RequestVote { term: u64, candidate: u32, last_log_index: u64, last_log_term: u64 },
+    RequestVoteReply { term: u64, vote_granted: bool },
+    AppendEntries { term: u64, leader: u32, prev_log_index: u64, prev_log_term: u64, entries: Vec<Entry>, leader_commit: u64 },
+    /// `match_index` on success; on failure, `conflict_index`: where the leader should retry.
+    AppendEntriesReply { term: u64, success: bool, match_index: u64, conflict_index: u64 },
+    Request(KvRequest),
+    Reply(KvReply),
+}

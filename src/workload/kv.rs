@@ -1,0 +1,293 @@
+//! A key-value client usable by any replicated key-value protocol (Raft now, Multi-Paxos
+//! later): one operation at a time, drawn from the workload's mix over its keys, with unique
+//! written values (so histories are checkable), a timeout per attempt, retries with the same
+//! request id (the servers deduplicate), redirects to the leader, and an outcome recorded as
+//! unknown when the client gives up.
+
+use serde::Serialize;
+
+use super::{OpRecord, OpStatus, WorkloadSpec};
+use crate::check::{History, KvInput, KvOutput};
+use crate::sim::{Context, Node, NodeId, Time};
+
+/// A key-value operation.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum KvOp {
+    Get { key: String },
+    Put { key: String, value: String },
+    Append { key: String, value: String },
+    Cas { key: String, from: String, to: String },
+}
+
+impl KvOp {
+    pub fn key(&self) -> &str {
+        match self {
+            KvOp::Get { key } | KvOp::Put { key, .. } | KvOp::Append { key, .. } | KvOp::Cas { key, .. } => key,
+        }
+    }
+    pub fn kind(&self) -> &'static str {
+        match self {
+            KvOp::Get { .. } => "get",
+            KvOp::Put { .. } => "put",
+            KvOp::Append { .. } => "append",
+            KvOp::Cas { .. } => "cas",
+        }
+    }
+    pub fn is_read(&self) -> bool {
+        matches!(self, KvOp::Get { .. })
+    }
+    /// Applies the operation to a map, returning its result.
+    pub fn apply(&self, kv: &mut std::collections::BTreeMap<String, String>) -> KvResult {
+        match self {
+            KvOp::Get { key } => KvResult::Value(kv.get(key).cloned().unwrap_or_default()),
+            KvOp::Put { key, value } => {
+                kv.insert(key.clone(), value.clone());
+                KvResult::Done
+            }
+            KvOp::Append { key, value } => {
+                kv.entry(key.clone()).or_default().push_str(value);
+                KvResult::Done
+            }
+            KvOp::Cas { key, from, to } => {
+                let cur = kv.entry(key.clone()).or_default();
+                if cur == from {
+                    *cur = to.clone();
+                    KvResult::Cas(true)
+                } else {
+                    KvResult::Cas(false)
+                }
+            }
+        }
+    }
+}
+
+/// The result of an operation.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum KvResult {
+    Value(String),
+    Done,
+    Cas(bool),
+}
+
+/// A client's request; `seq` identifies it across retries.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct KvRequest {
+    pub client: u32,
+    pub seq: u64,
+    pub op: KvOp,
+}
+
+/// A server's answer.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum KvReply {
+    Done { seq: u64, result: KvResult },
+    /// Not the leader; try `hint` if known.
+    NotLeader { seq: u64, hint: Option<u32> },
+}
+
+/// The client's timers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ClientTimer {
+    /// Time to invoke the next operation.
+    Think,
+    /// The attempt of request `seq` took too long.
+    Timeout(u64, u32),
+}
+
+/// What a client reports (the engine stamps each with true time).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClientObs {
+    Invoke { client: u32, seq: u64, op: KvOp },
+    Complete { client: u32, seq: u64, result: KvResult },
+    /// The client gave up: the outcome is unknown.
+    GiveUp { client: u32, seq: u64 },
+}
+
+/// What a protocol provides so that its node type can host a `KvClient`.
+pub trait KvNode: Node {
+    fn request(r: KvRequest) -> Self::Msg;
+    fn client_timer(t: ClientTimer) -> Self::Timer;
+    fn client_obs(o: ClientObs) -> Self::Obs;
+}
+
+/// One client.
+#[derive(Clone, Debug)]
+pub struct KvClient {
+    pub index: u32,
+    spec: WorkloadSpec,
+    seq: u64,
+    issued: u32,
+    pending: Option<(u64, KvOp)>,
+    attempt: u32,
+    target: u32,
+    servers: u32,
+}
+
+impl KvClient {
+    pub fn new(index: u32, spec: &WorkloadSpec, servers: u32) -> Self {
+        KvClient { index, spec: spec.clone(), seq: 0, issued: 0, pending: None, attempt: 0, target: index % servers.max(1), servers }
+    }
+
+    pub fn on_start<N: KvNode>(&mut self, ctx: &mut Context<'_, N>) {
+        self.think(ctx);
+    }
+
+    fn think<N: KvNode>(&mut self, ctx: &mut Context<'_, N>) {
+        let d = ctx.random_range(self.spec.think.0, self.spec.think.1);
+        ctx.set_timer(N::client_timer(ClientTimer::Think), d);
+    }
+
+    fn next_op<N: KvNode>(&mut self, ctx: &mut Context<'_, N>) -> KvOp {
+        let m = &self.spec.mix;
+        let total = (m.get + m.put + m.append + m.cas) as u64;
+        let pick = ctx.random_range(0, total - 1);
+        let key = format!("k{}", ctx.random_range(0, self.spec.keys as u64 - 1));
+        let value = format!("c{}.{} ", self.index, self.seq);
+        let (g, p, a) = (m.get as u64, m.put as u64, m.append as u64);
+        if pick < g {
+            KvOp::Get { key }
+        } else if pick < g + p {
+            KvOp::Put { key, value }
+        } else if pick < g + p + a {
+            KvOp::Append { key, value }
+        } else {
+            KvOp::Cas { key, from: String::new(), to: value }
+        }
+    }
+
+    fn send<N: KvNode>(&mut self, ctx: &mut Context<'_, N>) {
+        if let Some((seq, op)) = &self.pending {
+            let r = KvRequest { client: self.index, seq: *seq, op: op.clone() };
+            ctx.send(NodeId(self.target), N::request(r));
+        }
+    }
+
+    pub fn on_timer<N: KvNode>(&mut self, ctx: &mut Context<'_, N>, t: ClientTimer, now_true: Time) {
+        match t {
+            ClientTimer::Think => {
+                let limit_reached = self.spec.ops_per_client > 0 && self.issued >= self.spec.ops_per_client;
+                if self.pending.is_some() || limit_reached || now_true >= self.spec.stop {
+                    return;
+                }
+                self.seq += 1;
+                self.issued += 1;
+                let op = self.next_op(ctx);
+                ctx.observe(N::client_obs(ClientObs::Invoke { client: self.index, seq: self.seq, op: op.clone() }));
+                self.pending = Some((self.seq, op));
+                self.attempt = 1;
+                self.send(ctx);
+                ctx.set_timer(N::client_timer(ClientTimer::Timeout(self.seq, 1)), self.spec.timeout);
+            }
+            ClientTimer::Timeout(seq, attempt) => {
+                if self.pending.as_ref().is_none_or(|p| p.0 != seq) || attempt != self.attempt {
+                    return;
+                }
+                if self.attempt >= self.spec.attempts {
+                    ctx.observe(N::client_obs(ClientObs::GiveUp { client: self.index, seq }));
+                    self.pending = None;
+                    self.think(ctx);
+                    return;
+                }
+                self.attempt += 1;
+                self.target = (self.target + 1) % self.servers;
+                self.send(ctx);
+                ctx.set_timer(N::client_timer(ClientTimer::Timeout(seq, self.attempt)), self.spec.timeout);
+            }
+        }
+    }
+
+    pub fn on_reply<N: KvNode>(&mut self, ctx: &mut Context<'_, N>, from: NodeId, reply: KvReply) {
+        match reply {
+            KvReply::Done { seq, result } => {
+                if self.pending.as_ref().is_none_or(|p| p.0 != seq) {
+                    return; // a late duplicate
+                }
+                self.target = from.0;
+                ctx.observe(N::client_obs(ClientObs::Complete { client: self.index, seq, result }));
+                self.pending = None;
+                self.think(ctx);
+            }
+            KvReply::NotLeader { seq, hint } => {
+                if self.pending.as_ref().is_none_or(|p| p.0 != seq) {
+                    return;
+                }
+                // Redirect at once; the attempt's timeout still bounds how long this goes on.
+                self.target = match hint {
+                    Some(h) if h != from.0 && h < self.servers => h,
+                    _ => (from.0 + 1) % self.servers,
+                };
+                self.send(ctx);
+            }
+        }
+    }
+}
+
+/// The history of a run, rebuilt from client observations: `OpRecord`s for reports and the
+/// checker's history, in the same order (invocation order).
+pub fn history(obs: impl Iterator<Item = (Time, ClientObs)>) -> (Vec<OpRecord>, History<KvInput, KvOutput>) {
+    let mut records: Vec<OpRecord> = Vec::new();
+    let mut inputs: Vec<(KvOp, Option<KvResult>)> = Vec::new();
+    let mut open: std::collections::BTreeMap<(u32, u64), usize> = std::collections::BTreeMap::new();
+    for (t, o) in obs {
+        match o {
+            ClientObs::Invoke { client, seq, op } => {
+                open.insert((client, seq), records.len());
+                records.push(OpRecord {
+                    client,
+                    call: t,
+                    ret: None,
+                    status: OpStatus::Unknown,
+                    kind: op.kind().into(),
+                    key: op.key().into(),
+                    desc: String::new(),
+                });
+                inputs.push((op, None));
+            }
+            ClientObs::Complete { client, seq, result } => {
+                if let Some(i) = open.remove(&(client, seq)) {
+                    records[i].ret = Some(t);
+                    records[i].status = OpStatus::Ok;
+                    inputs[i].1 = Some(result);
+                }
+            }
+            ClientObs::GiveUp { client, seq } => {
+                open.remove(&(client, seq));
+            }
+        }
+    }
+    let mut h = History::new();
+    for (r, (op, res)) in records.iter_mut().zip(&inputs) {
+        let input = match op {
+            KvOp::Get { key } => KvInput::Get { key: key.clone() },
+            KvOp::Put { key, value } => KvInput::Put { key: key.clone(), value: value.clone() },
+            KvOp::Append { key, value } => KvInput::Append { key: key.clone(), value: value.clone() },
+            KvOp::Cas { key, from, to } => KvInput::Cas { key: key.clone(), from: from.clone(), to: to.clone() },
+        };
+        let output = res.as_ref().map(|r| match r {
+            KvResult::Value(v) => KvOutput::Value(v.clone()),
+            KvResult::Done => KvOutput::Done,
+            KvResult::Cas(b) => KvOutput::Cas(*b),
+        });
+        r.desc = describe(r.client, op, res.as_ref());
+        match (r.ret, output) {
+            (Some(ret), Some(out)) => h.ok(r.client as u64, r.call, ret, input, out),
+            _ => h.unknown(r.client as u64, r.call, input),
+        }
+    }
+    (records, h)
+}
+
+fn describe(client: u32, op: &KvOp, res: Option<&KvResult>) -> String {
+    let out = match res {
+        None => "?".to_string(),
+        Some(KvResult::Value(v)) => format!("{v:?}"),
+        Some(KvResult::Done) => "ok".into(),
+        Some(KvResult::Cas(b)) => if *b { "ok" } else { "failed" }.into(),
+    };
+    match op {
+        KvOp::Get { key } => format!("c{client} get {key} -> {out}"),
+        KvOp::Put { key, value } => format!("c{client} put {key} {value:?} -> {out}"),
+        KvOp::Append { key, value } => format!("c{client} append {key} {value:?} -> {out}"),
+        KvOp::Cas { key, from, to } => format!("c{client} cas {key} {from:?}->{to:?} -> {out}"),
+    }
+}
