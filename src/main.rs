@@ -38,6 +38,12 @@ enum Command {
 }
 
 fn main() {
+    // Die quietly on a closed pipe (`faultline replay ... | head`), like other Unix tools.
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(a) => cmd::run::main(a),

@@ -158,6 +158,10 @@ pub struct Nemesis {
     #[serde(with = "crate::sim::dur")]
     pub skew_offset_max: Time,
     pub skew_drift_ppm_max: u32,
+    /// Independent fault sequences running at once (1 = one window at a time). Sequence k
+    /// picks its victims among servers `s` with `s % concurrency == k`, so overlapping
+    /// crashes hit different servers.
+    pub concurrency: u32,
 }
 
 impl Default for Nemesis {
@@ -173,6 +177,7 @@ impl Default for Nemesis {
             skew: 0,
             skew_offset_max: 500_000_000,
             skew_drift_ppm_max: 100_000,
+            concurrency: 1,
         }
     }
 }
@@ -191,15 +196,35 @@ impl Nemesis {
         if self.stop <= self.start {
             return Err("nemesis: stop must be after start".into());
         }
+        if self.concurrency == 0 {
+            return Err("nemesis: concurrency must be at least 1".into());
+        }
         Ok(())
     }
 
     /// Expands into an explicit, time-sorted schedule over `servers` servers, drawing only from
     /// the nemesis stream of `seed`.
     pub fn expand(&self, seed: u64, servers: u32) -> Vec<ScheduledFault> {
-        let mut rng = stream(seed, Stream::Nemesis, 0);
+        let k = self.concurrency.clamp(1, servers.max(1));
         let mut out = Vec::new();
-        if servers == 0 {
+        for lane in 0..k {
+            let victims: Vec<u32> = (0..servers).filter(|s| s % k == lane).collect();
+            out.extend(self.expand_lane(seed, lane, servers, &victims));
+        }
+        out.sort_by_key(|f| f.at);
+        out
+    }
+
+    fn expand_lane(
+        &self,
+        seed: u64,
+        lane: u32,
+        servers: u32,
+        victims: &[u32],
+    ) -> Vec<ScheduledFault> {
+        let mut rng = stream(seed, Stream::Nemesis, lane as u64);
+        let mut out = Vec::new();
+        if victims.is_empty() {
             return out;
         }
         let total = (self.partition + self.crash + self.pause + self.skew) as u64;
@@ -210,7 +235,7 @@ impl Nemesis {
             if t + dur > self.stop || out.len() > 100_000 {
                 break;
             }
-            let victim = range_u64(&mut rng, 0, servers as u64 - 1) as u32;
+            let victim = victims[range_u64(&mut rng, 0, victims.len() as u64 - 1) as usize];
             let (p, c, q) = (self.partition as u64, self.crash as u64, self.pause as u64);
             if pick < p {
                 out.push(ScheduledFault {

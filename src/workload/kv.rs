@@ -13,16 +13,31 @@ use crate::sim::{Context, Node, NodeId, Time};
 /// A key-value operation.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub enum KvOp {
-    Get { key: String },
-    Put { key: String, value: String },
-    Append { key: String, value: String },
-    Cas { key: String, from: String, to: String },
+    Get {
+        key: String,
+    },
+    Put {
+        key: String,
+        value: String,
+    },
+    Append {
+        key: String,
+        value: String,
+    },
+    Cas {
+        key: String,
+        from: String,
+        to: String,
+    },
 }
 
 impl KvOp {
     pub fn key(&self) -> &str {
         match self {
-            KvOp::Get { key } | KvOp::Put { key, .. } | KvOp::Append { key, .. } | KvOp::Cas { key, .. } => key,
+            KvOp::Get { key }
+            | KvOp::Put { key, .. }
+            | KvOp::Append { key, .. }
+            | KvOp::Cas { key, .. } => key,
         }
     }
     pub fn kind(&self) -> &'static str {
@@ -80,9 +95,15 @@ pub struct KvRequest {
 /// A server's answer.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum KvReply {
-    Done { seq: u64, result: KvResult },
+    Done {
+        seq: u64,
+        result: KvResult,
+    },
     /// Not the leader; try `hint` if known.
-    NotLeader { seq: u64, hint: Option<u32> },
+    NotLeader {
+        seq: u64,
+        hint: Option<u32>,
+    },
 }
 
 /// The client's timers.
@@ -97,10 +118,21 @@ pub enum ClientTimer {
 /// What a client reports (the engine stamps each with true time).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ClientObs {
-    Invoke { client: u32, seq: u64, op: KvOp },
-    Complete { client: u32, seq: u64, result: KvResult },
+    Invoke {
+        client: u32,
+        seq: u64,
+        op: KvOp,
+    },
+    Complete {
+        client: u32,
+        seq: u64,
+        result: KvResult,
+    },
     /// The client gave up: the outcome is unknown.
-    GiveUp { client: u32, seq: u64 },
+    GiveUp {
+        client: u32,
+        seq: u64,
+    },
 }
 
 /// What a protocol provides so that its node type can host a `KvClient`.
@@ -125,7 +157,16 @@ pub struct KvClient {
 
 impl KvClient {
     pub fn new(index: u32, spec: &WorkloadSpec, servers: u32) -> Self {
-        KvClient { index, spec: spec.clone(), seq: 0, issued: 0, pending: None, attempt: 0, target: index % servers.max(1), servers }
+        KvClient {
+            index,
+            spec: spec.clone(),
+            seq: 0,
+            issued: 0,
+            pending: None,
+            attempt: 0,
+            target: index % servers.max(1),
+            servers,
+        }
     }
 
     pub fn on_start<N: KvNode>(&mut self, ctx: &mut Context<'_, N>) {
@@ -151,39 +192,63 @@ impl KvClient {
         } else if pick < g + p + a {
             KvOp::Append { key, value }
         } else {
-            KvOp::Cas { key, from: String::new(), to: value }
+            KvOp::Cas {
+                key,
+                from: String::new(),
+                to: value,
+            }
         }
     }
 
     fn send<N: KvNode>(&mut self, ctx: &mut Context<'_, N>) {
         if let Some((seq, op)) = &self.pending {
-            let r = KvRequest { client: self.index, seq: *seq, op: op.clone() };
+            let r = KvRequest {
+                client: self.index,
+                seq: *seq,
+                op: op.clone(),
+            };
             ctx.send(NodeId(self.target), N::request(r));
         }
     }
 
-    pub fn on_timer<N: KvNode>(&mut self, ctx: &mut Context<'_, N>, t: ClientTimer, now_true: Time) {
+    pub fn on_timer<N: KvNode>(
+        &mut self,
+        ctx: &mut Context<'_, N>,
+        t: ClientTimer,
+        now_true: Time,
+    ) {
         match t {
             ClientTimer::Think => {
-                let limit_reached = self.spec.ops_per_client > 0 && self.issued >= self.spec.ops_per_client;
+                let limit_reached =
+                    self.spec.ops_per_client > 0 && self.issued >= self.spec.ops_per_client;
                 if self.pending.is_some() || limit_reached || now_true >= self.spec.stop {
                     return;
                 }
                 self.seq += 1;
                 self.issued += 1;
                 let op = self.next_op(ctx);
-                ctx.observe(N::client_obs(ClientObs::Invoke { client: self.index, seq: self.seq, op: op.clone() }));
+                ctx.observe(N::client_obs(ClientObs::Invoke {
+                    client: self.index,
+                    seq: self.seq,
+                    op: op.clone(),
+                }));
                 self.pending = Some((self.seq, op));
                 self.attempt = 1;
                 self.send(ctx);
-                ctx.set_timer(N::client_timer(ClientTimer::Timeout(self.seq, 1)), self.spec.timeout);
+                ctx.set_timer(
+                    N::client_timer(ClientTimer::Timeout(self.seq, 1)),
+                    self.spec.timeout,
+                );
             }
             ClientTimer::Timeout(seq, attempt) => {
                 if self.pending.as_ref().is_none_or(|p| p.0 != seq) || attempt != self.attempt {
                     return;
                 }
                 if self.attempt >= self.spec.attempts {
-                    ctx.observe(N::client_obs(ClientObs::GiveUp { client: self.index, seq }));
+                    ctx.observe(N::client_obs(ClientObs::GiveUp {
+                        client: self.index,
+                        seq,
+                    }));
                     self.pending = None;
                     self.think(ctx);
                     return;
@@ -191,7 +256,10 @@ impl KvClient {
                 self.attempt += 1;
                 self.target = (self.target + 1) % self.servers;
                 self.send(ctx);
-                ctx.set_timer(N::client_timer(ClientTimer::Timeout(seq, self.attempt)), self.spec.timeout);
+                ctx.set_timer(
+                    N::client_timer(ClientTimer::Timeout(seq, self.attempt)),
+                    self.spec.timeout,
+                );
             }
         }
     }
@@ -203,7 +271,11 @@ impl KvClient {
                     return; // a late duplicate
                 }
                 self.target = from.0;
-                ctx.observe(N::client_obs(ClientObs::Complete { client: self.index, seq, result }));
+                ctx.observe(N::client_obs(ClientObs::Complete {
+                    client: self.index,
+                    seq,
+                    result,
+                }));
                 self.pending = None;
                 self.think(ctx);
             }
@@ -224,7 +296,9 @@ impl KvClient {
 
 /// The history of a run, rebuilt from client observations: `OpRecord`s for reports and the
 /// checker's history, in the same order (invocation order).
-pub fn history(obs: impl Iterator<Item = (Time, ClientObs)>) -> (Vec<OpRecord>, History<KvInput, KvOutput>) {
+pub fn history(
+    obs: impl Iterator<Item = (Time, ClientObs)>,
+) -> (Vec<OpRecord>, History<KvInput, KvOutput>) {
     let mut records: Vec<OpRecord> = Vec::new();
     let mut inputs: Vec<(KvOp, Option<KvResult>)> = Vec::new();
     let mut open: std::collections::BTreeMap<(u32, u64), usize> = std::collections::BTreeMap::new();
@@ -243,7 +317,11 @@ pub fn history(obs: impl Iterator<Item = (Time, ClientObs)>) -> (Vec<OpRecord>, 
                 });
                 inputs.push((op, None));
             }
-            ClientObs::Complete { client, seq, result } => {
+            ClientObs::Complete {
+                client,
+                seq,
+                result,
+            } => {
                 if let Some(i) = open.remove(&(client, seq)) {
                     records[i].ret = Some(t);
                     records[i].status = OpStatus::Ok;
@@ -259,9 +337,19 @@ pub fn history(obs: impl Iterator<Item = (Time, ClientObs)>) -> (Vec<OpRecord>, 
     for (r, (op, res)) in records.iter_mut().zip(&inputs) {
         let input = match op {
             KvOp::Get { key } => KvInput::Get { key: key.clone() },
-            KvOp::Put { key, value } => KvInput::Put { key: key.clone(), value: value.clone() },
-            KvOp::Append { key, value } => KvInput::Append { key: key.clone(), value: value.clone() },
-            KvOp::Cas { key, from, to } => KvInput::Cas { key: key.clone(), from: from.clone(), to: to.clone() },
+            KvOp::Put { key, value } => KvInput::Put {
+                key: key.clone(),
+                value: value.clone(),
+            },
+            KvOp::Append { key, value } => KvInput::Append {
+                key: key.clone(),
+                value: value.clone(),
+            },
+            KvOp::Cas { key, from, to } => KvInput::Cas {
+                key: key.clone(),
+                from: from.clone(),
+                to: to.clone(),
+            },
         };
         let output = res.as_ref().map(|r| match r {
             KvResult::Value(v) => KvOutput::Value(v.clone()),

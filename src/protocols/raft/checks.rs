@@ -15,11 +15,21 @@ use crate::workload::kv::history;
 pub const LIVENESS_BOUND: Time = 5 * SECS;
 
 fn pass(name: &str, detail: String) -> CheckOutcome {
-    CheckOutcome { name: name.into(), verdict: Verdict::Pass, detail, ops: vec![] }
+    CheckOutcome {
+        name: name.into(),
+        verdict: Verdict::Pass,
+        detail,
+        ops: vec![],
+    }
 }
 
 fn fail(name: &str, detail: String, ops: Vec<usize>) -> CheckOutcome {
-    CheckOutcome { name: name.into(), verdict: Verdict::Violation, detail, ops }
+    CheckOutcome {
+        name: name.into(),
+        verdict: Verdict::Violation,
+        detail,
+        ops,
+    }
 }
 
 pub fn judge(
@@ -49,8 +59,15 @@ pub fn judge(
     if wanted("election-safety") {
         let two = leaders.iter().find(|(_, s)| s.len() > 1);
         checks.push(match two {
-            Some((term, s)) => fail("election-safety", format!("term {term} had {} leaders: {:?}", s.len(), s), vec![]),
-            None => pass("election-safety", format!("{} elections, one leader per term", leader_logs.len())),
+            Some((term, s)) => fail(
+                "election-safety",
+                format!("term {term} had {} leaders: {:?}", s.len(), s),
+                vec![],
+            ),
+            None => pass(
+                "election-safety",
+                format!("{} elections, one leader per term", leader_logs.len()),
+            ),
         });
     }
 
@@ -58,7 +75,12 @@ pub fn judge(
     let mut applied: BTreeMap<u64, (u64, u64, u32, Time)> = BTreeMap::new();
     let mut sms_violation = None;
     for (t, n, o) in &obs {
-        if let Obs::Applied { index, term, command } = o {
+        if let Obs::Applied {
+            index,
+            term,
+            command,
+        } = o
+        {
             match applied.get(index) {
                 Some((t0, c0, n0, _)) if (t0, c0) != (term, command) => {
                     sms_violation.get_or_insert(format!(
@@ -77,17 +99,26 @@ pub fn judge(
     if wanted("state-machine-safety") {
         checks.push(match sms_violation {
             Some(d) => fail("state-machine-safety", d, vec![]),
-            None => pass("state-machine-safety", format!("{} indexes applied, all servers agree", applied.len())),
+            None => pass(
+                "state-machine-safety",
+                format!("{} indexes applied, all servers agree", applied.len()),
+            ),
         });
     }
 
     // Log matching: if two logs have an entry with the same index and term, the logs are
     // identical up to that index. Over the final logs and every leader's log at election.
     if wanted("log-matching") {
-        let mut logs: Vec<(String, &Vec<(u64, u64)>)> =
-            final_logs.iter().enumerate().map(|(i, l)| (format!("final log of n{i}"), l)).collect();
+        let mut logs: Vec<(String, &Vec<(u64, u64)>)> = final_logs
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (format!("final log of n{i}"), l))
+            .collect();
         for (t, n, term, l) in &leader_logs {
-            logs.push((format!("log of n{n} elected in term {term} at {}s", fmt_time(*t)), l));
+            logs.push((
+                format!("log of n{n} elected in term {term} at {}s", fmt_time(*t)),
+                l,
+            ));
         }
         let mut bad = None;
         'outer: for a in 0..logs.len() {
@@ -96,7 +127,13 @@ pub fn judge(
                 let mut same_prefix = true;
                 for i in 0..la.len().min(lb.len()) {
                     if la[i].0 == lb[i].0 && !(same_prefix && la[i] == lb[i]) {
-                        bad = Some(format!("index {}: {} and {} both have term {} there but differ at or before it", i + 1, logs[a].0, logs[b].0, la[i].0));
+                        bad = Some(format!(
+                            "index {}: {} and {} both have term {} there but differ at or before it",
+                            i + 1,
+                            logs[a].0,
+                            logs[b].0,
+                            la[i].0
+                        ));
                         break 'outer;
                     }
                     same_prefix &= la[i] == lb[i];
@@ -105,7 +142,10 @@ pub fn judge(
         }
         checks.push(match bad {
             Some(d) => fail("log-matching", d, vec![]),
-            None => pass("log-matching", format!("{} logs compared pairwise", logs.len())),
+            None => pass(
+                "log-matching",
+                format!("{} logs compared pairwise", logs.len()),
+            ),
         });
     }
 
@@ -116,7 +156,9 @@ pub fn judge(
         'lc: for (t_l, n, term_l, log) in &leader_logs {
             for (index, (term, cmd, _, t_c)) in &applied {
                 if t_c < t_l && term < term_l {
-                    let has = log.get(*index as usize - 1).is_some_and(|e| e == &(*term, *cmd));
+                    let has = log
+                        .get(*index as usize - 1)
+                        .is_some_and(|e| e == &(*term, *cmd));
                     if !has {
                         bad = Some(format!(
                             "n{n} became leader of term {term_l} at {}s without index {index} (term {term}), committed at {}s",
@@ -130,15 +172,36 @@ pub fn judge(
         }
         checks.push(match bad {
             Some(d) => fail("leader-completeness", d, vec![]),
-            None => pass("leader-completeness", format!("{} leaders held every earlier committed entry", leader_logs.len())),
+            None => pass(
+                "leader-completeness",
+                format!(
+                    "{} leaders held every earlier committed entry",
+                    leader_logs.len()
+                ),
+            ),
         });
     }
 
     // Linearizability of the clients' history, key by key.
     if wanted("linearizability") {
-        let r = check(&KvAppend, &hist, &CheckOptions { budget: 5_000_000, ..CheckOptions::default() });
+        let r = check(
+            &KvAppend,
+            &hist,
+            &CheckOptions {
+                budget: 5_000_000,
+                ..CheckOptions::default()
+            },
+        );
         checks.push(match r.verdict {
-            LinVerdict::Linearizable => pass("linearizability", format!("{} operations over {} keys are linearizable ({} search steps)", hist.len(), r.partitions, r.steps)),
+            LinVerdict::Linearizable => pass(
+                "linearizability",
+                format!(
+                    "{} operations over {} keys are linearizable ({} search steps)",
+                    hist.len(),
+                    r.partitions,
+                    r.steps
+                ),
+            ),
             LinVerdict::Unknown => CheckOutcome {
                 name: "linearizability".into(),
                 verdict: Verdict::Unknown,
@@ -147,7 +210,8 @@ pub fn judge(
             },
             LinVerdict::NotLinearizable => {
                 let c = r.counterexample.expect("a violation has a counterexample");
-                let mut involved: Vec<usize> = c.linearized.iter().chain(&c.unplaced).copied().collect();
+                let mut involved: Vec<usize> =
+                    c.linearized.iter().chain(&c.unplaced).copied().collect();
                 involved.sort_unstable();
                 involved.dedup();
                 let mut d = c.text.clone();
@@ -221,15 +285,31 @@ pub fn judge(
     let mut roles: Vec<RoleChange> = obs
         .iter()
         .filter_map(|(t, n, o)| match o {
-            Obs::Role { role, term } => Some(RoleChange { time: *t, node: n.0, role: role.to_string(), term: *term }),
+            Obs::Role { role, term } => Some(RoleChange {
+                time: *t,
+                node: n.0,
+                role: role.to_string(),
+                term: *term,
+            }),
             _ => None,
         })
         .collect();
     for f in &spec.faults {
         if let Fault::Crash(n) = f.fault {
-            roles.push(RoleChange { time: f.at, node: n, role: "down".into(), term: 0 });
+            roles.push(RoleChange {
+                time: f.at,
+                node: n,
+                role: "down".into(),
+                term: 0,
+            });
         }
     }
     roles.sort_by_key(|r| (r.time, r.node));
-    RunOutcome { stats, checks, ops, roles, records }
+    RunOutcome {
+        stats,
+        checks,
+        ops,
+        roles,
+        records,
+    }
 }

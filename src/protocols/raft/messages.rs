@@ -22,11 +22,31 @@ pub struct Entry {
 
 #[derive(Clone, Debug, Hash)]
 pub enum Msg {
-    RequestVote { term: u64, candidate: u32, last_log_index: u64, last_log_term: u64 },
-    RequestVoteReply { term: u64, vote_granted: bool },
-    AppendEntries { term: u64, leader: u32, prev_log_index: u64, prev_log_term: u64, entries: Vec<Entry>, leader_commit: u64 },
+    RequestVote {
+        term: u64,
+        candidate: u32,
+        last_log_index: u64,
+        last_log_term: u64,
+    },
+    RequestVoteReply {
+        term: u64,
+        vote_granted: bool,
+    },
+    AppendEntries {
+        term: u64,
+        leader: u32,
+        prev_log_index: u64,
+        prev_log_term: u64,
+        entries: Vec<Entry>,
+        leader_commit: u64,
+    },
     /// `match_index` on success; on failure, `conflict_index`: where the leader should retry.
-    AppendEntriesReply { term: u64, success: bool, match_index: u64, conflict_index: u64 },
+    AppendEntriesReply {
+        term: u64,
+        success: bool,
+        match_index: u64,
+        conflict_index: u64,
+    },
     Request(KvRequest),
     Reply(KvReply),
 }

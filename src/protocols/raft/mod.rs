@@ -127,6 +127,9 @@ pub const INFO: ProtocolInfo = ProtocolInfo {
 pub enum Timer {
     Election,
     Heartbeat,
+    /// A candidate retries RequestVote to servers that have not answered ("servers retry RPCs
+    /// if they do not receive a response in a timely manner").
+    VoteRetry,
     Client(ClientTimer),
 }
 
@@ -135,11 +138,21 @@ pub enum Timer {
 pub enum Obs {
     Client(ClientObs),
     /// A server's role changed.
-    Role { role: &'static str, term: u64 },
+    Role {
+        role: &'static str,
+        term: u64,
+    },
     /// A server became leader of `term` with this log: (term, command hash) per entry.
-    Leader { term: u64, log: Vec<(u64, u64)> },
+    Leader {
+        term: u64,
+        log: Vec<(u64, u64)>,
+    },
     /// A server applied the entry at `index` to its state machine.
-    Applied { index: u64, term: u64, command: u64 },
+    Applied {
+        index: u64,
+        term: u64,
+        command: u64,
+    },
 }
 
 /// A node of a Raft run: a server or a client.
@@ -205,7 +218,11 @@ impl Protocol for RaftProtocol {
         if id.0 < self.servers {
             RaftNode::Server(Box::new(Server::new(id.0, &self.spec)))
         } else {
-            RaftNode::Client(KvClient::new(id.0 - self.servers, &self.workload, self.servers))
+            RaftNode::Client(KvClient::new(
+                id.0 - self.servers,
+                &self.workload,
+                self.servers,
+            ))
         }
     }
 }
@@ -217,11 +234,21 @@ pub fn run(spec: &RunSpec, raft: &RaftSpec) -> RunOutcome {
     cfg.faults = spec.faults.clone();
     cfg.limits = spec.limits;
     cfg.record = spec.record;
-    let protocol = RaftProtocol { spec: raft.clone(), workload: spec.workload.clone(), servers: spec.servers };
+    let protocol = RaftProtocol {
+        spec: raft.clone(),
+        workload: spec.workload.clone(),
+        servers: spec.servers,
+    };
     let mut sim = Sim::new(protocol, cfg);
     let stats = sim.run();
     let logs: Vec<Vec<(u64, u64)>> = (0..spec.servers)
-        .map(|i| sim.durable(NodeId(i)).log.iter().map(|e| (e.term, crate::sim::stable_hash(&e.command))).collect())
+        .map(|i| {
+            sim.durable(NodeId(i))
+                .log
+                .iter()
+                .map(|e| (e.term, crate::sim::stable_hash(&e.command)))
+                .collect()
+        })
         .collect();
     let obs = sim.take_observations();
     checks::judge(spec, stats, obs, logs, sim.records().to_vec())

@@ -94,11 +94,22 @@ impl Server {
     }
 
     fn term_at(ctx: &Context<'_, RaftNode>, index: u64) -> u64 {
-        if index == 0 { 0 } else { ctx.durable_ref().log.get(index as usize - 1).map_or(0, |e| e.term) }
+        if index == 0 {
+            0
+        } else {
+            ctx.durable_ref()
+                .log
+                .get(index as usize - 1)
+                .map_or(0, |e| e.term)
+        }
     }
 
     fn voted_for(&self, ctx: &Context<'_, RaftNode>) -> Option<u32> {
-        if self.bug(RaftBug::ForgetVote) { self.volatile_vote } else { ctx.durable_ref().voted_for }
+        if self.bug(RaftBug::ForgetVote) {
+            self.volatile_vote
+        } else {
+            ctx.durable_ref().voted_for
+        }
     }
 
     fn set_vote(&mut self, ctx: Ctx, v: Option<u32>) {
@@ -126,13 +137,19 @@ impl Server {
         if self.role != role {
             self.role = role;
             let term = ctx.durable_ref().current_term;
-            ctx.observe(Obs::Role { role: role.name(), term });
+            ctx.observe(Obs::Role {
+                role: role.name(),
+                term,
+            });
         }
     }
 
     pub fn on_start(&mut self, ctx: Ctx) {
         let term = ctx.durable_ref().current_term;
-        ctx.observe(Obs::Role { role: "follower", term });
+        ctx.observe(Obs::Role {
+            role: "follower",
+            term,
+        });
         self.reset_election_timer(ctx);
     }
 
@@ -167,6 +184,27 @@ impl Server {
                     ctx.set_timer(Timer::Heartbeat, self.spec.heartbeat);
                 }
             }
+            Timer::VoteRetry => {
+                if self.role == Role::Candidate {
+                    let term = ctx.durable_ref().current_term;
+                    let last_log_index = Self::last_index(ctx);
+                    let last_log_term = Self::term_at(ctx, last_log_index);
+                    for peer in ctx.peers().collect::<Vec<_>>() {
+                        if !self.votes.contains(&peer.0) {
+                            ctx.send(
+                                peer,
+                                Msg::RequestVote {
+                                    term,
+                                    candidate: self.id,
+                                    last_log_index,
+                                    last_log_term,
+                                },
+                            );
+                        }
+                    }
+                    ctx.set_timer(Timer::VoteRetry, self.spec.heartbeat);
+                }
+            }
             Timer::Client(_) => {}
         }
     }
@@ -182,8 +220,17 @@ impl Server {
         self.role = Role::Follower; // so that set_role reports the change with the new term
         self.set_role(ctx, Role::Candidate);
         self.reset_election_timer(ctx);
-        let (last_log_index, last_log_term) = (Self::last_index(ctx), Self::term_at(ctx, Self::last_index(ctx)));
-        ctx.broadcast(Msg::RequestVote { term, candidate: me, last_log_index, last_log_term });
+        let (last_log_index, last_log_term) = (
+            Self::last_index(ctx),
+            Self::term_at(ctx, Self::last_index(ctx)),
+        );
+        ctx.broadcast(Msg::RequestVote {
+            term,
+            candidate: me,
+            last_log_index,
+            last_log_term,
+        });
+        ctx.set_timer(Timer::VoteRetry, self.spec.heartbeat);
         if self.votes.len() >= Self::majority(ctx) {
             self.become_leader(ctx);
         }
@@ -195,12 +242,20 @@ impl Server {
         self.leader_id = Some(self.id);
         let term = ctx.durable_ref().current_term;
         // A no-op entry of the new term: committing it commits everything before it.
-        Self::p(ctx).log.push(Entry { term, command: Command::Noop });
+        Self::p(ctx).log.push(Entry {
+            term,
+            command: Command::Noop,
+        });
         let last = Self::last_index(ctx);
         self.next_index = vec![last; n];
         self.match_index = vec![0; n];
         self.match_index[self.id as usize] = last;
-        let log: Vec<(u64, u64)> = ctx.durable_ref().log.iter().map(|e| (e.term, stable_hash(&e.command))).collect();
+        let log: Vec<(u64, u64)> = ctx
+            .durable_ref()
+            .log
+            .iter()
+            .map(|e| (e.term, stable_hash(&e.command)))
+            .collect();
         ctx.observe(Obs::Leader { term, log });
         ctx.cancel_timer(Timer::Election);
         for peer in ctx.peers().collect::<Vec<_>>() {
@@ -220,40 +275,81 @@ impl Server {
         let term = ctx.durable_ref().current_term;
         ctx.send(
             NodeId(peer),
-            Msg::AppendEntries { term, leader: self.id, prev_log_index, prev_log_term, entries, leader_commit: self.commit_index },
+            Msg::AppendEntries {
+                term,
+                leader: self.id,
+                prev_log_index,
+                prev_log_term,
+                entries,
+                leader_commit: self.commit_index,
+            },
         );
     }
 
     pub fn on_message(&mut self, ctx: Ctx, from: NodeId, msg: Msg) {
         match msg {
-            Msg::RequestVote { term, candidate, last_log_index, last_log_term } => {
+            Msg::RequestVote {
+                term,
+                candidate,
+                last_log_index,
+                last_log_term,
+            } => {
                 self.observe_term(ctx, term);
                 let current = ctx.durable_ref().current_term;
                 let my_last = Self::last_index(ctx);
                 let my_last_term = Self::term_at(ctx, my_last);
                 // Election restriction (5.4.1): the candidate's log is at least as up-to-date.
-                let up_to_date = last_log_term > my_last_term || (last_log_term == my_last_term && last_log_index >= my_last);
+                let up_to_date = last_log_term > my_last_term
+                    || (last_log_term == my_last_term && last_log_index >= my_last);
                 let free = self.voted_for(ctx).is_none_or(|v| v == candidate);
                 let grant = term == current && free && up_to_date;
                 if grant {
                     self.set_vote(ctx, Some(candidate));
                     self.reset_election_timer(ctx);
                 }
-                ctx.send(from, Msg::RequestVoteReply { term: current, vote_granted: grant });
+                ctx.send(
+                    from,
+                    Msg::RequestVoteReply {
+                        term: current,
+                        vote_granted: grant,
+                    },
+                );
             }
             Msg::RequestVoteReply { term, vote_granted } => {
                 self.observe_term(ctx, term);
-                if self.role == Role::Candidate && term == ctx.durable_ref().current_term && vote_granted {
+                if self.role == Role::Candidate
+                    && term == ctx.durable_ref().current_term
+                    && vote_granted
+                {
                     self.votes.insert(from.0);
                     if self.votes.len() >= Self::majority(ctx) {
                         self.become_leader(ctx);
                     }
                 }
             }
-            Msg::AppendEntries { term, leader, prev_log_index, prev_log_term, entries, leader_commit } => {
-                self.on_append(ctx, from, term, leader, prev_log_index, prev_log_term, entries, leader_commit)
-            }
-            Msg::AppendEntriesReply { term, success, match_index, conflict_index } => {
+            Msg::AppendEntries {
+                term,
+                leader,
+                prev_log_index,
+                prev_log_term,
+                entries,
+                leader_commit,
+            } => self.on_append(
+                ctx,
+                from,
+                term,
+                leader,
+                prev_log_index,
+                prev_log_term,
+                entries,
+                leader_commit,
+            ),
+            Msg::AppendEntriesReply {
+                term,
+                success,
+                match_index,
+                conflict_index,
+            } => {
                 self.observe_term(ctx, term);
                 if self.role != Role::Leader || term != ctx.durable_ref().current_term {
                     return;
@@ -267,7 +363,9 @@ impl Server {
                         self.send_append(ctx, from.0);
                     }
                 } else {
-                    self.next_index[p] = conflict_index.max(1).min(self.next_index[p].saturating_sub(1).max(1));
+                    self.next_index[p] = conflict_index
+                        .max(1)
+                        .min(self.next_index[p].saturating_sub(1).max(1));
                     self.send_append(ctx, from.0);
                 }
             }
@@ -292,7 +390,15 @@ impl Server {
         let current = ctx.durable_ref().current_term;
         // 1. Reply false if term < currentTerm.
         if term < current {
-            ctx.send(from, Msg::AppendEntriesReply { term: current, success: false, match_index: 0, conflict_index: 0 });
+            ctx.send(
+                from,
+                Msg::AppendEntriesReply {
+                    term: current,
+                    success: false,
+                    match_index: 0,
+                    conflict_index: 0,
+                },
+            );
             return;
         }
         if self.role != Role::Follower {
@@ -326,7 +432,15 @@ impl Server {
                     }
                     i
                 };
-                ctx.send(from, Msg::AppendEntriesReply { term: current, success: false, match_index: 0, conflict_index });
+                ctx.send(
+                    from,
+                    Msg::AppendEntriesReply {
+                        term: current,
+                        success: false,
+                        match_index: 0,
+                        conflict_index,
+                    },
+                );
                 return;
             }
             // 3./4. Delete a conflicting entry and all that follow; append new entries.
@@ -344,7 +458,11 @@ impl Server {
             }
         }
         // The last entry this request vouched for ("index of last new entry").
-        let match_index = if self.bug(RaftBug::NoLogCheck) { Self::last_index(ctx) } else { prev_log_index + sent };
+        let match_index = if self.bug(RaftBug::NoLogCheck) {
+            Self::last_index(ctx)
+        } else {
+            prev_log_index + sent
+        };
         // 5. If leaderCommit > commitIndex, commitIndex = min(leaderCommit, last new entry).
         if leader_commit > self.commit_index {
             let new_commit = leader_commit.min(match_index);
@@ -353,7 +471,15 @@ impl Server {
                 self.apply(ctx);
             }
         }
-        ctx.send(from, Msg::AppendEntriesReply { term: current, success: true, match_index, conflict_index: 0 });
+        ctx.send(
+            from,
+            Msg::AppendEntriesReply {
+                term: current,
+                success: true,
+                match_index,
+                conflict_index: 0,
+            },
+        );
     }
 
     /// Leaders: if there exists an N > commitIndex such that a majority of matchIndex[i] >= N
@@ -366,7 +492,8 @@ impl Server {
             // BUG (commit_previous_term): the Figure 8 mistake. Counting replicas is enough to
             // commit an entry only if it is from the leader's current term; an entry of an
             // earlier term that is on a majority can still be overwritten by a later leader.
-            let own_term = Self::term_at(ctx, n) == current || self.bug(RaftBug::CommitPreviousTerm);
+            let own_term =
+                Self::term_at(ctx, n) == current || self.bug(RaftBug::CommitPreviousTerm);
             let replicas = self.match_index.iter().filter(|&&m| m >= n).count();
             if own_term && replicas >= Self::majority(ctx) {
                 self.commit_index = n;
@@ -379,17 +506,30 @@ impl Server {
 
     /// Applies committed entries in order; the leader answers the clients waiting on them.
     fn apply(&mut self, ctx: Ctx) {
-        debug_assert!(self.commit_index <= Self::last_index(ctx), "commit index passed the log");
+        debug_assert!(
+            self.commit_index <= Self::last_index(ctx),
+            "commit index passed the log"
+        );
         while self.last_applied < self.commit_index {
             self.last_applied += 1;
             let index = self.last_applied;
             let entry = ctx.durable_ref().log[index as usize - 1].clone();
-            ctx.observe(Obs::Applied { index, term: entry.term, command: stable_hash(&entry.command) });
-            let Command::Client { client, seq, op } = entry.command else { continue };
+            ctx.observe(Obs::Applied {
+                index,
+                term: entry.term,
+                command: stable_hash(&entry.command),
+            });
+            let Command::Client { client, seq, op } = entry.command else {
+                continue;
+            };
             let result = match self.sessions.get(&client) {
                 Some((last_seq, res)) if *last_seq >= seq => {
                     // A retried request already applied: not applied again.
-                    if *last_seq == seq { Some(res.clone()) } else { None }
+                    if *last_seq == seq {
+                        Some(res.clone())
+                    } else {
+                        None
+                    }
                 }
                 _ => {
                     let r = op.apply(&mut self.kv);
@@ -408,7 +548,13 @@ impl Server {
 
     fn on_request(&mut self, ctx: Ctx, from: NodeId, r: KvRequest) {
         if self.role != Role::Leader {
-            ctx.send(from, Msg::Reply(KvReply::NotLeader { seq: r.seq, hint: self.leader_id }));
+            ctx.send(
+                from,
+                Msg::Reply(KvReply::NotLeader {
+                    seq: r.seq,
+                    hint: self.leader_id,
+                }),
+            );
             return;
         }
         if let Some((last_seq, res)) = self.sessions.get(&r.client)
@@ -423,19 +569,40 @@ impl Server {
             // without checking that it is still the leader. A leader cut off from the majority
             // keeps answering after a new leader has accepted newer writes: stale reads.
             let value = self.kv.get(key).cloned().unwrap_or_default();
-            ctx.send(from, Msg::Reply(KvReply::Done { seq: r.seq, result: KvResult::Value(value) }));
+            ctx.send(
+                from,
+                Msg::Reply(KvReply::Done {
+                    seq: r.seq,
+                    result: KvResult::Value(value),
+                }),
+            );
             return;
         }
         // Already in the log (a retry of an uncommitted request)? Wait for that entry.
-        let existing = ctx.durable_ref().log.iter().enumerate().skip(self.commit_index as usize).find_map(|(i, e)| match &e.command {
-            Command::Client { client, seq, .. } if *client == r.client && *seq == r.seq => Some(i as u64 + 1),
-            _ => None,
-        });
+        let existing = ctx
+            .durable_ref()
+            .log
+            .iter()
+            .enumerate()
+            .skip(self.commit_index as usize)
+            .find_map(|(i, e)| match &e.command {
+                Command::Client { client, seq, .. } if *client == r.client && *seq == r.seq => {
+                    Some(i as u64 + 1)
+                }
+                _ => None,
+            });
         let index = match existing {
             Some(i) => i,
             None => {
                 let term = ctx.durable_ref().current_term;
-                Self::p(ctx).log.push(Entry { term, command: Command::Client { client: r.client, seq: r.seq, op: r.op } });
+                Self::p(ctx).log.push(Entry {
+                    term,
+                    command: Command::Client {
+                        client: r.client,
+                        seq: r.seq,
+                        op: r.op,
+                    },
+                });
                 let last = Self::last_index(ctx);
                 self.match_index[self.id as usize] = last;
                 for peer in ctx.peers().collect::<Vec<_>>() {
