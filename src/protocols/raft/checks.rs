@@ -11,6 +11,9 @@ use crate::sim::{Fault, NodeId, RunStats, SECS, Time, TraceRecord, fmt_time};
 use crate::workload::OpStatus;
 use crate::workload::kv::history;
 
+/// A log as the checks see it: (term, command hash) per entry.
+type Log = Vec<(u64, u64)>;
+
 /// How long after the faults heal every operation must complete.
 pub const LIVENESS_BOUND: Time = 5 * SECS;
 
@@ -49,7 +52,7 @@ pub fn judge(
 
     // Election safety: at most one leader can be elected in a given term.
     let mut leaders: BTreeMap<u64, BTreeSet<u32>> = BTreeMap::new();
-    let mut leader_logs: Vec<(Time, u32, u64, &Vec<(u64, u64)>)> = Vec::new();
+    let mut leader_logs: Vec<(Time, u32, u64, &Log)> = Vec::new();
     for (t, n, o) in &obs {
         if let Obs::Leader { term, log } = o {
             leaders.entry(*term).or_default().insert(n.0);
@@ -109,7 +112,7 @@ pub fn judge(
     // Log matching: if two logs have an entry with the same index and term, the logs are
     // identical up to that index. Over the final logs and every leader's log at election.
     if wanted("log-matching") {
-        let mut logs: Vec<(String, &Vec<(u64, u64)>)> = final_logs
+        let mut logs: Vec<(String, &Log)> = final_logs
             .iter()
             .enumerate()
             .map(|(i, l)| (format!("final log of n{i}"), l))
