@@ -5,10 +5,10 @@
 //! repeated until nothing shrinks or the run budget is spent:
 //! 1. delta debugging (ddmin) over fault *windows* (a crash with its restart, a partition with
 //!    its heal, a skew with its reset, a pause);
-//! 2. shorter windows (the closing action moved earlier) and later starts;
+//! 2. shorter windows (the closing action moved earlier, or dropped) and later starts;
 //! 3. a smaller workload: fewer clients, fewer operations per client, fewer keys;
 //! 4. fewer servers, where the protocol allows it;
-//! 5. a shorter simulated run.
+//! 5. a shorter simulated run (tried first: it drops every fault after the new end).
 //!
 //! Candidates of one step are run in parallel (rayon) and the first failing one *in candidate
 //! order* is taken, so the result does not depend on thread timing. Latencies are drawn from
@@ -75,7 +75,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
-            budget: 400,
+            budget: 600,
             check: None,
         }
     }
@@ -90,6 +90,23 @@ fn size(s: &Scenario, o: &RunOutcome) -> Size {
         servers: s.cluster.servers,
         clients: s.workload.clients,
     }
+}
+
+fn measure(s: &Scenario, o: &RunOutcome) -> (usize, usize, u64, Time) {
+    let fault_time = windows(&s.faults.schedule)
+        .iter()
+        .map(|w| match (&w[0].fault, w.get(1)) {
+            (_, Some(close)) => close.at - w[0].at,
+            (Fault::Pause { duration, .. }, None) => *duration,
+            _ => s.limits.time.saturating_sub(w[0].at),
+        })
+        .sum();
+    (
+        s.faults.schedule.len(),
+        o.ops.len(),
+        o.stats.events,
+        fault_time,
+    )
 }
 
 fn violates(o: &RunOutcome, check: &str) -> bool {
@@ -115,13 +132,18 @@ impl Search {
         if candidates.is_empty() {
             return false;
         }
-        self.runs += candidates.len() as u32;
         let (seed, check) = (self.seed, self.check.as_str());
+        // A candidate is taken only if it still fails and is smaller: fewer faults first, then
+        // fewer operations, fewer events, less time under faults (lexicographic).
+        let cur = measure(&self.best, &self.best_outcome);
+        let no_bigger = |c: &Scenario, o: &RunOutcome| measure(c, o) < cur;
+        let first = self.runs == 0;
+        self.runs += candidates.len() as u32;
         let found = candidates
             .into_par_iter()
             .map(|c| {
                 let o = run(&c.to_run_spec(seed, false));
-                violates(&o, check).then_some((c, o))
+                (violates(&o, check) && (first || no_bigger(&c, &o))).then_some((c, o))
             })
             .collect::<Vec<_>>()
             .into_iter()
@@ -191,11 +213,11 @@ pub fn shrink(scenario: &Scenario, seed: u64, opts: &Options) -> Result<Shrunk, 
             s.best_outcome.ops.len(),
             s.best_outcome.stats.events,
         );
+        shrink_duration(&mut s);
         ddmin_faults(&mut s);
-        shorten_windows(&mut s);
         shrink_workload(&mut s);
         shrink_cluster(&mut s);
-        shrink_duration(&mut s);
+        shorten_windows(&mut s);
         let end = (
             s.best.faults.schedule.len(),
             s.best_outcome.ops.len(),
@@ -360,6 +382,13 @@ fn shorten_windows(s: &mut Search) {
             }
             cands.push(with_windows(&s.best, &v));
         }
+        // Never close it: one action instead of two (a partition that is never healed, a
+        // crash without restart).
+        if ws[idx].len() == 2 {
+            let mut v = ws.clone();
+            v[idx].truncate(1);
+            cands.push(with_windows(&s.best, &v));
+        }
         // Start later, same length: half-way to the end of the window.
         if len > 1 {
             let mut v = ws.clone();
@@ -477,27 +506,27 @@ fn shrink_cluster(s: &mut Search) {
     }
 }
 
+/// A shorter run: the time limit halved (or cut by a quarter), faults after it dropped.
 fn shrink_duration(s: &mut Search) {
     for _ in 0..8 {
         if s.spent() {
             return;
         }
         let t = s.best.limits.time;
-        let last_fault = s
-            .best
-            .faults
-            .schedule
-            .iter()
-            .map(|f| f.at)
-            .max()
-            .unwrap_or(0);
         let mut cands = Vec::new();
-        for frac in [(1u64, 2u64), (3, 4)] {
-            let nt = t / frac.1 * frac.0;
-            if nt > last_fault && nt < t {
-                let mut c = s.best.clone();
-                c.limits.time = nt;
-                c.workload.stop = c.workload.stop.min(nt);
+        for (num, den) in [(1u64, 4u64), (1, 2), (3, 4)] {
+            let nt = t / den * num;
+            if nt == 0 || nt >= t {
+                continue;
+            }
+            let mut c = s.best.clone();
+            c.limits.time = nt;
+            c.workload.stop = c.workload.stop.min(nt);
+            c.faults.schedule.retain(|f| f.at <= nt);
+            if let Some(n) = &mut c.faults.nemesis {
+                n.stop = n.stop.min(nt);
+            }
+            if crate::scenario::validate(&c).is_ok() {
                 cands.push(c);
             }
         }
