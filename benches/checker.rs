@@ -1,6 +1,6 @@
 //! `cargo bench --bench checker`: checks every history in ../shared/data/porcupine and prints
-//! per-file time next to Porcupine's (porcupine_times.csv), then a generated 100k-operation
-//! history's time.
+//! per-file time (median of 9 after a warm-up; parsing timed apart) next to Porcupine's
+//! (porcupine_times.csv, a median of 3), then a generated 100k-operation history's time.
 
 use std::path::Path;
 use std::time::Instant;
@@ -45,24 +45,26 @@ fn main() {
         let ev = events(&text, fmt).unwrap();
         let parse_us = t.elapsed().as_secs_f64() * 1e6;
         parse_total += parse_us;
-        let mut best = f64::MAX;
+        // One warm-up, then the median of 9 timed checks (Porcupine's figure is a median too).
+        let mut times = Vec::new();
         let mut rep = None;
-        for _ in 0..5 {
-            let (t, r) = match model {
-                ModelName::KvAppend => {
-                    let h = kv_history(&ev).unwrap();
-                    let t = Instant::now();
-                    (t, (h.len(), check(&KvAppend, &h, &opts)))
-                }
-                _ => {
-                    let h = register_history(&ev, model == ModelName::EtcdRegister).unwrap();
-                    let t = Instant::now();
-                    (t, (h.len(), check(&CasRegister, &h, &opts)))
-                }
+        let h_reg = (model != ModelName::KvAppend)
+            .then(|| register_history(&ev, model == ModelName::EtcdRegister).unwrap());
+        let h_kv = (model == ModelName::KvAppend).then(|| kv_history(&ev).unwrap());
+        for i in 0..10 {
+            let t = Instant::now();
+            let r = match (&h_reg, &h_kv) {
+                (Some(h), _) => (h.len(), check(&CasRegister, h, &opts)),
+                (_, Some(h)) => (h.len(), check(&KvAppend, h, &opts)),
+                _ => unreachable!(),
             };
-            best = best.min(t.elapsed().as_secs_f64() * 1e6);
+            if i > 0 {
+                times.push(t.elapsed().as_secs_f64() * 1e6);
+            }
             rep = Some(r);
         }
+        times.sort_by(f64::total_cmp);
+        let best = times[times.len() / 2];
         let (ops, result) = rep.unwrap();
         let p = porc.get(f[0]).copied().unwrap_or(f64::NAN);
         let ratio = best / p;

@@ -132,7 +132,7 @@ pub fn check<M: Model>(
     let mut done: Vec<Option<Outcome>> = (0..parts.len()).map(|_| None).collect();
     let parallel = opts.parallel && parts.len() > 1 && history.ops.len() >= 1_000;
     let mut round_budget = if parts.len() > 1 {
-        2_000u64.min(opts.budget)
+        100u64.min(opts.budget)
     } else {
         opts.budget
     };
