@@ -1,7 +1,4 @@
-//! Faultline: a deterministic distributed-systems simulator.
-//!
-//! One seed and one scenario fully determine a run: the engine ([`sim`]) runs protocol
-//! actors over a simulated network with faults; clients record a history; checkers judge it.
+#![doc = include_str!("../README.md")]
 pub mod bench;
 pub mod check;
 pub mod cmd;

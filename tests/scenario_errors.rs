@@ -135,3 +135,26 @@ proptest! {
         let _ = load_str(&text, "mutated.ron");
     }
 }
+
+#[test]
+fn the_readme_scenario_example_is_valid() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let start = readme.find("```ron\n").expect("README shows a scenario") + 7;
+    let end = start + readme[start..].find("```").unwrap();
+    load_str(&readme[start..end], "README.md").expect("the README's scenario loads");
+}
+
+#[test]
+fn every_bundled_scenario_is_valid() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios");
+    let mut n = 0;
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "ron") {
+            faultline::scenario::load_file(&p).unwrap_or_else(|e| panic!("{e}"));
+            n += 1;
+        }
+    }
+    assert!(n >= 8);
+}
