@@ -27,6 +27,9 @@ pub struct ReplayArgs {
     /// Only events at this node (or messages from it).
     #[arg(long)]
     pub node: Option<u32>,
+    /// Write a message sequence diagram of the window to this SVG file instead.
+    #[arg(long)]
+    pub svg: Option<std::path::PathBuf>,
 }
 
 pub fn main(a: ReplayArgs) -> Result<i32, InputError> {
@@ -44,7 +47,22 @@ pub fn main(a: ReplayArgs) -> Result<i32, InputError> {
             .transpose()
             .map_err(|e| InputError(format!("--to: {e}")))?
             .unwrap_or(u64::MAX);
-    let outcome = run(&scenario.to_run_spec(a.seed, true));
+    let spec = scenario.to_run_spec(a.seed, true);
+    let outcome = run(&spec);
+    if let Some(path) = &a.svg {
+        let to = if to == u64::MAX {
+            from + 1_000_000_000
+        } else {
+            to
+        };
+        let nodes = spec.servers + spec.workload.clients;
+        let svg =
+            crate::report::sequence::sequence_svg(&outcome.records, nodes, spec.servers, from, to);
+        crate::report::write_atomic(path, svg.as_bytes())
+            .map_err(|e| InputError(format!("cannot write {}: {e}", path.display())))?;
+        println!("wrote {}", path.display());
+        return Ok(0);
+    }
     let stdout = std::io::stdout();
     let mut w = std::io::BufWriter::new(stdout.lock());
     for r in &outcome.records {

@@ -31,7 +31,8 @@ pub struct RunArgs {
 
 pub fn main(a: RunArgs) -> Result<i32, InputError> {
     let (scenario, path) = load(a.scenario.as_deref())?;
-    let spec = scenario.to_run_spec(a.seed, false);
+    // Records feed the report's sequence diagram; they do not change the run.
+    let spec = scenario.to_run_spec(a.seed, !a.no_report);
     println!("{} — {}", scenario.name, scenario.title);
     let shown = if a.verbose { spec.faults.len() } else { 8 };
     if spec.faults.is_empty() {

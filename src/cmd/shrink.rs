@@ -65,9 +65,10 @@ pub fn main(a: ShrinkArgs) -> Result<i32, InputError> {
     row("servers", |z| z.servers.to_string());
     row("clients", |z| z.clients.to_string());
     let dir = out.with_extension("report");
-    let spec = s.scenario.to_run_spec(a.seed, false);
+    let spec = s.scenario.to_run_spec(a.seed, true);
+    let outcome = crate::protocols::run(&spec);
     let repro = format!("faultline run {} --seed {}", out.display(), a.seed);
-    write_run_report(&dir, &spec, &s.outcome, repro.clone())
+    write_run_report(&dir, &spec, &outcome, repro.clone())
         .map_err(|e| InputError(format!("cannot write the report: {e}")))?;
     println!(
         "scenario   {}\nreport     {}/report.html\nreproduce  {repro}",

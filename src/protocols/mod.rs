@@ -98,6 +98,12 @@ pub struct CheckOutcome {
     pub detail: String,
     /// Indexes into `RunOutcome::ops` of the operations involved in a violation.
     pub ops: Vec<usize>,
+    /// For a linearizability violation: the longest partial linearization found (in order)
+    /// and the operations that could not take effect next.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub linearized: Vec<usize>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unplaced: Vec<usize>,
 }
 
 /// A node's role from `time` on (for role timelines).

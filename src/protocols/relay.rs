@@ -65,6 +65,8 @@ pub fn run(spec: &RunSpec, relay: &RelaySpec) -> RunOutcome {
             c.sent, c.duplicated, c.delivered, c.dropped_loss, c.dropped_partition, c.dropped_dead
         ),
         ops: vec![],
+        linearized: vec![],
+        unplaced: vec![],
     }];
     RunOutcome {
         stats,

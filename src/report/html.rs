@@ -42,6 +42,42 @@ pub fn write_visuals(
             roles_svg(&outcome.roles, spec.servers, &windows, end),
         ));
     }
+    // A message sequence diagram: around the first violation's operations, else the start.
+    if !outcome.records.is_empty() {
+        let nodes = outcome
+            .records
+            .iter()
+            .map(|r| r.node.0.max(r.peer.0))
+            .max()
+            .unwrap_or(0)
+            + 1;
+        let focus = outcome
+            .checks
+            .iter()
+            .filter(|c| c.verdict == Verdict::Violation)
+            .flat_map(|c| c.unplaced.iter().chain(&c.ops))
+            .filter_map(|&i| outcome.ops.get(i))
+            .map(|o| o.call)
+            .next();
+        let (from, to) = match focus {
+            Some(t) => (t.saturating_sub(100_000_000), t + 200_000_000),
+            None => (0, 500_000_000),
+        };
+        plots.push((
+            "sequence.svg",
+            super::sequence::sequence_svg(&outcome.records, nodes, spec.servers, from, to),
+        ));
+    }
+    if let Some(c) = outcome
+        .checks
+        .iter()
+        .find(|c| !c.linearized.is_empty() || !c.unplaced.is_empty())
+    {
+        plots.push((
+            "counterexample.svg",
+            super::counterexample::counterexample_svg(&outcome.ops, &c.linearized, &c.unplaced),
+        ));
+    }
     for (name, svg) in &plots {
         let p = dir.join(name);
         write_atomic(&p, svg.as_bytes())?;
@@ -120,7 +156,16 @@ pub fn write_visuals(
         h.push_str("</table>\n");
     }
     h.push_str("<h2>What happened</h2>\n");
-    for (_, svg) in &plots {
+    for (name, svg) in &plots {
+        let caption = match *name {
+            "latency.svg" => "Latency of each operation over time; shaded: fault windows",
+            "throughput.svg" => "Completed operations over time",
+            "roles.svg" => "Who led when",
+            "sequence.svg" => "Messages around the first violation (or the start of the run)",
+            "counterexample.svg" => "Why the history is not linearizable",
+            _ => "",
+        };
+        let _ = writeln!(h, "<h3>{}</h3><p><small>{name}</small></p>", esc(caption));
         h.push_str(svg);
     }
     h.push_str("<h2>Faults</h2><pre>");

@@ -12,7 +12,9 @@ use crate::protocols::{RunOutcome, RunSpec, Verdict};
 use crate::sim::{Counters, fmt_time};
 use crate::workload::OpStatus;
 
+pub mod counterexample;
 pub mod html;
+pub mod sequence;
 pub mod svg;
 
 /// Writes `bytes` to `path` atomically.

@@ -23,6 +23,8 @@ fn pass(name: &str, detail: String) -> CheckOutcome {
         verdict: Verdict::Pass,
         detail,
         ops: vec![],
+        linearized: vec![],
+        unplaced: vec![],
     }
 }
 
@@ -32,6 +34,8 @@ fn fail(name: &str, detail: String, ops: Vec<usize>) -> CheckOutcome {
         verdict: Verdict::Violation,
         detail,
         ops,
+        linearized: vec![],
+        unplaced: vec![],
     }
 }
 
@@ -206,10 +210,11 @@ pub fn judge(
                 ),
             ),
             LinVerdict::Unknown => CheckOutcome {
-                name: "linearizability".into(),
                 verdict: Verdict::Unknown,
-                detail: format!("search budget exhausted after {} steps", r.steps),
-                ops: vec![],
+                ..pass(
+                    "linearizability",
+                    format!("search budget exhausted after {} steps", r.steps),
+                )
             },
             LinVerdict::NotLinearizable => {
                 let c = r.counterexample.expect("a violation has a counterexample");
@@ -222,7 +227,11 @@ pub fn judge(
                 for &i in c.unplaced.iter().take(8) {
                     d.push_str(&format!("  #{i} {}\n", ops[i].desc));
                 }
-                fail("linearizability", d, involved)
+                CheckOutcome {
+                    linearized: c.linearized.clone(),
+                    unplaced: c.unplaced.clone(),
+                    ..fail("linearizability", d, involved)
+                }
             }
         });
     }

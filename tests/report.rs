@@ -1,0 +1,149 @@
+//! Reports: produced for each bundled scenario, valid SVG of non-trivial size, byte-identical
+//! across two runs of the same seed; report.html loads in a real headless browser with no
+//! console errors and shows the verdict (skipped where no browser is installed).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_faultline"));
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    c
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("faultline-report-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn report(scenario: &str, seed: u64, out: &Path) -> i32 {
+    bin()
+        .args([
+            "run",
+            scenario,
+            "--seed",
+            &seed.to_string(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap()
+        .status
+        .code()
+        .unwrap()
+}
+
+#[test]
+fn every_bundled_scenario_gets_identical_valid_reports_twice() {
+    let scenarios = [
+        ("scenarios/raft-basic.ron", 0, 0),
+        ("scenarios/raft-partitions.ron", 0, 0),
+        ("scenarios/raft-crash-restart.ron", 0, 0),
+        ("scenarios/raft-bug-forget_vote.ron", 3, 1),
+        ("scenarios/raft-bug-stale_leader_read.ron", 0, 1),
+        ("scenarios/raft-bug-commit_previous_term.ron", 139, 1),
+        ("scenarios/raft-bug-no_log_check.ron", 0, 1),
+        ("scenarios/relay-demo.ron", 0, 0),
+    ];
+    for (s, seed, code) in scenarios {
+        let (a, b) = (
+            tmp(&format!("a{seed}{}", s.len())),
+            tmp(&format!("b{seed}{}", s.len())),
+        );
+        assert_eq!(report(s, seed, &a), code, "{s}");
+        assert_eq!(report(s, seed, &b), code, "{s}");
+        let mut files: Vec<String> = std::fs::read_dir(&a)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .collect();
+        files.sort();
+        assert!(
+            files.contains(&"report.html".to_string())
+                && files.contains(&"sequence.svg".to_string()),
+            "{s}: {files:?}"
+        );
+        if s.contains("raft") {
+            for f in ["latency.svg", "throughput.svg", "roles.svg"] {
+                assert!(files.contains(&f.to_string()), "{s} lacks {f}");
+            }
+        }
+        if s.contains("stale_leader_read") {
+            assert!(files.contains(&"counterexample.svg".to_string()));
+        }
+        for f in &files {
+            let (x, y) = (
+                std::fs::read(a.join(f)).unwrap(),
+                std::fs::read(b.join(f)).unwrap(),
+            );
+            assert_eq!(x, y, "{s}: {f} differs between two runs of the same seed");
+            if f.ends_with(".svg") {
+                let t = String::from_utf8(x).unwrap();
+                assert!(
+                    t.starts_with("<svg") && t.trim_end().ends_with("</svg>") && t.len() > 1000,
+                    "{s}: {f} is not a real SVG"
+                );
+                assert_eq!(t.matches("<svg").count(), t.matches("</svg>").count());
+            }
+        }
+    }
+}
+
+#[test]
+fn report_html_loads_in_a_headless_browser() {
+    let Some(chromium) = [
+        "/usr/bin/chromium",
+        "/usr/bin/chromium-browser",
+        "/usr/bin/google-chrome",
+    ]
+    .into_iter()
+    .find(|p| Path::new(p).exists()) else {
+        eprintln!("SKIPPED: no chromium on this machine (.ci/install-browser.sh installs it)");
+        return;
+    };
+    let out = tmp("browser");
+    assert_eq!(
+        report("scenarios/raft-bug-stale_leader_read.ron", 0, &out),
+        1
+    );
+    let profile = tmp("profile");
+    let page = format!("file://{}", out.join("report.html").display());
+    let o = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--enable-logging=stderr",
+            "--v=0",
+            &format!("--user-data-dir={}", profile.display()),
+            "--dump-dom",
+            &page,
+        ])
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&o.stdout);
+    let log = String::from_utf8_lossy(&o.stderr);
+    if dom.trim().is_empty() && !o.status.success() {
+        eprintln!(
+            "SKIPPED: chromium could not start here: {}",
+            log.lines().last().unwrap_or("")
+        );
+        return;
+    }
+    assert!(
+        dom.contains("id=\"verdict\"") && dom.contains("VIOLATION"),
+        "the page shows the verdict"
+    );
+    assert!(dom.contains("<svg"), "the plots are inline");
+    let console_errors: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("CONSOLE") && l.contains("ERROR"))
+        .collect();
+    assert!(console_errors.is_empty(), "{console_errors:?}");
+}
