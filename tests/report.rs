@@ -65,7 +65,7 @@ fn every_bundled_scenario_gets_identical_valid_reports_twice() {
             "{s}: {files:?}"
         );
         if s.contains("raft") {
-            for f in ["latency.svg", "throughput.svg", "roles.svg"] {
+            for f in ["latency.svg", "throughput.svg", "roles.svg", "latency.png"] {
                 assert!(files.contains(&f.to_string()), "{s} lacks {f}");
             }
         }
@@ -78,6 +78,13 @@ fn every_bundled_scenario_gets_identical_valid_reports_twice() {
                 std::fs::read(b.join(f)).unwrap(),
             );
             assert_eq!(x, y, "{s}: {f} differs between two runs of the same seed");
+            if f.ends_with(".png") {
+                let p = std::fs::read(a.join(f)).unwrap();
+                assert!(
+                    p.starts_with(b"\x89PNG\r\n\x1a\n") && p.len() > 1024,
+                    "{s}: {f} is not a real PNG"
+                );
+            }
             if f.ends_with(".svg") {
                 let t = String::from_utf8(x).unwrap();
                 assert!(

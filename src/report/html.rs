@@ -83,6 +83,13 @@ pub fn write_visuals(
         write_atomic(&p, svg.as_bytes())?;
         files.push(p);
     }
+    if !outcome.ops.is_empty()
+        && let Some(png) = super::png::latency_png(&outcome.ops, &windows, end)
+    {
+        let p = dir.join("latency.png");
+        write_atomic(&p, &png)?;
+        files.push(p);
+    }
     let mut h = String::new();
     let title = format!("{} seed {}", summary.scenario, summary.seed);
     let _ = write!(

@@ -14,6 +14,7 @@ use crate::workload::OpStatus;
 
 pub mod counterexample;
 pub mod html;
+pub mod png;
 pub mod sequence;
 pub mod svg;
 
