@@ -328,3 +328,24 @@ fn shrink_refuses_a_passing_run_and_shrinks_a_failing_one() {
     );
     assert!(d.join("small.report/report.html").is_file());
 }
+
+#[test]
+fn a_sweep_writes_histograms_only_when_asked() {
+    let d = tmp("hist");
+    let o = run(&[
+        "sweep",
+        "scenarios/raft-basic.ron",
+        "--seeds",
+        "0..6",
+        "--plots",
+        d.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    for f in ["events.svg", "sim-time.svg", "ops.svg"] {
+        let t = std::fs::read_to_string(d.join(f)).unwrap();
+        assert!(
+            t.starts_with("<svg") && t.contains("(6 seeds)") && t.matches("<rect").count() == 30,
+            "{f}"
+        );
+    }
+}

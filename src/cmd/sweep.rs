@@ -34,6 +34,10 @@ pub struct SweepArgs {
     /// Stop after the first failing seed.
     #[arg(long)]
     pub fail_fast: bool,
+    /// Write histograms (SVG) of events, simulated time and operations across the seeds into
+    /// this folder. Sweeps write no plots unless asked.
+    #[arg(long)]
+    pub plots: Option<PathBuf>,
 }
 
 /// One seed's result (one JSON line).
@@ -131,6 +135,39 @@ pub fn main(a: SweepArgs) -> Result<i32, InputError> {
     if let Some(p) = &a.json {
         write_jsonl(p, &results)
             .map_err(|e| InputError(format!("cannot write {}: {e}", p.display())))?;
+    }
+    if let Some(dir) = &a.plots {
+        use crate::report::svg::histogram_svg;
+        let metric =
+            |f: fn(&SeedResult) -> f64| results.iter().map(|r| (r.seed, f(r))).collect::<Vec<_>>();
+        let plots = [
+            (
+                "events.svg",
+                histogram_svg(&metric(|r| r.events as f64), "Events per seed", "events"),
+            ),
+            (
+                "sim-time.svg",
+                histogram_svg(
+                    &metric(|r| r.sim_time_ns as f64 / 1e9),
+                    "Simulated time per seed",
+                    "s",
+                ),
+            ),
+            (
+                "ops.svg",
+                histogram_svg(
+                    &metric(|r| r.ops as f64),
+                    "Client operations per seed",
+                    "ops",
+                ),
+            ),
+        ];
+        for (name, svg) in plots {
+            let p = dir.join(name);
+            crate::report::write_atomic(&p, svg.as_bytes())
+                .map_err(|e| InputError(format!("cannot write {}: {e}", p.display())))?;
+        }
+        println!("histograms in {}", dir.display());
     }
     let events: u64 = results.iter().map(|r| r.events).sum();
     let failing: Vec<&SeedResult> = results

@@ -322,3 +322,68 @@ pub fn roles_svg(roles: &[RoleChange], servers: u32, windows: &[Window], end: Ti
     s.push_str("</svg>\n");
     s
 }
+
+/// A histogram of one metric across seeds (for sweeps): `values` are (seed, value).
+pub fn histogram_svg(values: &[(u64, f64)], title: &str, unit: &str) -> String {
+    let (w, h, top, bottom) = (W, 260.0, 30.0, 220.0);
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="sans-serif">"#
+    );
+    let _ = write!(
+        s,
+        r#"<text x="{L}" y="18" font-size="14">{} ({} seeds)</text>"#,
+        esc(title),
+        values.len()
+    );
+    if values.is_empty() {
+        s.push_str("</svg>\n");
+        return s;
+    }
+    let lo = values.iter().map(|v| v.1).fold(f64::INFINITY, f64::min);
+    let hi = values.iter().map(|v| v.1).fold(f64::NEG_INFINITY, f64::max);
+    let bins = 30usize;
+    let width = ((hi - lo) / bins as f64).max(f64::MIN_POSITIVE);
+    let mut counts = vec![0u64; bins];
+    for (_, v) in values {
+        counts[(((v - lo) / width) as usize).min(bins - 1)] += 1;
+    }
+    let max = counts.iter().copied().max().unwrap_or(1).max(1);
+    let bw = (w - L - R) / bins as f64;
+    for (i, c) in counts.iter().enumerate() {
+        let bh = (bottom - top) * (*c as f64 / max as f64);
+        let _ = write!(
+            s,
+            r##"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{bh:.1}" fill="#6a8fc7"><title>{:.3}..{:.3} {unit}: {c} seeds</title></rect>"##,
+            L + bw * i as f64,
+            bottom - bh,
+            (bw - 1.0).max(0.5),
+            lo + width * i as f64,
+            lo + width * (i + 1) as f64
+        );
+    }
+    let _ = write!(
+        s,
+        r##"<line x1="{L}" y1="{bottom}" x2="{:.1}" y2="{bottom}" stroke="#333"/>"##,
+        w - R
+    );
+    let _ = write!(
+        s,
+        r#"<text x="{L}" y="{:.1}" font-size="11">{lo:.3} {unit}</text>"#,
+        bottom + 16.0
+    );
+    let _ = write!(
+        s,
+        r#"<text x="{:.1}" y="{:.1}" font-size="11" text-anchor="end">{hi:.3} {unit}</text>"#,
+        w - R,
+        bottom + 16.0
+    );
+    let _ = write!(
+        s,
+        r#"<text x="8" y="{:.1}" font-size="11">{max}</text>"#,
+        top + 4.0
+    );
+    s.push_str("</svg>\n");
+    s
+}
