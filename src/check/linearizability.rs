@@ -144,7 +144,8 @@ pub fn check<M: Model>(
             .iter_mut()
             .enumerate()
             .filter(|(i, _)| done[*i].is_none());
-        let results: Vec<(usize, Option<Outcome>)> = if parallel {
+        // Threads only for big rounds: a small round costs less than waking a thread.
+        let results: Vec<(usize, Option<Outcome>)> = if parallel && round_budget >= 20_000 {
             pending
                 .collect::<Vec<_>>()
                 .into_par_iter()

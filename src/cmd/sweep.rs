@@ -3,7 +3,7 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use clap::Args;
 use rayon::prelude::*;
@@ -53,6 +53,10 @@ pub struct SeedResult {
 }
 
 /// Runs `seeds` of `scenario` on `jobs` threads; results in seed order.
+///
+/// With `fail_fast` the result is still deterministic: every seed up to the first failing one
+/// (in `seeds` order) runs, whatever the threads' timing; seeds after it are skipped once a
+/// failure is known and dropped from the result.
 pub fn sweep(
     scenario: &Scenario,
     seeds: &[u64],
@@ -60,7 +64,8 @@ pub fn sweep(
     fail_fast: bool,
     progress: bool,
 ) -> Vec<SeedResult> {
-    let stop = AtomicBool::new(false);
+    // Index of the earliest failing seed found so far (usize::MAX: none yet).
+    let first_failure = AtomicUsize::new(usize::MAX);
     let bar = progress.then(|| {
         let b = indicatif::ProgressBar::new(seeds.len() as u64);
         b.set_style(
@@ -71,8 +76,8 @@ pub fn sweep(
         );
         b
     });
-    let one = |&seed: &u64| -> Option<SeedResult> {
-        if stop.load(Ordering::Relaxed) {
+    let one = |(i, &seed): (usize, &u64)| -> Option<SeedResult> {
+        if i > first_failure.load(Ordering::Relaxed) {
             return None;
         }
         let o = run(&scenario.to_run_spec(seed, false));
@@ -83,7 +88,7 @@ pub fn sweep(
             .map(|c| c.name.clone())
             .collect();
         if fail_fast && o.verdict() == Verdict::Violation {
-            stop.store(true, Ordering::Relaxed);
+            first_failure.fetch_min(i, Ordering::Relaxed);
         }
         if let Some(b) = &bar {
             b.inc(1);
@@ -105,13 +110,19 @@ pub fn sweep(
         .num_threads(jobs.max(1))
         .build();
     let results: Vec<Option<SeedResult>> = match pool {
-        Ok(p) => p.install(|| seeds.par_iter().map(one).collect()),
-        Err(_) => seeds.iter().map(one).collect(),
+        Ok(p) => p.install(|| seeds.par_iter().enumerate().map(one).collect()),
+        Err(_) => seeds.iter().enumerate().map(one).collect(),
     };
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    results.into_iter().flatten().collect()
+    let last = first_failure.into_inner();
+    results
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| *i <= last)
+        .filter_map(|(_, r)| r)
+        .collect()
 }
 
 pub fn progress_wanted() -> bool {

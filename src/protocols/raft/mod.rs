@@ -153,6 +153,13 @@ pub enum Obs {
         term: u64,
         command: u64,
     },
+    /// The leader of `term` advanced its commit index over `from..=to` (counting replicas).
+    /// Leader completeness is judged against the term an entry was committed in.
+    Committed {
+        from: u64,
+        to: u64,
+        term: u64,
+    },
 }
 
 /// A node of a Raft run: a server or a client.

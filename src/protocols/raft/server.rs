@@ -496,6 +496,11 @@ impl Server {
                 Self::term_at(ctx, n) == current || self.bug(RaftBug::CommitPreviousTerm);
             let replicas = self.match_index.iter().filter(|&&m| m >= n).count();
             if own_term && replicas >= Self::majority(ctx) {
+                ctx.observe(Obs::Committed {
+                    from: self.commit_index + 1,
+                    to: n,
+                    term: current,
+                });
                 self.commit_index = n;
                 self.apply(ctx);
                 break;
