@@ -7,5 +7,9 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(10_000_000);
-    let _ = faultline::cmd::bench::main(faultline::cmd::bench::BenchArgs { events });
+    let _ = faultline::cmd::bench::main(faultline::cmd::bench::BenchArgs {
+        events,
+        seeds: 1,
+        only: Some("engine".into()),
+    });
 }

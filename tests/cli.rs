@@ -192,6 +192,29 @@ fn a_sweep_of_a_bug_exits_1_and_prints_the_reproduction() {
 }
 
 #[test]
+fn fail_fast_reports_the_first_failing_seed_whatever_the_threads_do() {
+    // forget_vote first fails at seed 3 (see scenarios/raft-bug-forget_vote.ron); on 2 threads
+    // a later seed may fail first in wall-clock time, yet the answer must not change.
+    for jobs in ["1", "2"] {
+        let o = run(&[
+            "sweep",
+            "scenarios/raft-bug-forget_vote.ron",
+            "--seeds",
+            "0..2000",
+            "--fail-fast",
+            "--jobs",
+            jobs,
+        ]);
+        assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+        let t = String::from_utf8_lossy(&o.stdout).to_string();
+        let failing: Vec<&str> = t.lines().filter(|l| l.starts_with("seed")).collect();
+        assert_eq!(failing.len(), 1, "{t}");
+        assert!(failing[0].contains("--seed 3"), "{t}");
+        assert!(t.contains("4 seeds of raft-bug-forget_vote"), "{t}");
+    }
+}
+
+#[test]
 fn suite_checks_expectations_and_writes_junit() {
     let d = tmp("suite");
     for f in ["raft-basic.ron", "raft-bug-no_log_check.ron"] {

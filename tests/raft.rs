@@ -23,20 +23,23 @@ fn correct_raft_passes_every_check_under_faults() {
         "raft-partitions.ron",
         "raft-crash-restart.ron",
     ] {
+        // The suite's expectation (`Pass(seeds: (0, 200))`), on every core.
         let s = scenario(name);
-        for seed in 0..25 {
-            let o = run(&s.to_run_spec(seed, false));
-            let bad: Vec<String> = o
-                .checks
-                .iter()
-                .filter(|c| c.verdict != Verdict::Pass)
-                .map(|c| format!("{}: {}", c.name, c.detail))
-                .collect();
-            assert!(bad.is_empty(), "{name} seed {seed}: {bad:?}");
+        let seeds: Vec<u64> = (0..200).collect();
+        let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
+        for r in faultline::cmd::sweep::sweep(&s, &seeds, jobs, false, false) {
             assert!(
-                o.ops.len() > 50,
-                "{name} seed {seed}: only {} operations",
-                o.ops.len()
+                r.verdict == Verdict::Pass,
+                "{name} seed {}: {:?} failed; see faultline run scenarios/{name} --seed {}",
+                r.seed,
+                r.failed,
+                r.seed
+            );
+            assert!(
+                r.ops > 50,
+                "{name} seed {}: only {} operations",
+                r.seed,
+                r.ops
             );
         }
     }

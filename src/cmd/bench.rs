@@ -1,23 +1,56 @@
-//! `faultline bench`: the engine against a bare BinaryHeap loop doing the same work, in one run.
+//! `faultline bench`: the engine against a bare BinaryHeap loop doing the same work, in one
+//! run; then Raft on the default scenario (events per second, sweep seeds per second on 1 and
+//! on every thread) and what writing a report costs on top of a run.
 
 use clap::Args;
 
-use super::InputError;
+use super::{DEFAULT_SCENARIO, InputError};
+use crate::protocols::run;
+use crate::report::write_run_report;
+use crate::scenario::load_str;
 
 #[derive(Args, Debug)]
+#[command(
+    after_help = "Examples:\n  faultline bench\n  faultline bench --only engine --events 3000000\n  faultline bench --only raft --seeds 400"
+)]
 pub struct BenchArgs {
-    /// Events per measurement.
+    /// Events per engine measurement.
     #[arg(long, default_value_t = 10_000_000)]
     pub events: u64,
+    /// Seeds of the default Raft scenario per sweep measurement.
+    #[arg(long, default_value_t = 200)]
+    pub seeds: u64,
+    /// Only one part: `engine` or `raft`.
+    #[arg(long)]
+    pub only: Option<String>,
 }
 
 pub fn main(a: BenchArgs) -> Result<i32, InputError> {
+    let (engine, raft) = match a.only.as_deref() {
+        None => (true, true),
+        Some("engine") => (true, false),
+        Some("raft") => (false, true),
+        Some(o) => return Err(InputError(format!("--only `{o}`: expected engine or raft"))),
+    };
+    if a.seeds == 0 || a.events == 0 {
+        return Err(InputError("--seeds and --events must be at least 1".into()));
+    }
+    if engine {
+        engine_table(a.events);
+    }
+    if raft {
+        raft_table(a.seeds)?;
+    }
+    Ok(0)
+}
+
+fn engine_table(events: u64) {
     println!(
         "{:>6} {:>10} {:>12} {:>14} {:>14} {:>7}",
         "nodes", "in-flight", "events", "engine ev/s", "bare ev/s", "ratio"
     );
     for in_flight in [5, 1_000, 100_000] {
-        let f = crate::bench::engine_vs_bare(5, in_flight, a.events, 3);
+        let f = crate::bench::engine_vs_bare(5, in_flight, events, 3);
         println!(
             "{:>6} {:>10} {:>12} {:>12.1} M {:>12.1} M {:>7.2}",
             f.nodes,
@@ -28,5 +61,61 @@ pub fn main(a: BenchArgs) -> Result<i32, InputError> {
             f.ratio
         );
     }
-    Ok(0)
+}
+
+fn raft_table(seeds: u64) -> Result<(), InputError> {
+    use std::time::Instant;
+    let scenario = load_str(DEFAULT_SCENARIO, "<embedded default scenario>")?;
+    let all: Vec<u64> = (0..seeds).collect();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+
+    // One seed at a time on one thread: simulated events (and the checks) per second.
+    let t = Instant::now();
+    let one = super::sweep::sweep(&scenario, &all, 1, false, false);
+    let secs_1 = t.elapsed().as_secs_f64();
+    let events: u64 = one.iter().map(|r| r.events).sum();
+    let t = Instant::now();
+    let many = super::sweep::sweep(&scenario, &all, threads, false, false);
+    let secs_n = t.elapsed().as_secs_f64();
+    assert_eq!(
+        one, many,
+        "a sweep's results do not depend on the thread count"
+    );
+    println!();
+    println!(
+        "raft ({}, {seeds} seeds, runs and checks): {:.2} M events/s on 1 thread",
+        scenario.name,
+        events as f64 / secs_1 / 1e6
+    );
+    println!(
+        "sweep: {:.1} seeds/s on 1 thread, {:.1} seeds/s on {threads} threads ({:.2}x)",
+        seeds as f64 / secs_1,
+        seeds as f64 / secs_n,
+        secs_1 / secs_n
+    );
+
+    // The report: a run with records (for the sequence diagram) plus every report file,
+    // against the bare run a sweep does.
+    let n = seeds.min(20);
+    let dir = std::env::temp_dir().join(format!("faultline-bench-{}", std::process::id()));
+    let (mut bare, mut full) = (0.0, 0.0);
+    for seed in 0..n {
+        let t = Instant::now();
+        std::hint::black_box(run(&scenario.to_run_spec(seed, false)));
+        bare += t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let spec = scenario.to_run_spec(seed, true);
+        let o = run(&spec);
+        write_run_report(&dir, &spec, &o, String::new())
+            .map_err(|e| InputError(format!("cannot write {}: {e}", dir.display())))?;
+        full += t.elapsed().as_secs_f64();
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    println!(
+        "report: {:.1} ms per run bare, {:.1} ms with the report written (+{:.0}%), over {n} seeds",
+        bare * 1e3 / n as f64,
+        full * 1e3 / n as f64,
+        (full / bare - 1.0) * 100.0
+    );
+    Ok(())
 }

@@ -80,14 +80,24 @@ pub fn judge(
 
     // State machine safety: no two servers apply different commands at the same index.
     let mut applied: BTreeMap<u64, (u64, u64, u32, Time)> = BTreeMap::new();
+    // Per index: the earliest term the (first applied) entry there is known committed in.
+    let mut committed_in: BTreeMap<u64, u64> = BTreeMap::new();
     let mut sms_violation = None;
     for (t, n, o) in &obs {
         if let Obs::Applied {
             index,
             term,
             command,
+            server_term,
         } = o
         {
+            if applied
+                .get(index)
+                .is_none_or(|(t0, c0, _, _)| (t0, c0) == (term, command))
+            {
+                let c = committed_in.entry(*index).or_insert(*server_term);
+                *c = (*c).min(*server_term);
+            }
             match applied.get(index) {
                 Some((t0, c0, n0, _)) if (t0, c0) != (term, command) => {
                     sms_violation.get_or_insert(format!(
@@ -157,17 +167,10 @@ pub fn judge(
     }
 
     // Leader completeness: an entry committed in a term is in the log of every leader of a
-    // later term. The leader that advanced the commit index reports the term it did it in.
+    // later term. A server applying an entry in term T shows it was committed in T or
+    // earlier; judging by the time of the apply instead would blame a leader whose election
+    // (votes granted before the commit) completed after it.
     if wanted("leader-completeness") {
-        let mut committed_in: BTreeMap<u64, u64> = BTreeMap::new();
-        for (_, _, o) in &obs {
-            if let Obs::Committed { from, to, term } = o {
-                for i in *from..=*to {
-                    let t = committed_in.entry(i).or_insert(*term);
-                    *t = (*t).min(*term);
-                }
-            }
-        }
         let mut bad = None;
         'lc: for (t_l, n, term_l, log) in &leader_logs {
             for (index, commit_term) in &committed_in {

@@ -147,18 +147,14 @@ pub enum Obs {
         term: u64,
         log: Vec<(u64, u64)>,
     },
-    /// A server applied the entry at `index` to its state machine.
+    /// A server in `server_term` applied the entry at `index` (of term `term`) to its state
+    /// machine. The entry was committed in `server_term` or earlier: a server learns of
+    /// commits only from the leader of its own term, or is that leader.
     Applied {
         index: u64,
         term: u64,
         command: u64,
-    },
-    /// The leader of `term` advanced its commit index over `from..=to` (counting replicas).
-    /// Leader completeness is judged against the term an entry was committed in.
-    Committed {
-        from: u64,
-        to: u64,
-        term: u64,
+        server_term: u64,
     },
 }
 

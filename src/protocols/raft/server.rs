@@ -3,8 +3,9 @@
 //! `log`) lives in durable storage and is written before any reply that depends on it.
 //!
 //! Invariants asserted here: a leader never overwrites or deletes its own entries (Leader
-//! Append-Only); `commit_index` never decreases and never passes the log; entries are applied
-//! in index order, each once.
+//! Append-Only: only a follower's log is rewritten); `commit_index` never passes the log. By
+//! construction `commit_index` only grows and entries are applied in index order, each once;
+//! the outside-in checks in `checks.rs` judge the rest from what the servers report.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -56,8 +57,8 @@ pub struct Server {
     /// The state machine and, per client, the last applied request and its result.
     pub kv: BTreeMap<String, String>,
     sessions: BTreeMap<u32, (u64, KvResult)>,
-    /// Log index -> client node waiting for it (leader only).
-    waiting: BTreeMap<u64, (u32, u64)>,
+    /// Log index -> (client node, client, seq) waiting for it (leader only).
+    waiting: BTreeMap<u64, (u32, u32, u64)>,
 }
 
 type Ctx<'a, 'b> = &'a mut Context<'b, RaftNode>;
@@ -135,6 +136,11 @@ impl Server {
 
     fn set_role(&mut self, ctx: Ctx, role: Role) {
         if self.role != role {
+            if self.role == Role::Leader {
+                // A deposed leader answers no one: whoever commits the entries answers retries.
+                self.waiting.clear();
+                ctx.cancel_timer(Timer::Heartbeat);
+            }
             self.role = role;
             let term = ctx.durable_ref().current_term;
             ctx.observe(Obs::Role {
@@ -363,9 +369,12 @@ impl Server {
                         self.send_append(ctx, from.0);
                     }
                 } else {
+                    // Back off, but never below what the follower already acknowledged: a
+                    // delayed or duplicated failure may arrive after a later success.
                     self.next_index[p] = conflict_index
                         .max(1)
-                        .min(self.next_index[p].saturating_sub(1).max(1));
+                        .min(self.next_index[p].saturating_sub(1).max(1))
+                        .max(self.match_index[p] + 1);
                     self.send_append(ctx, from.0);
                 }
             }
@@ -408,17 +417,12 @@ impl Server {
         self.reset_election_timer(ctx);
         let last = Self::last_index(ctx);
         let sent = entries.len() as u64;
-        if self.bug(RaftBug::NoLogCheck) {
-            // BUG (no_log_check): the follower skips the consistency check and writes the
-            // entries right after its own log, or over it from prev_log_index. Entries land at
-            // indexes where they do not belong, logs diverge, and servers apply different
-            // commands at the same index.
-            let log = &mut Self::p(ctx).log;
-            if prev_log_index <= log.len() as u64 {
-                log.truncate(prev_log_index as usize);
-            }
-            log.extend(entries);
-        } else {
+        // BUG (no_log_check): the follower skips step 2, the consistency check, and goes on
+        // to steps 3-5 as if its log matched the leader's up to prev_log_index. Entries land
+        // after a prefix that differs from the leader's (or, past the end of a short log, at
+        // indexes where they do not belong): logs diverge, and servers apply different
+        // commands at the same index.
+        if !self.bug(RaftBug::NoLogCheck) {
             // 2. Reply false if the log has no entry at prevLogIndex whose term matches.
             if prev_log_index > last || Self::term_at(ctx, prev_log_index) != prev_log_term {
                 let conflict_index = if prev_log_index > last {
@@ -443,26 +447,30 @@ impl Server {
                 );
                 return;
             }
-            // 3./4. Delete a conflicting entry and all that follow; append new entries.
-            let log = &mut Self::p(ctx).log;
-            for (k, e) in entries.into_iter().enumerate() {
-                let idx = prev_log_index as usize + k; // 0-based position
-                match log.get(idx) {
-                    Some(existing) if existing.term == e.term => {}
-                    Some(_) => {
-                        log.truncate(idx);
-                        log.push(e);
-                    }
-                    None => log.push(e),
+        }
+        // 3./4. Delete a conflicting entry and all that follow; append new entries.
+        // Leader Append-Only: only a follower's log is ever rewritten.
+        assert_eq!(
+            self.role,
+            Role::Follower,
+            "n{}: a leader's log was rewritten",
+            self.id
+        );
+        let log = &mut Self::p(ctx).log;
+        for (k, e) in entries.into_iter().enumerate() {
+            let idx = prev_log_index as usize + k; // 0-based position
+            match log.get(idx) {
+                Some(existing) if existing.term == e.term => {}
+                Some(_) => {
+                    log.truncate(idx);
+                    log.push(e);
                 }
+                None => log.push(e),
             }
         }
-        // The last entry this request vouched for ("index of last new entry").
-        let match_index = if self.bug(RaftBug::NoLogCheck) {
-            Self::last_index(ctx)
-        } else {
-            prev_log_index + sent
-        };
+        // The last entry this request vouched for ("index of last new entry"). Only with the
+        // bug can it pass the end of the log (entries pushed after a short log).
+        let match_index = (prev_log_index + sent).min(Self::last_index(ctx));
         // 5. If leaderCommit > commitIndex, commitIndex = min(leaderCommit, last new entry).
         if leader_commit > self.commit_index {
             let new_commit = leader_commit.min(match_index);
@@ -496,11 +504,6 @@ impl Server {
                 Self::term_at(ctx, n) == current || self.bug(RaftBug::CommitPreviousTerm);
             let replicas = self.match_index.iter().filter(|&&m| m >= n).count();
             if own_term && replicas >= Self::majority(ctx) {
-                ctx.observe(Obs::Committed {
-                    from: self.commit_index + 1,
-                    to: n,
-                    term: current,
-                });
                 self.commit_index = n;
                 self.apply(ctx);
                 break;
@@ -511,18 +514,26 @@ impl Server {
 
     /// Applies committed entries in order; the leader answers the clients waiting on them.
     fn apply(&mut self, ctx: Ctx) {
-        debug_assert!(
-            self.commit_index <= Self::last_index(ctx),
-            "commit index passed the log"
+        // Only a bug variant can truncate committed entries away (no_log_check does).
+        assert!(
+            self.spec.bug.is_some() || self.commit_index <= Self::last_index(ctx),
+            "n{}: commit index {} passed the log ({} entries)",
+            self.id,
+            self.commit_index,
+            Self::last_index(ctx)
         );
         while self.last_applied < self.commit_index {
-            self.last_applied += 1;
-            let index = self.last_applied;
-            let entry = ctx.durable_ref().log[index as usize - 1].clone();
+            let index = self.last_applied + 1;
+            let Some(entry) = ctx.durable_ref().log.get(index as usize - 1).cloned() else {
+                break;
+            };
+            self.last_applied = index;
+            let server_term = ctx.durable_ref().current_term;
             ctx.observe(Obs::Applied {
                 index,
                 term: entry.term,
                 command: stable_hash(&entry.command),
+                server_term,
             });
             let Command::Client { client, seq, op } = entry.command else {
                 continue;
@@ -542,8 +553,8 @@ impl Server {
                     Some(r)
                 }
             };
-            if let Some((node, wseq)) = self.waiting.remove(&index)
-                && wseq == seq
+            if let Some((node, wclient, wseq)) = self.waiting.remove(&index)
+                && (wclient, wseq) == (client, seq)
                 && let Some(result) = result
             {
                 ctx.send(NodeId(node), Msg::Reply(KvReply::Done { seq, result }));
@@ -621,6 +632,6 @@ impl Server {
                 last
             }
         };
-        self.waiting.insert(index, (from.0, r.seq));
+        self.waiting.insert(index, (from.0, r.client, r.seq));
     }
 }
