@@ -86,7 +86,9 @@ fn a_violation_exits_1_and_the_report_shows_the_operations() {
     assert!(text(&o).contains("VIOLATION linearizability"));
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(
-        html.contains("Operations involved in linearizability") && html.contains(" get k"),
+        html.contains("operations involved in linearizability")
+            && html.contains("linearizability: operations that could not take effect")
+            && html.contains(" get k"),
         "report lists the violating operations"
     );
 }

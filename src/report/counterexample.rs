@@ -8,25 +8,22 @@ use super::svg::esc;
 use crate::sim::{Time, fmt_time};
 use crate::workload::OpRecord;
 
-/// Draws `ops[i]` for every index in `linearized` and `unplaced` plus the other operations of
-/// the same clients that overlap them in time.
+/// The most linearized operations drawn: the end of the partial order, where it got stuck.
+const TAIL: usize = 12;
+
+/// Draws the last `TAIL` operations of `linearized` (numbered in their order) and every
+/// operation of `unplaced` (red), on a time axis zoomed to them, with a legend below that
+/// spells each one out.
 pub fn counterexample_svg(ops: &[OpRecord], linearized: &[usize], unplaced: &[usize]) -> String {
-    let mut shown: Vec<usize> = linearized
+    let skipped = linearized.len().saturating_sub(TAIL);
+    let tail = &linearized[skipped..];
+    let mut shown: Vec<usize> = tail
         .iter()
-        .chain(unplaced)
+        .chain(unplaced.iter().take(TAIL))
         .copied()
         .filter(|&i| i < ops.len())
         .collect();
-    shown.sort_unstable();
     shown.dedup();
-    let shown: Vec<usize> = shown
-        .into_iter()
-        .rev()
-        .take(60)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
     let Some(&first) = shown.first() else {
         return r#"<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"></svg>"#
             .to_string()
@@ -48,7 +45,9 @@ pub fn counterexample_svg(ops: &[OpRecord], linearized: &[usize], unplaced: &[us
     clients.sort_unstable();
     clients.dedup();
     let (left, top, row, width) = (70.0, 40.0, 44.0, 980.0);
-    let height = top + row * clients.len() as f64 + 50.0;
+    let legend_top = top + row * clients.len() as f64 + 44.0;
+    let line = 15.0;
+    let height = legend_top + line * (shown.len() + 1) as f64 + 10.0;
     let x = |t: Time| left + (width - left - 20.0) * ((t - from) as f64 / (to - from) as f64);
     let mut s = String::new();
     let _ = write!(
@@ -71,7 +70,7 @@ pub fn counterexample_svg(ops: &[OpRecord], linearized: &[usize], unplaced: &[us
         let k = clients.iter().position(|&c| c == o.client).unwrap_or(0);
         let y = top + row * k as f64 + 8.0;
         let (x1, x2) = (x(o.call), x(o.ret.unwrap_or(to)));
-        let order = linearized.iter().position(|&j| j == i);
+        let order = tail.iter().position(|&j| j == i).map(|n| n + skipped);
         let bad = unplaced.contains(&i);
         let fill = if bad {
             "#e06060"
@@ -96,35 +95,76 @@ pub fn counterexample_svg(ops: &[OpRecord], linearized: &[usize], unplaced: &[us
                 fmt_time(r)
             ))
         );
-        let text: String = o
-            .desc
-            .chars()
-            .take(((x2 - x1) / 5.5).max(6.0) as usize)
-            .collect();
+        // The number always; the description only where the bar has room (the legend
+        // below has them all).
         let tag = match order {
-            Some(n) => format!("{}. ", n + 1),
+            Some(n) => format!("{}.", n + 1),
+            None if bad => "!".to_string(),
             None => String::new(),
+        };
+        let room = ((x2 - x1) / 5.5) as usize;
+        let label = if room > tag.len() + 6 {
+            let d: String = o.desc.chars().take(room - tag.len() - 1).collect();
+            format!("{tag} {d}")
+        } else {
+            tag
         };
         let _ = write!(
             s,
-            r#"<text x="{:.1}" y="{:.1}" font-size="9">{}{}</text>"#,
+            r#"<text x="{:.1}" y="{:.1}" font-size="9">{}</text>"#,
             x1 + 2.0,
             y + 16.0,
-            tag,
+            esc(&label)
+        );
+    }
+    // The legend: each drawn operation in full, in linearization order, then the red ones.
+    let head = if skipped > 0 {
+        format!("… {skipped} operations took effect before these:")
+    } else {
+        "In order:".to_string()
+    };
+    let _ = write!(
+        s,
+        r#"<text x="8" y="{legend_top:.1}" font-size="11">{}</text>"#,
+        esc(&head)
+    );
+    for (k, &i) in shown.iter().enumerate() {
+        let o = &ops[i];
+        let bad = unplaced.contains(&i) && !tail.contains(&i);
+        let text = format!(
+            "{} #{i} client {} [{}s, {}] {}",
+            if bad {
+                "could not take effect:".to_string()
+            } else {
+                format!("{}.", skipped + k + 1)
+            },
+            o.client,
+            fmt_time(o.call),
+            o.ret.map_or("never completed".to_string(), |r| format!(
+                "{}s",
+                fmt_time(r)
+            )),
+            o.desc
+        );
+        let fill = if bad { "#b3261e" } else { "#222" };
+        let _ = write!(
+            s,
+            r#"<text x="16" y="{:.1}" font-size="11" fill="{fill}" font-family="monospace">{}</text>"#,
+            legend_top + line * (k + 1) as f64,
             esc(&text)
         );
     }
     let _ = write!(
         s,
         r#"<text x="{left}" y="{:.1}" font-size="10">{}s</text>"#,
-        height - 12.0,
+        legend_top - 24.0,
         fmt_time(from)
     );
     let _ = write!(
         s,
         r#"<text x="{:.1}" y="{:.1}" font-size="10" text-anchor="end">{}s</text>"#,
         width - 20.0,
-        height - 12.0,
+        legend_top - 24.0,
         fmt_time(to)
     );
     s.push_str("</svg>\n");

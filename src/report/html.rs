@@ -142,25 +142,48 @@ pub fn write_visuals(
         .iter()
         .filter(|c| c.verdict == Verdict::Violation && !c.ops.is_empty())
     {
-        let _ = writeln!(
-            h,
-            "<h3>Operations involved in {}</h3><table><tr><th>#</th><th>client</th><th>invoked</th><th>completed</th><th>operation</th></tr>",
-            esc(&c.name)
-        );
-        for &i in c.ops.iter().take(200) {
-            if let Some(o) = outcome.ops.get(i) {
-                let ret = o.ret.map_or("?".to_string(), fmt_time);
+        let table = |h: &mut String, ids: &[usize]| {
+            h.push_str("<table><tr><th>#</th><th>client</th><th>invoked</th><th>completed</th><th>operation</th></tr>\n");
+            for &i in ids.iter().take(200) {
+                if let Some(o) = outcome.ops.get(i) {
+                    let ret = o.ret.map_or("?".to_string(), fmt_time);
+                    let _ = writeln!(
+                        h,
+                        "<tr><td>{i}</td><td>c{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                        o.client,
+                        fmt_time(o.call),
+                        ret,
+                        esc(&o.desc)
+                    );
+                }
+            }
+            if ids.len() > 200 {
                 let _ = writeln!(
                     h,
-                    "<tr><td>{i}</td><td>c{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                    o.client,
-                    fmt_time(o.call),
-                    ret,
-                    esc(&o.desc)
+                    "<tr><td colspan=\"5\">... {} more</td></tr>",
+                    ids.len() - 200
                 );
             }
+            h.push_str("</table>\n");
+        };
+        if !c.unplaced.is_empty() {
+            let _ = writeln!(
+                h,
+                "<h3>{}: operations that could not take effect</h3>",
+                esc(&c.name)
+            );
+            table(&mut h, &c.unplaced);
         }
-        h.push_str("</table>\n");
+        // Long lists fold away: the story is in the few lines above and in the pictures.
+        let open = if c.ops.len() <= 20 { " open" } else { "" };
+        let _ = writeln!(
+            h,
+            "<details{open}><summary>All {} operations involved in {}</summary>",
+            c.ops.len(),
+            esc(&c.name)
+        );
+        table(&mut h, &c.ops);
+        h.push_str("</details>\n");
     }
     h.push_str("<h2>What happened</h2>\n");
     for (name, svg) in &plots {

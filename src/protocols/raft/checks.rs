@@ -238,10 +238,42 @@ pub fn judge(
                     c.linearized.iter().chain(&c.unplaced).copied().collect();
                 involved.sort_unstable();
                 involved.dedup();
-                let mut d = c.text.clone();
-                d.push_str("operations (history index: description):\n");
+                // The checker's own text counts in raw history times; this one speaks in
+                // simulated seconds and shows only the end of the partial order.
+                let line = |i: usize| {
+                    let o = &ops[i];
+                    let ret = o.ret.map_or("?".into(), fmt_time);
+                    format!(
+                        "  #{i} client {} [{}s, {ret}s] {}\n",
+                        o.client,
+                        fmt_time(o.call),
+                        o.desc
+                    )
+                };
+                let mut d = format!(
+                    "key {:?}: the history up to {}s ({} operations) cannot be linearized.\n",
+                    c.key,
+                    fmt_time(c.prefix_end),
+                    c.ops.len()
+                );
+                const SHOWN: usize = 5;
+                let n = c.linearized.len();
+                d.push_str(&format!(
+                    "a linearization of {n} operations was found{}:\n",
+                    if n > SHOWN { ", ending" } else { "" }
+                ));
+                if n > SHOWN {
+                    d.push_str(&format!("  ... {} earlier operations\n", n - SHOWN));
+                }
+                for &i in &c.linearized[n.saturating_sub(SHOWN)..] {
+                    d.push_str(&line(i));
+                }
+                d.push_str("then none of these can take effect:\n");
                 for &i in c.unplaced.iter().take(8) {
-                    d.push_str(&format!("  #{i} {}\n", ops[i].desc));
+                    d.push_str(&line(i));
+                }
+                if c.unplaced.len() > 8 {
+                    d.push_str(&format!("  ... {} more\n", c.unplaced.len() - 8));
                 }
                 CheckOutcome {
                     linearized: c.linearized.clone(),
