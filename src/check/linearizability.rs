@@ -26,8 +26,8 @@
 // looked up by key, never iterated: their order cannot reach a verdict or any output.
 #![allow(clippy::disallowed_types)]
 
-use std::collections::BTreeMap;
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use rayon::prelude::*;
@@ -112,13 +112,34 @@ pub fn check<M: Model>(
     history: &History<M::Input, M::Output>,
     opts: &CheckOptions,
 ) -> CheckResult {
-    let mut parts: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    // Partitions in key order. A key's partition is found by its hash: a linear scan while
+    // there are few keys, then a map (only looked up, never iterated).
+    let mut index: HashMap<&str, usize, BuildHasherDefault<FastHasher>> = HashMap::default();
+    let mut hashes: Vec<u64> = Vec::new();
+    let mut parts: Vec<(&str, Vec<usize>)> = Vec::new();
     for (i, op) in history.ops.iter().enumerate() {
         if op.status != Status::Fail {
-            parts.entry(model.key(&op.input)).or_default().push(i);
+            let k = model.key(&op.input);
+            let h = key_hash(k);
+            let found = if parts.len() <= 16 {
+                (0..parts.len()).find(|&p| hashes[p] == h && parts[p].0 == k)
+            } else {
+                index.get(k).copied()
+            };
+            let p = found.unwrap_or_else(|| {
+                parts.push((k, Vec::new()));
+                hashes.push(h);
+                if parts.len() == 17 {
+                    index.extend(parts.iter().enumerate().map(|(p, (k, _))| (*k, p)));
+                } else if parts.len() > 17 {
+                    index.insert(k, parts.len() - 1);
+                }
+                parts.len() - 1
+            });
+            parts[p].1.push(i);
         }
     }
-    let parts: Vec<(&str, Vec<usize>)> = parts.into_iter().collect();
+    parts.sort_unstable_by(|a, b| a.0.cmp(b.0));
     // Iterative deepening over partitions: every unfinished partition is searched again with a
     // budget four times larger, until one fails or all are done. A cheap failing partition
     // then decides without waiting for an expensive one, and which partition decides depends
@@ -199,6 +220,8 @@ struct Outcome {
 }
 
 const NONE: u32 = u32::MAX;
+/// How many pending reads `Searcher::dead` asks about.
+const DEAD_READS: u32 = 8;
 
 #[derive(Clone, Copy)]
 struct Entry {
@@ -270,12 +293,12 @@ struct Visited {
 }
 
 impl Visited {
-    fn new(words: usize) -> Self {
+    fn new(words: usize, cap: usize) -> Self {
         Visited {
             words,
-            heads: HashMap::with_capacity_and_hasher(1024, Default::default()),
-            nodes: Vec::with_capacity(1024),
-            arena: Vec::with_capacity(1024 * words),
+            heads: HashMap::with_capacity_and_hasher(cap, Default::default()),
+            nodes: Vec::with_capacity(cap),
+            arena: Vec::with_capacity(cap * words),
         }
     }
     /// Inserts; false if it was there already.
@@ -296,6 +319,15 @@ impl Visited {
         self.heads.insert(hash, id);
         true
     }
+}
+
+/// A short key's hash, inline (keys are usually a few bytes).
+fn key_hash(k: &str) -> u64 {
+    let mut h = k.len() as u64;
+    for &b in k.as_bytes() {
+        h = (h.rotate_left(5) ^ b as u64).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    h
 }
 
 fn splitmix(mut z: u64) -> u64 {
@@ -321,11 +353,17 @@ struct Searcher<'a, M: Model> {
     next: Vec<u32>,
     prev: Vec<u32>,
     states: Vec<M::State>,
-    /// Interning: state hash -> ids with that hash.
-    ids: HashMap<u64, Vec<u32>, BuildHasherDefault<PreHashed>>,
+    /// Interning: state hash -> the last id with that hash; `chain[id]` is the previous one
+    /// (NONE ends it), so a new state allocates nothing but its slot.
+    ids: HashMap<u64, u32, BuildHasherDefault<PreHashed>>,
+    chain: Vec<u32>,
     /// Memoized steps: (state, op) -> next state or NONE.
     trans: HashMap<u64, u32, BuildHasherDefault<PreHashed>>,
     read_only: Vec<bool>,
+    /// Per op: read-only or `Model::grows` (cannot move the state out of `reachable`'s order).
+    grows: Vec<bool>,
+    /// Whether any state-changing op grows: only then is `dead` worth asking.
+    prune: bool,
     zobrist: Vec<u64>,
     cache: Visited,
     bits: Vec<u64>,
@@ -345,24 +383,40 @@ struct Searcher<'a, M: Model> {
 impl<'a, M: Model> Searcher<'a, M> {
     fn new(model: &'a M, ops: &'a [&'a Operation<M::Input, M::Output>]) -> Self {
         let n = ops.len();
-        // Events: (time, 0 = call / 1 = return, op).
-        let mut events: Vec<(u64, u8, u32)> = Vec::with_capacity(2 * n);
-        let mut known = 0u32;
+        // Events: time << 64 | (0 = call / 1 = return) << 32 | op, sorted as one integer. Calls
+        // and returns are each nearly sorted already (a history is recorded in time order), so
+        // each is sorted apart (a run-detecting stable sort is then about linear) and merged.
+        let mut calls: Vec<u128> = Vec::with_capacity(n);
+        let mut rets: Vec<u128> = Vec::with_capacity(n);
         for (i, op) in ops.iter().enumerate() {
-            events.push((op.call, 0, i as u32));
+            calls.push(((op.call as u128) << 64) | i as u128);
             if let (Status::Ok, Some(ret)) = (op.status, op.ret) {
-                events.push((ret.max(op.call), 1, i as u32));
-                known += 1;
+                rets.push(((ret.max(op.call) as u128) << 64) | (1 << 32) | i as u128);
             }
         }
-        events.sort_unstable();
+        let known = rets.len() as u32;
+        calls.sort();
+        rets.sort();
+        let mut events: Vec<u128> = Vec::with_capacity(calls.len() + rets.len());
+        let (mut a, mut b) = (0, 0);
+        while a < calls.len() && b < rets.len() {
+            if calls[a] < rets[b] {
+                events.push(calls[a]);
+                a += 1;
+            } else {
+                events.push(rets[b]);
+                b += 1;
+            }
+        }
+        events.extend_from_slice(&calls[a..]);
+        events.extend_from_slice(&rets[b..]);
         let m = events.len();
         let mut entries: Vec<Entry> = events
             .iter()
-            .map(|&(_, k, op)| Entry {
-                op,
+            .map(|&ev| Entry {
+                op: ev as u32,
                 ret: NONE,
-                is_call: k == 0,
+                is_call: (ev >> 32) as u32 & 1 == 0,
             })
             .collect();
         let mut call_of = vec![NONE; n];
@@ -388,9 +442,20 @@ impl<'a, M: Model> Searcher<'a, M> {
             .collect();
         prev.push(NONE);
         let states: Vec<M::State> = vec![model.init()];
-        let mut ids: HashMap<u64, Vec<u32>, BuildHasherDefault<PreHashed>> = HashMap::default();
-        ids.insert(state_hash(&states[0]), vec![0]);
+        let mut ids: HashMap<u64, u32, BuildHasherDefault<PreHashed>> =
+            HashMap::with_capacity_and_hasher(2 * n + 16, Default::default());
+        ids.insert(state_hash(&states[0]), 0);
         let words = n.div_ceil(64).max(1);
+        let read_only: Vec<bool> = ops
+            .iter()
+            .map(|o| model.read_only(&o.input, o.output.as_ref()))
+            .collect();
+        let grows: Vec<bool> = ops
+            .iter()
+            .zip(&read_only)
+            .map(|(o, &r)| r || model.grows(&o.input, o.output.as_ref()))
+            .collect();
+        let prune = grows.iter().zip(&read_only).any(|(&g, &r)| g && !r);
         let mut s = Searcher {
             model,
             ops,
@@ -400,13 +465,13 @@ impl<'a, M: Model> Searcher<'a, M> {
             prev,
             states,
             ids,
+            chain: vec![NONE],
             trans: HashMap::with_capacity_and_hasher(4 * n + 64, Default::default()),
-            read_only: ops
-                .iter()
-                .map(|o| model.read_only(&o.input, o.output.as_ref()))
-                .collect(),
+            read_only,
+            grows,
+            prune,
             zobrist: (0..n as u64).map(|i| splitmix(i ^ 0x5bd1_e995)).collect(),
-            cache: Visited::new(words),
+            cache: Visited::new(words, (2 * n + 16).min(1024)),
             bits: vec![0u64; words],
             hash: 0,
             state: 0,
@@ -462,6 +527,38 @@ impl<'a, M: Model> Searcher<'a, M> {
         self.next[self.head as usize]
     }
 
+    /// Whether state `to` is a dead end once the call entry `skip` is linearized: some
+    /// completed read-only operation still to be linearized can never become legal
+    /// (`Model::reachable` says so) because every operation that could still precede it (its
+    /// call comes before that read's return) grows the state. Walking the list in time order
+    /// and stopping at the first call of a non-growing operation visits exactly the reads whose
+    /// return comes before any such call. Only a few reads are asked: asking fewer only prunes
+    /// less, so this stays exact.
+    fn dead(&self, to: u32, skip: u32) -> bool {
+        let s = &self.states[to as usize];
+        let mut asked = 0;
+        let mut x = self.next[self.head as usize];
+        while x != NONE {
+            let ex = self.entries[x as usize];
+            if ex.is_call {
+                if x != skip && !self.grows[ex.op as usize] {
+                    return false;
+                }
+            } else if self.read_only[ex.op as usize] {
+                let o = self.ops[ex.op as usize];
+                if !self.model.reachable(s, &o.input, o.output.as_ref()) {
+                    return true;
+                }
+                asked += 1;
+                if asked == DEAD_READS {
+                    return false;
+                }
+            }
+            x = self.next[x as usize];
+        }
+        false
+    }
+
     /// The state after `op` from the current state (memoized, interned), or NONE.
     fn step(&mut self, op: u32) -> u32 {
         let key = splitmix(((self.state as u64) << 32) | op as u64);
@@ -480,16 +577,18 @@ impl<'a, M: Model> Searcher<'a, M> {
             match self.model.step(cur, &o.input, o.output.as_ref()) {
                 None => NONE,
                 Some(s) => {
-                    let bucket = self.ids.entry(state_hash(&s)).or_default();
-                    match bucket.iter().find(|&&id| self.states[id as usize] == s) {
-                        Some(&id) => id,
-                        None => {
-                            let id = self.states.len() as u32;
-                            bucket.push(id);
-                            self.states.push(s);
-                            id
-                        }
+                    let head = self.ids.entry(state_hash(&s)).or_insert(NONE);
+                    let mut at = *head;
+                    while at != NONE && self.states[at as usize] != s {
+                        at = self.chain[at as usize];
                     }
+                    if at == NONE {
+                        at = self.states.len() as u32;
+                        self.chain.push(*head);
+                        *head = at;
+                        self.states.push(s);
+                    }
+                    at
                 }
             }
         };
@@ -532,6 +631,7 @@ impl<'a, M: Model> Searcher<'a, M> {
                     if self
                         .cache
                         .insert(h ^ splitmix(to as u64 ^ 0xabcd), to, &self.bits)
+                        && !(self.prune && to != self.state && self.dead(to, entry))
                     {
                         // A read-only operation that is legal now is taken greedily: every
                         // operation that had to precede it is linearized already, and it
@@ -702,36 +802,39 @@ fn explain<M: Model>(
     let ops_h: Vec<usize> = pos.iter().map(to_hist).collect();
     let lin_h: Vec<usize> = best.iter().map(to_hist).collect();
     let un_h: Vec<usize> = unplaced.iter().map(to_hist).collect();
-    let describe = |i: usize| {
+    // One growing string, no temporary per line (this text is a good part of a small check).
+    let mut text = String::with_capacity(64 * (lin_h.len() + un_h.len() + 2));
+    let line = |text: &mut String, i: usize| {
         let o = &history.ops[i];
-        let when = match o.ret {
-            Some(r) => format!("[{}, {}]", o.call, r),
-            None => format!("[{}, ?)", o.call),
-        };
-        format!(
-            "#{i} client {} {when} {}",
-            o.client,
-            model.describe(&o.input, o.output.as_ref())
-        )
+        let _ = write!(text, "  #{i} client {} [{}, ", o.client, o.call);
+        match o.ret {
+            Some(r) => {
+                let _ = write!(text, "{r}] ");
+            }
+            None => text.push_str("?) "),
+        }
+        text.push_str(&model.describe(&o.input, o.output.as_ref()));
+        text.push('\n');
     };
-    let mut text = String::new();
     if !key.is_empty() {
-        text.push_str(&format!("key {key:?}: "));
+        let _ = write!(text, "key {key:?}: ");
     }
-    text.push_str(&format!(
-        "the history up to time {end} ({} operations) cannot be linearized.\n",
+    let _ = writeln!(
+        text,
+        "the history up to time {end} ({} operations) cannot be linearized.",
         ops_h.len()
-    ));
-    text.push_str(&format!(
-        "longest linearizable order found ({} operations):\n",
+    );
+    let _ = writeln!(
+        text,
+        "longest linearizable order found ({} operations):",
         lin_h.len()
-    ));
+    );
     for &i in &lin_h {
-        text.push_str(&format!("  {}\n", describe(i)));
+        line(&mut text, i);
     }
     text.push_str("then none of these can take effect next:\n");
     for &i in &un_h {
-        text.push_str(&format!("  {}\n", describe(i)));
+        line(&mut text, i);
     }
     Counterexample {
         key: key.to_string(),
@@ -761,6 +864,12 @@ impl<'m, M: Model> Model for RefModel<'m, M> {
     }
     fn read_only(&self, i: &&'m M::Input, o: Option<&&'m M::Output>) -> bool {
         self.0.read_only(i, o.copied())
+    }
+    fn grows(&self, i: &&'m M::Input, o: Option<&&'m M::Output>) -> bool {
+        self.0.grows(i, o.copied())
+    }
+    fn reachable(&self, s: &M::State, i: &&'m M::Input, o: Option<&&'m M::Output>) -> bool {
+        self.0.reachable(s, i, o.copied())
     }
 }
 
@@ -819,6 +928,141 @@ mod tests {
             check(&CasRegister, &h, &CheckOptions::default()).verdict,
             Verdict::NotLinearizable
         );
+    }
+
+    /// Every order of every subset of unknown operations (brute force), for any model.
+    fn brute<M: Model>(m: &M, h: &History<M::Input, M::Output>) -> bool {
+        fn go<M: Model>(
+            m: &M,
+            ops: &[&Operation<M::Input, M::Output>],
+            used: &mut Vec<bool>,
+            state: M::State,
+        ) -> bool {
+            if (0..ops.len()).all(|i| used[i] || ops[i].status == Status::Unknown) {
+                return true;
+            }
+            for i in 0..ops.len() {
+                let blocked = (0..ops.len()).any(|j| {
+                    !used[j]
+                        && j != i
+                        && ops[j].status == Status::Ok
+                        && ops[j].ret.is_some_and(|r| r < ops[i].call)
+                });
+                if used[i] || blocked {
+                    continue;
+                }
+                if let Some(s) = m.step(&state, &ops[i].input, ops[i].output.as_ref()) {
+                    used[i] = true;
+                    if go(m, ops, used, s) {
+                        return true;
+                    }
+                    used[i] = false;
+                }
+            }
+            false
+        }
+        let ops: Vec<&Operation<M::Input, M::Output>> =
+            h.ops.iter().filter(|o| o.status != Status::Fail).collect();
+        go(m, &ops, &mut vec![false; ops.len()], m.init())
+    }
+
+    #[test]
+    fn kv_append_pruning_agrees_with_brute_force() {
+        use crate::check::model::{KvAppend, KvInput as K, KvOutput as V};
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rnd = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        let (mut yes, mut no) = (0, 0);
+        for _ in 0..3000 {
+            // A sequential execution on one key (each op takes effect at a random point of its
+            // interval), then a few outputs corrupted.
+            let n = 1 + rnd(8) as usize;
+            let mut ops: Vec<(u64, u64, u64, K)> = (0..n)
+                .map(|_| {
+                    let call = rnd(20);
+                    let ret = call + 1 + rnd(8);
+                    let at = call + rnd(ret - call + 1);
+                    let key = "k".to_string();
+                    let v = ["a", "b", "ab", ""][rnd(4) as usize].to_string();
+                    let input = match rnd(8) {
+                        0..=2 => K::Get { key },
+                        3..=5 => K::Append { key, value: v },
+                        6 => K::Put { key, value: v },
+                        _ => K::Cas {
+                            key,
+                            from: ["", "a", "b", "ab"][rnd(4) as usize].to_string(),
+                            to: v,
+                        },
+                    };
+                    (at, call, ret, input)
+                })
+                .collect();
+            ops.sort_by_key(|o| o.0);
+            let mut state = String::new();
+            let mut h = History::new();
+            for (c, (_, call, ret, input)) in ops.into_iter().enumerate() {
+                let mut out = match &input {
+                    K::Get { .. } => V::Value(state.clone()),
+                    K::Cas { from, .. } => V::Cas(*from == state),
+                    _ => V::Done,
+                };
+                state = KvAppend.step(&state, &input, Some(&out)).unwrap();
+                if rnd(6) == 0 {
+                    out = match out {
+                        V::Value(_) => V::Value(["", "a", "b", "ab", "ba"][rnd(5) as usize].into()),
+                        V::Cas(b) => V::Cas(!b),
+                        o => o,
+                    };
+                }
+                match rnd(10) {
+                    0 => h.unknown(c as u64, call, input),
+                    1 => h.fail(c as u64, call, ret, input),
+                    _ => h.ok(c as u64, call, ret, input, out),
+                }
+            }
+            let want = brute(&KvAppend, &h);
+            let got = check(&KvAppend, &h, &CheckOptions::default()).verdict;
+            assert_eq!(got == Verdict::Linearizable, want, "{h:?}");
+            if want {
+                yes += 1;
+            } else {
+                no += 1;
+            }
+        }
+        assert!(yes > 300 && no > 300, "{yes} linearizable, {no} not");
+    }
+
+    #[test]
+    fn many_keys_are_partitioned_in_key_order() {
+        use crate::check::model::{KvAppend, KvInput as K, KvOutput as V};
+        let mut h = History::new();
+        for r in 0..3u64 {
+            for k in 0..40u64 {
+                let key = format!("k{k:02}");
+                h.ok(
+                    k,
+                    100 * r,
+                    100 * r + 10,
+                    K::Append {
+                        key,
+                        value: format!("{r}"),
+                    },
+                    V::Done,
+                );
+            }
+        }
+        let key = "k30".to_string();
+        h.ok(1, 500, 510, K::Get { key }, V::Value("021".into()));
+        let key = "k07".to_string();
+        h.ok(1, 500, 510, K::Get { key }, V::Value("012".into()));
+        let r = check(&KvAppend, &h, &CheckOptions::default());
+        assert_eq!(r.partitions, 40);
+        assert_eq!(r.verdict, Verdict::NotLinearizable);
+        assert_eq!(r.counterexample.unwrap().key, "k30");
     }
 
     #[test]

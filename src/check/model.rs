@@ -38,6 +38,22 @@ pub trait Model: Sync {
     fn read_only(&self, _input: &Self::Input, _output: Option<&Self::Output>) -> bool {
         false
     }
+    /// Optional pruning, for models whose state only grows (an append-only log): true when
+    /// this operation can only extend the state, in the sense of `reachable`. Default: false.
+    fn grows(&self, _input: &Self::Input, _output: Option<&Self::Output>) -> bool {
+        false
+    }
+    /// Optional pruning: false only if no sequence of operations for which `grows` holds can
+    /// take `state` to one where the read-only operation `(input, output)` is legal. The
+    /// checker then drops the branch. Default: true (no pruning).
+    fn reachable(
+        &self,
+        _state: &Self::State,
+        _input: &Self::Input,
+        _output: Option<&Self::Output>,
+    ) -> bool {
+        true
+    }
     /// Operations on different keys are independent and are checked separately
     /// (P-compositionality). The default: one partition.
     fn key<'a>(&self, _input: &'a Self::Input) -> &'a str {
@@ -178,7 +194,11 @@ impl Model for KvAppend {
             (KvInput::Get { .. }, Some(KvOutput::Value(v))) => (v == s).then(|| s.clone()),
             (KvInput::Put { value, .. }, None | Some(KvOutput::Done)) => Some(value.clone()),
             (KvInput::Append { value, .. }, None | Some(KvOutput::Done)) => {
-                Some(format!("{s}{value}"))
+                // One exact allocation (format! grows the string in steps).
+                let mut v = String::with_capacity(s.len() + value.len());
+                v.push_str(s);
+                v.push_str(value);
+                Some(v)
             }
             (KvInput::Cas { from, to, .. }, None) => {
                 Some(if s == from { to.clone() } else { s.clone() })
@@ -202,6 +222,22 @@ impl Model for KvAppend {
             (i, o),
             (KvInput::Get { .. }, _) | (KvInput::Cas { .. }, Some(KvOutput::Cas(false)))
         )
+    }
+    // An append only extends the value, so the value stays a prefix of every later value
+    // until a put or a successful CAS replaces it: a get of `v` can become legal only if the
+    // value is a prefix of `v`.
+    fn grows(&self, i: &KvInput, o: Option<&KvOutput>) -> bool {
+        matches!(
+            (i, o),
+            (KvInput::Append { .. } | KvInput::Get { .. }, _)
+                | (KvInput::Cas { .. }, Some(KvOutput::Cas(false)))
+        )
+    }
+    fn reachable(&self, s: &String, i: &KvInput, o: Option<&KvOutput>) -> bool {
+        match (i, o) {
+            (KvInput::Get { .. }, Some(KvOutput::Value(v))) => v.starts_with(s.as_str()),
+            _ => true,
+        }
     }
     fn key<'a>(&self, i: &'a KvInput) -> &'a str {
         match i {
