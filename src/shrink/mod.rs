@@ -20,7 +20,7 @@ use serde::Serialize;
 
 use crate::protocols::{RunOutcome, Verdict, run};
 use crate::scenario::Scenario;
-use crate::sim::{Fault, ScheduledFault, Time};
+use crate::sim::{Fault, Partition, ScheduledFault, Time};
 
 /// How big a run is.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -145,10 +145,8 @@ impl Search {
                 let o = run(&c.to_run_spec(seed, false));
                 (violates(&o, check) && (first || no_bigger(&c, &o))).then_some((c, o))
             })
-            .collect::<Vec<_>>()
-            .into_iter()
-            .flatten()
-            .next();
+            .collect::<Vec<_>>();
+        let found = found.into_iter().flatten().next();
         match found {
             Some((c, o)) => {
                 self.best = c;
@@ -218,6 +216,24 @@ pub fn shrink(scenario: &Scenario, seed: u64, opts: &Options) -> Result<Shrunk, 
         shrink_workload(&mut s);
         shrink_cluster(&mut s);
         shorten_windows(&mut s);
+        let end = (
+            s.best.faults.schedule.len(),
+            s.best_outcome.ops.len(),
+            s.best_outcome.stats.events,
+        );
+        if end != start {
+            continue;
+        }
+        if s.spent() {
+            break;
+        }
+        // Converged: finer moves, each tried only once the coarse passes are stuck.
+        fine_duration(&mut s);
+        drop_actions(&mut s);
+        merge_crashes(&mut s);
+        simplify_partitions(&mut s);
+        move_earlier(&mut s);
+        fine_workload(&mut s);
         let end = (
             s.best.faults.schedule.len(),
             s.best_outcome.ops.len(),
@@ -423,19 +439,11 @@ fn shrink_workload(s: &mut Search) {
         } else {
             w.ops_per_client.min(done_max)
         };
-        let mut cands = Vec::new();
-        for v in [cur / 4, cur / 2, cur * 3 / 4, cur.saturating_sub(1)] {
-            if v >= 1
-                && v < cur
-                && !cands
-                    .iter()
-                    .any(|c: &Scenario| c.workload.ops_per_client == v)
-            {
-                let mut c = s.best.clone();
-                c.workload.ops_per_client = v;
-                cands.push(c);
-            }
-        }
+        let mut cands = fewer_ops(
+            &s.best,
+            cur,
+            [cur / 4, cur / 2, cur * 3 / 4, cur.saturating_sub(1)],
+        );
         let mut c = s.best.clone();
         if w.ops_per_client == 0 {
             c.workload.ops_per_client = cur;
@@ -536,10 +544,313 @@ fn shrink_duration(s: &mut Search) {
     }
 }
 
+fn valid(c: &Scenario) -> bool {
+    crate::scenario::validate(c).is_ok()
+}
+
+fn with_schedule(base: &Scenario, mut f: Vec<ScheduledFault>) -> Scenario {
+    let mut c = base.clone();
+    f.sort_by_key(|x| x.at);
+    c.faults.schedule = f;
+    c
+}
+
+/// ddmin at granularity 1 on single actions (not windows): drop one action at a time.
+fn drop_actions(s: &mut Search) {
+    let mut i = 0;
+    while !s.spent() {
+        let sched = s.best.faults.schedule.clone();
+        if i >= sched.len() {
+            break;
+        }
+        let mut cands = Vec::new();
+        for j in i..sched.len() {
+            let mut f = sched.clone();
+            f.remove(j);
+            let c = with_schedule(&s.best, f);
+            if valid(&c) {
+                cands.push(c);
+            }
+        }
+        if s.try_first(cands) {
+            // Resume where the taken candidate differs (earlier drops were already refused).
+            i = first_diff(&sched, &s.best.faults.schedule).unwrap_or(i);
+        } else {
+            break;
+        }
+    }
+}
+
+fn first_diff(a: &[ScheduledFault], b: &[ScheduledFault]) -> Option<usize> {
+    (0..a.len().max(b.len())).find(|&k| a.get(k) != b.get(k))
+}
+
+/// Two crash windows of one node merged into one (its first crash to its last restart), or
+/// a crash window replaced by a pause.
+fn merge_crashes(s: &mut Search) {
+    while !s.spent() {
+        let ws = windows(&s.best.faults.schedule);
+        let mut cands = Vec::new();
+        for a in 0..ws.len() {
+            for b in a + 1..ws.len() {
+                let (wa, wb) = (&ws[a], &ws[b]);
+                let same = match (&wa[0].fault, &wb[0].fault) {
+                    (Fault::Crash(x), Fault::Crash(y)) => x == y,
+                    _ => false,
+                };
+                if !same || wa.len() != 2 {
+                    continue;
+                }
+                let mut v = ws.clone();
+                let mut merged = vec![wa[0].clone()];
+                if let Some(r) = wb.get(1) {
+                    merged.push(r.clone());
+                }
+                v[a] = merged;
+                v.remove(b);
+                let c = with_windows(&s.best, &v);
+                if valid(&c) {
+                    cands.push(c);
+                }
+            }
+        }
+        // A crash window as a pause of the same length: one action instead of two.
+        for (a, w) in ws.iter().enumerate() {
+            if let (Fault::Crash(node), Some(r)) = (&w[0].fault, w.get(1)) {
+                let mut v = ws.clone();
+                v[a] = vec![ScheduledFault {
+                    at: w[0].at,
+                    fault: Fault::Pause {
+                        node: *node,
+                        duration: r.at - w[0].at,
+                    },
+                }];
+                cands.push(with_windows(&s.best, &v));
+            }
+        }
+        if !s.try_first(cands) {
+            break;
+        }
+    }
+}
+
+/// Simpler partitions of the same window: one named node isolated, or fewer nodes.
+fn simpler(p: &Partition) -> Vec<Partition> {
+    let mut out = Vec::new();
+    let names = p.named();
+    match p {
+        Partition::Isolate(_) => return out,
+        Partition::OneWay { from, to } => {
+            for k in 0..from.len() {
+                if from.len() > 1 {
+                    let mut f = from.clone();
+                    f.remove(k);
+                    out.push(Partition::OneWay {
+                        from: f,
+                        to: to.clone(),
+                    });
+                }
+            }
+            for k in 0..to.len() {
+                if to.len() > 1 {
+                    let mut t = to.clone();
+                    t.remove(k);
+                    out.push(Partition::OneWay {
+                        from: from.clone(),
+                        to: t,
+                    });
+                }
+            }
+        }
+        Partition::Bridge {
+            left,
+            right,
+            bridge,
+        } => {
+            out.push(Partition::Split(vec![left.clone(), right.clone()]));
+            for k in 0..left.len() {
+                if left.len() > 1 {
+                    let mut l = left.clone();
+                    l.remove(k);
+                    out.push(Partition::Bridge {
+                        left: l,
+                        right: right.clone(),
+                        bridge: *bridge,
+                    });
+                }
+            }
+            for k in 0..right.len() {
+                if right.len() > 1 {
+                    let mut r = right.clone();
+                    r.remove(k);
+                    out.push(Partition::Bridge {
+                        left: left.clone(),
+                        right: r,
+                        bridge: *bridge,
+                    });
+                }
+            }
+        }
+        Partition::Split(g) => {
+            for (gi, grp) in g.iter().enumerate() {
+                if grp.len() > 1 {
+                    for k in 0..grp.len() {
+                        let mut g2 = g.clone();
+                        g2[gi].remove(k);
+                        out.push(Partition::Split(g2));
+                    }
+                }
+            }
+        }
+        Partition::Links(l) => {
+            for k in 0..l.len() {
+                if l.len() > 1 {
+                    let mut l2 = l.clone();
+                    l2.remove(k);
+                    out.push(Partition::Links(l2));
+                }
+            }
+        }
+    }
+    let mut seen = Vec::new();
+    for n in names {
+        if !seen.contains(&n) {
+            seen.push(n);
+            out.insert(seen.len() - 1, Partition::Isolate(n));
+        }
+    }
+    out
+}
+
+fn simplify_partitions(s: &mut Search) {
+    let mut idx = 0;
+    while !s.spent() {
+        let sched = s.best.faults.schedule.clone();
+        let Some(i) = (idx..sched.len()).find(|&i| matches!(sched[i].fault, Fault::Partition(_)))
+        else {
+            break;
+        };
+        let Fault::Partition(p) = &sched[i].fault else {
+            unreachable!()
+        };
+        let cands: Vec<Scenario> = simpler(p)
+            .into_iter()
+            .map(|q| {
+                let mut f = sched.clone();
+                f[i].fault = Fault::Partition(q);
+                with_schedule(&s.best, f)
+            })
+            .filter(valid)
+            .collect();
+        if !s.try_first(cands) {
+            idx = i + 1;
+        }
+    }
+}
+
+/// Windows moved earlier: half-way towards the previous action (or time 0).
+fn move_earlier(s: &mut Search) {
+    let mut idx = 0;
+    while !s.spent() {
+        let ws = windows(&s.best.faults.schedule);
+        if idx >= ws.len() {
+            break;
+        }
+        let start = ws[idx][0].at;
+        let prev = s
+            .best
+            .faults
+            .schedule
+            .iter()
+            .map(|f| f.at)
+            .filter(|&t| t < start)
+            .max()
+            .unwrap_or(0);
+        let mut cands = Vec::new();
+        for frac in [2u64, 4] {
+            let shift = (start - prev) / frac;
+            if shift == 0 {
+                continue;
+            }
+            let mut v = ws.clone();
+            for f in v[idx].iter_mut() {
+                f.at -= shift;
+            }
+            let c = with_windows(&s.best, &v);
+            if valid(&c) {
+                cands.push(c);
+            }
+        }
+        if !s.try_first(cands) {
+            idx += 1;
+        }
+    }
+}
+
+/// A shorter run in finer steps: the time limit (and, separately, the workload's stop) cut
+/// to k/16 of itself, smallest first.
+fn fine_duration(s: &mut Search) {
+    for _ in 0..4 {
+        if s.spent() {
+            return;
+        }
+        let t = s.best.limits.time;
+        let stop = s.best.workload.stop.min(t);
+        let mut cands = Vec::new();
+        for k in 9u64..16 {
+            let nt = t / 16 * k;
+            let mut c = s.best.clone();
+            c.limits.time = nt;
+            c.workload.stop = c.workload.stop.min(nt);
+            c.faults.schedule.retain(|f| f.at <= nt);
+            if valid(&c) {
+                cands.push(c);
+            }
+        }
+        for k in 9u64..16 {
+            let mut c = s.best.clone();
+            c.workload.stop = stop / 16 * k;
+            if valid(&c) {
+                cands.push(c);
+            }
+        }
+        if !s.try_first(cands) {
+            break;
+        }
+    }
+}
+
+/// Candidates with `ops_per_client` set to each distinct value of `values` in `1..cur`.
+fn fewer_ops(best: &Scenario, cur: u32, values: impl IntoIterator<Item = u32>) -> Vec<Scenario> {
+    let mut cands: Vec<Scenario> = Vec::new();
+    for v in values {
+        if v >= 1 && v < cur && !cands.iter().any(|c| c.workload.ops_per_client == v) {
+            let mut c = best.clone();
+            c.workload.ops_per_client = v;
+            cands.push(c);
+        }
+    }
+    cands
+}
+
+/// Fewer operations per client in finer steps (-5%, -10%, -20%), and a shorter workload.
+fn fine_workload(s: &mut Search) {
+    while !s.spent() {
+        let cur = s.best.workload.ops_per_client;
+        if cur <= 1 {
+            break;
+        }
+        let cands = fewer_ops(&s.best, cur, [60u32, 70, 80, 90, 95].map(|p| cur * p / 100));
+        if !s.try_first(cands) {
+            break;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::{Partition, SECS};
+    use crate::sim::SECS;
 
     #[test]
     fn windows_pair_openings_with_their_closings() {
