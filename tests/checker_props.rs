@@ -106,3 +106,76 @@ proptest! {
         prop_assert_eq!(check(&CasRegister, &h, &CheckOptions::default()).verdict, Verdict::Linearizable);
     }
 }
+
+/// Random one-key key-value histories (a sequential execution, then a few outputs corrupted).
+#[test]
+fn kv_append_pruning_agrees_with_brute_force() {
+    // The checker prunes append-only values (Model::grows/reachable): it must still agree
+    // with brute force, on linearizable and non-linearizable histories alike.
+    use faultline::check::{KvAppend, KvInput as K, KvOutput as V};
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut rnd = |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    let (mut yes, mut no) = (0, 0);
+    for _ in 0..3000 {
+        // A sequential execution on one key (each op takes effect at a random point of its
+        // interval), then a few outputs corrupted.
+        let n = 1 + rnd(8) as usize;
+        let mut ops: Vec<(u64, u64, u64, K)> = (0..n)
+            .map(|_| {
+                let call = rnd(20);
+                let ret = call + 1 + rnd(8);
+                let at = call + rnd(ret - call + 1);
+                let key = "k".to_string();
+                let v = ["a", "b", "ab", ""][rnd(4) as usize].to_string();
+                let input = match rnd(8) {
+                    0..=2 => K::Get { key },
+                    3..=5 => K::Append { key, value: v },
+                    6 => K::Put { key, value: v },
+                    _ => K::Cas {
+                        key,
+                        from: ["", "a", "b", "ab"][rnd(4) as usize].to_string(),
+                        to: v,
+                    },
+                };
+                (at, call, ret, input)
+            })
+            .collect();
+        ops.sort_by_key(|o| o.0);
+        let mut state = String::new();
+        let mut h = History::new();
+        for (c, (_, call, ret, input)) in ops.into_iter().enumerate() {
+            let mut out = match &input {
+                K::Get { .. } => V::Value(state.clone()),
+                K::Cas { from, .. } => V::Cas(*from == state),
+                _ => V::Done,
+            };
+            state = KvAppend.step(&state, &input, Some(&out)).unwrap();
+            if rnd(6) == 0 {
+                out = match out {
+                    V::Value(_) => V::Value(["", "a", "b", "ab", "ba"][rnd(5) as usize].into()),
+                    V::Cas(b) => V::Cas(!b),
+                    o => o,
+                };
+            }
+            match rnd(10) {
+                0 => h.unknown(c as u64, call, input),
+                1 => h.fail(c as u64, call, ret, input),
+                _ => h.ok(c as u64, call, ret, input, out),
+            }
+        }
+        let want = brute(&KvAppend, &h);
+        let got = check(&KvAppend, &h, &CheckOptions::default()).verdict;
+        assert_eq!(got == Verdict::Linearizable, want, "{h:?}");
+        if want {
+            yes += 1;
+        } else {
+            no += 1;
+        }
+    }
+    assert!(yes > 300 && no > 300, "{yes} linearizable, {no} not");
+}

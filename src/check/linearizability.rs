@@ -26,7 +26,7 @@
 // looked up by key, never iterated: their order cannot reach a verdict or any output.
 #![allow(clippy::disallowed_types)]
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -112,28 +112,14 @@ pub fn check<M: Model>(
     history: &History<M::Input, M::Output>,
     opts: &CheckOptions,
 ) -> CheckResult {
-    // Partitions in key order. A key's partition is found by its hash: a linear scan while
-    // there are few keys, then a map (only looked up, never iterated).
-    let mut index: HashMap<&str, usize, BuildHasherDefault<FastHasher>> = HashMap::default();
-    let mut hashes: Vec<u64> = Vec::new();
+    // Partitions in key order (the index is only looked up; `parts` is sorted below).
+    let mut index: BTreeMap<&str, usize> = BTreeMap::new();
     let mut parts: Vec<(&str, Vec<usize>)> = Vec::new();
     for (i, op) in history.ops.iter().enumerate() {
         if op.status != Status::Fail {
             let k = model.key(&op.input);
-            let h = key_hash(k);
-            let found = if parts.len() <= 16 {
-                (0..parts.len()).find(|&p| hashes[p] == h && parts[p].0 == k)
-            } else {
-                index.get(k).copied()
-            };
-            let p = found.unwrap_or_else(|| {
+            let p = *index.entry(k).or_insert_with(|| {
                 parts.push((k, Vec::new()));
-                hashes.push(h);
-                if parts.len() == 17 {
-                    index.extend(parts.iter().enumerate().map(|(p, (k, _))| (*k, p)));
-                } else if parts.len() > 17 {
-                    index.insert(k, parts.len() - 1);
-                }
                 parts.len() - 1
             });
             parts[p].1.push(i);
@@ -322,14 +308,6 @@ impl Visited {
 }
 
 /// A short key's hash, inline (keys are usually a few bytes).
-fn key_hash(k: &str) -> u64 {
-    let mut h = k.len() as u64;
-    for &b in k.as_bytes() {
-        h = (h.rotate_left(5) ^ b as u64).wrapping_mul(0x517c_c1b7_2722_0a95);
-    }
-    h
-}
-
 fn splitmix(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -928,112 +906,6 @@ mod tests {
             check(&CasRegister, &h, &CheckOptions::default()).verdict,
             Verdict::NotLinearizable
         );
-    }
-
-    /// Every order of every subset of unknown operations (brute force), for any model.
-    fn brute<M: Model>(m: &M, h: &History<M::Input, M::Output>) -> bool {
-        fn go<M: Model>(
-            m: &M,
-            ops: &[&Operation<M::Input, M::Output>],
-            used: &mut Vec<bool>,
-            state: M::State,
-        ) -> bool {
-            if (0..ops.len()).all(|i| used[i] || ops[i].status == Status::Unknown) {
-                return true;
-            }
-            for i in 0..ops.len() {
-                let blocked = (0..ops.len()).any(|j| {
-                    !used[j]
-                        && j != i
-                        && ops[j].status == Status::Ok
-                        && ops[j].ret.is_some_and(|r| r < ops[i].call)
-                });
-                if used[i] || blocked {
-                    continue;
-                }
-                if let Some(s) = m.step(&state, &ops[i].input, ops[i].output.as_ref()) {
-                    used[i] = true;
-                    if go(m, ops, used, s) {
-                        return true;
-                    }
-                    used[i] = false;
-                }
-            }
-            false
-        }
-        let ops: Vec<&Operation<M::Input, M::Output>> =
-            h.ops.iter().filter(|o| o.status != Status::Fail).collect();
-        go(m, &ops, &mut vec![false; ops.len()], m.init())
-    }
-
-    #[test]
-    fn kv_append_pruning_agrees_with_brute_force() {
-        use crate::check::model::{KvAppend, KvInput as K, KvOutput as V};
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut rnd = |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
-        let (mut yes, mut no) = (0, 0);
-        for _ in 0..3000 {
-            // A sequential execution on one key (each op takes effect at a random point of its
-            // interval), then a few outputs corrupted.
-            let n = 1 + rnd(8) as usize;
-            let mut ops: Vec<(u64, u64, u64, K)> = (0..n)
-                .map(|_| {
-                    let call = rnd(20);
-                    let ret = call + 1 + rnd(8);
-                    let at = call + rnd(ret - call + 1);
-                    let key = "k".to_string();
-                    let v = ["a", "b", "ab", ""][rnd(4) as usize].to_string();
-                    let input = match rnd(8) {
-                        0..=2 => K::Get { key },
-                        3..=5 => K::Append { key, value: v },
-                        6 => K::Put { key, value: v },
-                        _ => K::Cas {
-                            key,
-                            from: ["", "a", "b", "ab"][rnd(4) as usize].to_string(),
-                            to: v,
-                        },
-                    };
-                    (at, call, ret, input)
-                })
-                .collect();
-            ops.sort_by_key(|o| o.0);
-            let mut state = String::new();
-            let mut h = History::new();
-            for (c, (_, call, ret, input)) in ops.into_iter().enumerate() {
-                let mut out = match &input {
-                    K::Get { .. } => V::Value(state.clone()),
-                    K::Cas { from, .. } => V::Cas(*from == state),
-                    _ => V::Done,
-                };
-                state = KvAppend.step(&state, &input, Some(&out)).unwrap();
-                if rnd(6) == 0 {
-                    out = match out {
-                        V::Value(_) => V::Value(["", "a", "b", "ab", "ba"][rnd(5) as usize].into()),
-                        V::Cas(b) => V::Cas(!b),
-                        o => o,
-                    };
-                }
-                match rnd(10) {
-                    0 => h.unknown(c as u64, call, input),
-                    1 => h.fail(c as u64, call, ret, input),
-                    _ => h.ok(c as u64, call, ret, input, out),
-                }
-            }
-            let want = brute(&KvAppend, &h);
-            let got = check(&KvAppend, &h, &CheckOptions::default()).verdict;
-            assert_eq!(got == Verdict::Linearizable, want, "{h:?}");
-            if want {
-                yes += 1;
-            } else {
-                no += 1;
-            }
-        }
-        assert!(yes > 300 && no > 300, "{yes} linearizable, {no} not");
     }
 
     #[test]
