@@ -324,11 +324,7 @@ pub fn windows(faults: &[ScheduledFault]) -> Vec<Vec<ScheduledFault>> {
 }
 
 fn with_windows(base: &Scenario, ws: &[Vec<ScheduledFault>]) -> Scenario {
-    let mut c = base.clone();
-    let mut f: Vec<ScheduledFault> = ws.iter().flatten().cloned().collect();
-    f.sort_by_key(|x| x.at);
-    c.faults.schedule = f;
-    c
+    with_schedule(base, ws.iter().flatten().cloned().collect())
 }
 
 /// ddmin (Zeller): try removing chunks of windows, then keeping only chunks, refining.
