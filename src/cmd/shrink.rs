@@ -23,7 +23,7 @@ pub struct ShrinkArgs {
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Most candidate runs to try.
-    #[arg(long, default_value_t = 600)]
+    #[arg(long, default_value_t = 20_000)]
     pub budget: u32,
     /// Keep failing this check (default: the first check the run fails).
     #[arg(long)]

@@ -32,6 +32,14 @@ impl ProtocolSpec {
             ProtocolSpec::Raft(r) => r.variant_name(),
         }
     }
+    /// Whether every server runs the same role-free code, so that renaming servers gives an
+    /// equally valid run (the shrinker then tries fault schedules under renamed servers).
+    /// A protocol with a distinguished server (a fixed coordinator) returns false.
+    pub fn symmetric_servers(&self) -> bool {
+        match self {
+            ProtocolSpec::Relay(_) | ProtocolSpec::Raft(_) => true,
+        }
+    }
     /// Names of the checks this protocol offers.
     pub fn checks(&self) -> &'static [&'static str] {
         match self {

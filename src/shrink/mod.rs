@@ -10,6 +10,14 @@
 //! 4. fewer servers, where the protocol allows it;
 //! 5. a shorter simulated run (tried first: it drops every fault after the new end).
 //!
+//! Once those converge, finer moves: single actions dropped, crash windows merged or turned
+//! into pauses, simpler partitions, windows moved earlier, finer cuts of duration and
+//! workload; and last, the leading window dropped with the rest of the schedule renamed
+//! (servers permuted, where the protocol's servers are interchangeable) and moved earlier.
+//! That last move is for failures whose first faults only set the stage: without them
+//! another server takes the part, and the rest of the schedule must follow it. It is the
+//! costly one (up to 17 x 120 runs per try on 5 servers), hence the budget of 20,000 runs.
+//!
 //! Candidates of one step are run in parallel (rayon) and the first failing one *in candidate
 //! order* is taken, so the result does not depend on thread timing. Latencies are drawn from
 //! per-link random streams and fault draws from the nemesis stream, so removing a fault does
@@ -75,7 +83,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
-            budget: 600,
+            budget: 20_000,
             check: None,
         }
     }
@@ -157,6 +165,22 @@ impl Search {
         }
     }
 
+    /// `try_first` on successive chunks of `candidates`, stopping at the first chunk with a
+    /// failing candidate: long candidate lists cost only the runs up to their first success.
+    fn try_first_chunked(
+        &mut self,
+        candidates: impl IntoIterator<Item = Scenario>,
+        chunk: usize,
+    ) -> bool {
+        let mut it = candidates.into_iter().peekable();
+        while it.peek().is_some() && !self.spent() {
+            if self.try_first(it.by_ref().take(chunk).collect()) {
+                return true;
+            }
+        }
+        false
+    }
+
     fn spent(&self) -> bool {
         self.runs >= self.budget
     }
@@ -234,6 +258,7 @@ pub fn shrink(scenario: &Scenario, seed: u64, opts: &Options) -> Result<Shrunk, 
         simplify_partitions(&mut s);
         move_earlier(&mut s);
         fine_workload(&mut s);
+        drop_leading(&mut s);
         let end = (
             s.best.faults.schedule.len(),
             s.best_outcome.ops.len(),
@@ -783,6 +808,85 @@ fn move_earlier(s: &mut Search) {
     }
 }
 
+/// Server renamings to try, identity first, in lexicographic order: all of them up to 5
+/// servers (120); beyond that the identity, each swap of two servers and each rotation.
+fn renamings(n: u32) -> Vec<Vec<u32>> {
+    if n <= 5 {
+        let mut out = vec![(0..n).collect::<Vec<u32>>()];
+        // Next permutation in lexicographic order until the last one.
+        loop {
+            let mut p = out.last().unwrap().clone();
+            let Some(i) = (1..p.len()).rev().find(|&i| p[i - 1] < p[i]) else {
+                return out;
+            };
+            let j = (i..p.len()).rev().find(|&j| p[j] > p[i - 1]).unwrap();
+            p.swap(i - 1, j);
+            p[i..].reverse();
+            out.push(p);
+        }
+    }
+    let id: Vec<u32> = (0..n).collect();
+    let mut out = vec![id.clone()];
+    for a in 0..n as usize {
+        for b in a + 1..n as usize {
+            let mut p = id.clone();
+            p.swap(a, b);
+            out.push(p);
+        }
+    }
+    for r in 1..n as usize {
+        let mut p = id.clone();
+        p.rotate_left(r);
+        out.push(p);
+    }
+    out
+}
+
+/// The first fault window dropped, the rest re-aligned. A failure often needs its first
+/// window only to bring the cluster into some shape (a given server leading, a given log);
+/// without it another server ends up in that place, so the rest of the schedule rarely
+/// fails as it stands, but may under renamed servers (when the protocol's servers are
+/// interchangeable) and moved earlier, into the time the dropped window took. Tries the rest
+/// moved earlier by j/16 of the gap down to half the dropped window's start (j = 0..=16) under each renaming, in that order, in
+/// chunks, and keeps the first that fails; repeats while it succeeds.
+fn drop_leading(s: &mut Search) {
+    const STEPS: u64 = 16;
+    while !s.spent() {
+        let ws = windows(&s.best.faults.schedule);
+        if ws.len() < 2 {
+            return;
+        }
+        // Down to half-way between time 0 and the dropped window's start.
+        let gap = ws[1][0].at - ws[0][0].at / 2;
+        let names = if s.best.protocol.symmetric_servers() {
+            renamings(s.best.cluster.servers)
+        } else {
+            vec![(0..s.best.cluster.servers).collect()]
+        };
+        let best = s.best.clone();
+        let cands = (0..=STEPS).flat_map(|j| {
+            let (ws, best) = (&ws, &best);
+            names.iter().filter_map(move |to| {
+                let shift = gap / STEPS * j;
+                let rest = ws[1..]
+                    .iter()
+                    .flatten()
+                    .map(|f| ScheduledFault {
+                        at: f.at - shift,
+                        fault: f.fault.relabel(to),
+                    })
+                    .collect();
+                let c = with_schedule(best, rest);
+                valid(&c).then_some(c)
+            })
+        });
+        let cands: Vec<Scenario> = cands.collect();
+        if !s.try_first_chunked(cands, 64) {
+            return;
+        }
+    }
+}
+
 /// A shorter run in finer steps: the time limit (and, separately, the workload's stop) cut
 /// to k/16 of itself, smallest first.
 fn fine_duration(s: &mut Search) {
@@ -847,6 +951,58 @@ fn fine_workload(s: &mut Search) {
 mod tests {
     use super::*;
     use crate::sim::SECS;
+
+    #[test]
+    fn renamings_are_distinct_permutations_identity_first() {
+        for n in 1..=7u32 {
+            let r = renamings(n);
+            assert_eq!(r[0], (0..n).collect::<Vec<_>>());
+            let mut seen = std::collections::BTreeSet::new();
+            for p in &r {
+                let mut q = p.clone();
+                q.sort();
+                assert_eq!(q, (0..n).collect::<Vec<_>>(), "{p:?} is a permutation");
+                assert!(seen.insert(p.clone()), "{p:?} appears once");
+            }
+            let fact: usize = (1..=n as usize).product();
+            if n <= 5 {
+                assert_eq!(r.len(), fact);
+            } else {
+                assert_eq!(r.len(), 1 + (n * (n - 1) / 2) as usize + n as usize - 1);
+            }
+        }
+    }
+
+    #[test]
+    fn relabel_renames_every_server_a_fault_names() {
+        let to = [2, 0, 1];
+        let p = Partition::Bridge {
+            left: vec![0],
+            right: vec![1],
+            bridge: 2,
+        };
+        assert_eq!(
+            Fault::Partition(p).relabel(&to),
+            Fault::Partition(Partition::Bridge {
+                left: vec![2],
+                right: vec![0],
+                bridge: 1
+            })
+        );
+        assert_eq!(Fault::Crash(1).relabel(&to), Fault::Crash(0));
+        assert_eq!(
+            Fault::Pause {
+                node: 0,
+                duration: 5
+            }
+            .relabel(&to),
+            Fault::Pause {
+                node: 2,
+                duration: 5
+            }
+        );
+        assert_eq!(Fault::Heal.relabel(&to), Fault::Heal);
+    }
 
     #[test]
     fn windows_pair_openings_with_their_closings() {

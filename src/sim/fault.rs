@@ -35,6 +35,30 @@ pub enum Fault {
 }
 
 impl Fault {
+    /// The same fault with every server `n` renamed `to[n]` (a permutation).
+    pub fn relabel(&self, to: &[u32]) -> Fault {
+        let m = |x: &u32| to.get(*x as usize).copied().unwrap_or(*x);
+        match self {
+            Fault::Partition(p) => Fault::Partition(p.relabel(to)),
+            Fault::Heal => Fault::Heal,
+            Fault::Crash(n) => Fault::Crash(m(n)),
+            Fault::Restart(n) => Fault::Restart(m(n)),
+            Fault::Pause { node, duration } => Fault::Pause {
+                node: m(node),
+                duration: *duration,
+            },
+            Fault::ClockSkew {
+                node,
+                offset,
+                drift_ppm,
+            } => Fault::ClockSkew {
+                node: m(node),
+                offset: *offset,
+                drift_ppm: *drift_ppm,
+            },
+        }
+    }
+
     /// The node ids this fault names.
     pub fn named(&self) -> Vec<u32> {
         match self {

@@ -164,6 +164,30 @@ pub enum Partition {
 }
 
 impl Partition {
+    /// The same partition with every server `n` renamed `to[n]` (a permutation).
+    pub fn relabel(&self, to: &[u32]) -> Partition {
+        let m = |x: &u32| to.get(*x as usize).copied().unwrap_or(*x);
+        let v = |xs: &Vec<u32>| xs.iter().map(m).collect::<Vec<_>>();
+        match self {
+            Partition::Isolate(n) => Partition::Isolate(m(n)),
+            Partition::Split(g) => Partition::Split(g.iter().map(v).collect()),
+            Partition::OneWay { from, to } => Partition::OneWay {
+                from: v(from),
+                to: v(to),
+            },
+            Partition::Bridge {
+                left,
+                right,
+                bridge,
+            } => Partition::Bridge {
+                left: v(left),
+                right: v(right),
+                bridge: m(bridge),
+            },
+            Partition::Links(l) => Partition::Links(l.iter().map(|(a, b)| (m(a), m(b))).collect()),
+        }
+    }
+
     /// Every node id the partition names.
     pub fn named(&self) -> Vec<u32> {
         match self {
