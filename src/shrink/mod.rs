@@ -548,21 +548,24 @@ fn shrink_duration(s: &mut Search) {
             if nt == 0 || nt >= t {
                 continue;
             }
-            let mut c = s.best.clone();
-            c.limits.time = nt;
-            c.workload.stop = c.workload.stop.min(nt);
-            c.faults.schedule.retain(|f| f.at <= nt);
-            if let Some(n) = &mut c.faults.nemesis {
-                n.stop = n.stop.min(nt);
-            }
-            if crate::scenario::validate(&c).is_ok() {
-                cands.push(c);
-            }
+            cands.extend(ending_at(&s.best, nt));
         }
         if !s.try_first(cands) {
             break;
         }
     }
+}
+
+/// The run cut to end at `nt`: workload, faults and nemesis stop by then (None if invalid).
+fn ending_at(best: &Scenario, nt: Time) -> Option<Scenario> {
+    let mut c = best.clone();
+    c.limits.time = nt;
+    c.workload.stop = c.workload.stop.min(nt);
+    c.faults.schedule.retain(|f| f.at <= nt);
+    if let Some(n) = &mut c.faults.nemesis {
+        n.stop = n.stop.min(nt);
+    }
+    valid(&c).then_some(c)
 }
 
 fn valid(c: &Scenario) -> bool {
@@ -880,7 +883,7 @@ fn drop_leading(s: &mut Search) {
                 valid(&c).then_some(c)
             })
         });
-        let cands: Vec<Scenario> = cands.collect();
+        // Built lazily: only the chunks tried are ever cloned.
         if !s.try_first_chunked(cands, 64) {
             return;
         }
@@ -899,13 +902,7 @@ fn fine_duration(s: &mut Search) {
         let mut cands = Vec::new();
         for k in 9u64..16 {
             let nt = t / 16 * k;
-            let mut c = s.best.clone();
-            c.limits.time = nt;
-            c.workload.stop = c.workload.stop.min(nt);
-            c.faults.schedule.retain(|f| f.at <= nt);
-            if valid(&c) {
-                cands.push(c);
-            }
+            cands.extend(ending_at(&s.best, nt));
         }
         for k in 9u64..16 {
             let mut c = s.best.clone();
