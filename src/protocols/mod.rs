@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::sim::{Limits, NetworkConfig, RunStats, ScheduledFault, Time, TraceRecord};
 use crate::workload::{OpRecord, WorkloadSpec};
 
+pub mod common;
 pub mod raft;
 pub mod relay;
 
@@ -19,39 +20,57 @@ pub enum ProtocolSpec {
     Raft(raft::RaftSpec),
 }
 
-impl ProtocolSpec {
-    pub fn name(&self) -> &'static str {
-        match self {
-            ProtocolSpec::Relay(_) => "relay",
-            ProtocolSpec::Raft(_) => "raft",
-        }
-    }
-    pub fn variant(&self) -> String {
-        match self {
-            ProtocolSpec::Relay(_) => "correct".into(),
-            ProtocolSpec::Raft(r) => r.variant_name(),
-        }
+/// What every protocol provides to the shared tools. Adding a protocol means a variant of
+/// [`ProtocolSpec`], one arm in [`ProtocolSpec::def`] and an entry in [`catalogue`]; the CLI,
+/// sweeps, suites, reports and the shrinker reach it only through this trait.
+pub trait ProtocolDef {
+    fn name(&self) -> &'static str;
+    /// The known-bug variant's name, or `correct`.
+    fn variant(&self) -> String {
+        "correct".into()
     }
     /// Whether every server runs the same role-free code, so that renaming servers gives an
     /// equally valid run (the shrinker then tries fault schedules under renamed servers).
     /// A protocol with a distinguished server (a fixed coordinator) returns false.
-    pub fn symmetric_servers(&self) -> bool {
-        match self {
-            ProtocolSpec::Relay(_) | ProtocolSpec::Raft(_) => true,
-        }
+    fn symmetric_servers(&self) -> bool {
+        true
+    }
+    /// Whether the scenario's workload clients take part (false for the benchmark relay).
+    fn uses_clients(&self) -> bool {
+        true
     }
     /// Names of the checks this protocol offers.
-    pub fn checks(&self) -> &'static [&'static str] {
+    fn checks(&self) -> &'static [&'static str];
+    fn validate(&self, servers: u32) -> Result<(), String>;
+    /// Runs one spec (whose `protocol` is this one) to completion and judges it.
+    fn run(&self, spec: &RunSpec) -> RunOutcome;
+}
+
+impl ProtocolSpec {
+    /// The protocol behind this spec: the one place that matches on the variant.
+    pub fn def(&self) -> &dyn ProtocolDef {
         match self {
-            ProtocolSpec::Relay(_) => relay::CHECKS,
-            ProtocolSpec::Raft(_) => raft::CHECKS,
+            ProtocolSpec::Relay(r) => r,
+            ProtocolSpec::Raft(r) => r,
         }
     }
+    pub fn name(&self) -> &'static str {
+        self.def().name()
+    }
+    pub fn variant(&self) -> String {
+        self.def().variant()
+    }
+    pub fn symmetric_servers(&self) -> bool {
+        self.def().symmetric_servers()
+    }
+    pub fn uses_clients(&self) -> bool {
+        self.def().uses_clients()
+    }
+    pub fn checks(&self) -> &'static [&'static str] {
+        self.def().checks()
+    }
     pub fn validate(&self, servers: u32) -> Result<(), String> {
-        match self {
-            ProtocolSpec::Relay(r) => r.validate(),
-            ProtocolSpec::Raft(r) => r.validate(servers),
-        }
+        self.def().validate(servers)
     }
 }
 
@@ -123,6 +142,55 @@ pub struct RoleChange {
     pub term: u64,
 }
 
+/// A protocol's own figures (blocking times, per-strategy latencies, lock holds, ...): a
+/// titled table that the text summary, summary.json and report.html show as it is, so that
+/// no protocol needs a branch in `report/`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Table {
+    pub title: String,
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    pub fn new(title: &str, columns: &[&str]) -> Self {
+        Table {
+            title: title.into(),
+            columns: columns.iter().map(|c| c.to_string()).collect(),
+            rows: vec![],
+        }
+    }
+    pub fn row(&mut self, cells: Vec<String>) {
+        debug_assert_eq!(cells.len(), self.columns.len());
+        self.rows.push(cells);
+    }
+    /// Aligned plain text: the title, then the header and one line per row.
+    pub fn text(&self) -> String {
+        let mut w: Vec<usize> = self.columns.iter().map(|c| c.chars().count()).collect();
+        for r in &self.rows {
+            for (i, c) in r.iter().enumerate() {
+                if i < w.len() {
+                    w[i] = w[i].max(c.chars().count());
+                }
+            }
+        }
+        let line = |cells: &[String]| {
+            let mut l = String::from("  ");
+            for (i, c) in cells.iter().enumerate() {
+                let pad = w.get(i).copied().unwrap_or(0);
+                l.push_str(&format!("{c:<pad$}  "));
+            }
+            l.trim_end().to_string() + "\n"
+        };
+        let mut s = format!("{}\n", self.title);
+        s.push_str(&line(&self.columns));
+        for r in &self.rows {
+            s.push_str(&line(r));
+        }
+        s
+    }
+}
+
 /// Everything a run produced.
 #[derive(Clone, Debug, Serialize)]
 pub struct RunOutcome {
@@ -130,6 +198,9 @@ pub struct RunOutcome {
     pub checks: Vec<CheckOutcome>,
     pub ops: Vec<OpRecord>,
     pub roles: Vec<RoleChange>,
+    /// The protocol's own figures, shown by every report as they are.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tables: Vec<Table>,
     #[serde(skip)]
     pub records: Vec<TraceRecord>,
 }
@@ -147,8 +218,5 @@ impl RunOutcome {
 
 /// Runs one spec to completion.
 pub fn run(spec: &RunSpec) -> RunOutcome {
-    match &spec.protocol {
-        ProtocolSpec::Relay(r) => relay::run(spec, r),
-        ProtocolSpec::Raft(r) => raft::run(spec, r),
-    }
+    spec.protocol.def().run(spec)
 }

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{CheckOutcome, ProtocolInfo, RunOutcome, RunSpec, Verdict};
+use super::{CheckOutcome, ProtocolDef, ProtocolInfo, RunOutcome, RunSpec, Verdict};
 use crate::sim::{Sim, SimConfig, demo::RelayProtocol};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -19,12 +19,24 @@ impl Default for RelaySpec {
     }
 }
 
-impl RelaySpec {
-    pub fn validate(&self) -> Result<(), String> {
+impl ProtocolDef for RelaySpec {
+    fn name(&self) -> &'static str {
+        "relay"
+    }
+    fn uses_clients(&self) -> bool {
+        false
+    }
+    fn checks(&self) -> &'static [&'static str] {
+        CHECKS
+    }
+    fn validate(&self, _servers: u32) -> Result<(), String> {
         if self.fanout == 0 {
             return Err("relay.fanout must be at least 1".into());
         }
         Ok(())
+    }
+    fn run(&self, spec: &RunSpec) -> RunOutcome {
+        run(spec, self)
     }
 }
 
@@ -37,7 +49,7 @@ pub const INFO: ProtocolInfo = ProtocolInfo {
     checks: CHECKS,
 };
 
-pub fn run(spec: &RunSpec, relay: &RelaySpec) -> RunOutcome {
+fn run(spec: &RunSpec, relay: &RelaySpec) -> RunOutcome {
     let mut cfg = SimConfig::new(spec.seed, spec.servers, 0);
     cfg.network = spec.network.clone();
     cfg.faults = spec.faults.clone();
@@ -73,6 +85,7 @@ pub fn run(spec: &RunSpec, relay: &RelaySpec) -> RunOutcome {
         checks,
         ops: vec![],
         roles: vec![],
+        tables: vec![],
         records: sim.records().to_vec(),
     }
 }

@@ -185,6 +185,21 @@ pub fn write_visuals(
         table(&mut h, &c.ops);
         h.push_str("</details>\n");
     }
+    for t in &summary.tables {
+        let _ = write!(h, "<h2>{}</h2><table><tr>", esc(&t.title));
+        for c in &t.columns {
+            let _ = write!(h, "<th>{}</th>", esc(c));
+        }
+        h.push_str("</tr>\n");
+        for r in &t.rows {
+            h.push_str("<tr>");
+            for c in r {
+                let _ = write!(h, "<td>{}</td>", esc(c));
+            }
+            h.push_str("</tr>\n");
+        }
+        h.push_str("</table>\n");
+    }
     h.push_str("<h2>What happened</h2>\n");
     for (name, svg) in &plots {
         let caption = match *name {

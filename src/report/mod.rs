@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::protocols::{RunOutcome, RunSpec, Verdict};
+use crate::protocols::{RunOutcome, RunSpec, Table, Verdict};
 use crate::sim::{Counters, fmt_time};
 use crate::workload::OpStatus;
 
@@ -67,6 +67,9 @@ pub struct Summary {
     pub faults: usize,
     pub counters: Counters,
     pub checks: Vec<CheckSummary>,
+    /// The protocol's own figures.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tables: Vec<Table>,
     /// The exact command that reproduces this run.
     pub reproduce: String,
 }
@@ -107,6 +110,7 @@ impl Summary {
                     detail: c.detail.clone(),
                 })
                 .collect(),
+            tables: outcome.tables.clone(),
             reproduce,
         }
     }
@@ -149,6 +153,9 @@ impl Summary {
             };
             let first = ch.detail.lines().next().unwrap_or("");
             s.push_str(&format!("  {mark} {:<22} {first}\n", ch.name));
+        }
+        for t in &self.tables {
+            s.push_str(&t.text());
         }
         s.push_str(&format!("verdict    {}\n", verdict_word(self.verdict)));
         s.push_str(&format!("trace hash {}\n", self.trace_hash));

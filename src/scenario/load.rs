@@ -152,7 +152,7 @@ pub fn validate(s: &Scenario) -> Result<(), (String, String)> {
         );
     }
     s.protocol.validate(servers).or_else(|m| e("protocol", m))?;
-    let uses_clients = !matches!(s.protocol, crate::protocols::ProtocolSpec::Relay(_));
+    let uses_clients = s.protocol.uses_clients();
     if uses_clients {
         s.workload.validate().or_else(|m| e("workload", m))?;
         if s.workload.clients > 1000 {

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{ProtocolInfo, RunOutcome, RunSpec};
+use super::{ProtocolDef, ProtocolInfo, RunOutcome, RunSpec};
 use crate::sim::{Context, MILLIS, Node, NodeId, Protocol, Sim, SimConfig, Time};
 use crate::workload::WorkloadSpec;
 use crate::workload::kv::{ClientObs, ClientTimer, KvClient, KvNode, KvRequest};
@@ -57,8 +57,11 @@ impl Default for RaftSpec {
     }
 }
 
-impl RaftSpec {
-    pub fn variant_name(&self) -> String {
+impl ProtocolDef for RaftSpec {
+    fn name(&self) -> &'static str {
+        "raft"
+    }
+    fn variant(&self) -> String {
         match self.bug {
             None => "correct".into(),
             Some(b) => serde_json::to_value(b)
@@ -67,7 +70,13 @@ impl RaftSpec {
                 .unwrap_or_default(),
         }
     }
-    pub fn validate(&self, servers: u32) -> Result<(), String> {
+    fn checks(&self) -> &'static [&'static str] {
+        CHECKS
+    }
+    fn run(&self, spec: &RunSpec) -> RunOutcome {
+        run(spec, self)
+    }
+    fn validate(&self, servers: u32) -> Result<(), String> {
         if servers == 0 {
             return Err("raft needs at least 1 server".into());
         }
@@ -231,7 +240,7 @@ impl Protocol for RaftProtocol {
 }
 
 /// Runs a Raft scenario and judges it.
-pub fn run(spec: &RunSpec, raft: &RaftSpec) -> RunOutcome {
+fn run(spec: &RunSpec, raft: &RaftSpec) -> RunOutcome {
     let mut cfg = SimConfig::new(spec.seed, spec.servers, spec.workload.clients);
     cfg.network = spec.network.clone();
     cfg.faults = spec.faults.clone();
