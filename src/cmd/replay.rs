@@ -8,7 +8,8 @@ use clap::Args;
 
 use super::{InputError, load};
 use crate::protocols::run;
-use crate::sim::parse_duration;
+use crate::scenario::{Scenario, quote};
+use crate::sim::{Time, fmt_duration, parse_duration};
 
 #[derive(Args, Debug)]
 #[command(
@@ -34,19 +35,15 @@ pub struct ReplayArgs {
 
 pub fn main(a: ReplayArgs) -> Result<i32, InputError> {
     let (scenario, _) = load(Some(&a.scenario))?;
-    let from = a
-        .from
-        .as_deref()
-        .map(parse_duration)
-        .transpose()
-        .map_err(|e| InputError(format!("--from: {e}")))?
-        .unwrap_or(0);
-    let to =
-        a.to.as_deref()
+    let time = |arg: &str, v: &Option<String>| {
+        v.as_deref()
             .map(parse_duration)
             .transpose()
-            .map_err(|e| InputError(format!("--to: {e}")))?
-            .unwrap_or(u64::MAX);
+            .map_err(|e| InputError(format!("--{arg}: {}", quote(&e, 200))))
+    };
+    let from = time("from", &a.from)?.unwrap_or(0);
+    let to = time("to", &a.to)?.unwrap_or(u64::MAX);
+    check_window(&scenario, from, to, a.node)?;
     let spec = scenario.to_run_spec(a.seed, true);
     let outcome = run(&spec);
     if let Some(path) = &a.svg {
@@ -81,4 +78,46 @@ pub fn main(a: ReplayArgs) -> Result<i32, InputError> {
     }
     let _ = w.flush();
     Ok(0)
+}
+
+/// The window and node must name something in this scenario's run, or the trace would be
+/// silently empty.
+fn check_window(s: &Scenario, from: Time, to: Time, node: Option<u32>) -> Result<(), InputError> {
+    if from > to {
+        return Err(InputError(format!(
+            "--from {} is after --to {}: the window is empty",
+            fmt_duration(from),
+            fmt_duration(to)
+        )));
+    }
+    if from > s.limits.time {
+        return Err(InputError(format!(
+            "--from {} is after the end of the run ({}, the scenario's limits.time)",
+            fmt_duration(from),
+            fmt_duration(s.limits.time)
+        )));
+    }
+    let servers = s.cluster.servers;
+    let clients = if s.protocol.uses_clients() {
+        s.workload.clients
+    } else {
+        0
+    };
+    if let Some(n) = node
+        && n >= servers + clients
+    {
+        let who = if clients > 0 {
+            format!(
+                "servers n0..n{}, clients n{servers}..n{}",
+                servers - 1,
+                servers + clients - 1
+            )
+        } else {
+            format!("servers n0..n{}", servers - 1)
+        };
+        return Err(InputError(format!(
+            "--node {n}: the run has no node {n} ({who})"
+        )));
+    }
+    Ok(())
 }

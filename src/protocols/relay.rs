@@ -29,9 +29,16 @@ impl ProtocolDef for RelaySpec {
     fn checks(&self) -> &'static [&'static str] {
         CHECKS
     }
-    fn validate(&self, _servers: u32) -> Result<(), String> {
+    fn validate(&self, servers: u32) -> Result<(), String> {
         if self.fanout == 0 {
             return Err("relay.fanout must be at least 1".into());
+        }
+        // Every message starts at once: bound what is in flight.
+        if u64::from(self.fanout) * u64::from(servers) > 1_000_000 {
+            return Err(format!(
+                "relay.fanout: {} messages from each of {servers} nodes is more than the 1000000 in flight supported",
+                self.fanout
+            ));
         }
         Ok(())
     }

@@ -1,26 +1,38 @@
 //! Loading a scenario: RON syntax errors located at file:line:column with the source line
-//! underlined, then semantic validation that names the field at fault (and its line, where
-//! the field appears in the file). Nothing here panics on any input.
+//! underlined, then semantic validation (`validate.rs`) whose errors name the field at fault,
+//! located in the file by `locate.rs`. What is echoed back is cut to a readable width, so a
+//! one-line 5 MB file gives a one-screen error. Nothing here panics on any input, and no input
+//! is read past [`MAX_FILE_BYTES`].
 
 #![allow(clippy::result_large_err)] // errors are rare and carry the source line for display
 
+use std::io::Read;
 use std::path::Path;
 
-use super::{Expect, Scenario, parse};
-use crate::sim::{Fault, fmt_time, validate_schedule};
+use super::locate::{line_col, locate};
+use super::validate::{clip, quote, validate};
+use super::{Scenario, parse};
+
+/// The largest scenario file read (scenarios are a few KB; this stops `/dev/zero`).
+pub const MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
+const BINARY: &str = "a binary file (it holds a NUL byte); a scenario is a RON text file";
+/// How much of the offending line an error shows, around the column at fault.
+pub const EXCERPT_WIDTH: usize = 120;
+/// The longest message text an error shows (messages can quote what the user wrote).
+const MAX_MESSAGE: usize = 400;
 
 /// A scenario that could not be loaded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScenarioError {
     /// File name (or `<embedded>`).
     pub file: String,
-    /// 1-based line and column, where known.
+    /// 1-based line and column (in characters), where known.
     pub line: Option<usize>,
     pub col: Option<usize>,
     /// The field at fault, for semantic errors (`cluster.servers`).
     pub field: Option<String>,
     pub message: String,
-    /// The source line, for display.
+    /// The source line, for display (cut to [`EXCERPT_WIDTH`] on display).
     pub source_line: Option<String>,
 }
 
@@ -37,17 +49,13 @@ impl std::fmt::Display for ScenarioError {
         if let Some(field) = &self.field {
             write!(f, "{field}: ")?;
         }
-        write!(f, "{}", self.message)?;
+        write!(f, "{}", clip(&self.message, MAX_MESSAGE))?;
         if let (Some(src), Some(l)) = (&self.source_line, self.line) {
+            let (shown, caret) = excerpt(src, self.col, EXCERPT_WIDTH);
             let gutter = format!("{l} | ");
-            write!(f, "\n{gutter}{src}")?;
-            if let Some(c) = self.col {
-                let pad: String = src
-                    .chars()
-                    .take(c.saturating_sub(1))
-                    .map(|ch| if ch == '\t' { '\t' } else { ' ' })
-                    .collect();
-                write!(f, "\n{}{}^", " ".repeat(gutter.len()), pad)?;
+            write!(f, "\n{gutter}{shown}")?;
+            if let Some(c) = caret {
+                write!(f, "\n{}{}^", " ".repeat(gutter.len()), " ".repeat(c))?;
             }
         }
         Ok(())
@@ -56,22 +64,103 @@ impl std::fmt::Display for ScenarioError {
 
 impl std::error::Error for ScenarioError {}
 
+/// At most `width` characters of `line` around column `col` (1-based), with `…` where it was
+/// cut, control characters and tabs shown as single spaces or `�`; and the caret's offset.
+fn excerpt(line: &str, col: Option<usize>, width: usize) -> (String, Option<usize>) {
+    let chars: Vec<char> = line
+        .chars()
+        .map(|c| match c {
+            '\t' => ' ',
+            c if c.is_control() => '\u{FFFD}',
+            c => c,
+        })
+        .collect();
+    let at = col.map(|c| c.saturating_sub(1).min(chars.len()));
+    if chars.len() <= width {
+        return (chars.into_iter().collect(), at);
+    }
+    let centre = at.unwrap_or(0);
+    let start = centre
+        .saturating_sub(width / 2)
+        .min(chars.len().saturating_sub(width));
+    let end = (start + width).min(chars.len());
+    let mut out = String::new();
+    if start > 0 {
+        out.push('…');
+    }
+    out.extend(&chars[start..end]);
+    if end < chars.len() {
+        out.push('…');
+    }
+    (out, at.map(|a| a - start + usize::from(start > 0)))
+}
+
 /// Reads and validates a scenario file.
 pub fn load_file(path: &Path) -> Result<Scenario, ScenarioError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+    let plain = |message: String| ScenarioError {
         file: file.clone(),
         line: None,
         col: None,
         field: None,
-        message: format!("cannot read the scenario: {e}"),
+        message,
         source_line: None,
-    })?;
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(|e| plain(format!("cannot read the scenario: {e}")))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(plain(format!(
+            "the file is larger than {} MB; a scenario is a small RON text file",
+            MAX_FILE_BYTES / (1024 * 1024)
+        )));
+    }
+    if let Some(nul) = bytes.iter().position(|&b| b == 0) {
+        let prefix = String::from_utf8_lossy(&bytes[..nul]);
+        let (line, col) = line_col(&prefix, prefix.len());
+        return Err(ScenarioError {
+            line: Some(line),
+            col: Some(col),
+            source_line: prefix.lines().nth(line - 1).map(str::to_string),
+            ..plain(BINARY.into())
+        });
+    }
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let valid = e.utf8_error().valid_up_to();
+            let bytes = e.as_bytes();
+            let text = String::from_utf8_lossy(&bytes[..valid]);
+            let (line, col) = line_col(&text, valid);
+            return Err(ScenarioError {
+                line: Some(line),
+                col: Some(col),
+                source_line: text.lines().nth(line - 1).map(str::to_string),
+                ..plain(format!(
+                    "not UTF-8 text (byte 0x{:02x} is not UTF-8); a scenario is a RON text file in UTF-8",
+                    bytes[valid]
+                ))
+            });
+        }
+    };
     load_str(&text, &file)
 }
 
 /// Parses and validates scenario text; `file` names it in errors.
 pub fn load_str(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
+    let source_line = |line: usize| text.lines().nth(line.saturating_sub(1)).map(str::to_string);
+    if let Some(pos) = text.find('\0') {
+        let (line, col) = line_col(text, pos);
+        return Err(ScenarioError {
+            file: file.to_string(),
+            line: Some(line),
+            col: Some(col),
+            field: None,
+            message: BINARY.into(),
+            source_line: source_line(line),
+        });
+    }
     let scenario = parse(text).map_err(|e| {
         let (line, col) = (e.span.start.line, e.span.start.col);
         ScenarioError {
@@ -80,167 +169,64 @@ pub fn load_str(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
             col: Some(col),
             field: None,
             message: explain_ron(&e.code.to_string()),
-            source_line: text.lines().nth(line.saturating_sub(1)).map(str::to_string),
+            source_line: source_line(line),
         }
     })?;
-    validate(&scenario).map_err(|(field, message)| {
-        let line = locate(text, &field);
+    validate(&scenario).map_err(|inv| {
+        let at = locate(text, &inv.field).or_else(|| locate_by_name(text, &inv.field));
         ScenarioError {
             file: file.to_string(),
-            line,
-            col: None,
-            field: Some(field),
-            message,
-            source_line: line
-                .and_then(|l| text.lines().nth(l - 1))
-                .map(str::to_string),
+            line: at.map(|a| a.0),
+            col: at.map(|a| a.1),
+            field: Some(inv.field),
+            message: inv.message,
+            source_line: at.and_then(|(l, _)| source_line(l)),
         }
     })?;
     Ok(scenario)
 }
 
-/// ron's messages, made plainer where they mislead.
+/// ron's messages, made plainer where they mislead, with what they quote made printable.
 fn explain_ron(msg: &str) -> String {
+    let msg = quote(msg, MAX_MESSAGE);
     if msg.contains("Expected comma") || msg.contains("ExpectedComma") {
         format!(
             "{msg} (or a value of the wrong type: durations are strings like \"150ms\", counts are integers)"
         )
     } else {
-        msg.to_string()
+        msg
     }
 }
 
-/// The line where the last component of `field` first appears as `name:` in the text.
-fn locate(text: &str, field: &str) -> Option<usize> {
-    let last = field.rsplit('.').next()?.split('[').next()?;
+/// Fallback when the walker cannot follow the path: the first `name:` of its last field.
+fn locate_by_name(text: &str, field: &str) -> Option<(usize, usize)> {
+    let last = field
+        .rsplit('.')
+        .find(|p| !p.starts_with('['))?
+        .split('[')
+        .next()?;
     if last.is_empty() {
         return None;
     }
-    let pat = format!("{last}:");
-    text.lines().position(|l| l.contains(&pat)).map(|i| i + 1)
+    let pos = text.find(&format!("{last}:"))?;
+    Some(line_col(text, pos))
 }
 
-/// Checks what the schema cannot: returns the field at fault and what is wrong.
-pub fn validate(s: &Scenario) -> Result<(), (String, String)> {
-    let e = |field: &str, msg: String| Err((field.to_string(), msg));
-    if s.name.trim().is_empty() || s.name.contains(['/', '\\']) || s.name.starts_with('.') {
-        return e(
-            "name",
-            format!(
-                "`{}` is not usable as a folder name (no slashes, not empty)",
-                s.name
-            ),
-        );
-    }
-    let servers = s.cluster.servers;
-    if servers == 0 {
-        return e(
-            "cluster.servers",
-            "a cluster needs at least 1 server (got 0)".into(),
-        );
-    }
-    if servers > 1000 {
-        return e(
-            "cluster.servers",
-            format!("{servers} servers is more than the supported 1000"),
-        );
-    }
-    if !s.cluster.names.is_empty() && s.cluster.names.len() != servers as usize {
-        return e(
-            "cluster.names",
-            format!("{} names for {servers} servers", s.cluster.names.len()),
-        );
-    }
-    s.protocol.validate(servers).or_else(|m| e("protocol", m))?;
-    let uses_clients = s.protocol.uses_clients();
-    if uses_clients {
-        s.workload.validate().or_else(|m| e("workload", m))?;
-        if s.workload.clients > 1000 {
-            return e(
-                "workload.clients",
-                format!(
-                    "{} clients is more than the supported 1000",
-                    s.workload.clients
-                ),
-            );
-        }
-    }
-    let nodes = servers + if uses_clients { s.workload.clients } else { 0 };
-    s.network.validate(nodes).or_else(|m| e("network", m))?;
-    if s.limits.time == 0 {
-        return e(
-            "limits.time",
-            "the simulated time limit must be positive".into(),
-        );
-    }
-    if s.limits.events == 0 {
-        return e("limits.events", "the event limit must be positive".into());
-    }
-    validate_schedule(&s.faults.schedule, servers, nodes).or_else(|m| e("faults.schedule", m))?;
-    for f in &s.faults.schedule {
-        if f.at > s.limits.time {
-            return e(
-                "faults.schedule",
-                format!(
-                    "fault `{}` at {} is after the time limit {}",
-                    f.fault,
-                    fmt_time(f.at),
-                    fmt_time(s.limits.time)
-                ),
-            );
-        }
-        if let Fault::ClockSkew { drift_ppm, .. } = f.fault
-            && !(-500_000..=500_000).contains(&drift_ppm)
-        {
-            return e(
-                "faults.schedule",
-                format!("clock drift {drift_ppm} ppm is outside -500000..=500000"),
-            );
-        }
-    }
-    if let Some(n) = &s.faults.nemesis {
-        n.validate().or_else(|m| e("faults.nemesis", m))?;
-        if n.stop > s.limits.time {
-            return e(
-                "faults.nemesis.stop",
-                format!(
-                    "the nemesis stops at {} but the run ends at {}",
-                    fmt_time(n.stop),
-                    fmt_time(s.limits.time)
-                ),
-            );
-        }
-    }
-    let known = s.protocol.checks();
-    for c in &s.checks {
-        if !known.contains(&c.as_str()) {
-            return e(
-                "checks",
-                format!(
-                    "unknown check `{c}` for {} (known: {})",
-                    s.protocol.name(),
-                    known.join(", ")
-                ),
-            );
-        }
-    }
-    match &s.expect {
-        Expect::Pass { seeds } if seeds.0 >= seeds.1 => e(
-            "expect",
-            format!("seed range {}..{} is empty", seeds.0, seeds.1),
-        ),
-        Expect::Violation { within_seeds, .. } if within_seeds.0 >= within_seeds.1 => e(
-            "expect",
-            format!("seed range {}..{} is empty", within_seeds.0, within_seeds.1),
-        ),
-        Expect::Violation { check, .. } if !known.contains(&check.as_str()) => e(
-            "expect.check",
-            format!(
-                "unknown check `{check}` for {} (known: {})",
-                s.protocol.name(),
-                known.join(", ")
-            ),
-        ),
-        _ => Ok(()),
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excerpts_are_cut_around_the_column() {
+        let line = format!("{}X{}", "a".repeat(5000), "b".repeat(5000));
+        let (shown, caret) = excerpt(&line, Some(5001), 120);
+        assert!(shown.chars().count() <= 122);
+        assert!(shown.starts_with('…') && shown.ends_with('…'));
+        assert_eq!(shown.chars().nth(caret.unwrap()), Some('X'));
+        let (short, c) = excerpt("ab\tc", Some(4), 120);
+        assert_eq!((short.as_str(), c), ("ab c", Some(3)));
+        let (end, c) = excerpt(&"z".repeat(300), Some(301), 120);
+        assert!(end.starts_with('…') && !end.ends_with('…'));
+        assert_eq!(c, Some(121));
     }
 }

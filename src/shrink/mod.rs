@@ -271,7 +271,10 @@ pub fn shrink(scenario: &Scenario, seed: u64, opts: &Options) -> Result<Shrunk, 
     let after = size(&s.best, &s.best_outcome);
     let mut scenario = s.best;
     if !scenario.name.ends_with("-shrunk") {
-        scenario.name = format!("{}-shrunk", scenario.name);
+        // Cut to leave room for the suffix within the name limit.
+        let keep = crate::scenario::MAX_NAME_LEN - "-shrunk".len();
+        let base: String = scenario.name.chars().take(keep).collect();
+        scenario.name = format!("{base}-shrunk");
     }
     scenario.description = format!(
         "Shrunk by `faultline shrink` from `{}` seed {}: still fails `{}`. Faults {} -> {}, operations {} -> {}, events {} -> {}.\n\n{}",
@@ -285,7 +288,10 @@ pub fn shrink(scenario: &Scenario, seed: u64, opts: &Options) -> Result<Shrunk, 
         before.events,
         after.events,
         scenario.description
-    );
+    )
+    .chars()
+    .take(crate::scenario::MAX_DESCRIPTION_LEN)
+    .collect();
     scenario.expect = crate::scenario::Expect::Violation {
         check: s.check.clone(),
         within_seeds: (seed, seed + 1),

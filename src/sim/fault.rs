@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::network::Partition;
 use super::rng::{ChaCha8Rng, Rng, Stream, range_u64, stream};
-use super::time::{Time, fmt_duration, fmt_time};
+use super::time::{MAX_TIME, Time, fmt_duration, fmt_time};
 
 /// One fault action.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -117,40 +117,117 @@ impl std::fmt::Display for ScheduledFault {
     }
 }
 
-/// Checks a schedule against the cluster before anything runs.
-pub fn validate_schedule(
-    faults: &[ScheduledFault],
-    servers: u32,
-    nodes: u32,
-) -> Result<(), String> {
-    let mut crashed = vec![false; nodes as usize];
-    let mut sorted: Vec<&ScheduledFault> = faults.iter().collect();
-    sorted.sort_by_key(|f| f.at);
-    for f in sorted {
+/// The largest weight of one fault kind (weights are summed; this keeps the sum exact).
+pub const MAX_WEIGHT: u32 = 1_000_000;
+
+/// The most fault windows a nemesis may draw (in all its lanes together).
+pub const MAX_WINDOWS: u64 = 100_000;
+
+/// The widest clock drift a scenario may set, in parts per million (either way).
+pub const MAX_DRIFT_PPM: i64 = 500_000;
+
+/// Checks a schedule against a cluster of `servers` servers before anything runs. The error
+/// names the entry at fault (`[3].fault`, `[3].fault.right` ...) and what is wrong with it;
+/// entries are checked in time order, so "restart before crash" names the later one.
+pub fn validate_schedule(faults: &[ScheduledFault], servers: u32) -> Result<(), (String, String)> {
+    let mut crashed: Vec<Option<Time>> = vec![None; servers as usize];
+    let mut order: Vec<usize> = (0..faults.len()).collect();
+    order.sort_by_key(|&i| faults[i].at);
+    for i in order {
+        let f = &faults[i];
+        let at = fmt_time(f.at);
+        let err = |sub: &str, msg: String| {
+            let sep = if sub.is_empty() || sub.starts_with('[') {
+                ""
+            } else {
+                "."
+            };
+            Err((format!("[{i}].fault{sep}{sub}"), msg))
+        };
+        if f.at > MAX_TIME {
+            return Err((
+                format!("[{i}].at"),
+                format!(
+                    "{} is later than the longest supported run, {}",
+                    fmt_duration(f.at),
+                    fmt_duration(MAX_TIME)
+                ),
+            ));
+        }
+        if let Fault::Partition(p) = &f.fault {
+            if let Err((sub, msg)) = p.validate(servers) {
+                return err(&sub, format!("partition at {at}: {msg}"));
+            }
+            continue;
+        }
         for n in f.fault.named() {
             if n >= servers {
-                return Err(format!(
-                    "fault `{}` at {} names node {n}, but the cluster has {servers} servers (0..{servers})",
-                    f.fault,
-                    fmt_time(f.at)
-                ));
+                return err(
+                    "",
+                    format!(
+                        "`{}` at {at} names node {n}, but the cluster has {servers} servers (ids 0..{servers}); faults name servers",
+                        f.fault
+                    ),
+                );
             }
         }
         match &f.fault {
-            Fault::Crash(n) => crashed[*n as usize] = true,
-            Fault::Restart(n) => {
-                if !crashed[*n as usize] {
-                    return Err(format!(
-                        "restart of n{n} at {} comes before any crash of n{n}",
-                        fmt_time(f.at)
-                    ));
+            Fault::Crash(n) => {
+                if let Some(since) = crashed[*n as usize] {
+                    return err(
+                        "",
+                        format!(
+                            "crash of n{n} at {at}, but n{n} is down since {} (restart it first)",
+                            fmt_time(since)
+                        ),
+                    );
                 }
-                crashed[*n as usize] = false;
+                crashed[*n as usize] = Some(f.at);
             }
-            Fault::Partition(Partition::Split(g)) if g.len() < 2 => {
-                return Err("a split partition needs at least two groups".into());
+            Fault::Restart(n) => {
+                if crashed[*n as usize].take().is_none() {
+                    return err(
+                        "",
+                        format!("restart of n{n} at {at} comes before any crash of n{n}"),
+                    );
+                }
             }
-            _ => {}
+            Fault::Pause { duration, .. } => {
+                if *duration == 0 || *duration > MAX_TIME {
+                    return err(
+                        "duration",
+                        format!(
+                            "a pause lasts more than 0 and at most {}, got {}",
+                            fmt_duration(MAX_TIME),
+                            fmt_duration(*duration)
+                        ),
+                    );
+                }
+            }
+            Fault::ClockSkew {
+                offset, drift_ppm, ..
+            } => {
+                if offset.unsigned_abs() > MAX_TIME {
+                    return err(
+                        "offset",
+                        format!(
+                            "clock offset {}{} is beyond ±{}",
+                            if *offset < 0 { "-" } else { "" },
+                            fmt_duration(offset.unsigned_abs()),
+                            fmt_duration(MAX_TIME)
+                        ),
+                    );
+                }
+                if !(-MAX_DRIFT_PPM..=MAX_DRIFT_PPM).contains(drift_ppm) {
+                    return err(
+                        "drift_ppm",
+                        format!(
+                            "clock drift {drift_ppm} ppm is outside -{MAX_DRIFT_PPM}..={MAX_DRIFT_PPM}"
+                        ),
+                    );
+                }
+            }
+            Fault::Partition(_) | Fault::Heal => {}
         }
     }
     Ok(())
@@ -207,21 +284,100 @@ impl Default for Nemesis {
 }
 
 impl Nemesis {
-    pub fn validate(&self) -> Result<(), String> {
-        if self.gap.0 > self.gap.1 {
-            return Err("nemesis gap: min is greater than max".into());
+    /// Checks the nemesis for a cluster of `servers` servers. The error names the field at
+    /// fault (`gap`, `stop`, `skew_drift_ppm_max` ...) and what is wrong with it.
+    pub fn validate(&self, servers: u32) -> Result<(), (String, String)> {
+        let err = |field: &str, msg: String| Err((field.to_string(), msg));
+        let d = fmt_duration;
+        for (field, (min, max)) in [("gap", self.gap), ("duration", self.duration)] {
+            if min > max {
+                return err(
+                    field,
+                    format!("min ({}) is greater than max ({})", d(min), d(max)),
+                );
+            }
+            if max > MAX_TIME {
+                return err(
+                    field,
+                    format!("max {} is longer than {}", d(max), d(MAX_TIME)),
+                );
+            }
         }
-        if self.duration.0 > self.duration.1 || self.duration.1 == 0 {
-            return Err("nemesis duration: min is greater than max, or max is 0".into());
+        if self.duration.0 == 0 {
+            return err(
+                "duration",
+                "a fault window must last more than 0 (a crash restarted at the same instant does nothing)".into(),
+            );
         }
-        if self.partition + self.crash + self.pause + self.skew == 0 {
-            return Err("nemesis: every fault weight is 0".into());
+        for (field, t) in [
+            ("start", self.start),
+            ("stop", self.stop),
+            ("skew_offset_max", self.skew_offset_max),
+        ] {
+            if t > MAX_TIME {
+                return err(field, format!("{} is longer than {}", d(t), d(MAX_TIME)));
+            }
         }
         if self.stop <= self.start {
-            return Err("nemesis: stop must be after start".into());
+            return err(
+                "stop",
+                format!(
+                    "stop ({}) must be after start ({})",
+                    d(self.stop),
+                    d(self.start)
+                ),
+            );
         }
-        if self.concurrency == 0 {
-            return Err("nemesis: concurrency must be at least 1".into());
+        let weights = [
+            ("partition", self.partition),
+            ("crash", self.crash),
+            ("pause", self.pause),
+            ("skew", self.skew),
+        ];
+        for (field, w) in weights {
+            if w > MAX_WEIGHT {
+                return err(field, format!("weight {w} is more than {MAX_WEIGHT}"));
+            }
+        }
+        if weights.iter().all(|(_, w)| *w == 0) {
+            return err(
+                "partition",
+                "every fault weight (partition, crash, pause, skew) is 0: the nemesis would do nothing".into(),
+            );
+        }
+        if i64::from(self.skew_drift_ppm_max) > MAX_DRIFT_PPM {
+            return err(
+                "skew_drift_ppm_max",
+                format!(
+                    "{} ppm is more than {MAX_DRIFT_PPM}",
+                    self.skew_drift_ppm_max
+                ),
+            );
+        }
+        if self.concurrency == 0 || self.concurrency > servers.max(1) {
+            return err(
+                "concurrency",
+                format!(
+                    "concurrency must be within 1..={} (one lane per server at most), got {}",
+                    servers.max(1),
+                    self.concurrency
+                ),
+            );
+        }
+        // Each window takes at least `duration.0 + gap.0`: bound what expansion can allocate.
+        let lanes = u64::from(self.concurrency);
+        let windows = lanes * ((self.stop - self.start) / (self.duration.0 + self.gap.0) + 1);
+        if windows > MAX_WINDOWS {
+            return err(
+                "duration",
+                format!(
+                    "up to {windows} fault windows fit between start and stop ({} lanes of \
+                     windows at least {} long), more than {MAX_WINDOWS}: lengthen the \
+                     duration or the gap",
+                    lanes,
+                    d(self.duration.0 + self.gap.0)
+                ),
+            );
         }
         Ok(())
     }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::node::NodeId;
 use super::rng::{ChaCha8Rng, Rng, det_exp, det_ln, unit_f64};
-use super::time::Time;
+use super::time::{MAX_TIME, Time, fmt_duration};
 
 /// How long a message takes on a link.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -53,20 +53,42 @@ impl Latency {
         }
     }
 
+    /// Checks the latency's parameters: ordered, bounded by [`MAX_TIME`], a finite alpha.
     pub fn validate(&self) -> Result<(), String> {
-        match *self {
-            Latency::Constant(_) => Ok(()),
-            Latency::Uniform { min, max } if min > max => Err(format!(
-                "uniform latency min ({min}) is greater than max ({max})"
-            )),
-            Latency::Pareto { alpha, .. } if !(alpha.is_finite() && alpha > 0.0) => Err(format!(
-                "pareto alpha must be a positive number, got {alpha}"
-            )),
-            Latency::Pareto { min, max, .. } if min > max => Err(format!(
-                "pareto latency min ({min}) is greater than max ({max})"
-            )),
-            _ => Ok(()),
+        let (min, max) = match *self {
+            Latency::Constant(t) => (t, t),
+            Latency::Uniform { min, max } => (min, max),
+            Latency::Pareto { min, alpha, max } => {
+                if !(alpha.is_finite() && alpha > 0.0) {
+                    return Err(format!(
+                        "pareto alpha must be a positive number, got {alpha}"
+                    ));
+                }
+                (min, max)
+            }
+        };
+        if min > max {
+            return Err(format!(
+                "latency min ({}) is greater than max ({})",
+                fmt_duration(min),
+                fmt_duration(max)
+            ));
         }
+        if max > MAX_TIME {
+            return Err(format!(
+                "latency {} is longer than the longest supported duration, {}",
+                fmt_duration(max),
+                fmt_duration(MAX_TIME)
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn default_latency() -> Latency {
+    Latency::Uniform {
+        min: 1_000_000,
+        max: 5_000_000,
     }
 }
 
@@ -74,6 +96,8 @@ impl Latency {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LinkConfig {
+    /// Default `Uniform(min: "1ms", max: "5ms")`.
+    #[serde(default = "default_latency")]
     pub latency: Latency,
     /// Probability that a message is lost.
     #[serde(default)]
@@ -86,10 +110,7 @@ pub struct LinkConfig {
 impl Default for LinkConfig {
     fn default() -> Self {
         LinkConfig {
-            latency: Latency::Uniform {
-                min: 1_000_000,
-                max: 5_000_000,
-            },
+            latency: default_latency(),
             drop: 0.0,
             duplicate: 0.0,
         }
@@ -97,14 +118,67 @@ impl Default for LinkConfig {
 }
 
 impl LinkConfig {
-    pub fn validate(&self) -> Result<(), String> {
-        self.latency.validate()?;
-        for (name, p) in [("drop", self.drop), ("duplicate", self.duplicate)] {
-            if !(0.0..=1.0).contains(&p) {
-                return Err(format!("{name} probability must be within 0..=1, got {p}"));
-            }
+    /// Checks the link; the error names the field at fault (`latency`, `drop`, `duplicate`).
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        self.latency
+            .validate()
+            .map_err(|m| ("latency".to_string(), m))?;
+        check_probabilities(Some(self.drop), Some(self.duplicate))
+    }
+}
+
+fn check_probabilities(drop: Option<f64>, duplicate: Option<f64>) -> Result<(), (String, String)> {
+    for (name, p) in [("drop", drop), ("duplicate", duplicate)] {
+        if let Some(p) = p
+            && !(0.0..=1.0).contains(&p)
+        {
+            return Err((
+                name.to_string(),
+                format!("{name} probability must be within 0..=1, got {p}"),
+            ));
         }
-        Ok(())
+    }
+    Ok(())
+}
+
+/// One link's departures from the network's default: the fields it leaves out are the
+/// default link's.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkOverride {
+    #[serde(default, with = "given", skip_serializing_if = "Option::is_none")]
+    pub latency: Option<Latency>,
+    #[serde(default, with = "given", skip_serializing_if = "Option::is_none")]
+    pub drop: Option<f64>,
+    #[serde(default, with = "given", skip_serializing_if = "Option::is_none")]
+    pub duplicate: Option<f64>,
+}
+
+impl LinkOverride {
+    /// `base` with this override's fields.
+    pub fn over(&self, base: &LinkConfig) -> LinkConfig {
+        LinkConfig {
+            latency: self.latency.clone().unwrap_or_else(|| base.latency.clone()),
+            drop: self.drop.unwrap_or(base.drop),
+            duplicate: self.duplicate.unwrap_or(base.duplicate),
+        }
+    }
+}
+
+/// An optional field written as its bare value (`drop: 0.2`, not `drop: Some(0.2)`).
+mod given {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer, T: Serialize>(v: &Option<T>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(v) => v.serialize(s),
+            None => s.serialize_none(),
+        }
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+        d: D,
+    ) -> Result<Option<T>, D::Error> {
+        T::deserialize(d).map(Some)
     }
 }
 
@@ -114,30 +188,66 @@ impl LinkConfig {
 pub struct NetworkConfig {
     #[serde(default)]
     pub default: LinkConfig,
-    /// `(from, to, config)`: overrides the default for one directed link.
+    /// `(from, to, override)`: one directed link's departures from the default.
     #[serde(default)]
-    pub links: Vec<(u32, u32, LinkConfig)>,
+    pub links: Vec<(u32, u32, LinkOverride)>,
 }
 
 impl NetworkConfig {
     /// The link table, `from * n + to`.
     pub(crate) fn table(&self, n: u32) -> Vec<LinkConfig> {
         let mut t = vec![self.default.clone(); (n * n) as usize];
-        for (a, b, c) in &self.links {
+        for (a, b, o) in &self.links {
             if *a < n && *b < n {
-                t[(*a * n + *b) as usize] = c.clone();
+                t[(*a * n + *b) as usize] = o.over(&self.default);
             }
         }
         t
     }
 
-    pub fn validate(&self, n: u32) -> Result<(), String> {
-        self.default.validate()?;
-        for (a, b, c) in &self.links {
-            if *a >= n || *b >= n {
-                return Err(format!("link ({a}, {b}) names a node outside 0..{n}"));
+    /// Checks the network of `n` nodes (servers, then clients). The error names the field at
+    /// fault relative to the network (`default.drop`, `links[2]`, `links[0][2].latency`).
+    pub fn validate(&self, n: u32) -> Result<(), (String, String)> {
+        self.default
+            .validate()
+            .map_err(|(f, m)| (format!("default.{f}"), m))?;
+        let mut seen = std::collections::BTreeMap::new();
+        for (i, (a, b, o)) in self.links.iter().enumerate() {
+            for (k, x) in [(0, a), (1, b)] {
+                if *x >= n {
+                    return Err((
+                        format!("links[{i}][{k}]"),
+                        format!(
+                            "link ({a}, {b}) names node {x}, but the run has {n} nodes \
+                             (0..{n}: the servers, then the clients)"
+                        ),
+                    ));
+                }
             }
-            c.validate().map_err(|e| format!("link ({a}, {b}): {e}"))?;
+            if a == b {
+                return Err((
+                    format!("links[{i}]"),
+                    format!(
+                        "link ({a}, {b}) goes from n{a} to itself; a link joins two different nodes"
+                    ),
+                ));
+            }
+            if let Some(j) = seen.insert((*a, *b), i) {
+                return Err((
+                    format!("links[{i}]"),
+                    format!("link ({a}, {b}) is given twice, as links[{j}] and links[{i}]"),
+                ));
+            }
+            let on_link = |(f, m): (String, String)| {
+                (
+                    format!("links[{i}][2].{f}"),
+                    format!("link ({a}, {b}): {m}"),
+                )
+            };
+            if let Some(l) = &o.latency {
+                l.validate().map_err(|m| on_link(("latency".into(), m)))?;
+            }
+            check_probabilities(o.drop, o.duplicate).map_err(on_link)?;
         }
         Ok(())
     }
@@ -205,6 +315,123 @@ impl Partition {
                 .copied()
                 .collect(),
             Partition::Links(l) => l.iter().flat_map(|(a, b)| [*a, *b]).collect(),
+        }
+    }
+
+    /// Checks the partition over `servers` servers: every id a server, no empty side or group,
+    /// no server on two sides, no link from a server to itself, no link twice. The error names
+    /// the part at fault relative to the partition (`[1]` for the second group of a split,
+    /// `right`, `bridge`), and what is wrong with it.
+    pub fn validate(&self, servers: u32) -> Result<(), (String, String)> {
+        // Where each server was first named: (part, its path), to name both places of a clash.
+        let mut placed: std::collections::BTreeMap<u32, String> = Default::default();
+        let mut place = |n: u32, part: String, path: String| -> Result<(), (String, String)> {
+            if n >= servers {
+                return Err((
+                    path,
+                    format!(
+                        "n{n} ({part}) is not a server: the cluster has {servers} servers \
+                         (ids 0..{servers}), and partitions name servers"
+                    ),
+                ));
+            }
+            match placed.get(&n) {
+                Some(first) => Err((path, format!("n{n} appears twice: {first} and {part}"))),
+                None => {
+                    placed.insert(n, part);
+                    Ok(())
+                }
+            }
+        };
+        let nonempty = |v: &[u32], part: &str, path: &str| -> Result<(), (String, String)> {
+            if v.is_empty() {
+                Err((
+                    path.to_string(),
+                    format!("{part} is empty; name at least one server"),
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        match self {
+            Partition::Isolate(n) => place(*n, "isolated".into(), String::new()),
+            Partition::Split(groups) => {
+                if groups.len() < 2 {
+                    return Err((
+                        String::new(),
+                        format!("a split needs at least two groups, got {}", groups.len()),
+                    ));
+                }
+                for (g, grp) in groups.iter().enumerate() {
+                    nonempty(grp, &format!("split group {g}"), &format!("[{g}]"))?;
+                    for (k, &n) in grp.iter().enumerate() {
+                        place(n, format!("in split group {g}"), format!("[{g}][{k}]"))?;
+                    }
+                }
+                Ok(())
+            }
+            Partition::OneWay { from, to } => {
+                nonempty(from, "one-way `from`", "from")?;
+                nonempty(to, "one-way `to`", "to")?;
+                for (side, v) in [("from", from), ("to", to)] {
+                    for (k, &n) in v.iter().enumerate() {
+                        place(n, format!("in `{side}`"), format!("{side}[{k}]"))?;
+                    }
+                }
+                Ok(())
+            }
+            Partition::Bridge {
+                left,
+                right,
+                bridge,
+            } => {
+                nonempty(left, "bridge `left`", "left")?;
+                nonempty(right, "bridge `right`", "right")?;
+                place(*bridge, "as the bridge".into(), "bridge".into())?;
+                for (side, v) in [("left", left), ("right", right)] {
+                    for (k, &n) in v.iter().enumerate() {
+                        place(n, format!("in `{side}`"), format!("{side}[{k}]"))?;
+                    }
+                }
+                Ok(())
+            }
+            Partition::Links(l) => {
+                if l.is_empty() {
+                    return Err((
+                        String::new(),
+                        "`Links` is empty; name at least one link".into(),
+                    ));
+                }
+                let mut seen = std::collections::BTreeMap::new();
+                for (k, &(a, b)) in l.iter().enumerate() {
+                    for (j, x) in [(0, a), (1, b)] {
+                        if x >= servers {
+                            return Err((
+                                format!("[{k}][{j}]"),
+                                format!(
+                                    "link ({a}, {b}) names n{x}, but the cluster has {servers} servers \
+                                     (ids 0..{servers}); partitions name servers"
+                                ),
+                            ));
+                        }
+                    }
+                    if a == b {
+                        return Err((
+                            format!("[{k}]"),
+                            format!(
+                                "link ({a}, {b}) goes from n{a} to itself; a cut joins two different servers"
+                            ),
+                        ));
+                    }
+                    if let Some(first) = seen.insert((a, b), k) {
+                        return Err((
+                            format!("[{k}]"),
+                            format!("link ({a}, {b}) is cut twice (entries {first} and {k})"),
+                        ));
+                    }
+                }
+                Ok(())
+            }
         }
     }
 

@@ -10,6 +10,9 @@ pub const NANOS: Time = 1;
 pub const MICROS: Time = 1_000;
 pub const MILLIS: Time = 1_000_000;
 pub const SECS: Time = 1_000_000_000;
+/// The longest duration a scenario may write (7 days): any time plus a few such durations
+/// stays far from `u64::MAX`, so no sum of them can overflow.
+pub const MAX_TIME: Time = 7 * 24 * 3600 * SECS;
 
 /// Formats a time as seconds with nanosecond precision, e.g. `12.000345678`.
 /// Fixed width of the fraction so traces line up and sort as text.

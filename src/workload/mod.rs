@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 
 pub mod kv;
 
-use crate::sim::{MILLIS, SECS, Time};
+use crate::sim::time::MAX_TIME;
+use crate::sim::{MILLIS, SECS, Time, fmt_duration};
 
 /// The mix of operations a client draws from (relative weights).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -67,30 +68,83 @@ impl Default for WorkloadSpec {
     }
 }
 
+/// The most clients a scenario may have (each is a node with its own links).
+pub const MAX_CLIENTS: u32 = 1000;
+/// The most keys (keys are named `k0..`; more keys than operations only spreads them thin).
+pub const MAX_KEYS: u32 = 1_000_000;
+/// The largest weight of one operation kind in the mix.
+pub const MAX_WEIGHT: u32 = 1_000_000;
+/// The most attempts of one operation.
+pub const MAX_ATTEMPTS: u32 = 1000;
+
 impl WorkloadSpec {
-    pub fn validate(&self) -> Result<(), String> {
-        if self.clients == 0 {
-            return Err("workload.clients must be at least 1".into());
+    /// Checks the workload. The error names the field at fault (`clients`, `mix`, `think` ...)
+    /// and what is wrong with it.
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        let err = |field: &str, msg: String| Err((field.to_string(), msg));
+        let d = fmt_duration;
+        if !(1..=MAX_CLIENTS).contains(&self.clients) {
+            return err(
+                "clients",
+                format!("needs 1 to {MAX_CLIENTS} clients, got {}", self.clients),
+            );
         }
-        if self.keys == 0 {
-            return Err("workload.keys must be at least 1".into());
+        if !(1..=MAX_KEYS).contains(&self.keys) {
+            return err(
+                "keys",
+                format!("needs 1 to {MAX_KEYS} keys, got {}", self.keys),
+            );
         }
         let m = &self.mix;
-        if m.get + m.put + m.append + m.cas == 0 {
-            return Err("workload.mix: every operation weight is 0 (empty workload)".into());
+        let weights = [
+            ("get", m.get),
+            ("put", m.put),
+            ("append", m.append),
+            ("cas", m.cas),
+        ];
+        for (name, w) in weights {
+            if w > MAX_WEIGHT {
+                return err(
+                    &format!("mix.{name}"),
+                    format!("weight {w} is more than {MAX_WEIGHT}"),
+                );
+            }
+        }
+        if weights.iter().all(|(_, w)| *w == 0) {
+            return err("mix", "every operation weight is 0 (empty workload)".into());
         }
         if self.think.0 > self.think.1 {
-            return Err("workload.think: min is greater than max".into());
+            return err(
+                "think",
+                format!(
+                    "min ({}) is greater than max ({})",
+                    d(self.think.0),
+                    d(self.think.1)
+                ),
+            );
+        }
+        for (field, t) in [
+            ("think", self.think.1),
+            ("timeout", self.timeout),
+            ("stop", self.stop),
+        ] {
+            if t > MAX_TIME {
+                return err(field, format!("{} is longer than {}", d(t), d(MAX_TIME)));
+            }
         }
         if self.timeout == 0 {
-            return Err("workload.timeout must be positive".into());
+            return err("timeout", "an attempt's timeout must be positive".into());
         }
-        if self.attempts == 0 {
-            return Err("workload.attempts must be at least 1".into());
+        if !(1..=MAX_ATTEMPTS).contains(&self.attempts) {
+            return err(
+                "attempts",
+                format!("needs 1 to {MAX_ATTEMPTS} attempts, got {}", self.attempts),
+            );
         }
         if self.stop == 0 {
-            return Err(
-                "workload.stop must be positive (no operation would ever be invoked)".into(),
+            return err(
+                "stop",
+                "must be positive (no operation would ever be invoked)".into(),
             );
         }
         Ok(())

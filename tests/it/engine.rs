@@ -362,7 +362,7 @@ fn nemesis_expansion_is_deterministic_and_bounded() {
     assert_ne!(a, n.expand(12, 5));
     assert!(a.len() > 4);
     assert!(a.iter().all(|f| f.at >= n.start && f.at <= n.stop));
-    validate_schedule(&a, 5, 5).expect("a nemesis schedule is valid");
+    validate_schedule(&a, 5).expect("a nemesis schedule is valid");
     let kinds: std::collections::BTreeSet<&str> = (0..20)
         .flat_map(|s| n.expand(s, 5))
         .map(|f| f.fault.kind())
@@ -381,8 +381,11 @@ fn nemesis_expansion_is_deterministic_and_bounded() {
 
 #[test]
 fn schedule_validation_names_the_problem() {
-    let bad =
-        |f: Fault| validate_schedule(&[ScheduledFault { at: SECS, fault: f }], 5, 8).unwrap_err();
+    let bad = |f: Fault| {
+        validate_schedule(&[ScheduledFault { at: SECS, fault: f }], 5)
+            .unwrap_err()
+            .1
+    };
     assert!(bad(Fault::Crash(7)).contains("names node 7"));
     assert!(bad(Fault::Restart(1)).contains("before any crash"));
     assert!(bad(Fault::Partition(Partition::Split(vec![vec![0, 1, 2]]))).contains("two groups"));

@@ -85,6 +85,13 @@ impl ProtocolDef for RaftSpec {
                 "raft.election_timeout: min must be positive and not greater than max".into(),
             );
         }
+        if self.election_timeout.1 > crate::sim::time::MAX_TIME {
+            return Err(format!(
+                "raft.election_timeout: max {} is longer than {}",
+                crate::sim::fmt_duration(self.election_timeout.1),
+                crate::sim::fmt_duration(crate::sim::time::MAX_TIME)
+            ));
+        }
         if self.heartbeat == 0 || self.heartbeat >= self.election_timeout.0 {
             return Err(
                 "raft.heartbeat must be positive and shorter than the election timeout".into(),
