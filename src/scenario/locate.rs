@@ -180,11 +180,10 @@ fn is_ident(c: u8) -> bool {
 /// The end of the value starting at `pos`.
 fn skip_value(b: &[u8], pos: usize) -> Option<usize> {
     match *b.get(pos)? {
-        b'"' => skip_string(b, pos),
-        b'\'' => skip_char(b, pos),
+        b'"' | b'\'' => skip_quoted(b, pos),
         b'(' | b'[' | b'{' => skip_group(b, pos),
         b'r' | b'b' if raw_string_at(b, pos).is_some() => raw_string_at(b, pos),
-        b'b' if b.get(pos + 1) == Some(&b'"') => skip_string(b, pos + 1),
+        b'b' if b.get(pos + 1) == Some(&b'"') => skip_quoted(b, pos + 1),
         c if is_ident(c) => {
             let mut p = pos;
             while b.get(p).is_some_and(|c| is_ident(*c)) {
@@ -226,23 +225,14 @@ fn raw_string_at(b: &[u8], pos: usize) -> Option<usize> {
     }
 }
 
-fn skip_string(b: &[u8], pos: usize) -> Option<usize> {
+/// The end of the string or char literal opening with `quote` at `pos`.
+fn skip_quoted(b: &[u8], pos: usize) -> Option<usize> {
+    let quote = b[pos];
     let mut p = pos + 1;
     loop {
         match *b.get(p)? {
             b'\\' => p += 2,
-            b'"' => return Some(p + 1),
-            _ => p += 1,
-        }
-    }
-}
-
-fn skip_char(b: &[u8], pos: usize) -> Option<usize> {
-    let mut p = pos + 1;
-    loop {
-        match *b.get(p)? {
-            b'\\' => p += 2,
-            b'\'' => return Some(p + 1),
+            c if c == quote => return Some(p + 1),
             _ => p += 1,
         }
     }
@@ -266,8 +256,7 @@ fn skip_group(b: &[u8], pos: usize) -> Option<usize> {
                     return Some(p);
                 }
             }
-            b'"' => p = skip_string(b, p)?,
-            b'\'' => p = skip_char(b, p)?,
+            b'"' | b'\'' => p = skip_quoted(b, p)?,
             b'r' | b'b' if raw_string_at(b, p).is_some() => p = raw_string_at(b, p)?,
             _ => p += 1,
         }

@@ -123,6 +123,25 @@ pub const MAX_WEIGHT: u32 = 1_000_000;
 /// The most fault windows a nemesis may draw (in all its lanes together).
 pub const MAX_WINDOWS: u64 = 100_000;
 
+/// Checks the weights of a random choice: each at most [`MAX_WEIGHT`] (so their sum is
+/// exact), not all 0. The error names the weight at fault, or none when all are 0.
+pub fn check_weights(weights: &[(&str, u32)]) -> Result<(), (String, String)> {
+    if let Some((name, w)) = weights.iter().find(|(_, w)| *w > MAX_WEIGHT) {
+        return Err((
+            name.to_string(),
+            format!("weight {w} is more than {MAX_WEIGHT}"),
+        ));
+    }
+    if weights.iter().all(|(_, w)| *w == 0) {
+        let names: Vec<&str> = weights.iter().map(|(n, _)| *n).collect();
+        return Err((
+            String::new(),
+            format!("every weight ({}) is 0", names.join(", ")),
+        ));
+    }
+    Ok(())
+}
+
 /// The widest clock drift a scenario may set, in parts per million (either way).
 pub const MAX_DRIFT_PPM: i64 = 500_000;
 
@@ -328,23 +347,13 @@ impl Nemesis {
                 ),
             );
         }
-        let weights = [
+        check_weights(&[
             ("partition", self.partition),
             ("crash", self.crash),
             ("pause", self.pause),
             ("skew", self.skew),
-        ];
-        for (field, w) in weights {
-            if w > MAX_WEIGHT {
-                return err(field, format!("weight {w} is more than {MAX_WEIGHT}"));
-            }
-        }
-        if weights.iter().all(|(_, w)| *w == 0) {
-            return err(
-                "partition",
-                "every fault weight (partition, crash, pause, skew) is 0: the nemesis would do nothing".into(),
-            );
-        }
+        ])
+        .map_err(|(f, m)| (f, format!("{m}: the nemesis would do nothing")))?;
         if i64::from(self.skew_drift_ppm_max) > MAX_DRIFT_PPM {
             return err(
                 "skew_drift_ppm_max",

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 pub mod kv;
 
 use crate::sim::time::MAX_TIME;
-use crate::sim::{MILLIS, SECS, Time, fmt_duration};
+use crate::sim::{MILLIS, SECS, Time, check_weights, fmt_duration};
 
 /// The mix of operations a client draws from (relative weights).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -72,8 +72,6 @@ impl Default for WorkloadSpec {
 pub const MAX_CLIENTS: u32 = 1000;
 /// The most keys (keys are named `k0..`; more keys than operations only spreads them thin).
 pub const MAX_KEYS: u32 = 1_000_000;
-/// The largest weight of one operation kind in the mix.
-pub const MAX_WEIGHT: u32 = 1_000_000;
 /// The most attempts of one operation.
 pub const MAX_ATTEMPTS: u32 = 1000;
 
@@ -96,23 +94,16 @@ impl WorkloadSpec {
             );
         }
         let m = &self.mix;
-        let weights = [
+        check_weights(&[
             ("get", m.get),
             ("put", m.put),
             ("append", m.append),
             ("cas", m.cas),
-        ];
-        for (name, w) in weights {
-            if w > MAX_WEIGHT {
-                return err(
-                    &format!("mix.{name}"),
-                    format!("weight {w} is more than {MAX_WEIGHT}"),
-                );
-            }
-        }
-        if weights.iter().all(|(_, w)| *w == 0) {
-            return err("mix", "every operation weight is 0 (empty workload)".into());
-        }
+        ])
+        .map_err(|(f, msg)| match f.as_str() {
+            "" => ("mix".to_string(), format!("{msg} (empty workload)")),
+            f => (format!("mix.{f}"), msg),
+        })?;
         if self.think.0 > self.think.1 {
             return err(
                 "think",
