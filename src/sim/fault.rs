@@ -25,11 +25,13 @@ pub enum Fault {
         #[serde(with = "crate::sim::dur")]
         duration: Time,
     },
-    /// Sets the node's clock: offset from true time, and drift in parts per million.
+    /// Sets the node's clock: offset from true time, and drift in parts per million (each 0
+    /// when left out; both 0 puts the clock right).
     ClockSkew {
         node: u32,
-        #[serde(with = "crate::sim::dur::signed")]
+        #[serde(default, with = "crate::sim::dur::signed")]
         offset: i64,
+        #[serde(default)]
         drift_ppm: i64,
     },
 }

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use faultline::scenario::load_str;
+use faultline::sim::Fault;
 use proptest::prelude::*;
 
 const GOOD: &str = r#"Scenario(
@@ -626,7 +627,7 @@ fn the_longest_durations_run_without_overflow() {
 }
 
 #[test]
-fn latency_is_optional_and_link_overrides_inherit_the_default() {
+fn left_out_fields_take_their_defaults() {
     let text = GOOD.replace(
         "workload:",
         "network: (default: (drop: 0.25), links: [(0, 1, (duplicate: 0.5))]),\n    workload:",
@@ -638,6 +639,26 @@ fn latency_is_optional_and_link_overrides_inherit_the_default() {
     let link = s.network.links[0].2.over(&s.network.default);
     assert_eq!((link.drop, link.duplicate), (0.25, 0.5));
     assert_eq!(link.latency, d.latency);
+    // A clock skew needs only what it changes.
+    let skew = GOOD.replace("Crash(1)", "ClockSkew(node: 1, drift_ppm: 200)");
+    let skew = skew.replace("Restart(1)", "ClockSkew(node: 1, offset: \"-5ms\")");
+    let s2 = load_str(&skew, "skew.ron").unwrap_or_else(|e| panic!("{e}"));
+    let fault = |i: usize| s2.faults.schedule[i].fault.clone();
+    assert_eq!(
+        (fault(0), fault(1)),
+        (
+            Fault::ClockSkew {
+                node: 1,
+                offset: 0,
+                drift_ppm: 200
+            },
+            Fault::ClockSkew {
+                node: 1,
+                offset: -5_000_000,
+                drift_ppm: 0
+            }
+        )
+    );
     // Written back, it reads the same.
     let back = faultline::scenario::ron_options()
         .to_string_pretty(&s, Default::default())
