@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use faultline::check::parse::{Format, ModelName, check_text};
+use faultline::check::parse::{ModelName, check_text};
 use faultline::check::{CheckOptions, Verdict};
 
 fn data() -> Option<PathBuf> {
@@ -20,8 +20,7 @@ fn data() -> Option<PathBuf> {
 
 fn verdict(path: &Path, model: ModelName) -> Verdict {
     let text = std::fs::read_to_string(path).unwrap();
-    let fmt = Format::sniff(&text);
-    check_text(&text, fmt, model, &CheckOptions::default())
+    check_text(&text, None, model, None, &CheckOptions::default())
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
         .result
         .verdict
