@@ -51,7 +51,8 @@ pub fn read(
             ));
         }
         let extra = &fields[4..];
-        if !extra.len().is_multiple_of(2) || extra.chunks(2).any(|kv| !matches!(kv[0], Val::Kw(_))) {
+        if !extra.len().is_multiple_of(2) || extra.chunks(2).any(|kv| !matches!(kv[0], Val::Kw(_)))
+        {
             return Err(ParseError::at(
                 pos,
                 "after the value, only `:name value` pairs may follow (like `:hint 2`)",
