@@ -285,9 +285,9 @@ pub struct TxnInput(pub Vec<MicroOp>);
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct TxnOutput(pub Vec<MicroOp>);
 
-/// Named integer registers, each `initial` (nil by default) until written. Transactions
-/// happen atomically; a read of nil matches only an unwritten register whose initial value is
-/// nil... except a read with no value at all, which Knossos treats as unconstrained.
+/// Knossos's multi-register: named integer registers, each `initial` (nil by default) until
+/// written; a transaction of reads and writes takes effect atomically. As in Knossos, a read
+/// that returned nil is unconstrained.
 #[derive(Clone, Debug, Default)]
 pub struct MultiRegister {
     pub initial: Option<i64>,

@@ -48,8 +48,8 @@ pub struct CheckArgs {
     /// Most search steps per key before the verdict is `unknown`.
     #[arg(long, default_value_t = 50_000_000)]
     pub budget: u64,
-    /// Initial value of the registers (cas-register, register, etcd-register, multi-register);
-    /// nil when omitted. Knossos's own test histories use 0.
+    /// Initial value of the registers (the register models and multi-register); nil when
+    /// omitted. Knossos's own test histories use 0 (with knossos-cas-register, multi-register).
     #[arg(long, allow_negative_numbers = true)]
     pub initial: Option<i64>,
     /// Write a self-contained HTML page showing the verdict (one file only).
@@ -62,6 +62,21 @@ pub struct CheckArgs {
 
 pub fn main(a: CheckArgs) -> Result<i32, InputError> {
     let model = a.model;
+    if a.initial.is_some()
+        && !matches!(
+            model,
+            ModelName::CasRegister
+                | ModelName::KnossosCasRegister
+                | ModelName::Register
+                | ModelName::EtcdRegister
+                | ModelName::MultiRegister
+        )
+    {
+        return Err(InputError(format!(
+            "--initial sets a register's first value; model {} has no registers",
+            model.name()
+        )));
+    }
     let mut files = Vec::new();
     for f in &a.files {
         if f.is_dir() {

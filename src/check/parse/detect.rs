@@ -18,11 +18,11 @@ pub fn describe(f: Format) -> &'static str {
     }
 }
 
-/// The first line that is not blank (1 for an empty file).
+/// The line of the first record: the first that is not blank or a comment.
 pub fn first_line(text: &str) -> usize {
-    text.lines()
-        .position(|l| !l.trim().is_empty())
-        .map_or(1, |i| i + 1)
+    let mut r = Reader::new(text);
+    r.ws();
+    r.pos().line
 }
 
 /// The format of `text`, from its first record.

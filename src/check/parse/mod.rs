@@ -23,7 +23,10 @@ pub mod ops;
 pub mod porcupine;
 
 pub use edn::{Pos, Val};
-pub use ops::{kv_history, multi_register_history, mutex_history, register_history};
+pub use ops::{
+    RegisterReading, kv_history, multi_register_history, mutex_history, register_history,
+    register_history_as,
+};
 
 /// A located input error.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -297,6 +300,8 @@ pub enum ModelName {
     EtcdRegister,
     /// Register with read/write/cas, `:fail` = did not happen (nil is "no value")
     CasRegister,
+    /// Knossos's cas-register: as cas-register, but a read that returned nil is unconstrained (use --initial 0 for Knossos's test data)
+    KnossosCasRegister,
     /// Register with read/write
     Register,
     /// Key-value map with get/put/append, checked key by key
@@ -317,7 +322,11 @@ impl ModelName {
         ),
         (
             "cas-register",
-            "register with read/write/cas, Knossos semantics",
+            "register with read/write/cas; :fail did not happen; nil means no value",
+        ),
+        (
+            "knossos-cas-register",
+            "Knossos's cas-register: a read that returned nil is unconstrained",
         ),
         ("register", "register with read/write"),
         (
@@ -404,8 +413,16 @@ pub fn check_text(
         }
     }
     Ok(match model {
-        ModelName::EtcdRegister | ModelName::CasRegister | ModelName::Register => {
-            let h = register_history(ev, model == ModelName::EtcdRegister)?;
+        ModelName::EtcdRegister
+        | ModelName::CasRegister
+        | ModelName::KnossosCasRegister
+        | ModelName::Register => {
+            let how = match model {
+                ModelName::EtcdRegister => RegisterReading::Etcd,
+                ModelName::KnossosCasRegister => RegisterReading::Knossos,
+                _ => RegisterReading::Plain,
+            };
+            let h = register_history_as(ev, how)?;
             if model == ModelName::Register
                 && let Some(o) = h
                     .ops

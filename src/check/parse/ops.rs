@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 
 use super::{Event, Kind, ParseError, Val};
-use crate::check::history::History;
+use crate::check::history::{History, Operation, Status};
 use crate::check::model::{
     KvInput, KvOutput, MicroOp, MutexInput, MutexOutput, RegisterInput, RegisterOutput, TxnInput,
     TxnOutput,
@@ -92,11 +92,36 @@ fn pair_of(v: &Val, e: &Event) -> Result<(i64, i64), ParseError> {
     }
 }
 
+/// How a register log is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RegisterReading {
+    /// `:fail` did not happen; a read of nil saw no value.
+    Plain,
+    /// Porcupine's etcd logs: `:fail :cas` is a failed compare, `:fail :read` is unknown.
+    Etcd,
+    /// Knossos's models: a read that returned nil is unconstrained (any value).
+    Knossos,
+}
+
 /// A register history. `etcd`: Porcupine's reading of `:fail` (see the module docs).
 pub fn register_history(
     events: &[Event],
     etcd: bool,
 ) -> Result<History<RegisterInput, RegisterOutput>, ParseError> {
+    let how = if etcd {
+        RegisterReading::Etcd
+    } else {
+        RegisterReading::Plain
+    };
+    register_history_as(events, how)
+}
+
+/// A register history read the way `how` says.
+pub fn register_history_as(
+    events: &[Event],
+    how: RegisterReading,
+) -> Result<History<RegisterInput, RegisterOutput>, ParseError> {
+    let etcd = how == RegisterReading::Etcd;
     let mut h = History::new();
     for (inv, done) in pair(events)? {
         let e = &events[inv];
@@ -128,10 +153,18 @@ pub fn register_history(
         match done.map(|d| (d, &events[d])) {
             None => h.unknown(client, call, input),
             Some((d, c)) => match (c.kind, &input) {
-                (Kind::Ok, RegisterInput::Read) => {
-                    let v = int_or_nil(&c.value, c)?;
-                    h.ok(client, call, d as u64, input, RegisterOutput::Read(v))
-                }
+                (Kind::Ok, RegisterInput::Read) => match int_or_nil(&c.value, c)? {
+                    // Completed, but what it saw is unknown: it must still take effect in time.
+                    None if how == RegisterReading::Knossos => h.ops.push(Operation {
+                        client,
+                        call,
+                        ret: Some(d as u64),
+                        input,
+                        output: None,
+                        status: Status::Ok,
+                    }),
+                    v => h.ok(client, call, d as u64, input, RegisterOutput::Read(v)),
+                },
                 (Kind::Ok, RegisterInput::Write(_)) => {
                     h.ok(client, call, d as u64, input, RegisterOutput::Written)
                 }
