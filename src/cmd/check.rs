@@ -55,7 +55,8 @@ pub struct CheckArgs {
     /// Write a self-contained HTML page showing the verdict (one file only).
     #[arg(long, value_name = "OUT.html", conflicts_with = "report")]
     pub html: Option<PathBuf>,
-    /// Write the page as DIR/check.html (one file only).
+    /// Write the page as DIR/check.html, and its picture as DIR/counterexample.svg (a
+    /// violation) or DIR/timeline.svg (linearizable) (one file only).
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
 }
@@ -165,9 +166,21 @@ pub fn main(a: CheckArgs) -> Result<i32, InputError> {
                         &model.name(),
                         &rep,
                     );
-                    crate::report::write_atomic(p, html.as_bytes())
-                        .map_err(|e| InputError(format!("{}: {e}", p.display())))?;
+                    let write = |p: &Path, bytes: &[u8]| {
+                        crate::report::write_atomic(p, bytes)
+                            .map_err(|e| InputError(format!("{}: {e}", p.display())))
+                    };
+                    write(p, html.as_bytes())?;
                     println!("page {}", p.display());
+                    // A report folder also gets the picture as its own file.
+                    if let (Some(dir), Some((name, svg))) =
+                        (&a.report, crate::report::check_page::picture(&rep))
+                    {
+                        let q = dir.join(name);
+                        refuse_overwriting_input(&q, f)?;
+                        write(&q, svg.as_bytes())?;
+                        println!("picture {}", q.display());
+                    }
                 }
             }
         }
@@ -198,6 +211,18 @@ fn refuse_overwriting_input(page: &Path, input: &Path) -> Result<(), InputError>
             "{} is a directory (give a file name for --html)",
             page.display()
         )));
+    }
+    // Replace only what an earlier check wrote: a page, or a picture.
+    if let Ok(old) = std::fs::read(page) {
+        let ours = old.starts_with(b"<svg")
+            || String::from_utf8_lossy(&old[..old.len().min(400)])
+                .contains(crate::report::check_page::GENERATOR);
+        if !ours {
+            return Err(InputError(format!(
+                "refusing to overwrite {}: it exists and is not a page `faultline check` wrote",
+                page.display()
+            )));
+        }
     }
     Ok(())
 }

@@ -12,11 +12,14 @@ use super::svg::esc;
 use crate::check::Verdict;
 use crate::check::parse::FileReport;
 
+/// Marks a page this module wrote (so a later run may replace it, and nothing else).
+pub const GENERATOR: &str = "<meta name=\"generator\" content=\"faultline check\">";
+
 /// Most operations listed in the page's table.
 const TABLE_MAX: usize = 2_000;
 
-/// The whole page.
-pub fn check_html(file: &str, model: &str, rep: &FileReport) -> String {
+/// The operations as bars, and a labeller for times (record positions, shown as file lines).
+fn bars_and_time(rep: &FileReport) -> (Vec<Bar<'_>>, impl Fn(u64) -> String + '_) {
     let bars: Vec<Bar<'_>> = rep
         .view
         .iter()
@@ -28,10 +31,34 @@ pub fn check_html(file: &str, model: &str, rep: &FileReport) -> String {
         })
         .collect();
     let lines = &rep.lines;
-    let time = |t: u64| match lines.get(t as usize) {
+    let time = move |t: u64| match lines.get(t as usize) {
         Some(l) => format!("line {l}"),
         None => "end".to_string(),
     };
+    (bars, time)
+}
+
+/// The page's picture as a standalone SVG file: `counterexample.svg` for a violation,
+/// `timeline.svg` for a linearizable history (none for an unknown verdict).
+pub fn picture(rep: &FileReport) -> Option<(&'static str, String)> {
+    let (bars, time) = bars_and_time(rep);
+    let r = &rep.result;
+    if let Some(c) = &r.counterexample {
+        Some((
+            "counterexample.svg",
+            counterexample_bars(&bars, &c.linearized, &c.unplaced, &time),
+        ))
+    } else if r.verdict == Verdict::Linearizable {
+        Some(("timeline.svg", timeline_svg(&bars, &r.linearization, &time)))
+    } else {
+        None
+    }
+}
+
+/// The whole page.
+pub fn check_html(file: &str, model: &str, rep: &FileReport) -> String {
+    let (bars, time) = bars_and_time(rep);
+    let picture = picture(rep).map(|p| p.1).unwrap_or_default();
     let r = &rep.result;
     let (class, word) = match r.verdict {
         Verdict::Linearizable => ("pass", "LINEARIZABLE"),
@@ -41,7 +68,7 @@ pub fn check_html(file: &str, model: &str, rep: &FileReport) -> String {
     let mut h = String::new();
     let _ = write!(
         h,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{} — {}</title>\
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"generator\" content=\"faultline check\"><title>{} — {}</title>\
          <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}}\
          .pass{{color:#1d7a35}}.violation{{color:#b3261e}}.unknown{{color:#9a6b00}}\
          table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}}\
@@ -76,12 +103,7 @@ pub fn check_html(file: &str, model: &str, rep: &FileReport) -> String {
             "<p>Blue bars took effect in the numbered order; the red ones could not take effect next. \
              Hover a bar for details.</p>\n",
         );
-        h.push_str(&counterexample_bars(
-            &bars,
-            &c.linearized,
-            &c.unplaced,
-            &time,
-        ));
+        h.push_str(&picture);
         h.push_str("<h3>Operations that could not take effect</h3>\n");
         table(&mut h, &bars, &c.unplaced, &time);
     } else if r.verdict == Verdict::Linearizable {
@@ -91,7 +113,7 @@ pub fn check_html(file: &str, model: &str, rep: &FileReport) -> String {
              never completed). The black tick is where the operation takes effect in the order \
              the checker found; grey bars never took effect. Hover for details.</p>\n<div class=\"scroll\">",
         );
-        h.push_str(&timeline_svg(&bars, &r.linearization, &time));
+        h.push_str(&picture);
         h.push_str("</div>\n");
     }
     let all: Vec<usize> = (0..bars.len()).collect();

@@ -560,6 +560,8 @@ fn the_page_shows_a_violation_and_a_linearizable_timeline() {
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let h = std::fs::read_to_string(rep.join("check.html")).unwrap();
+    let svg = std::fs::read_to_string(rep.join("timeline.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
     for w in [
         "LINEARIZABLE",
         "linearization points",
@@ -601,6 +603,29 @@ fn the_page_never_overwrites_an_input() {
         d.join("x.html").to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(2), "one page, one history");
+    // A file the user wrote is not replaced; a page an earlier check wrote is.
+    let notes = d.join("notes.html");
+    std::fs::write(&notes, "<p>my notes</p>").unwrap();
+    let args = |out: &str| {
+        run(&[
+            "check",
+            f.to_str().unwrap(),
+            "--model",
+            "cas-register",
+            "--html",
+            out,
+        ])
+    };
+    let o = args(notes.to_str().unwrap());
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert_eq!(std::fs::read_to_string(&notes).unwrap(), "<p>my notes</p>");
+    let page = d.join("page.html");
+    assert_eq!(args(page.to_str().unwrap()).status.code(), Some(1));
+    assert_eq!(
+        args(page.to_str().unwrap()).status.code(),
+        Some(1),
+        "rewrites its own page"
+    );
 }
 
 // ---- Properties.

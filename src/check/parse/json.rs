@@ -22,6 +22,29 @@ fn pos_of(text: &str, at: usize) -> Pos {
     }
 }
 
+/// Positions of increasing byte offsets, found in one pass over the text.
+struct Cursor<'a> {
+    text: &'a [u8],
+    at: usize,
+    pos: Pos,
+}
+
+impl Cursor<'_> {
+    fn to(&mut self, at: usize) -> Pos {
+        let at = at.min(self.text.len());
+        for &b in &self.text[self.at..at] {
+            if b == b'\n' {
+                self.pos.line += 1;
+                self.pos.col = 1;
+            } else {
+                self.pos.col += 1;
+            }
+        }
+        self.at = self.at.max(at);
+        self.pos
+    }
+}
+
 fn skip_ws(b: &[u8], mut i: usize) -> usize {
     while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\r' | b'\n') {
         i += 1;
@@ -59,6 +82,11 @@ pub fn read(
     sink: &mut dyn FnMut(Pos, &Val) -> Result<(), ParseError>,
 ) -> Result<(), ParseError> {
     let b = text.as_bytes();
+    let mut cur = Cursor {
+        text: b,
+        at: 0,
+        pos: Pos { line: 1, col: 1 },
+    };
     let mut i = skip_ws(b, if text.starts_with('\u{feff}') { 3 } else { 0 });
     if b.get(i) == Some(&b'[') {
         let open = pos_of(text, i);
@@ -67,7 +95,7 @@ pub fn read(
             i += 1;
         } else {
             loop {
-                let at = pos_of(text, i);
+                let at = cur.to(i);
                 let (v, next) = one(text, i)?;
                 sink(at, &from_json(&v))?;
                 i = skip_ws(b, next);
@@ -105,7 +133,7 @@ pub fn read(
         return Ok(());
     }
     while i < b.len() {
-        let at = pos_of(text, i);
+        let at = cur.to(i);
         let (v, next) = one(text, i)?;
         sink(at, &from_json(&v))?;
         i = skip_ws(b, next);
