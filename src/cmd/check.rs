@@ -157,8 +157,8 @@ pub fn main(a: CheckArgs) -> Result<i32, InputError> {
                         rep.format.name()
                     );
                 }
-                if single && let Some(c) = &result.counterexample {
-                    print!("{}", c.text);
+                if single && let Some(t) = rep.explanation() {
+                    print!("{t}");
                 }
                 if let Some(p) = &page {
                     let html = crate::report::check_page::check_html(

@@ -30,12 +30,7 @@ fn bars_and_time(rep: &FileReport) -> (Vec<Bar<'_>>, impl Fn(u64) -> String + '_
             desc: &o.desc,
         })
         .collect();
-    let lines = &rep.lines;
-    let time = move |t: u64| match lines.get(t as usize) {
-        Some(l) => format!("line {l}"),
-        None => "end".to_string(),
-    };
-    (bars, time)
+    (bars, move |t: u64| rep.line_of(t))
 }
 
 /// The page's picture as a standalone SVG file: `counterexample.svg` for a violation,
@@ -97,7 +92,7 @@ pub fn check_html(file: &str, model: &str, rep: &FileReport) -> String {
     );
     if let Some(c) = &r.counterexample {
         h.push_str("<h2>Why it is not linearizable</h2>\n<pre>");
-        h.push_str(&esc(&c.text));
+        h.push_str(&esc(&rep.explanation().unwrap_or_default()));
         h.push_str("</pre>\n<h3>The operations where no order works</h3>\n");
         h.push_str(
             "<p>Blue bars took effect in the numbered order; the red ones could not take effect next. \
@@ -181,9 +176,9 @@ pub fn timeline_svg(
         }
     }
     let (left, top, row) = (80.0, 30.0, 30.0);
-    let unit = (2400.0 / end as f64).clamp(1.0, 60.0);
-    let width = (left + unit * end as f64 + 20.0).min(200_000.0);
-    let unit = (width - left - 20.0) / end as f64;
+    let unit = (2400.0 / end as f64).clamp(1.0, 100.0);
+    let width = (left + unit * end as f64 + 50.0).min(200_000.0);
+    let unit = (width - left - 50.0) / end as f64;
     let height = top + row * clients.len() as f64 + 30.0;
     let x = |t: f64| left + unit * t;
     let mut s = String::new();
@@ -231,23 +226,32 @@ pub fn timeline_svg(
             esc(b.desc),
             when
         );
-        if few && (x2 - x1) > 40.0 {
-            let d: String = b.desc.chars().take(((x2 - x1) / 6.0) as usize).collect();
+        let tick = point[i].map(|(t, _)| x(t));
+        if let Some(px) = tick {
             let _ = write!(
                 s,
-                r#"<text x="{:.1}" y="{:.1}" font-size="9">{}</text>"#,
-                x1 + 3.0,
-                y + 12.0,
-                esc(&d)
-            );
-        }
-        if let Some((t, _)) = point[i] {
-            let px = x(t);
-            let _ = write!(
-                s,
-                r##"<line x1="{px:.1}" y1="{:.1}" x2="{px:.1}" y2="{:.1}" stroke="#000" stroke-width="2"/>"##,
+                r##"<line x1="{px:.1}" y1="{:.1}" x2="{px:.1}" y2="{:.1}" stroke="#12305a" stroke-width="2"/>"##,
                 y - 2.0,
                 y + 20.0
+            );
+        }
+        // The description where the bar has room, right of the tick when the tick is early.
+        let start = match tick {
+            Some(px) if px < x1 + 30.0 => px + 3.0,
+            _ => x1 + 3.0,
+        };
+        let end_x = match tick {
+            Some(px) if px > start => px - 2.0,
+            _ => x2 - 2.0,
+        };
+        let room = ((end_x - start) / 5.0).max(0.0) as usize;
+        if few && room >= 6 {
+            let d: String = b.desc.chars().take(room).collect();
+            let _ = write!(
+                s,
+                r#"<text x="{start:.1}" y="{:.1}" font-size="9">{}</text>"#,
+                y + 12.0,
+                esc(&d)
             );
         }
     }
@@ -256,7 +260,7 @@ pub fn timeline_svg(
         r#"<text x="{left}" y="{:.1}" font-size="10">{}</text><text x="{:.1}" y="{:.1}" font-size="10" text-anchor="end">{}</text>"#,
         height - 8.0,
         esc(&time(0)),
-        width - 20.0,
+        width - 10.0,
         height - 8.0,
         esc(&time(end - 1))
     );

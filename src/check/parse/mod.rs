@@ -363,6 +363,59 @@ pub struct FileReport {
     pub lines: Vec<usize>,
 }
 
+impl FileReport {
+    /// The line of the file a time (a record position) stands for.
+    pub fn line_of(&self, t: u64) -> String {
+        match self.lines.get(t as usize) {
+            Some(l) => format!("line {l}"),
+            None => "the end".to_string(),
+        }
+    }
+    /// The counterexample in the file's own terms (lines instead of record positions), or
+    /// `None` for a linearizable history.
+    pub fn explanation(&self) -> Option<String> {
+        use std::fmt::Write as _;
+        let c = self.result.counterexample.as_ref()?;
+        let mut t = String::new();
+        if !c.key.is_empty() {
+            let _ = write!(t, "key {:?}: ", c.key);
+        }
+        let _ = writeln!(
+            t,
+            "the history up to {} ({} operations) cannot be linearized.",
+            self.line_of(c.prefix_end),
+            c.ops.len()
+        );
+        let op = |t: &mut String, i: usize| {
+            if let Some(o) = self.view.get(i) {
+                let ret = o
+                    .ret
+                    .map_or("never completed".to_string(), |r| self.line_of(r));
+                let _ = writeln!(
+                    t,
+                    "  #{i} client {} [{}, {ret}] {}",
+                    o.client,
+                    self.line_of(o.call),
+                    o.desc
+                );
+            }
+        };
+        let _ = writeln!(
+            t,
+            "longest linearizable order found ({} operations):",
+            c.linearized.len()
+        );
+        for &i in &c.linearized {
+            op(&mut t, i);
+        }
+        t.push_str("then none of these can take effect next:\n");
+        for &i in &c.unplaced {
+            op(&mut t, i);
+        }
+        Some(t)
+    }
+}
+
 /// One operation as a picture shows it. Times are positions of records in the file.
 #[derive(Clone, Debug, Serialize)]
 pub struct OpView {
