@@ -705,3 +705,33 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    /// Real histories (../shared/data), one byte changed: never a panic; a bracket turned into
+    /// a letter is never read.
+    #[test]
+    fn mutated_real_histories(which in 0usize..3, at in 0.0f64..1.0, b in any::<u8>()) {
+        let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
+        let files = [
+            ("edn/good/cas-register-basic.edn", ModelName::CasRegister),
+            ("porcupine/etcd/etcd_000.log", ModelName::EtcdRegister),
+            ("porcupine/kv/c01-ok.txt", ModelName::KvAppend),
+        ];
+        let (f, m) = files[which];
+        let Ok(text) = std::fs::read_to_string(data.join(f)) else {
+            eprintln!("SKIPPED: {} is absent", data.display());
+            return Ok(());
+        };
+        let mut bytes = text.into_bytes();
+        let i = ((bytes.len() - 1) as f64 * at) as usize;
+        let old = bytes[i];
+        bytes[i] = b;
+        let t = String::from_utf8_lossy(&bytes).to_string();
+        let r = check_text(&t, None, m, None, &CheckOptions::default());
+        if b"{}[]".contains(&old) && b.is_ascii_alphabetic() {
+            prop_assert!(r.is_err(), "{f}: byte {i} `{}` -> `{}` was read", old as char, b as char);
+        }
+    }
+}
