@@ -428,8 +428,19 @@ impl<'a> Reader<'a> {
     }
     fn character(&mut self, pos: Pos) -> Result<Val, ParseError> {
         // One character, then a name if more token bytes follow (`\newline`, `\u0041`).
-        let rest = std::str::from_utf8(&self.s[self.i..]).unwrap_or("");
-        let Some(first) = rest.chars().next() else {
+        // Decode only the first character (validating the rest of the file here would make
+        // a file of characters quadratic).
+        let n = match self.peek() {
+            Some(0..=0x7f) => 1,
+            Some(0xc0..=0xdf) => 2,
+            Some(0xe0..=0xef) => 3,
+            _ => 4,
+        };
+        let head = &self.s[self.i..(self.i + n).min(self.s.len())];
+        let Some(first) = std::str::from_utf8(head)
+            .ok()
+            .and_then(|h| h.chars().next())
+        else {
             return self.err(pos, "a character needs a character after `\\`");
         };
         let start = self.i;
