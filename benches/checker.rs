@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use faultline::check::parse::{Format, ModelName, events, kv_history, register_history};
+use faultline::check::parse::{ModelName, events, kv_history, register_history};
 use faultline::check::{CasRegister, CheckOptions, History, KvAppend, KvInput, KvOutput, check};
 
 fn main() {
@@ -39,10 +39,9 @@ fn main() {
         let f: Vec<&str> = line.split(',').collect();
         let text = std::fs::read_to_string(d.join(f[0])).unwrap();
         let model = ModelName::parse(f[1]).unwrap();
-        let fmt = Format::sniff(&text);
         // Parsing is timed apart: Porcupine's figures are for checking parsed operations.
         let t = Instant::now();
-        let ev = events(&text, fmt).unwrap();
+        let ev = events(&text, None).unwrap();
         let parse_us = t.elapsed().as_secs_f64() * 1e6;
         parse_total += parse_us;
         // One warm-up, then the median of 9 timed checks (Porcupine's figure is a median too).
@@ -54,7 +53,7 @@ fn main() {
         for i in 0..10 {
             let t = Instant::now();
             let r = match (&h_reg, &h_kv) {
-                (Some(h), _) => (h.len(), check(&CasRegister, h, &opts)),
+                (Some(h), _) => (h.len(), check(&CasRegister::default(), h, &opts)),
                 (_, Some(h)) => (h.len(), check(&KvAppend, h, &opts)),
                 _ => unreachable!(),
             };

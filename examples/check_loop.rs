@@ -4,7 +4,7 @@ use faultline::check::{CasRegister, CheckOptions, check};
 fn main() {
     let a: Vec<String> = std::env::args().collect();
     let text = std::fs::read_to_string(&a[1]).unwrap();
-    let h = register_history(&events(&text, Format::PorcupineEtcd).unwrap(), true).unwrap();
+    let h = register_history(&events(&text, Some(Format::PorcupineEtcd)).unwrap(), true).unwrap();
     let opts = CheckOptions {
         minimize: false,
         ..Default::default()
@@ -12,7 +12,7 @@ fn main() {
     let t = std::time::Instant::now();
     let mut steps = 0;
     for _ in 0..2000 {
-        steps += check(&CasRegister, &h, &opts).steps;
+        steps += check(&CasRegister::default(), &h, &opts).steps;
     }
     println!(
         "{:.1} us per check, {} steps",

@@ -5,7 +5,7 @@ fn main() {
     let a: Vec<String> = std::env::args().collect();
     let text = std::fs::read_to_string(&a[1]).unwrap();
     let n: u32 = a.get(2).map_or(2000, |s| s.parse().unwrap());
-    let h = kv_history(&events(&text, Format::PorcupineKv).unwrap()).unwrap();
+    let h = kv_history(&events(&text, Some(Format::PorcupineKv)).unwrap()).unwrap();
     let opts = CheckOptions {
         minimize: false,
         ..Default::default()

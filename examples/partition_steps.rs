@@ -4,7 +4,7 @@ use faultline::check::{CheckOptions, History, KvAppend, Model, check};
 fn main() {
     let a: Vec<String> = std::env::args().collect();
     let text = std::fs::read_to_string(&a[1]).unwrap();
-    let h = kv_history(&events(&text, Format::PorcupineKv).unwrap()).unwrap();
+    let h = kv_history(&events(&text, Some(Format::PorcupineKv)).unwrap()).unwrap();
     let mut keys: Vec<String> = h
         .ops
         .iter()

@@ -104,6 +104,9 @@ pub struct CheckResult {
     pub steps: u64,
     pub partitions: usize,
     pub counterexample: Option<Counterexample>,
+    /// For a linearizable history: one order per partition (history indexes) in which every
+    /// completed operation (and the unknown ones that took effect) can take effect.
+    pub linearization: Vec<Vec<usize>>,
 }
 
 /// Checks `history` against `model`.
@@ -189,11 +192,25 @@ pub fn check<M: Model>(
     {
         verdict = Verdict::Unknown;
     }
+    let linearization = if verdict == Verdict::Linearizable {
+        parts
+            .iter()
+            .zip(&done)
+            .map(|((_, idx), d)| {
+                d.as_ref()
+                    .map(|o| o.best.iter().map(|&p| idx[p as usize]).collect())
+                    .unwrap_or_default()
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     CheckResult {
         verdict,
         steps,
         partitions: parts.len(),
         counterexample,
+        linearization,
     }
 }
 
@@ -581,7 +598,11 @@ impl<'a, M: Model> Searcher<'a, M> {
             if self.remaining == 0 {
                 return Some(Outcome {
                     verdict: Verdict::Linearizable,
-                    best: vec![],
+                    best: self
+                        .stack
+                        .iter()
+                        .map(|&(c, _, _)| self.entries[c as usize].op)
+                        .collect(),
                     unplaced: vec![],
                 });
             }
@@ -861,7 +882,7 @@ mod tests {
         let mut h = History::new();
         h.ok(0, 0, 10, I::Write(1), O::Written);
         h.ok(1, 20, 30, I::Read, O::Read(None));
-        let r = check(&CasRegister, &h, &CheckOptions::default());
+        let r = check(&CasRegister::default(), &h, &CheckOptions::default());
         assert_eq!(r.verdict, Verdict::NotLinearizable);
         let c = r.counterexample.unwrap();
         assert_eq!(c.linearized, vec![0]);
@@ -876,7 +897,7 @@ mod tests {
         h.ok(1, 5, 8, I::Read, O::Read(Some(1)));
         h.ok(2, 6, 9, I::Read, O::Read(None));
         assert_eq!(
-            check(&CasRegister, &h, &CheckOptions::default()).verdict,
+            check(&CasRegister::default(), &h, &CheckOptions::default()).verdict,
             Verdict::Linearizable
         );
     }
@@ -888,14 +909,14 @@ mod tests {
         h.ok(1, 10, 20, I::Read, O::Read(None));
         h.ok(1, 30, 40, I::Read, O::Read(Some(5)));
         assert_eq!(
-            check(&CasRegister, &h, &CheckOptions::default()).verdict,
+            check(&CasRegister::default(), &h, &CheckOptions::default()).verdict,
             Verdict::Linearizable
         );
         let mut h = History::new();
         h.unknown(0, 0, I::Write(5));
         h.ok(1, 10, 20, I::Read, O::Read(None));
         assert_eq!(
-            check(&CasRegister, &h, &CheckOptions::default()).verdict,
+            check(&CasRegister::default(), &h, &CheckOptions::default()).verdict,
             Verdict::Linearizable
         );
         // A failed op never happened.
@@ -903,7 +924,7 @@ mod tests {
         h.fail(0, 0, 5, I::Write(5));
         h.ok(1, 10, 20, I::Read, O::Read(Some(5)));
         assert_eq!(
-            check(&CasRegister, &h, &CheckOptions::default()).verdict,
+            check(&CasRegister::default(), &h, &CheckOptions::default()).verdict,
             Verdict::NotLinearizable
         );
     }
@@ -945,7 +966,7 @@ mod tests {
         }
         h.ok(99, 200, 300, I::Read, O::Read(Some(-1)));
         let r = check(
-            &CasRegister,
+            &CasRegister::default(),
             &h,
             &CheckOptions {
                 budget: 50,

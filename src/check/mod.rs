@@ -10,6 +10,6 @@ pub mod parse;
 pub use history::{History, Operation, Status};
 pub use linearizability::{CheckOptions, CheckResult, Counterexample, Verdict, check};
 pub use model::{
-    CasRegister, KvAppend, KvInput, KvOutput, Model, Mutex, MutexInput, MutexOutput, RegisterInput,
-    RegisterOutput,
+    CasRegister, KvAppend, KvInput, KvOutput, MicroOp, Model, MultiRegister, Mutex, MutexInput,
+    MutexOutput, RegisterInput, RegisterOutput, TxnInput, TxnOutput,
 };

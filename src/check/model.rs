@@ -87,11 +87,13 @@ pub enum RegisterOutput {
     Cas(bool),
 }
 
-/// A register, initially nil, with read, write and compare-and-set. Serves `register`,
-/// `cas-register` and `etcd-register`: they differ in how a log is read (see `parse`), not in
-/// the sequential specification.
+/// A register with read, write and compare-and-set, initially `initial` (nil by default).
+/// Serves `register`, `cas-register` and `etcd-register`: they differ in how a log is read (see
+/// `parse`), not in the sequential specification.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct CasRegister;
+pub struct CasRegister {
+    pub initial: Option<i64>,
+}
 
 impl Model for CasRegister {
     type State = Option<i64>;
@@ -99,7 +101,7 @@ impl Model for CasRegister {
     type Output = RegisterOutput;
 
     fn init(&self) -> Option<i64> {
-        None
+        self.initial
     }
     fn step(
         &self,
@@ -260,6 +262,89 @@ impl Model for KvAppend {
             KvInput::Append { key, value } => format!("append {key} {value:?} -> {out}"),
             KvInput::Cas { key, from, to } => format!("cas {key} {from:?}->{to:?} -> {out}"),
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Knossos's multi-register: transactions of reads and writes over named registers.
+
+/// One micro-operation of a transaction: a read (`value` `None`: unknown, any value is legal)
+/// or a write.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct MicroOp {
+    pub write: bool,
+    pub key: String,
+    pub value: Option<i64>,
+}
+
+/// A transaction as invoked (reads carry no value).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct TxnInput(pub Vec<MicroOp>);
+
+/// A transaction as completed (reads carry what they saw).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct TxnOutput(pub Vec<MicroOp>);
+
+/// Knossos's multi-register: named integer registers, each `initial` (nil by default) until
+/// written; a transaction of reads and writes takes effect atomically. As in Knossos, a read
+/// that returned nil is unconstrained.
+#[derive(Clone, Debug, Default)]
+pub struct MultiRegister {
+    pub initial: Option<i64>,
+}
+
+impl Model for MultiRegister {
+    /// Written registers, sorted by name.
+    type State = Vec<(String, i64)>;
+    type Input = TxnInput;
+    type Output = TxnOutput;
+
+    fn init(&self) -> Self::State {
+        Vec::new()
+    }
+    fn step(&self, s: &Self::State, i: &TxnInput, o: Option<&TxnOutput>) -> Option<Self::State> {
+        let mops = o.map_or(&i.0, |o| &o.0);
+        let mut next: Option<Self::State> = None;
+        for m in mops {
+            let cur = next.as_ref().unwrap_or(s);
+            let at = cur.binary_search_by(|(k, _)| k.as_str().cmp(&m.key));
+            if m.write {
+                let v = m.value?;
+                let st = next.get_or_insert_with(|| s.clone());
+                match at {
+                    Ok(p) => st[p].1 = v,
+                    Err(p) => st.insert(p, (m.key.clone(), v)),
+                }
+            } else if o.is_some() {
+                let seen = match at {
+                    Ok(p) => Some(cur[p].1),
+                    Err(_) => self.initial,
+                };
+                // Knossos: a read that returned nil is unconstrained.
+                if m.value.is_some() && m.value != seen {
+                    return None;
+                }
+            }
+        }
+        Some(next.unwrap_or_else(|| s.clone()))
+    }
+    fn read_only(&self, i: &TxnInput, _o: Option<&TxnOutput>) -> bool {
+        i.0.iter().all(|m| !m.write)
+    }
+    fn describe(&self, i: &TxnInput, o: Option<&TxnOutput>) -> String {
+        let mops = o.map_or(&i.0, |o| &o.0);
+        let parts: Vec<String> = mops
+            .iter()
+            .map(|m| {
+                let v = m.value.map_or("nil".to_string(), |v| v.to_string());
+                format!("{} {} {v}", if m.write { "w" } else { "r" }, m.key)
+            })
+            .collect();
+        format!(
+            "txn [{}] -> {}",
+            parts.join(", "),
+            if o.is_some() { "ok" } else { "?" }
+        )
     }
 }
 

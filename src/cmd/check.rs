@@ -1,54 +1,83 @@
-//! `faultline check FILE... --model MODEL [--format F] [--tsv] [--budget STEPS]`: checks
-//! histories from files (or every file of a directory). Exit 0 linearizable, 1 not
-//! linearizable, 2 input error, 3 unknown (budget exhausted): the worst over all files.
+//! `faultline check FILE... --model MODEL [--format F] [--tsv] [--budget STEPS] [--initial V]
+//! [--html OUT.html | --report DIR]`: checks histories from files (or every file of a
+//! directory). Exit 0 linearizable, 1 not linearizable, 2 input error, 3 unknown (budget
+//! exhausted): the worst over all files. A file that cannot be read completely in one format
+//! gets no verdict: it is an input error naming the line.
 
 use std::path::{Path, PathBuf};
 
 use clap::Args;
 
 use super::InputError;
-use crate::check::parse::{Format, ModelName, check_text};
+use crate::check::parse::{FileReport, Format, ModelName, check_text};
 use crate::check::{CheckOptions, Verdict};
 
 #[derive(Args, Debug)]
-#[command(
-    after_help = "Examples:\n  faultline check history.edn --model cas-register\n  faultline check ../shared/data/porcupine/etcd --model etcd-register --tsv\n  faultline check c10-bad.txt --model kv-append --format porcupine-kv"
-)]
+#[command(after_help = "\
+What is read: Jepsen/Knossos EDN (a vector or list of operation maps, one map a line as in \
+Jepsen's history.edn, #jepsen.history.Op{...} records, [process type f value] tuples; comments \
+and #_ discards anywhere), Porcupine's etcd logs (INFO  jepsen.util - 3 :invoke :cas [1 4]) \
+and key-value logs, JSON (an array of objects or one a line). Records of non-integer processes \
+(:nemesis) are not client operations: they are counted and reported. What is refused (exit 2, \
+with file:line:column and what was expected): an empty file, a file with no client operation, \
+any record or line that cannot be read, content that fits no format, a --format the content \
+contradicts, an operation the model does not have.
+
+Exit codes: 0 linearizable, 1 not linearizable, 2 input error, 3 unknown (the search budget ran \
+out). With several files, the worst: 2 > 1 > 3 > 0.
+
+Examples:
+  faultline check history.edn --model cas-register
+  faultline check history.edn --model cas-register --html history.html
+  faultline check ../shared/data/porcupine/etcd --model etcd-register --tsv
+  faultline check c10-bad.txt --model kv-append --format porcupine-kv --report c10-bad.report")]
 pub struct CheckArgs {
     /// History files, or directories of them.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
-    /// etcd-register, cas-register, register, kv-append or mutex.
-    #[arg(long)]
-    pub model: String,
-    /// porcupine-etcd, porcupine-kv, edn or json (sniffed from the content when omitted).
-    #[arg(long)]
-    pub format: Option<String>,
-    /// Tab-separated output for several files.
+    /// The sequential specification to check against.
+    #[arg(long, value_enum)]
+    pub model: ModelName,
+    /// The file format (detected from the content when omitted; an explicit one the content
+    /// contradicts is an error).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Tab-separated output for several files: PATH VERDICT OPS TIME_US.
     #[arg(long)]
     pub tsv: bool,
     /// Most search steps per key before the verdict is `unknown`.
     #[arg(long, default_value_t = 50_000_000)]
     pub budget: u64,
+    /// Initial value of the registers (the register models and multi-register); nil when
+    /// omitted. Knossos's own test histories use 0 (with knossos-cas-register, multi-register).
+    #[arg(long, allow_negative_numbers = true)]
+    pub initial: Option<i64>,
+    /// Write a self-contained HTML page showing the verdict (one file only).
+    #[arg(long, value_name = "OUT.html", conflicts_with = "report")]
+    pub html: Option<PathBuf>,
+    /// Write the page as DIR/check.html, and its picture as DIR/counterexample.svg (a
+    /// violation) or DIR/timeline.svg (linearizable) (one file only).
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
 }
 
 pub fn main(a: CheckArgs) -> Result<i32, InputError> {
-    let model = ModelName::parse(&a.model).ok_or_else(|| {
-        let names: Vec<&str> = ModelName::ALL.iter().map(|m| m.0).collect();
-        InputError(format!(
-            "unknown model `{}` (expected one of: {})",
-            a.model,
-            names.join(", ")
-        ))
-    })?;
-    let format = match &a.format {
-        None => None,
-        Some(f) => Some(Format::parse(f).ok_or_else(|| {
-            InputError(format!(
-                "unknown format `{f}` (expected porcupine-etcd, porcupine-kv, edn or json)"
-            ))
-        })?),
-    };
+    let model = a.model;
+    if a.initial.is_some()
+        && !matches!(
+            model,
+            ModelName::CasRegister
+                | ModelName::KnossosCasRegister
+                | ModelName::Register
+                | ModelName::EtcdRegister
+                | ModelName::MultiRegister
+        )
+    {
+        return Err(InputError(format!(
+            "--initial sets a register's first value; model {} has no registers",
+            model.name()
+        )));
+    }
     let mut files = Vec::new();
     for f in &a.files {
         if f.is_dir() {
@@ -58,26 +87,48 @@ pub fn main(a: CheckArgs) -> Result<i32, InputError> {
                 .filter(|p| p.is_file())
                 .collect();
             v.sort();
+            if v.is_empty() {
+                return Err(InputError(format!(
+                    "{}: the directory holds no file to check",
+                    f.display()
+                )));
+            }
             files.extend(v);
         } else {
             files.push(f.clone());
         }
+    }
+    let page = match (&a.html, &a.report) {
+        (Some(p), _) => Some(p.clone()),
+        (None, Some(d)) => Some(d.join("check.html")),
+        (None, None) => None,
+    };
+    if let Some(p) = &page {
+        if files.len() != 1 {
+            return Err(InputError(format!(
+                "--html/--report draw one history; {} files were given",
+                files.len()
+            )));
+        }
+        refuse_overwriting_input(p, &files[0])?;
     }
     let opts = CheckOptions {
         budget: a.budget,
         ..CheckOptions::default()
     };
     let single = files.len() == 1;
+    let sep = if a.tsv { "\t" } else { " " };
     let mut worst = 0;
     let (mut total_ops, mut total_us) = (0usize, 0u128);
     for f in &files {
-        match check_one(f, format, model, &opts) {
+        match check_one(f, a.format, model, a.initial, &opts) {
             Err(e) => {
                 eprintln!("error: {e}");
-                worst = worst.max(2);
+                worst = rank_max(worst, 2);
             }
-            Ok((ops, us, result)) => {
-                total_ops += ops;
+            Ok((us, rep)) => {
+                let result = &rep.result;
+                total_ops += rep.ops;
                 total_us += us;
                 let code = match result.verdict {
                     Verdict::Linearizable => 0,
@@ -85,26 +136,95 @@ pub fn main(a: CheckArgs) -> Result<i32, InputError> {
                     Verdict::Unknown => 3,
                 };
                 worst = rank_max(worst, code);
-                let sep = if a.tsv { "\t" } else { " " };
-                println!(
-                    "{}{sep}{}{sep}{ops}{sep}{us}",
-                    f.display(),
-                    result.verdict.as_str()
-                );
-                if single && let Some(c) = &result.counterexample {
-                    print!("{}", c.text);
+                if a.tsv {
+                    println!(
+                        "{}{sep}{}{sep}{}{sep}{us}",
+                        f.display(),
+                        result.verdict.as_str(),
+                        rep.ops
+                    );
+                } else {
+                    let nemesis = if rep.nemesis > 0 {
+                        format!(", {} nemesis ignored", rep.nemesis)
+                    } else {
+                        String::new()
+                    };
+                    println!(
+                        "{} {} {} ops{nemesis} ({}, {us} us)",
+                        f.display(),
+                        result.verdict.as_str(),
+                        rep.ops,
+                        rep.format.name()
+                    );
+                }
+                if single && let Some(t) = rep.explanation() {
+                    print!("{t}");
+                }
+                if let Some(p) = &page {
+                    let html = crate::report::check_page::check_html(
+                        &f.display().to_string(),
+                        &model.name(),
+                        &rep,
+                    );
+                    let write = |p: &Path, bytes: &[u8]| {
+                        crate::report::write_atomic(p, bytes)
+                            .map_err(|e| InputError(format!("{}: {e}", p.display())))
+                    };
+                    write(p, html.as_bytes())?;
+                    println!("page {}", p.display());
+                    // A report folder also gets the picture as its own file.
+                    if let (Some(dir), Some((name, svg))) =
+                        (&a.report, crate::report::check_page::picture(&rep))
+                    {
+                        let q = dir.join(name);
+                        refuse_overwriting_input(&q, f)?;
+                        write(&q, svg.as_bytes())?;
+                        println!("picture {}", q.display());
+                    }
                 }
             }
         }
     }
     if !single {
-        let sep = if a.tsv { "\t" } else { " " };
         println!(
             "TOTAL{sep}{} files{sep}{total_ops}{sep}{total_us}",
             files.len()
         );
     }
     Ok(worst)
+}
+
+/// The page must never replace a history (or any other input).
+fn refuse_overwriting_input(page: &Path, input: &Path) -> Result<(), InputError> {
+    let same = match (std::fs::canonicalize(page), std::fs::canonicalize(input)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => page == input,
+    };
+    if same {
+        return Err(InputError(format!(
+            "refusing to write the page over the input {}",
+            input.display()
+        )));
+    }
+    if page.is_dir() {
+        return Err(InputError(format!(
+            "{} is a directory (give a file name for --html)",
+            page.display()
+        )));
+    }
+    // Replace only what an earlier check wrote: a page, or a picture.
+    if let Ok(old) = std::fs::read(page) {
+        let ours = old.starts_with(b"<svg")
+            || String::from_utf8_lossy(&old[..old.len().min(400)])
+                .contains(crate::report::check_page::GENERATOR);
+        if !ours {
+            return Err(InputError(format!(
+                "refusing to overwrite {}: it exists and is not a page `faultline check` wrote",
+                page.display()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Severity order for exit codes: input error (2) > not linearizable (1) > unknown (3) > ok.
@@ -122,12 +242,27 @@ fn check_one(
     f: &Path,
     format: Option<Format>,
     model: ModelName,
+    initial: Option<i64>,
     opts: &CheckOptions,
-) -> Result<(usize, u128, crate::check::CheckResult), String> {
-    let text = std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?;
-    let fmt = format.unwrap_or_else(|| Format::sniff(&text));
+) -> Result<(u128, FileReport), String> {
+    let bytes = std::fs::read(f).map_err(|e| format!("{}: {e}", f.display()))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let b = e.as_bytes();
+        let line = b[..at].iter().filter(|&&c| c == b'\n').count() + 1;
+        let col = at
+            - b[..at]
+                .iter()
+                .rposition(|&c| c == b'\n')
+                .map_or(0, |i| i + 1)
+            + 1;
+        format!(
+            "{}:{line}:{col}: not UTF-8 text (a history is text: EDN, JSON or a log)",
+            f.display()
+        )
+    })?;
     let start = std::time::Instant::now();
-    let rep = check_text(&text, fmt, model, opts)
-        .map_err(|e| format!("{}:{}: {}", f.display(), e.line, e.message))?;
-    Ok((rep.ops, start.elapsed().as_micros(), rep.result))
+    let rep = check_text(&text, format, model, initial, opts)
+        .map_err(|e| format!("{}:{}", f.display(), e.located()))?;
+    Ok((start.elapsed().as_micros(), rep))
 }

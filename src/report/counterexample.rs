@@ -1,20 +1,61 @@
 //! The picture of a linearizability violation, in the style Porcupine made popular: one row
 //! per client, each operation a bar from invocation to completion, the partial linearization
-//! found numbered in order, and the operations that could not be placed in red.
+//! found numbered in order, and the operations that could not be placed in red. It draws any
+//! history: a simulated run's (`counterexample_svg`) or one read from a file
+//! (`counterexample_bars`, with the file's own time labels).
 
 use std::fmt::Write;
 
 use super::svg::esc;
-use crate::sim::{Time, fmt_time};
+use crate::sim::fmt_time;
 use crate::workload::OpRecord;
+
+type Time = u64;
 
 /// The most linearized operations drawn: the end of the partial order, where it got stuck.
 const TAIL: usize = 12;
 
+/// One operation as drawn: who, when, what.
+#[derive(Clone, Debug)]
+pub struct Bar<'a> {
+    pub client: u64,
+    pub call: u64,
+    /// `None`: never completed.
+    pub ret: Option<u64>,
+    pub desc: &'a str,
+}
+
+/// Simulated time in seconds.
+pub fn sim_seconds(t: u64) -> String {
+    format!("{}s", fmt_time(t))
+}
+
+/// The bars of a simulated run's operations.
+pub fn bars_of(ops: &[OpRecord]) -> Vec<Bar<'_>> {
+    ops.iter()
+        .map(|o| Bar {
+            client: o.client as u64,
+            call: o.call,
+            ret: o.ret,
+            desc: &o.desc,
+        })
+        .collect()
+}
+
+/// The counterexample of a simulated run (times in simulated seconds).
+pub fn counterexample_svg(ops: &[OpRecord], linearized: &[usize], unplaced: &[usize]) -> String {
+    counterexample_bars(&bars_of(ops), linearized, unplaced, &sim_seconds)
+}
+
 /// Draws the last `TAIL` operations of `linearized` (numbered in their order) and every
 /// operation of `unplaced` (red), on a time axis zoomed to them, with a legend below that
-/// spells each one out.
-pub fn counterexample_svg(ops: &[OpRecord], linearized: &[usize], unplaced: &[usize]) -> String {
+/// spells each one out. `time` labels a time.
+pub fn counterexample_bars(
+    ops: &[Bar<'_>],
+    linearized: &[usize],
+    unplaced: &[usize],
+    time: &dyn Fn(u64) -> String,
+) -> String {
     let skipped = linearized.len().saturating_sub(TAIL);
     let tail = &linearized[skipped..];
     let mut shown: Vec<usize> = tail
@@ -41,7 +82,7 @@ pub fn counterexample_svg(ops: &[OpRecord], linearized: &[usize], unplaced: &[us
         .unwrap_or(from)
         .max(from + 1);
     let to = to + (to - from) / 10 + 1;
-    let mut clients: Vec<u32> = shown.iter().map(|&i| ops[i].client).collect();
+    let mut clients: Vec<u64> = shown.iter().map(|&i| ops[i].client).collect();
     clients.sort_unstable();
     clients.dedup();
     let (left, top, row, width) = (70.0, 40.0, 44.0, 980.0);
@@ -86,14 +127,11 @@ pub fn counterexample_svg(ops: &[OpRecord], linearized: &[usize], unplaced: &[us
         };
         let _ = write!(
             s,
-            r##"<rect x="{x1:.1}" y="{y:.1}" width="{:.1}" height="26" fill="{fill}" stroke="#333"{dash}><title>#{i} {} [{}s, {}]</title></rect>"##,
+            r##"<rect x="{x1:.1}" y="{y:.1}" width="{:.1}" height="26" fill="{fill}" stroke="#333"{dash}><title>#{i} {} [{}, {}]</title></rect>"##,
             (x2 - x1).max(2.0),
-            esc(&o.desc),
-            fmt_time(o.call),
-            o.ret.map_or("never completed".to_string(), |r| format!(
-                "{}s",
-                fmt_time(r)
-            ))
+            esc(o.desc),
+            time(o.call),
+            o.ret.map_or("never completed".to_string(), time)
         );
         // The number always; the description only where the bar has room (the legend
         // below has them all).
@@ -132,18 +170,15 @@ pub fn counterexample_svg(ops: &[OpRecord], linearized: &[usize], unplaced: &[us
         let o = &ops[i];
         let bad = unplaced.contains(&i) && !tail.contains(&i);
         let text = format!(
-            "{} #{i} client {} [{}s, {}] {}",
+            "{} #{i} client {} [{}, {}] {}",
             if bad {
                 "could not take effect:".to_string()
             } else {
                 format!("{}.", skipped + k + 1)
             },
             o.client,
-            fmt_time(o.call),
-            o.ret.map_or("never completed".to_string(), |r| format!(
-                "{}s",
-                fmt_time(r)
-            )),
+            time(o.call),
+            o.ret.map_or("never completed".to_string(), time),
             o.desc
         );
         let fill = if bad { "#b3261e" } else { "#222" };
@@ -156,16 +191,16 @@ pub fn counterexample_svg(ops: &[OpRecord], linearized: &[usize], unplaced: &[us
     }
     let _ = write!(
         s,
-        r#"<text x="{left}" y="{:.1}" font-size="10">{}s</text>"#,
+        r#"<text x="{left}" y="{:.1}" font-size="10">{}</text>"#,
         legend_top - 24.0,
-        fmt_time(from)
+        esc(&time(from))
     );
     let _ = write!(
         s,
-        r#"<text x="{:.1}" y="{:.1}" font-size="10" text-anchor="end">{}s</text>"#,
+        r#"<text x="{:.1}" y="{:.1}" font-size="10" text-anchor="end">{}</text>"#,
         width - 20.0,
         legend_top - 24.0,
-        fmt_time(to)
+        esc(&time(to))
     );
     s.push_str("</svg>\n");
     s

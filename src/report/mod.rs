@@ -12,6 +12,7 @@ use crate::protocols::{RunOutcome, RunSpec, Table, Verdict};
 use crate::sim::{Counters, fmt_time};
 use crate::workload::OpStatus;
 
+pub mod check_page;
 pub mod counterexample;
 pub mod html;
 pub mod png;

@@ -80,8 +80,8 @@ proptest! {
 
     #[test]
     fn agrees_with_brute_force(h in history()) {
-        let want = brute(&CasRegister, &h);
-        let got = check(&CasRegister, &h, &CheckOptions::default());
+        let want = brute(&CasRegister::default(), &h);
+        let got = check(&CasRegister::default(), &h, &CheckOptions::default());
         prop_assert_eq!(got.verdict == Verdict::Linearizable, want, "{:?}", h);
     }
 
@@ -89,7 +89,7 @@ proptest! {
     fn sequential_executions_are_linearizable(ops in proptest::collection::vec((reg_op(), 0..4u64, 0..3u64), 1..60)) {
         // Run the ops one after another on the model, recording the outputs it gives.
         let mut h = History::new();
-        let mut state = CasRegister.init();
+        let mut state = CasRegister::default().init();
         let mut t = 0;
         for (c, ((input, _), gap, overlap)) in ops.into_iter().enumerate() {
             let out = match &input {
@@ -97,13 +97,13 @@ proptest! {
                 RegisterInput::Write(_) => RegisterOutput::Written,
                 RegisterInput::Cas(a, _) => RegisterOutput::Cas(state == Some(*a)),
             };
-            state = CasRegister.step(&state, &input, Some(&out)).unwrap();
+            state = CasRegister::default().step(&state, &input, Some(&out)).unwrap();
             // Intervals may overlap the previous op's end: still linearizable in order.
             let call = t + gap;
             h.ok(c as u64 % 5, call.saturating_sub(overlap), call + 1, input, out);
             t = call + 1;
         }
-        prop_assert_eq!(check(&CasRegister, &h, &CheckOptions::default()).verdict, Verdict::Linearizable);
+        prop_assert_eq!(check(&CasRegister::default(), &h, &CheckOptions::default()).verdict, Verdict::Linearizable);
     }
 }
 

@@ -320,7 +320,7 @@ fn check_gives_the_verdict_as_the_exit_code() {
     let o = run(&["check", broken.to_str().unwrap(), "--model", "cas-register"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        text(&o).contains("broken.edn:2: a map needs an even number of forms"),
+        text(&o).contains("broken.edn:2:2: a map needs an even number of forms"),
         "{}",
         text(&o)
     );

@@ -3,6 +3,7 @@
 //! reports, scenario errors, shrinking. (`tests/alloc.rs` stays its own binary: its counting
 //! allocator must see nothing else.)
 
+mod check_input;
 mod checker_data;
 mod checker_props;
 mod cli;
