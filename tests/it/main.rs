@@ -6,6 +6,7 @@
 mod checker_data;
 mod checker_props;
 mod cli;
+mod commit;
 mod engine;
 mod raft;
 mod report;

@@ -122,8 +122,11 @@ pub fn judge(
                 fail(
                     "atomicity",
                     format!(
-                        "{} transactions were committed by some nodes and aborted by others; the first, {txn}, was committed by {} and aborted by {} (n0 is the coordinator, n{}.. are clients)",
-                        split.len(),
+                        "{} committed by some nodes and aborted by others; the first, {txn}, was committed by {} and aborted by {} (n0 is the coordinator, n{}.. are clients)",
+                        match split.len() {
+                            1 => "1 transaction was".to_string(),
+                            n => format!("{n} transactions were"),
+                        },
                         who(true),
                         who(false),
                         spec.servers

@@ -405,8 +405,10 @@ impl Rm {
                 );
             }
         }
-        for (a, _) in &ops {
-            let holder = self.locks.remove(a);
+        // A transfer within one account names it twice; it holds one lock.
+        let accounts: BTreeSet<u32> = ops.iter().map(|(a, _)| *a).collect();
+        for a in accounts {
+            let holder = self.locks.remove(&a);
             assert_eq!(holder, Some(txn), "a decided transaction held its locks");
         }
         self.overdue.remove(&txn);
@@ -481,6 +483,76 @@ impl Front {
         self.decided.insert(txn, commit);
         ctx.observe(Obs::Decided { txn, commit });
         reply(ctx, txn, commit);
+    }
+}
+
+impl Front {
+    /// A client's `Begin`: if the transaction is new, its parts by participant (and the
+    /// coordinator reports it begun); `None` for a repeated or outdated one.
+    pub fn begin(&mut self, ctx: &mut Ctx, txn: TxnId, t: &Transfer) -> Option<Vec<(u32, Ops)>> {
+        if !self.admit(txn) {
+            return None;
+        }
+        let parts = split(t, ctx.servers());
+        let participants = parts.iter().map(|(p, _)| *p).collect();
+        ctx.observe(Obs::Begun { txn, participants });
+        Some(parts)
+    }
+}
+
+/// Sends each participant its part of `txn`; returns the tally that will count the answers.
+pub fn send_prepares(ctx: &mut Ctx, txn: TxnId, parts: Vec<(u32, Ops)>) -> Tally {
+    let participants: Vec<u32> = parts.iter().map(|(p, _)| *p).collect();
+    for (p, ops) in parts {
+        ctx.send(
+            NodeId(p),
+            Msg::Prepare {
+                txn,
+                ops,
+                participants: participants.clone(),
+            },
+        );
+    }
+    Tally::new(participants)
+}
+
+/// What a transaction's participants answered the coordinator: votes, then acknowledgements
+/// (of the commit in 2PC, of the pre-commit in 3PC).
+#[derive(Clone, Debug)]
+pub struct Tally {
+    pub participants: Vec<u32>,
+    pub votes: BTreeMap<u32, bool>,
+    pub acks: BTreeSet<u32>,
+}
+
+impl Tally {
+    pub fn new(participants: Vec<u32>) -> Self {
+        Tally {
+            participants,
+            votes: BTreeMap::new(),
+            acks: BTreeSet::new(),
+        }
+    }
+    /// Records a participant's vote (others are ignored).
+    pub fn vote(&mut self, from: NodeId, yes: bool) {
+        if self.participants.contains(&from.0) {
+            self.votes.insert(from.0, yes);
+        }
+    }
+    pub fn all_yes(&self) -> bool {
+        self.participants
+            .iter()
+            .all(|p| self.votes.get(p) == Some(&true))
+    }
+    pub fn any_no(&self) -> bool {
+        self.votes.values().any(|y| !y)
+    }
+    /// Records an acknowledgement; true once every participant acknowledged.
+    pub fn ack(&mut self, from: NodeId) -> bool {
+        if self.participants.contains(&from.0) {
+            self.acks.insert(from.0);
+        }
+        self.participants.iter().all(|p| self.acks.contains(p))
     }
 }
 

@@ -27,8 +27,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    COORDINATOR, CommitNode, CoordRecord, CoordState, Front, Kind, Msg, Obs, Rm, RmState, Timer,
-    split, twopc::prepare,
+    COORDINATOR, CommitNode, CoordRecord, CoordState, Front, Kind, Msg, Obs, Rm, RmState, Tally,
+    Timer, send_prepares,
 };
 use crate::protocols::{ProtocolDef, ProtocolInfo, RunOutcome, RunSpec};
 use crate::sim::{Context, MILLIS, NodeId, Time};
@@ -103,9 +103,7 @@ enum Phase {
 
 #[derive(Clone, Debug)]
 struct Active {
-    participants: Vec<u32>,
-    votes: BTreeMap<u32, bool>,
-    acks: BTreeSet<u32>,
+    tally: Tally,
     phase: Phase,
 }
 
@@ -141,9 +139,7 @@ impl Coordinator {
             self.active.insert(
                 txn,
                 Active {
-                    participants,
-                    votes: BTreeMap::new(),
-                    acks: BTreeSet::new(),
+                    tally: Tally::new(participants),
                     phase: Phase::Recovering,
                 },
             );
@@ -152,7 +148,7 @@ impl Coordinator {
     }
 
     fn ask(&mut self, ctx: &mut Ctx, txn: TxnId) {
-        for p in &self.active[&txn].participants {
+        for p in &self.active[&txn].tally.participants {
             ctx.send(NodeId(*p), Msg::DecisionRequest { txn });
         }
         ctx.set_timer(Timer::Decision(txn), self.spec.timeout);
@@ -167,7 +163,7 @@ impl Coordinator {
     }
 
     fn log(&mut self, ctx: &mut Ctx, txn: TxnId, state: CoordState) {
-        let participants = self.active[&txn].participants.clone();
+        let participants = self.active[&txn].tally.participants.clone();
         ctx.durable().coord_log.insert(
             txn,
             CoordRecord {
@@ -181,29 +177,27 @@ impl Coordinator {
     pub fn on_message(&mut self, ctx: &mut Ctx, from: NodeId, msg: Msg) {
         match msg {
             Msg::Client(TxnRequest::Begin { txn, transfer }) => {
-                if !self.front.admit(txn) {
+                let Some(parts) = self.front.begin(ctx, txn, &transfer) else {
                     self.answer_client(ctx, txn);
                     return;
-                }
-                let parts = split(&transfer, ctx.servers());
-                let participants: Vec<u32> = parts.iter().map(|(p, _)| *p).collect();
-                ctx.observe(Obs::Begun {
+                };
+                let participants = parts.iter().map(|(p, _)| *p).collect();
+                ctx.durable().coord_log.insert(
                     txn,
-                    participants: participants.clone(),
-                });
+                    CoordRecord {
+                        participants,
+                        state: CoordState::Started,
+                        ended: false,
+                    },
+                );
+                let tally = send_prepares(ctx, txn, parts);
                 self.active.insert(
                     txn,
                     Active {
-                        participants: participants.clone(),
-                        votes: BTreeMap::new(),
-                        acks: BTreeSet::new(),
+                        tally,
                         phase: Phase::Voting,
                     },
                 );
-                self.log(ctx, txn, CoordState::Started);
-                for (p, ops) in parts {
-                    prepare(ctx, txn, p, ops, &participants);
-                }
                 ctx.set_timer(Timer::Votes(txn), self.spec.timeout);
             }
             Msg::Client(TxnRequest::Status { txn }) => self.answer_client(ctx, txn),
@@ -211,15 +205,15 @@ impl Coordinator {
                 let Some(a) = self.active.get_mut(&txn) else {
                     return;
                 };
-                if a.phase != Phase::Voting || !a.participants.contains(&from.0) {
+                if a.phase != Phase::Voting {
                     return;
                 }
-                a.votes.insert(from.0, yes);
-                if !yes {
+                a.tally.vote(from, yes);
+                if a.tally.any_no() {
                     self.decide(ctx, txn, false);
-                } else if a.participants.iter().all(|p| a.votes.get(p) == Some(&true)) {
+                } else if a.tally.all_yes() {
                     a.phase = Phase::PreCommitting;
-                    let participants = a.participants.clone();
+                    let participants = a.tally.participants.clone();
                     self.log(ctx, txn, CoordState::PreCommitted);
                     for p in participants {
                         ctx.send(NodeId(p), Msg::PreCommit { txn });
@@ -235,8 +229,7 @@ impl Coordinator {
                 if a.phase != Phase::PreCommitting {
                     return;
                 }
-                a.acks.insert(from.0);
-                if a.participants.iter().all(|p| a.acks.contains(p)) {
+                if a.tally.ack(from) {
                     self.decide(ctx, txn, true);
                 }
             }
@@ -287,12 +280,10 @@ impl Coordinator {
     fn decide(&mut self, ctx: &mut Ctx, txn: TxnId, commit: bool) {
         let a = &self.active[&txn];
         assert!(
-            !commit
-                || a.phase == Phase::Recovering
-                || a.participants.iter().all(|p| a.votes.get(p) == Some(&true)),
+            !commit || a.phase == Phase::Recovering || a.tally.all_yes(),
             "{txn}: commit without a yes vote from every participant"
         );
-        let participants = a.participants.clone();
+        let participants = a.tally.participants.clone();
         self.log(
             ctx,
             txn,
@@ -552,7 +543,9 @@ impl Participant {
         // A participant that already decided answers at once.
         self.ask(ctx, txn, false);
         let participants = self.rm.participants(ctx, txn);
-        let backup = participants[round as usize % participants.len()];
+        let Some(&backup) = participants.get(round as usize % participants.len().max(1)) else {
+            return;
+        };
         ctx.set_timer(Timer::Decision(txn), self.round_len());
         if backup != ctx.id().0 {
             return;

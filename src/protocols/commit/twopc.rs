@@ -20,8 +20,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    COORDINATOR, CommitNode, CoordRecord, CoordState, Front, Kind, Msg, Obs, Ops, Rm, RmState,
-    Timer, split,
+    COORDINATOR, CommitNode, CoordRecord, CoordState, Front, Kind, Msg, Obs, Rm, RmState, Tally,
+    Timer, send_prepares,
 };
 use crate::protocols::{ProtocolDef, ProtocolInfo, RunOutcome, RunSpec};
 use crate::sim::{Context, MILLIS, NodeId, Time};
@@ -147,9 +147,7 @@ pub const INFO: ProtocolInfo = ProtocolInfo {
 /// A transaction the coordinator is working on.
 #[derive(Clone, Debug)]
 struct Active {
-    participants: Vec<u32>,
-    votes: BTreeMap<u32, bool>,
-    acks: BTreeSet<u32>,
+    tally: Tally,
     /// Commit decided (phase 2): resending until every participant acknowledged.
     committing: bool,
 }
@@ -191,9 +189,7 @@ impl Coordinator {
             self.active.insert(
                 txn,
                 Active {
-                    participants,
-                    votes: BTreeMap::new(),
-                    acks: BTreeSet::new(),
+                    tally: Tally::new(participants),
                     committing: true,
                 },
             );
@@ -220,25 +216,15 @@ impl Coordinator {
     pub fn on_message(&mut self, ctx: &mut Ctx, from: NodeId, msg: Msg) {
         match msg {
             Msg::Client(TxnRequest::Begin { txn, transfer }) => {
-                if !self.front.admit(txn) {
+                let Some(parts) = self.front.begin(ctx, txn, &transfer) else {
                     self.answer_client(ctx, txn);
                     return;
-                }
-                let parts = split(&transfer, ctx.servers());
-                let participants: Vec<u32> = parts.iter().map(|(p, _)| *p).collect();
-                ctx.observe(Obs::Begun {
-                    txn,
-                    participants: participants.clone(),
-                });
-                for (p, ops) in parts {
-                    prepare(ctx, txn, p, ops, &participants);
-                }
+                };
+                let tally = send_prepares(ctx, txn, parts);
                 self.active.insert(
                     txn,
                     Active {
-                        participants,
-                        votes: BTreeMap::new(),
-                        acks: BTreeSet::new(),
+                        tally,
                         committing: false,
                     },
                 );
@@ -249,13 +235,13 @@ impl Coordinator {
                 let Some(a) = self.active.get_mut(&txn) else {
                     return;
                 };
-                if a.committing || !a.participants.contains(&from.0) {
+                if a.committing {
                     return;
                 }
-                a.votes.insert(from.0, yes);
-                if !yes {
+                a.tally.vote(from, yes);
+                if a.tally.any_no() {
                     self.abort(ctx, txn);
-                } else if a.participants.iter().all(|p| a.votes.get(p) == Some(&true)) {
+                } else if a.tally.all_yes() {
                     self.commit(ctx, txn);
                 }
             }
@@ -266,10 +252,7 @@ impl Coordinator {
                 if !a.committing {
                     return;
                 }
-                a.acks.insert(from.0);
-                if a.participants.iter().all(|p| a.acks.contains(p))
-                    && !self.unlogged.contains(&txn)
-                {
+                if a.tally.ack(from) && !self.unlogged.contains(&txn) {
                     // The end record: nobody will ask about this transaction again.
                     if let Some(r) = ctx.durable().coord_log.get_mut(&txn) {
                         r.ended = true;
@@ -307,7 +290,7 @@ impl Coordinator {
                 }
                 // BUG commit_without_all_votes: a vote that did not come is taken for a yes.
                 let lenient = self.spec.bug == Some(TwoPcBug::CommitWithoutAllVotes);
-                if lenient && a.votes.values().all(|&y| y) {
+                if lenient && !a.tally.any_no() {
                     self.commit(ctx, txn);
                 } else {
                     self.abort(ctx, txn);
@@ -320,7 +303,7 @@ impl Coordinator {
     }
 
     fn log_commit(&mut self, ctx: &mut Ctx, txn: TxnId) {
-        let participants = self.active[&txn].participants.clone();
+        let participants = self.active[&txn].tally.participants.clone();
         ctx.durable().coord_log.insert(
             txn,
             CoordRecord {
@@ -335,8 +318,7 @@ impl Coordinator {
     fn commit(&mut self, ctx: &mut Ctx, txn: TxnId) {
         let a = self.active.get_mut(&txn).expect("committing an active txn");
         assert!(
-            self.spec.bug == Some(TwoPcBug::CommitWithoutAllVotes)
-                || a.participants.iter().all(|p| a.votes.get(p) == Some(&true)),
+            self.spec.bug == Some(TwoPcBug::CommitWithoutAllVotes) || a.tally.all_yes(),
             "{txn}: commit without a yes vote from every participant"
         );
         a.committing = true;
@@ -357,7 +339,7 @@ impl Coordinator {
         let a = self.active.remove(&txn).expect("aborting an active txn");
         debug_assert!(!a.committing);
         ctx.cancel_timer(Timer::Votes(txn));
-        for p in &a.participants {
+        for p in &a.tally.participants {
             ctx.send(NodeId(*p), Msg::Decision { txn, commit: false });
         }
         self.front.decided(ctx, txn, false);
@@ -368,23 +350,16 @@ impl Coordinator {
         let Some(a) = self.active.get(&txn) else {
             return;
         };
-        for p in a.participants.iter().filter(|p| !a.acks.contains(p)) {
+        for p in a
+            .tally
+            .participants
+            .iter()
+            .filter(|p| !a.tally.acks.contains(p))
+        {
             ctx.send(NodeId(*p), Msg::Decision { txn, commit: true });
         }
         ctx.set_timer(Timer::Resend(txn), self.spec.timeout);
     }
-}
-
-/// Sends participant `p` its part of `txn`.
-pub(super) fn prepare(ctx: &mut Ctx, txn: TxnId, p: u32, ops: Ops, participants: &[u32]) {
-    ctx.send(
-        NodeId(p),
-        Msg::Prepare {
-            txn,
-            ops,
-            participants: participants.to_vec(),
-        },
-    );
 }
 
 /// A participant (resource manager), nodes `n1..`.
