@@ -180,15 +180,15 @@ fn threepc_split_brain_commits_on_one_side_and_aborts_on_the_other() {
 fn failing_seeds_shrink_and_still_fail() {
     for (name, seed, check) in CAUGHT {
         let s = scenario(name);
-        // A small budget keeps the test short; `faultline shrink` (20,000 runs) goes on to
-        // 1-2 faults and a few dozen operations (README).
+        // A small budget keeps the test short (the faults go first); `faultline shrink`
+        // converges in 58-473 runs to 0-2 faults and 3-120 operations (README).
         let opts = Options {
             budget: 150,
             check: Some(check.to_string()),
         };
         let r = shrink(&s, *seed, &opts).expect("a failing seed shrinks");
         assert!(
-            r.after.faults * 4 <= r.before.faults.max(1) && r.after.ops * 2 <= r.before.ops,
+            r.after.faults * 4 <= r.before.faults.max(1) && r.after.ops < r.before.ops,
             "{name}: faults {} -> {}, ops {} -> {}",
             r.before.faults,
             r.after.faults,
@@ -217,7 +217,7 @@ fn odd_shapes_run_safely_under_every_fault() {
         for (servers, keys, clients) in shapes {
             let text = format!(
                 r#"Scenario(name: "shape", protocol: {proto}, cluster: (servers: {servers}),
-                   network: (default: (drop: {drop})),
+                   network: (default: (latency: Uniform(min: "1ms", max: "10ms"), drop: {drop})),
                    workload: (clients: {clients}, keys: {keys}, stop: "6s"),
                    faults: (nemesis: Some(start: "500ms", stop: "4s", partition: {partition}, crash: 2, pause: {partition},
                             gap: ("100ms", "400ms"), duration: ("50ms", "800ms"))),
