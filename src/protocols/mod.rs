@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::sim::{Limits, NetworkConfig, RunStats, ScheduledFault, Time, TraceRecord};
 use crate::workload::{OpRecord, WorkloadSpec};
 
+pub mod commit;
 pub mod common;
 pub mod raft;
 pub mod relay;
@@ -18,6 +19,10 @@ pub enum ProtocolSpec {
     Relay(relay::RelaySpec),
     /// Raft replicated key-value store.
     Raft(raft::RaftSpec),
+    /// Two-phase commit of bank transfers across participants.
+    TwoPhaseCommit(commit::TwoPcSpec),
+    /// Three-phase commit with the termination protocol.
+    ThreePhaseCommit(commit::ThreePcSpec),
 }
 
 /// What every protocol provides to the shared tools. Adding a protocol means a variant of
@@ -52,6 +57,8 @@ impl ProtocolSpec {
         match self {
             ProtocolSpec::Relay(r) => r,
             ProtocolSpec::Raft(r) => r,
+            ProtocolSpec::TwoPhaseCommit(c) => c,
+            ProtocolSpec::ThreePhaseCommit(c) => c,
         }
     }
     pub fn name(&self) -> &'static str {
@@ -83,7 +90,12 @@ pub struct ProtocolInfo {
 }
 
 pub fn catalogue() -> Vec<ProtocolInfo> {
-    vec![relay::INFO, raft::INFO]
+    vec![
+        relay::INFO,
+        raft::INFO,
+        commit::twopc::INFO,
+        commit::threepc::INFO,
+    ]
 }
 
 /// One fully determined run.

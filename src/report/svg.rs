@@ -287,7 +287,7 @@ pub fn roles_svg(roles: &[RoleChange], servers: u32, windows: &[Window], end: Ti
     );
     let _ = write!(
         s,
-        r#"<text x="{L}" y="18" font-size="14">Role of each server (leader green, candidate orange, follower grey, down red)</text>"#
+        r#"<text x="{L}" y="18" font-size="14">Role of each server (leader green, candidate orange, uncertain yellow, blocked purple, down red, others grey)</text>"#
     );
     shade(&mut s, windows, end, top, top + lane * servers as f64);
     for n in 0..servers {
@@ -304,6 +304,8 @@ pub fn roles_svg(roles: &[RoleChange], servers: u32, windows: &[Window], end: Ti
                 "leader" => "#2e9e4f",
                 "candidate" => "#f0a030",
                 "down" => "#d04040",
+                "uncertain" => "#e8d060",
+                "blocked" => "#8e44ad",
                 _ => "#c8c8c8",
             };
             let (x1, x2) = (x_of(r.time, end), x_of(stop, end));

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 pub mod kv;
+pub mod txn;
 
 use crate::sim::time::MAX_TIME;
 use crate::sim::{MILLIS, SECS, Time, check_weights, fmt_duration};

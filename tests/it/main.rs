@@ -7,6 +7,7 @@ mod check_input;
 mod checker_data;
 mod checker_props;
 mod cli;
+mod commit;
 mod engine;
 mod raft;
 mod report;
