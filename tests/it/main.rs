@@ -4,6 +4,7 @@
 //! allocator must see nothing else.)
 
 mod checker_data;
+mod checker_modes;
 mod checker_props;
 mod cli;
 mod engine;
