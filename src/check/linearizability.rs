@@ -33,6 +33,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use rayon::prelude::*;
 use serde::Serialize;
 
+use super::frontier;
 use super::history::{History, Operation, Status};
 use super::model::Model;
 
@@ -65,7 +66,26 @@ pub struct CheckOptions {
     pub parallel: bool,
     /// On a violation, find the shortest failing prefix (a few more searches).
     pub minimize: bool,
+    /// Which search: by default the depth-first search for short histories and the frontier
+    /// sweep (memory bounded by concurrency, not length) for long ones.
+    pub mode: Mode,
 }
+
+/// The search strategy.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Mode {
+    /// The frontier sweep for a partition of at least [`AUTO_FRONTIER_OPS`] operations.
+    #[default]
+    Auto,
+    /// Depth-first search with a memo of visited configurations (Wing & Gong, Lowe).
+    Search,
+    /// One sweep in time order keeping only the frontier (`frontier.rs`).
+    Frontier,
+}
+
+/// From this many operations in one partition, `Mode::Auto` sweeps the frontier: the search's
+/// memo grows with the history's length, the frontier only with its concurrency.
+pub const AUTO_FRONTIER_OPS: usize = 50_000;
 
 impl Default for CheckOptions {
     fn default() -> Self {
@@ -73,6 +93,7 @@ impl Default for CheckOptions {
             budget: 50_000_000,
             parallel: true,
             minimize: true,
+            mode: Mode::Auto,
         }
     }
 }
@@ -129,6 +150,10 @@ pub fn check<M: Model>(
         }
     }
     parts.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    let widest = parts.iter().map(|p| p.1.len()).max().unwrap_or(0);
+    if opts.mode == Mode::Frontier || (opts.mode == Mode::Auto && widest >= AUTO_FRONTIER_OPS) {
+        return check_frontier(model, history, &parts, opts);
+    }
     // Iterative deepening over partitions: every unfinished partition is searched again with a
     // budget four times larger, until one fails or all are done. A cheap failing partition
     // then decides without waiting for an expensive one, and which partition decides depends
@@ -214,6 +239,60 @@ pub fn check<M: Model>(
     }
 }
 
+/// `check` by frontier sweeps, one per partition; the first failing key in key order decides.
+fn check_frontier<M: Model>(
+    model: &M,
+    history: &History<M::Input, M::Output>,
+    parts: &[(&str, Vec<usize>)],
+    opts: &CheckOptions,
+) -> CheckResult {
+    let run = |(_, idx): &(&str, Vec<usize>)| {
+        let ops: Vec<&Operation<M::Input, M::Output>> =
+            idx.iter().map(|&j| &history.ops[j]).collect();
+        frontier::sweep(model, &ops, opts.budget)
+    };
+    let outs: Vec<frontier::FrontierOutcome> = if opts.parallel && parts.len() > 1 {
+        parts.par_iter().map(run).collect()
+    } else {
+        parts.iter().map(run).collect()
+    };
+    let steps = outs.iter().map(|o| o.steps).sum();
+    let failed = outs
+        .iter()
+        .position(|o| o.verdict == Verdict::NotLinearizable);
+    let verdict = match failed {
+        Some(_) => Verdict::NotLinearizable,
+        None if outs.iter().any(|o| o.verdict == Verdict::Unknown) => Verdict::Unknown,
+        None => Verdict::Linearizable,
+    };
+    let counterexample = failed.map(|i| {
+        let (key, idx) = &parts[i];
+        let out = &outs[i];
+        let end = out.fail_at.unwrap_or(0);
+        let ops_h = idx
+            .iter()
+            .copied()
+            .filter(|&j| history.ops[j].call <= end)
+            .collect();
+        let to_h = |v: &[u32]| v.iter().map(|&p| idx[p as usize]).collect::<Vec<usize>>();
+        counterexample(
+            model,
+            history,
+            key,
+            end,
+            ops_h,
+            to_h(&out.best),
+            to_h(&out.unplaced),
+        )
+    });
+    CheckResult {
+        verdict,
+        steps,
+        partitions: parts.len(),
+        counterexample,
+    }
+}
+
 /// The result of searching one partition.
 struct Outcome {
     verdict: Verdict,
@@ -236,7 +315,7 @@ struct Entry {
 
 /// A pass-through hasher for keys that carry their own 64-bit hash.
 #[derive(Default)]
-struct PreHashed(u64);
+pub(crate) struct PreHashed(u64);
 impl Hasher for PreHashed {
     fn finish(&self) -> u64 {
         self.0
@@ -325,7 +404,7 @@ impl Visited {
 }
 
 /// A short key's hash, inline (keys are usually a few bytes).
-fn splitmix(mut z: u64) -> u64 {
+pub(crate) fn splitmix(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
@@ -706,7 +785,7 @@ impl<'a, M: Model> Searcher<'a, M> {
     }
 }
 
-fn state_hash<S: std::hash::Hash>(s: &S) -> u64 {
+pub(crate) fn state_hash<S: std::hash::Hash>(s: &S) -> u64 {
     let mut hs = FastHasher::default();
     s.hash(&mut hs);
     hs.finish()
@@ -801,6 +880,19 @@ fn explain<M: Model>(
     let ops_h: Vec<usize> = pos.iter().map(to_hist).collect();
     let lin_h: Vec<usize> = best.iter().map(to_hist).collect();
     let un_h: Vec<usize> = unplaced.iter().map(to_hist).collect();
+    counterexample(model, history, key, end, ops_h, lin_h, un_h)
+}
+
+/// A counterexample with its text, from history indexes.
+pub(crate) fn counterexample<M: Model>(
+    model: &M,
+    history: &History<M::Input, M::Output>,
+    key: &str,
+    end: u64,
+    ops_h: Vec<usize>,
+    lin_h: Vec<usize>,
+    un_h: Vec<usize>,
+) -> Counterexample {
     // One growing string, no temporary per line (this text is a good part of a small check).
     let mut text = String::with_capacity(64 * (lin_h.len() + un_h.len() + 2));
     let line = |text: &mut String, i: usize| {

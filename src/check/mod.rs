@@ -2,13 +2,17 @@
 //! nothing of the simulator: it checks a history from a simulation exactly as it checks one
 //! from a real system (a Jepsen log, a Porcupine log, a JSON file).
 
+pub mod frontier;
+pub mod generate;
 pub mod history;
 pub mod linearizability;
 pub mod model;
 pub mod parse;
 
 pub use history::{History, Operation, Status};
-pub use linearizability::{CheckOptions, CheckResult, Counterexample, Verdict, check};
+pub use linearizability::{
+    AUTO_FRONTIER_OPS, CheckOptions, CheckResult, Counterexample, Mode, Verdict, check,
+};
 pub use model::{
     CasRegister, KvAppend, KvInput, KvOutput, MicroOp, Model, MultiRegister, Mutex, MutexInput,
     MutexOutput, RegisterInput, RegisterOutput, TxnInput, TxnOutput,

@@ -5,6 +5,7 @@
 
 mod check_input;
 mod checker_data;
+mod checker_modes;
 mod checker_props;
 mod cli;
 mod commit;
