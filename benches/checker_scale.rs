@@ -96,7 +96,7 @@ fn child(row: &str) {
         GenModel::EtcdRegister => {
             let h = generate::register(&spec);
             let t = Instant::now();
-            let r = check(&CasRegister, &h, &opts);
+            let r = check(&CasRegister::default(), &h, &opts);
             (r.verdict, t.elapsed().as_secs_f64())
         }
         GenModel::KvAppend => {

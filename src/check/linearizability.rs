@@ -290,6 +290,8 @@ fn check_frontier<M: Model>(
         steps,
         partitions: parts.len(),
         counterexample,
+        // The frontier keeps no order behind it (that is its point): no points to draw.
+        linearization: Vec::new(),
     }
 }
 

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use faultline::check::generate::{self, GenModel, GenSpec};
-use faultline::check::parse::{Format, ModelName, check_text};
+use faultline::check::parse::{ModelName, check_text};
 use faultline::check::{
     CasRegister, CheckOptions, History, KvAppend, KvInput, KvOutput, Mode, RegisterInput,
     RegisterOutput, Verdict, check,
@@ -64,9 +64,8 @@ fn both_modes_agree_on_the_shared_histories() {
     for (p, model) in files {
         let name = p.display().to_string();
         let text = std::fs::read_to_string(&p).unwrap();
-        let fmt = Format::sniff(&text);
         let v = |m| {
-            check_text(&text, fmt, model, &opts(m))
+            check_text(&text, None, model, None, &opts(m))
                 .map(|r| r.result.verdict)
                 .ok()
         };
@@ -172,8 +171,8 @@ fn both_modes_agree_on_10000_random_small_histories() {
     for i in 0..10_000 {
         let (a, b, pa, pb) = if i % 2 == 0 {
             let h = random_register(&mut rng);
-            let a = check(&CasRegister, &h, &opts(Mode::Search));
-            let b = check(&CasRegister, &h, &opts(Mode::Frontier));
+            let a = check(&CasRegister::default(), &h, &opts(Mode::Search));
+            let b = check(&CasRegister::default(), &h, &opts(Mode::Frontier));
             let p = |r: &faultline::check::CheckResult| {
                 r.counterexample
                     .as_ref()
@@ -231,7 +230,7 @@ fn generated_histories_are_linearizable_and_one_stale_read_is_caught() {
             let got = match model {
                 GenModel::EtcdRegister => {
                     let h = generate::register(&spec);
-                    check(&CasRegister, &h, &opts(Mode::Frontier)).verdict
+                    check(&CasRegister::default(), &h, &opts(Mode::Frontier)).verdict
                 }
                 GenModel::KvAppend => {
                     let h = generate::kv(&spec);
