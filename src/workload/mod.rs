@@ -50,6 +50,12 @@ pub struct WorkloadSpec {
     pub timeout: Time,
     /// Attempts before the outcome is recorded as unknown.
     pub attempts: u32,
+    /// Liveness: once every fault is over, the longest a client that still has operations to
+    /// issue may go without completing one. `None` (the default): derived from the network
+    /// (worst loss and latency), the client's timeout, attempts and back-off, and the
+    /// protocol's recovery time (`protocols::common::liveness_bound`).
+    #[serde(with = "crate::sim::dur::opt")]
+    pub liveness_bound: Option<Time>,
 }
 
 impl Default for WorkloadSpec {
@@ -63,6 +69,7 @@ impl Default for WorkloadSpec {
             stop: 25 * SECS,
             timeout: 500 * MILLIS,
             attempts: 4,
+            liveness_bound: None,
         }
     }
 }
@@ -87,6 +94,11 @@ impl WorkloadSpec {
         }
         if self.attempts == 0 {
             return Err("workload.attempts must be at least 1".into());
+        }
+        if self.liveness_bound == Some(0) {
+            return Err(
+                "workload.liveness_bound must be positive (or None for the default)".into(),
+            );
         }
         if self.stop == 0 {
             return Err(
