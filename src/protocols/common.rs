@@ -214,6 +214,14 @@ pub fn liveness(spec: &RunSpec, ops: &[OpRecord], end: Time) -> CheckOutcome {
     }
     let b = fmt_duration(bound);
     match stuck {
+        None if judged == 0 && end < w.stop && latest_end >= end => pass(
+            "liveness",
+            format!(
+                "not judged: the run ended at {}s, before the faults healed at {}s plus the bound ({b})",
+                fmt_time(end),
+                fmt_time(from)
+            ),
+        ),
         None if judged == 0 => pass(
             "liveness",
             format!(

@@ -196,7 +196,7 @@ impl Summary {
     /// What each fault action did, at most `SHOWN` lines (the actions without effect first
     /// among those left out are still counted), flagging those that changed nothing.
     fn fault_effects_text(&self) -> String {
-        const SHOWN: usize = 12;
+        const SHOWN: usize = 8;
         let fx = &self.fault_effects;
         if fx.is_empty() {
             return String::new();

@@ -179,6 +179,13 @@ fn a_run_cut_short_by_the_event_limit_is_inconclusive() {
         .unwrap_or("")
         .to_string();
     assert!(detail.contains("event limit"), "{detail}");
+    // Liveness names the real reason it could not judge (on main: "the workload stops less
+    // than 5s later").
+    let live = check(&j, "liveness")["detail"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    assert!(live.starts_with("not judged: the run ended at"), "{live}");
 }
 
 /// A cluster that never elects a leader (election timeouts longer than the run) completes
