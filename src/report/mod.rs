@@ -178,7 +178,7 @@ impl Summary {
         }
         s.push_str("checks\n");
         for ch in &self.checks {
-            let mark = format!("{:<12}", ch.verdict.word());
+            let mark = format!("{:<9}", ch.verdict.word());
             let first = ch.detail.lines().next().unwrap_or("");
             s.push_str(&format!("  {mark} {:<22} {first}\n", ch.name));
         }

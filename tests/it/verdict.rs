@@ -169,7 +169,7 @@ fn a_run_cut_short_by_the_event_limit_is_inconclusive() {
         "()",
         "10s",
     )
-    .replace("events: 2000000", "events: 5000");
+    .replace("events: 2000000", "events: 1500");
     let (o, j) = run_ron("short", &ron, 0);
     let t = text(&o);
     assert_eq!(o.status.code(), Some(4), "{t}");
@@ -373,6 +373,20 @@ fn each_fault_reports_its_effect_and_idle_faults_are_flagged() {
     );
     assert!(t.contains("NO EFFECT: nothing read the clock"), "{t}");
     assert!(t.contains("3 had NO EFFECT"), "{t}");
+    let html = std::fs::read_to_string(tmp_report("effects")).unwrap();
+    assert!(
+        html.contains("<h2>Fault effects</h2>")
+            && html.contains("no effect: nothing read the clock"),
+        "report.html lists the effects"
+    );
+}
+
+/// The report.html that `run_ron(name, ..)` wrote.
+fn tmp_report(name: &str) -> PathBuf {
+    std::env::temp_dir()
+        .join(format!("faultline-verdict-{}-{name}", std::process::id()))
+        .join("report")
+        .join("report.html")
 }
 
 /// `suite` counts an INCONCLUSIVE seed as a failed expectation, and `sweep` counts it apart.
