@@ -1,5 +1,6 @@
 //! The `faultline` command line: parses arguments, calls the library, maps results to exit
-//! codes (0 pass, 1 violation, 2 usage or input error, 3 unknown).
+//! codes (0 pass, 1 violation, 2 usage or input error, 3 unknown, 4 inconclusive: the table
+//! is `faultline::protocols::EXIT_CODES`).
 
 use clap::{Parser, Subcommand};
 use faultline::cmd;

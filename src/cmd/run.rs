@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::{InputError, load, report_dir, reproduce_line};
-use crate::protocols::{Verdict, run};
+use crate::protocols::run;
 use crate::report::{Summary, write_run_report};
 
 #[derive(Args, Debug)]
@@ -67,9 +67,6 @@ pub fn main(a: RunArgs) -> Result<i32, InputError> {
             dir.display()
         );
     }
-    Ok(match outcome.verdict() {
-        Verdict::Pass => 0,
-        Verdict::Violation => 1,
-        Verdict::Unknown => 3,
-    })
+    // Exit codes: `protocols::EXIT_CODES`.
+    Ok(outcome.verdict().exit_code())
 }

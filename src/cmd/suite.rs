@@ -61,10 +61,11 @@ pub fn main(a: SuiteArgs) -> Result<i32, InputError> {
                             s.name.clone(),
                             false,
                             format!(
-                                "{} of {} seeds fail; first: seed {} ({}): {}",
+                                "{} of {} seeds fail; first: seed {} ({} {}): {}",
                                 bad.len(),
                                 v.len(),
                                 b.seed,
+                                b.verdict.name(),
                                 b.failed.join(","),
                                 reproduce_line(&path, b.seed)
                             ),

@@ -194,8 +194,9 @@ pub fn main(a: SweepArgs) -> Result<i32, InputError> {
             reproduce_line(&path, r.seed)
         );
     }
+    let count = |v: Verdict| results.iter().filter(|r| r.verdict == v).count();
     println!(
-        "{} seeds of {} ({}{}): {} passed, {} failed; {:.1} seeds/s, {:.2} M events/s on {} threads",
+        "{} seeds of {} ({}{}): {} passed, {} failed ({} violations, {} inconclusive, {} unknown); {:.1} seeds/s, {:.2} M events/s on {} threads",
         results.len(),
         scenario.name,
         a.seeds,
@@ -205,25 +206,20 @@ pub fn main(a: SweepArgs) -> Result<i32, InputError> {
             .unwrap_or_default(),
         results.len() - failing.len(),
         failing.len(),
+        count(Verdict::Violation),
+        count(Verdict::Inconclusive),
+        count(Verdict::Unknown),
         results.len() as f64 / secs.max(1e-9),
         events as f64 / secs.max(1e-9) / 1e6,
         jobs
     );
-    Ok(if failing.iter().any(|r| r.verdict == Verdict::Violation) {
-        1
-    } else if failing.is_empty() {
-        0
-    } else {
-        3
-    })
+    // The worst seed's exit code (`protocols::EXIT_CODES`).
+    let worst = results.iter().map(|r| r.verdict).max();
+    Ok(worst.unwrap_or(Verdict::Pass).exit_code())
 }
 
 fn verdict_name(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Pass => "pass",
-        Verdict::Violation => "violation",
-        Verdict::Unknown => "unknown",
-    }
+    v.name()
 }
 
 fn write_jsonl(p: &Path, results: &[SeedResult]) -> std::io::Result<()> {

@@ -6,12 +6,10 @@
 use crate::check::{
     CheckOptions, History, KvAppend, KvInput, KvOutput, Verdict as LinVerdict, check,
 };
-use crate::protocols::{CheckOutcome, RoleChange, RunSpec, Verdict};
-use crate::sim::{Fault, SECS, Time, fmt_time};
+use crate::protocols::{CheckOutcome, RoleChange, RunOutcome, RunSpec, Verdict};
+use crate::sim::rng::det_ln;
+use crate::sim::{Fault, StopReason, Time, fmt_duration, fmt_time};
 use crate::workload::{OpRecord, OpStatus};
-
-/// How long after the faults heal every operation must complete.
-pub const LIVENESS_BOUND: Time = 5 * SECS;
 
 /// A passing check.
 pub fn pass(name: &str, detail: String) -> CheckOutcome {
@@ -119,53 +117,124 @@ pub fn linearizability(ops: &[OpRecord], hist: &History<KvInput, KvOutput>) -> C
     }
 }
 
-/// Liveness: once every fault is over, every client keeps completing operations: from
-/// the heal on, no client goes longer than the bound without a successful completion
-/// (while it still issues operations). Message loss goes on after the heal, so a single
-/// operation may still be given up; a stuck cluster cannot hide.
-pub fn liveness(spec: &RunSpec, ops: &[OpRecord], end: Time) -> CheckOutcome {
-    let from = spec.heal_at;
-    let judge_end = end.min(spec.workload.stop).saturating_sub(LIVENESS_BOUND);
-    let mut stuck: Option<(u32, Time)> = None;
-    let mut judged = 0;
-    if judge_end > from {
-        for c in 0..spec.workload.clients {
-            let mut done: Vec<Time> = ops
-                .iter()
-                .filter(|o| o.client == c && o.status == OpStatus::Ok)
-                .filter_map(|o| o.ret)
-                .filter(|&r| r >= from)
-                .collect();
-            done.sort_unstable();
-            let mut last = from;
-            for &r in done.iter().chain(std::iter::once(&Time::MAX)) {
-                if last > judge_end {
-                    break;
-                }
-                if r - last > LIVENESS_BOUND {
-                    stuck.get_or_insert((c, last));
-                    break;
-                }
-                judged += 1;
-                last = r;
-            }
-        }
+/// The longest a client may go without completing an operation once every fault is over:
+/// the scenario's `workload.liveness_bound`, or else what a correct protocol needs on this
+/// network: its recovery time ([`ProtocolDef::recovery`]), then enough tries (each at most
+/// one `workload.timeout`, back-off included) that all of them failing on the worst link's
+/// loss — a try fails when its request or its reply is lost — has a probability below
+/// 10^-9, at least one operation's `attempts`; a think time per operation those tries span;
+/// and two round trips of the worst latency.
+///
+/// [`ProtocolDef::recovery`]: crate::protocols::ProtocolDef::recovery
+pub fn liveness_bound(spec: &RunSpec) -> Time {
+    let w = &spec.workload;
+    if let Some(b) = w.liveness_bound {
+        return b;
     }
-    match stuck {
-        None if judge_end <= from => pass(
+    let (loss, latency) = spec.network.worst();
+    let fail = 1.0 - (1.0 - loss) * (1.0 - loss);
+    let tries = if fail <= 0.0 {
+        0.0
+    } else if fail >= 1.0 {
+        MAX_TRIES as f64
+    } else {
+        (det_ln(1e-9) / det_ln(fail)).ceil()
+    };
+    let tries = (tries.min(MAX_TRIES as f64) as u64).max(w.attempts as u64);
+    let ops = tries.div_ceil(w.attempts.max(1) as u64);
+    spec.protocol
+        .def()
+        .recovery()
+        .saturating_add(w.timeout.saturating_mul(tries))
+        .saturating_add(w.think.1.saturating_mul(ops))
+        .saturating_add(latency.saturating_mul(4))
+}
+
+/// Tries the default liveness bound counts at most (a link that loses everything).
+const MAX_TRIES: u64 = 1_000_000;
+
+/// Liveness: once every fault is over, every client keeps completing operations while it
+/// still has operations to issue: from the heal on, no such client goes longer than the
+/// bound ([`liveness_bound`]) without a successful completion. A client has nothing left to
+/// issue after the workload's `stop`, or once it has finished its `ops_per_client`
+/// operations (the last one completed, or given up after the client's longest attempt), so
+/// the end of the workload is never taken for a stuck cluster.
+///
+/// Not judged (a pass that says so): when some fault never heals, or when no client has
+/// more than the bound of work left after the heal (the run, the workload or the clients'
+/// operations end sooner).
+pub fn liveness(spec: &RunSpec, ops: &[OpRecord], end: Time) -> CheckOutcome {
+    let bound = liveness_bound(spec);
+    let Some(from) = spec.heal_at else {
+        return pass(
             "liveness",
             format!(
-                "not judged: the faults heal at {}s and the workload stops less than {}s later",
+                "not judged: faults never healed ({})",
+                crate::sim::unhealed(&spec.faults)
+            ),
+        );
+    };
+    let w = &spec.workload;
+    let longest_op = crate::workload::kv::longest_op(w);
+    let mut stuck: Option<(u32, Time)> = None;
+    let (mut judged, mut completions) = (0, 0);
+    let mut latest_end = 0;
+    for c in 0..w.clients {
+        let mine: Vec<&OpRecord> = ops.iter().filter(|o| o.client == c).collect();
+        // Until when this client still has operations to issue (or one outstanding).
+        let finished = w.ops_per_client > 0 && mine.len() >= w.ops_per_client as usize;
+        let retire = match mine.last() {
+            Some(last) if finished => last
+                .ret
+                .unwrap_or_else(|| last.call.saturating_add(longest_op)),
+            _ => Time::MAX,
+        };
+        let window_end = retire.min(w.stop).min(end);
+        latest_end = latest_end.max(window_end);
+        if window_end <= from.saturating_add(bound) {
+            continue; // never more than the bound of work left after the heal
+        }
+        judged += 1;
+        let mut done: Vec<Time> = mine
+            .iter()
+            .filter(|o| o.status == OpStatus::Ok)
+            .filter_map(|o| o.ret)
+            .filter(|&r| r >= from && r <= window_end)
+            .collect();
+        done.sort_unstable();
+        completions += done.len();
+        let mut last = from;
+        for r in done.into_iter().chain(std::iter::once(window_end)) {
+            if r - last > bound {
+                stuck.get_or_insert((c, last));
+                break;
+            }
+            last = r;
+        }
+    }
+    let b = fmt_duration(bound);
+    match stuck {
+        None if judged == 0 && end < w.stop && latest_end >= end => pass(
+            "liveness",
+            format!(
+                "not judged: the run ended at {}s, before the faults healed at {}s plus the bound ({b})",
+                fmt_time(end),
+                fmt_time(from)
+            ),
+        ),
+        None if judged == 0 => pass(
+            "liveness",
+            format!(
+                "not judged: the faults heal at {}s and no client has more than the bound ({b}) of work left after that (work ends by {}s)",
                 fmt_time(from),
-                LIVENESS_BOUND / SECS
+                fmt_time(latest_end)
             ),
         ),
         None => pass(
             "liveness",
             format!(
-                "after the faults healed at {}s every client completed an operation at least every {}s ({judged} completions)",
+                "after the faults healed at {}s every client with operations left completed one at least every {b} ({judged} clients judged, {completions} completions)",
                 fmt_time(from),
-                LIVENESS_BOUND / SECS
             ),
         ),
         Some((c, since)) => {
@@ -174,22 +243,66 @@ pub fn liveness(spec: &RunSpec, ops: &[OpRecord], end: Time) -> CheckOutcome {
                 .enumerate()
                 .filter(|(_, o)| {
                     o.client == c
-                        && o.call + LIVENESS_BOUND >= since
-                        && o.call <= since + LIVENESS_BOUND
+                        && o.call.saturating_add(bound) >= since
+                        && o.call <= since + bound
                 })
                 .map(|(i, _)| i)
                 .collect();
             fail(
                 "liveness",
                 format!(
-                    "client c{c} completed nothing from {}s for more than {}s although the faults healed at {}s",
+                    "client c{c} completed nothing from {}s for more than {b} although the faults healed at {}s and it still had operations to issue",
                     fmt_time(since),
-                    LIVENESS_BOUND / SECS,
                     fmt_time(from)
                 ),
                 involved,
             )
         }
+    }
+}
+
+/// The [`RUN_CHECK`](crate::protocols::RUN_CHECK): whether the run did the work its checks
+/// judge. INCONCLUSIVE when the event limit stopped it before its time limit, or when a
+/// protocol with clients completed no operation; PASS otherwise.
+pub fn run_check(spec: &RunSpec, o: &RunOutcome) -> CheckOutcome {
+    let name = crate::protocols::RUN_CHECK;
+    let s = &o.stats;
+    let mut why = Vec::new();
+    if s.stop == StopReason::EventLimit {
+        why.push(format!(
+            "the event limit ({} events) stopped the run at {}s, before its time limit ({}s): something scheduled without bound",
+            s.events,
+            fmt_time(s.time),
+            fmt_time(spec.limits.time)
+        ));
+    }
+    let clients = spec.protocol.uses_clients() && spec.workload.clients > 0;
+    let ok = o.ops.iter().filter(|x| x.status == OpStatus::Ok).count();
+    if clients && ok == 0 {
+        why.push(format!(
+            "the workload completed no operation ({} invoked): the checks had nothing to judge",
+            o.ops.len()
+        ));
+    }
+    if why.is_empty() {
+        let work = if clients {
+            format!(", {ok} of {} operations completed", o.ops.len())
+        } else {
+            String::new()
+        };
+        return pass(
+            name,
+            format!(
+                "ran to {}s ({}), {} events{work}",
+                fmt_time(s.time),
+                s.stop,
+                s.events
+            ),
+        );
+    }
+    CheckOutcome {
+        verdict: Verdict::Inconclusive,
+        ..pass(name, why.join("; "))
     }
 }
 

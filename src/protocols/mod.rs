@@ -44,6 +44,12 @@ pub trait ProtocolDef {
     fn uses_clients(&self) -> bool {
         true
     }
+    /// How long the protocol may take to serve clients again once every fault is over (an
+    /// election, a view change, a lease running out): part of the default liveness bound
+    /// (`common::liveness_bound`). One second unless the protocol knows better.
+    fn recovery(&self) -> Time {
+        crate::sim::SECS
+    }
     /// Names of the checks this protocol offers.
     fn checks(&self) -> &'static [&'static str];
     fn validate(&self, servers: u32) -> Result<(), String>;
@@ -109,8 +115,9 @@ pub struct RunSpec {
     pub network: NetworkConfig,
     /// Explicit fault schedule (a random nemesis already expanded).
     pub faults: Vec<ScheduledFault>,
-    /// Every fault is over (healed, restarted) by this time: liveness is judged after it.
-    pub heal_at: Time,
+    /// When every fault is over (partitions healed, crashed servers restarted, pauses ended,
+    /// clocks reverted): liveness is judged after it. `None`: some fault never ends.
+    pub heal_at: Option<Time>,
     pub limits: Limits,
     /// Checks to run; empty means all of the protocol's checks.
     pub checks: Vec<String>,
@@ -118,15 +125,66 @@ pub struct RunSpec {
     pub record: bool,
 }
 
-/// A check's verdict.
+/// A check's or a run's verdict, from best to worst: a run's verdict is the worst of its
+/// checks'. A violation found in a run cut short is still a violation; otherwise a run that
+/// proved nothing is inconclusive, whatever its checks say.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
+    /// Judged, and held.
     Pass,
     /// The check's search budget ran out.
     Unknown,
+    /// The run proved nothing: it was cut short by the event limit, or its workload completed
+    /// no operation (see [`RUN_CHECK`]).
+    Inconclusive,
     Violation,
 }
+
+/// The exit codes of `faultline run` (and the worst seed's, for `sweep`), one per verdict,
+/// and 2 for a usage or input error. `--help` texts and the README show this table.
+pub const EXIT_CODES: &str = "Exit codes:
+  0  PASS          every check judged the run and held
+  1  VIOLATION     a check failed (a counterexample was found)
+  2  error         bad usage or input (a located message says what and where)
+  3  UNKNOWN       a check ran out of its search budget
+  4  INCONCLUSIVE  the run proved nothing: stopped by the event limit before its time
+                   limit, or its workload completed no operation";
+
+impl Verdict {
+    /// The process exit code for this verdict (see [`EXIT_CODES`]).
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Verdict::Pass => 0,
+            Verdict::Violation => 1,
+            Verdict::Unknown => 3,
+            Verdict::Inconclusive => 4,
+        }
+    }
+    /// Lowercase name (JSON Lines, sweep listings).
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Unknown => "unknown",
+            Verdict::Inconclusive => "inconclusive",
+            Verdict::Violation => "violation",
+        }
+    }
+    /// Uppercase word (text summaries and reports).
+    pub fn word(self) -> &'static str {
+        match self {
+            Verdict::Pass => "PASS",
+            Verdict::Unknown => "UNKNOWN",
+            Verdict::Inconclusive => "INCONCLUSIVE",
+            Verdict::Violation => "VIOLATION",
+        }
+    }
+}
+
+/// The check every run gets, whatever the protocol: whether the run did the work its checks
+/// judge. INCONCLUSIVE when the event limit stopped it before its time limit (an actor
+/// scheduling without bound, a livelock) or when the clients completed no operation.
+pub const RUN_CHECK: &str = "run";
 
 /// The result of one check.
 #[derive(Clone, Debug, Serialize)]
@@ -228,7 +286,11 @@ impl RunOutcome {
     }
 }
 
-/// Runs one spec to completion.
+/// Runs one spec to completion and judges it, including whether the run did its work
+/// ([`RUN_CHECK`]).
 pub fn run(spec: &RunSpec) -> RunOutcome {
-    spec.protocol.def().run(spec)
+    let mut o = spec.protocol.def().run(spec);
+    let run_check = common::run_check(spec, &o);
+    o.checks.push(run_check);
+    o
 }

@@ -96,16 +96,12 @@ pub fn write_visuals(
         h,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title>\
          <style>body{{font-family:sans-serif;max-width:960px;margin:2em auto;color:#222}}\
-         .pass{{color:#1d7a35}}.violation{{color:#b3261e}}.unknown{{color:#9a6b00}}\
+         .pass{{color:#1d7a35}}.violation{{color:#b3261e}}.unknown{{color:#9a6b00}}.inconclusive{{color:#9a6b00}}\
          table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}}\
          pre{{background:#f6f6f6;padding:8px;overflow-x:auto}}</style></head><body>\n",
         esc(&title)
     );
-    let class = match summary.verdict {
-        Verdict::Pass => "pass",
-        Verdict::Violation => "violation",
-        Verdict::Unknown => "unknown",
-    };
+    let class = summary.verdict.name();
     let _ = writeln!(
         h,
         "<h1>{}</h1>\n<p id=\"verdict\" class=\"{class}\"><b>{}</b></p>",
@@ -124,11 +120,7 @@ pub fn write_visuals(
     );
     h.push_str("<h2>Checks</h2><table><tr><th>check</th><th>verdict</th><th>detail</th></tr>\n");
     for c in &outcome.checks {
-        let cl = match c.verdict {
-            Verdict::Pass => "pass",
-            Verdict::Violation => "violation",
-            Verdict::Unknown => "unknown",
-        };
+        let cl = c.verdict.name();
         let _ = writeln!(
             h,
             "<tr><td>{}</td><td class=\"{cl}\">{cl}</td><td><pre>{}</pre></td></tr>",
@@ -137,6 +129,23 @@ pub fn write_visuals(
         );
     }
     h.push_str("</table>\n");
+    if !summary.fault_effects.is_empty() {
+        h.push_str("<h2>Fault effects</h2><table><tr><th>fault</th><th>what it did</th></tr>\n");
+        for f in &summary.fault_effects {
+            let (cl, mark) = if f.no_effect {
+                (" class=\"unknown\"", "no effect: ")
+            } else {
+                ("", "")
+            };
+            let _ = writeln!(
+                h,
+                "<tr><td>{}</td><td{cl}>{mark}{}</td></tr>",
+                esc(&f.fault),
+                esc(&f.effect)
+            );
+        }
+        h.push_str("</table>\n");
+    }
     for c in outcome
         .checks
         .iter()

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::protocols::{RunOutcome, RunSpec, Table, Verdict};
-use crate::sim::{Counters, fmt_time};
+use crate::sim::{Counters, FaultEffect, fmt_time};
 use crate::workload::OpStatus;
 
 pub mod check_page;
@@ -52,6 +52,20 @@ pub struct OpCounts {
     pub unknown: usize,
 }
 
+/// What one action of the fault schedule did.
+#[derive(Clone, Debug, Serialize)]
+pub struct FaultSummary {
+    pub at_ns: u64,
+    /// The action, as the schedule prints it (`2.000000000 crash n1`).
+    pub fault: String,
+    /// One line on what it did.
+    pub effect: String,
+    /// The action changed nothing: the fault was injected but did not act on the run.
+    pub no_effect: bool,
+    /// The counts behind `effect`.
+    pub counts: FaultEffect,
+}
+
 /// `summary.json`.
 #[derive(Clone, Debug, Serialize)]
 pub struct Summary {
@@ -66,6 +80,8 @@ pub struct Summary {
     pub events: u64,
     pub ops: OpCounts,
     pub faults: usize,
+    /// Per action of the fault schedule, what it did.
+    pub fault_effects: Vec<FaultSummary>,
     pub counters: Counters,
     pub checks: Vec<CheckSummary>,
     /// The protocol's own figures.
@@ -100,6 +116,21 @@ impl Summary {
             events: outcome.stats.events,
             ops,
             faults: spec.faults.len(),
+            fault_effects: spec
+                .faults
+                .iter()
+                .zip(&outcome.stats.fault_effects)
+                .map(|(f, e)| {
+                    let (effect, any) = e.describe(&f.fault);
+                    FaultSummary {
+                        at_ns: f.at,
+                        fault: f.to_string(),
+                        effect,
+                        no_effect: !any,
+                        counts: e.clone(),
+                    }
+                })
+                .collect(),
             counters: outcome.stats.counters.clone(),
             checks: outcome
                 .checks
@@ -139,6 +170,7 @@ impl Summary {
             "faults     {} scheduled: {} partitions, {} crashes, {} restarts, {} pauses, {} clock changes\n",
             self.faults, c.partitions, c.crashes, c.restarts, c.pauses, c.clock_changes
         ));
+        s.push_str(&self.fault_effects_text());
         if self.ops.invoked > 0 {
             s.push_str(&format!(
                 "operations {} invoked: {} ok, {} failed, {} unknown\n",
@@ -147,11 +179,7 @@ impl Summary {
         }
         s.push_str("checks\n");
         for ch in &self.checks {
-            let mark = match ch.verdict {
-                Verdict::Pass => "PASS     ",
-                Verdict::Violation => "VIOLATION",
-                Verdict::Unknown => "UNKNOWN  ",
-            };
+            let mark = format!("{:<9}", ch.verdict.word());
             let first = ch.detail.lines().next().unwrap_or("");
             s.push_str(&format!("  {mark} {:<22} {first}\n", ch.name));
         }
@@ -165,11 +193,46 @@ impl Summary {
     }
 }
 
+impl Summary {
+    /// What each fault action did, at most `SHOWN` lines (the actions without effect first
+    /// among those left out are still counted), flagging those that changed nothing.
+    fn fault_effects_text(&self) -> String {
+        const SHOWN: usize = 8;
+        let fx = &self.fault_effects;
+        if fx.is_empty() {
+            return String::new();
+        }
+        let idle = fx.iter().filter(|f| f.no_effect).count();
+        let mut s = format!(
+            "effects    {} of {} fault actions had an effect{}\n",
+            fx.len() - idle,
+            fx.len(),
+            if idle > 0 {
+                format!(", {idle} had NO EFFECT")
+            } else {
+                String::new()
+            }
+        );
+        for f in fx.iter().take(SHOWN) {
+            let mark = if f.no_effect { "NO EFFECT: " } else { "" };
+            s.push_str(&format!("  {}: {mark}{}\n", f.fault, f.effect));
+        }
+        if fx.len() > SHOWN {
+            s.push_str(&format!(
+                "  ... {} more (summary.json and report.html list them all)\n",
+                fx.len() - SHOWN
+            ));
+        }
+        s
+    }
+}
+
 pub fn verdict_word(v: Verdict) -> &'static str {
     match v {
         Verdict::Pass => "PASS: every check passed",
         Verdict::Violation => "VIOLATION: a check failed",
         Verdict::Unknown => "UNKNOWN: a check ran out of budget",
+        Verdict::Inconclusive => "INCONCLUSIVE: the run proved nothing (see the `run` check)",
     }
 }
 

@@ -134,11 +134,9 @@ impl Scenario {
         faults
     }
 
-    /// When every fault is over: the last fault action, or the nemesis's stop.
-    pub fn heal_at(&self, faults: &[ScheduledFault]) -> Time {
-        let last = faults.iter().map(|f| f.at).max().unwrap_or(0);
-        let nem = self.faults.nemesis.as_ref().map(|n| n.stop).unwrap_or(0);
-        last.max(nem)
+    /// When every fault is over, from what the faults do (`None`: some fault never heals).
+    pub fn heal_at(&self, faults: &[ScheduledFault]) -> Option<Time> {
+        crate::sim::heal_time(faults)
     }
 
     /// The run this scenario makes with `seed`.

@@ -110,6 +110,97 @@ pub struct Counters {
     pub observations: u64,
 }
 
+/// What one action of the fault schedule did, counted by the engine as the run goes: the
+/// proof that a fault fired and changed something, or the sign that it did nothing.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct FaultEffect {
+    /// The action changed the cluster when it fired (false: a crash of a node already down,
+    /// a restart of a live one, a pause of a crashed one, a clock set to what it was).
+    pub applied: bool,
+    /// Partition: links it cut that were not cut already.
+    pub links_cut: u64,
+    /// Partition: messages lost because these links were cut (in flight or sent meanwhile).
+    pub messages_cut: u64,
+    /// Heal: links it restored.
+    pub links_restored: u64,
+    /// Crash: messages to the node lost (sent while it was down, or in flight when it
+    /// crashed), including the backlog of a paused node.
+    pub messages_lost: u64,
+    /// Crash: armed timers the node lost.
+    pub timers_lost: u64,
+    /// Pause: events (messages, timers) the node handled late, when it woke.
+    pub events_delayed: u64,
+    /// Clock skew: reads of the node's clock that differed from true time.
+    pub clock_reads_changed: u64,
+    /// Clock skew: timers set while the clock drifted, so lasting longer or shorter.
+    pub timers_stretched: u64,
+}
+
+impl FaultEffect {
+    /// One line on what `fault` did, and whether it had any effect.
+    pub fn describe(&self, fault: &Fault) -> (String, bool) {
+        let e = self;
+        match fault {
+            Fault::Partition(_) if e.messages_cut > 0 => (
+                format!(
+                    "cut {} links, {} messages lost to them",
+                    e.links_cut, e.messages_cut
+                ),
+                true,
+            ),
+            Fault::Partition(_) if e.links_cut > 0 => (
+                format!("cut {} links, but no message crossed them", e.links_cut),
+                false,
+            ),
+            Fault::Partition(_) => ("cut no link that was not cut already".into(), false),
+            Fault::Heal if e.links_restored > 0 => {
+                (format!("restored {} links", e.links_restored), true)
+            }
+            Fault::Heal => ("nothing was cut".into(), false),
+            Fault::Crash(_) if e.applied => (
+                format!(
+                    "volatile state and {} timers lost, {} messages to it lost",
+                    e.timers_lost, e.messages_lost
+                ),
+                true,
+            ),
+            Fault::Crash(_) => ("the node was already down".into(), false),
+            Fault::Restart(_) if e.applied => ("restarted from durable state".into(), true),
+            Fault::Restart(_) => ("the node was already up".into(), false),
+            Fault::Pause { .. } if !e.applied => ("the node was down".into(), false),
+            Fault::Pause { .. } if e.events_delayed > 0 => {
+                (format!("{} events handled late", e.events_delayed), true)
+            }
+            Fault::Pause { .. } => ("no event arrived while paused".into(), false),
+            Fault::ClockSkew {
+                offset: 0,
+                drift_ppm: 0,
+                ..
+            } if e.applied => ("clock set back to true time".into(), true),
+            Fault::ClockSkew {
+                offset: 0,
+                drift_ppm: 0,
+                ..
+            } => ("the clock was already true".into(), false),
+            Fault::ClockSkew { .. } if e.clock_reads_changed + e.timers_stretched > 0 => (
+                format!(
+                    "{} clock reads changed, {} timers stretched",
+                    e.clock_reads_changed, e.timers_stretched
+                ),
+                true,
+            ),
+            Fault::ClockSkew { .. } => (
+                "nothing read the clock and no timer was set while it was off".into(),
+                false,
+            ),
+        }
+    }
+}
+
+/// No fault: the index of a fault injected by hand (`Sim::inject`), whose effects are not
+/// counted.
+const NO_FAULT: u32 = u32::MAX;
+
 /// The result of a run.
 #[derive(Clone, Debug, Serialize)]
 pub struct RunStats {
@@ -121,6 +212,8 @@ pub struct RunStats {
     /// Stable hash over every event of the run.
     pub trace_hash: u64,
     pub counters: Counters,
+    /// What each action of the fault schedule did (same order as `SimConfig::faults`).
+    pub fault_effects: Vec<FaultEffect>,
 }
 
 enum Ev<M, T> {
@@ -163,6 +256,11 @@ struct NodeSlot<N: Node> {
     clock_offset: i64,
     drift_ppm: i64,
     drift_since: Time,
+    /// The schedule's faults currently acting on this node (their indexes, or `NO_FAULT`):
+    /// the latest crash, pause and clock skew.
+    crashed_by: u32,
+    paused_by: u32,
+    skewed_by: u32,
 }
 
 /// A simulation of one protocol.
@@ -185,6 +283,10 @@ pub struct Sim<P: Protocol> {
     timer_gen: u64,
     hash: StableHasher,
     counters: Counters,
+    effects: Vec<FaultEffect>,
+    /// Per directed link, 1 + the index of the partition that cut it (0: not cut by the
+    /// schedule); empty until the first partition.
+    cut_by: Vec<u32>,
     records: Vec<TraceRecord>,
     observations: Vec<(Time, NodeId, <P::Node as Node>::Obs)>,
     stopped: Option<StopReason>,
@@ -210,6 +312,9 @@ impl<P: Protocol> Sim<P> {
                     clock_offset: 0,
                     drift_ppm: 0,
                     drift_since: 0,
+                    crashed_by: NO_FAULT,
+                    paused_by: NO_FAULT,
+                    skewed_by: NO_FAULT,
                 }
             })
             .collect();
@@ -234,6 +339,8 @@ impl<P: Protocol> Sim<P> {
             timer_gen: 0,
             hash: StableHasher::new(),
             counters: Counters::default(),
+            effects: vec![FaultEffect::default(); cfg.faults.len()],
+            cut_by: Vec::new(),
             records: Vec::new(),
             observations: Vec::new(),
             stopped: None,
@@ -295,11 +402,7 @@ impl<P: Protocol> Sim<P> {
         if self.stopped.is_some() {
             return false;
         }
-        if self.events >= self.cfg.limits.events {
-            self.stopped = Some(StopReason::EventLimit);
-            return false;
-        }
-        let Some(Reverse(key)) = self.queue.pop() else {
+        let Some(&Reverse(key)) = self.queue.peek() else {
             self.stopped = Some(StopReason::Quiescent);
             return false;
         };
@@ -309,6 +412,12 @@ impl<P: Protocol> Sim<P> {
             self.stopped = Some(StopReason::TimeLimit);
             return false;
         }
+        // Only a run with work left before its time limit is cut short by the event limit.
+        if self.events >= self.cfg.limits.events {
+            self.stopped = Some(StopReason::EventLimit);
+            return false;
+        }
+        self.queue.pop();
         debug_assert!(at >= self.now, "time went backwards");
         self.now = at;
         self.events += 1;
@@ -325,6 +434,10 @@ impl<P: Protocol> Sim<P> {
                 let paused = self.nodes[to].alive && self.nodes[to].paused_until > now;
                 if paused && !from_backlog && self.deliverable(slot) {
                     self.nodes[to].backlog.push(slot);
+                    let by = self.nodes[to].paused_by;
+                    if let Some(e) = self.effects.get_mut(by as usize) {
+                        e.events_delayed += 1;
+                    }
                     self.note(EventKind::Backlog, to as u32, to as u32, now, 0, || {
                         String::from("queued while paused")
                     });
@@ -354,11 +467,19 @@ impl<P: Protocol> Sim<P> {
                 let ts = &self.nodes[to as usize];
                 if !ts.alive || ts.incarnation != to_inc {
                     self.counters.dropped_dead += 1;
+                    if let Some(e) = self.effects.get_mut(ts.crashed_by as usize) {
+                        e.messages_lost += 1;
+                    }
                     self.note(EventKind::DropDead, to, from, sent, 0, || {
                         format!("{msg:?}")
                     });
                 } else if !self.topology.reaches(NodeId(from), NodeId(to)) {
                     self.counters.dropped_partition += 1;
+                    if let Some(&b) = self.cut_by.get((from * self.n + to) as usize)
+                        && let Some(e) = self.effects.get_mut((b as usize).wrapping_sub(1))
+                    {
+                        e.messages_cut += 1;
+                    }
                     self.note(EventKind::DropPartition, to, from, sent, 0, || {
                         format!("{msg:?}")
                     });
@@ -402,7 +523,7 @@ impl<P: Protocol> Sim<P> {
             }
             Ev::Fault(i) => {
                 let fault = self.cfg.faults[i as usize].fault.clone();
-                self.apply_fault(&fault);
+                self.apply_fault(i, &fault);
             }
             Ev::Resume { node, inc } => {
                 let s = &mut self.nodes[node as usize];
@@ -450,60 +571,89 @@ impl<P: Protocol> Sim<P> {
         }
     }
 
-    fn apply_fault(&mut self, fault: &Fault) {
+    /// Applies action `i` of the schedule (`NO_FAULT`: injected by hand, not counted).
+    fn apply_fault(&mut self, i: u32, fault: &Fault) {
         let now = self.now;
         let servers = self.cfg.servers;
+        let n = self.n;
+        let mut effect = FaultEffect::default();
         match fault {
             Fault::Partition(p) => {
                 self.counters.partitions += 1;
+                let cuts = p.cuts(servers);
+                if i != NO_FAULT && self.cut_by.is_empty() {
+                    self.cut_by = vec![0; (n * n) as usize];
+                }
+                for &(a, b) in &cuts {
+                    if a < n && b < n && self.topology.reaches(NodeId(a), NodeId(b)) {
+                        effect.links_cut += 1;
+                        if let Some(c) = self.cut_by.get_mut((a * n + b) as usize) {
+                            *c = i.wrapping_add(1);
+                        }
+                    }
+                }
+                effect.applied = effect.links_cut > 0;
                 self.topology.apply(p, servers);
             }
             Fault::Heal => {
                 self.counters.heals += 1;
+                if self.topology.is_partitioned() {
+                    effect.links_restored = (0..n * n)
+                        .filter(|l| !self.topology.reaches(NodeId(l / n), NodeId(l % n)))
+                        .count() as u64;
+                }
+                effect.applied = effect.links_restored > 0;
+                self.cut_by.iter_mut().for_each(|c| *c = 0);
                 self.topology.heal();
             }
-            Fault::Crash(n) => {
-                let s = &mut self.nodes[*n as usize];
-                if !s.alive {
-                    return;
-                }
-                self.counters.crashes += 1;
-                s.alive = false;
-                s.node = None;
-                s.incarnation += 1;
-                s.timers.clear();
-                s.paused_until = 0;
-                let backlog = std::mem::take(&mut s.backlog);
-                for b in backlog {
-                    self.slab[b as usize] = None;
-                    self.free.push(b);
+            Fault::Crash(c) => {
+                let s = &mut self.nodes[*c as usize];
+                if s.alive {
+                    self.counters.crashes += 1;
+                    effect.applied = true;
+                    effect.timers_lost = s.timers.len() as u64;
+                    effect.messages_lost = s.backlog.len() as u64;
+                    s.crashed_by = i;
+                    s.alive = false;
+                    s.node = None;
+                    s.incarnation += 1;
+                    s.timers.clear();
+                    s.paused_until = 0;
+                    let backlog = std::mem::take(&mut s.backlog);
+                    for b in backlog {
+                        self.slab[b as usize] = None;
+                        self.free.push(b);
+                    }
                 }
             }
-            Fault::Restart(n) => {
-                let s = &mut self.nodes[*n as usize];
-                if s.alive {
+            Fault::Restart(r) => {
+                let s = &mut self.nodes[*r as usize];
+                if !s.alive {
+                    self.counters.restarts += 1;
+                    s.node = Some(self.protocol.node(NodeId(*r), &s.durable));
+                    s.alive = true;
+                    if let Some(e) = self.effects.get_mut(i as usize) {
+                        e.applied = true;
+                    }
+                    let label = fault.to_string();
+                    self.note(EventKind::Fault, *r, *r, now, fault_code(fault), || label);
+                    self.note(EventKind::Restart, *r, *r, now, 0, String::new);
+                    self.call(*r, |node, ctx| node.on_restart(ctx));
                     return;
                 }
-                self.counters.restarts += 1;
-                s.node = Some(self.protocol.node(NodeId(*n), &s.durable));
-                s.alive = true;
-                let label = fault.to_string();
-                self.note(EventKind::Fault, *n, *n, now, fault_code(fault), || label);
-                self.note(EventKind::Restart, *n, *n, now, 0, String::new);
-                self.call(*n, |node, ctx| node.on_restart(ctx));
-                return;
             }
             Fault::Pause { node, duration } => {
                 let s = &mut self.nodes[*node as usize];
-                if !s.alive {
-                    return;
-                }
-                self.counters.pauses += 1;
-                let until = now.saturating_add(*duration);
-                if until > s.paused_until {
-                    s.paused_until = until;
-                    let inc = s.incarnation;
-                    self.push(until, Ev::Resume { node: *node, inc });
+                if s.alive {
+                    self.counters.pauses += 1;
+                    effect.applied = true;
+                    s.paused_by = i;
+                    let until = now.saturating_add(*duration);
+                    if until > s.paused_until {
+                        s.paused_until = until;
+                        let inc = s.incarnation;
+                        self.push(until, Ev::Resume { node: *node, inc });
+                    }
                 }
             }
             Fault::ClockSkew {
@@ -513,14 +663,34 @@ impl<P: Protocol> Sim<P> {
             } => {
                 self.counters.clock_changes += 1;
                 let s = &mut self.nodes[*node as usize];
+                let drift = (*drift_ppm).clamp(-500_000, 500_000);
+                effect.applied = (s.clock_offset, s.drift_ppm) != (*offset, drift);
                 s.clock_offset = *offset;
-                s.drift_ppm = (*drift_ppm).clamp(-500_000, 500_000);
+                s.drift_ppm = drift;
                 s.drift_since = now;
+                s.skewed_by = i;
             }
         }
-        let code = fault_code(fault);
-        let n = fault.named().first().copied().unwrap_or(0);
-        self.note(EventKind::Fault, n, n, now, code, || fault.to_string());
+        let applied = effect.applied;
+        if let Some(e) = self.effects.get_mut(i as usize) {
+            *e = FaultEffect {
+                // Effects counted since (a crash's lost messages) add to these.
+                messages_lost: e.messages_lost + effect.messages_lost,
+                ..effect
+            };
+        }
+        // A crash, pause or restart that found nothing to do leaves no trace.
+        let idle = matches!(
+            fault,
+            Fault::Crash(_) | Fault::Pause { .. } | Fault::Restart(_)
+        );
+        if !idle || applied {
+            let code = fault_code(fault);
+            let named = fault.named().first().copied().unwrap_or(0);
+            self.note(EventKind::Fault, named, named, now, code, || {
+                fault.to_string()
+            });
+        }
     }
 
     /// Calls a handler on node `i` and applies its buffered effects.
@@ -532,6 +702,7 @@ impl<P: Protocol> Sim<P> {
         let mut ctx = Context {
             id: NodeId(i),
             now_local: local,
+            clock_reads: std::cell::Cell::new(0),
             servers: self.cfg.servers,
             nodes: self.n,
             rng: &mut s.rng,
@@ -539,6 +710,12 @@ impl<P: Protocol> Sim<P> {
             out: &mut self.out,
         };
         f(node, &mut ctx);
+        if local != self.now {
+            let reads = ctx.clock_reads.get() as u64;
+            if let Some(e) = self.effects.get_mut(s.skewed_by as usize) {
+                e.clock_reads_changed += reads;
+            }
+        }
         self.apply_effects(i);
     }
 
@@ -562,6 +739,11 @@ impl<P: Protocol> Sim<P> {
                             None => s.timers.push((tag, generation)),
                         }
                         let inc = s.incarnation;
+                        if s.drift_ppm != 0
+                            && let Some(e) = self.effects.get_mut(s.skewed_by as usize)
+                        {
+                            e.timers_stretched += 1;
+                        }
                         let at = now.saturating_add(true_delay(delay, s.drift_ppm));
                         self.push(
                             at,
@@ -605,7 +787,8 @@ impl<P: Protocol> Sim<P> {
         let rng = &mut self.link_rngs[link];
         let lost = cfg.drop > 0.0 && unit_f64(rng) < cfg.drop;
         let dup = cfg.duplicate > 0.0 && unit_f64(rng) < cfg.duplicate;
-        let latency = cfg.latency.sample(rng);
+        // A message takes at least 1 ns: simulated time advances with every hop.
+        let latency = cfg.latency.sample(rng).max(1);
         let to_inc = self.nodes[to as usize].incarnation;
         if lost {
             self.counters.dropped_loss += 1;
@@ -613,7 +796,10 @@ impl<P: Protocol> Sim<P> {
             return;
         }
         if dup {
-            let latency2 = self.links[link].latency.sample(&mut self.link_rngs[link]);
+            let latency2 = self.links[link]
+                .latency
+                .sample(&mut self.link_rngs[link])
+                .max(1);
             self.counters.duplicated += 1;
             self.note(EventKind::Duplicate, to, from, now, 0, || {
                 format!("{msg:?}")
@@ -750,6 +936,7 @@ impl<P: Protocol> Sim<P> {
             events: self.events,
             trace_hash: self.trace_hash(),
             counters: self.counters.clone(),
+            fault_effects: self.effects.clone(),
         }
     }
     /// Whether the topology currently cuts any link.
@@ -758,7 +945,7 @@ impl<P: Protocol> Sim<P> {
     }
     /// Applies a fault now (for tests and interactive use); scheduled faults need not use this.
     pub fn inject(&mut self, fault: Fault) {
-        self.apply_fault(&fault);
+        self.apply_fault(NO_FAULT, &fault);
     }
 }
 

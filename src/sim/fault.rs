@@ -516,3 +516,96 @@ fn random_partition(rng: &mut ChaCha8Rng, servers: u32, victim: u32) -> Partitio
         }
     }
 }
+
+/// When every fault of `faults` is over, from what each action does rather than when the last
+/// one happens: every partition healed (a `Heal` after it), every crashed server restarted,
+/// every pause ended, every skewed clock set back to true time. `None` when some fault is
+/// still in force at the end of the schedule (it never heals); `Some(0)` for no faults.
+pub fn heal_time(faults: &[ScheduledFault]) -> Option<Time> {
+    let mut sorted: Vec<&ScheduledFault> = faults.iter().collect();
+    sorted.sort_by_key(|f| f.at);
+    // Nodes are few and named by the schedule itself: sorted vectors, no hashing.
+    let mut crashed: Vec<u32> = Vec::new();
+    let mut skewed: Vec<u32> = Vec::new();
+    let mut cut = false;
+    let mut clear_since: Time = 0;
+    let mut pauses_end: Time = 0;
+    for f in sorted {
+        let was_clear = !cut && crashed.is_empty() && skewed.is_empty();
+        match &f.fault {
+            Fault::Partition(_) => cut = true,
+            Fault::Heal => cut = false,
+            Fault::Crash(n) => {
+                if let Err(i) = crashed.binary_search(n) {
+                    crashed.insert(i, *n);
+                }
+            }
+            Fault::Restart(n) => {
+                if let Ok(i) = crashed.binary_search(n) {
+                    crashed.remove(i);
+                }
+            }
+            Fault::Pause { duration, .. } => {
+                pauses_end = pauses_end.max(f.at.saturating_add(*duration));
+            }
+            Fault::ClockSkew {
+                node,
+                offset,
+                drift_ppm,
+            } => match (skewed.binary_search(node), *offset == 0 && *drift_ppm == 0) {
+                (Err(i), false) => skewed.insert(i, *node),
+                (Ok(i), true) => {
+                    skewed.remove(i);
+                }
+                _ => {}
+            },
+        }
+        let clear = !cut && crashed.is_empty() && skewed.is_empty();
+        if clear && !was_clear {
+            clear_since = f.at;
+        }
+    }
+    (!cut && crashed.is_empty() && skewed.is_empty()).then_some(clear_since.max(pauses_end))
+}
+
+/// What is still in force at the end of a schedule whose faults never all heal, for messages
+/// (`"n1 crashed, a partition"`); empty when everything heals.
+pub fn unhealed(faults: &[ScheduledFault]) -> String {
+    let mut sorted: Vec<&ScheduledFault> = faults.iter().collect();
+    sorted.sort_by_key(|f| f.at);
+    let mut crashed: Vec<u32> = Vec::new();
+    let mut skewed: Vec<u32> = Vec::new();
+    let mut cut: Option<Time> = None;
+    for f in sorted {
+        match &f.fault {
+            Fault::Partition(_) => cut = cut.or(Some(f.at)),
+            Fault::Heal => cut = None,
+            Fault::Crash(n) if !crashed.contains(n) => crashed.push(*n),
+            Fault::Restart(n) => crashed.retain(|c| c != n),
+            Fault::ClockSkew {
+                node,
+                offset,
+                drift_ppm,
+            } => {
+                skewed.retain(|c| c != node);
+                if *offset != 0 || *drift_ppm != 0 {
+                    skewed.push(*node);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut parts = Vec::new();
+    if let Some(t) = cut {
+        parts.push(format!("a partition from {}s is never healed", fmt_time(t)));
+    }
+    crashed.sort_unstable();
+    for n in crashed {
+        parts.push(format!("n{n} crashes and is never restarted"));
+    }
+    skewed.sort_unstable();
+    for n in skewed {
+        parts.push(format!("n{n}'s clock is never set back"));
+    }
+    parts.join(", ")
+}

@@ -42,8 +42,11 @@ pub mod rng;
 pub mod time;
 mod trace;
 
-pub use engine::{Counters, Limits, RunStats, Sim, SimConfig, StopReason};
-pub use fault::{Fault, MAX_WEIGHT, Nemesis, ScheduledFault, check_weights, validate_schedule};
+pub use engine::{Counters, FaultEffect, Limits, RunStats, Sim, SimConfig, StopReason};
+pub use fault::{
+    Fault, MAX_WEIGHT, Nemesis, ScheduledFault, check_weights, heal_time, unhealed,
+    validate_schedule,
+};
 pub use network::{Latency, LinkConfig, NetworkConfig, Partition, Topology};
 pub use node::{Context, Node, NodeId, Protocol};
 pub use time::{

@@ -36,6 +36,14 @@ pub enum Latency {
 }
 
 impl Latency {
+    /// The longest latency this distribution draws.
+    pub fn max(&self) -> Time {
+        match *self {
+            Latency::Constant(t) => t,
+            Latency::Uniform { max, .. } | Latency::Pareto { max, .. } => max,
+        }
+    }
+
     /// Draws one latency. Always consumes exactly one `u64` from `rng`.
     #[inline]
     pub fn sample(&self, rng: &mut ChaCha8Rng) -> Time {
@@ -194,6 +202,15 @@ pub struct NetworkConfig {
 }
 
 impl NetworkConfig {
+    /// The worst behaviour of any link: the highest loss probability and the longest latency.
+    pub fn worst(&self) -> (f64, Time) {
+        std::iter::once(self.default.clone())
+            .chain(self.links.iter().map(|(_, _, o)| o.over(&self.default)))
+            .fold((0.0, 0), |(p, t), c| {
+                (p.max(c.drop), t.max(c.latency.max()))
+            })
+    }
+
     /// The link table, `from * n + to`.
     pub(crate) fn table(&self, n: u32) -> Vec<LinkConfig> {
         let mut t = vec![self.default.clone(); (n * n) as usize];

@@ -97,6 +97,8 @@ impl<N: Node> Default for Outbox<N> {
 pub struct Context<'a, N: Node> {
     pub(crate) id: NodeId,
     pub(crate) now_local: Time,
+    /// Reads of `now` during this handler (the engine counts the reads a skewed clock changed).
+    pub(crate) clock_reads: std::cell::Cell<u32>,
     pub(crate) servers: u32,
     pub(crate) nodes: u32,
     pub(crate) rng: &'a mut ChaCha8Rng,
@@ -113,6 +115,7 @@ impl<'a, N: Node> Context<'a, N> {
     /// The node's own clock: true time shifted by its skew and scaled by its drift.
     #[inline]
     pub fn now(&self) -> Time {
+        self.clock_reads.set(self.clock_reads.get().wrapping_add(1));
         self.now_local
     }
     /// Number of servers (ids `0..servers`).

@@ -154,6 +154,22 @@ pub mod dur {
         }
     }
 
+    /// For optional durations: `Some("10s")` or `None`.
+    pub mod opt {
+        use super::super::Time;
+        use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+        #[derive(Serialize, Deserialize)]
+        struct W(#[serde(with = "super")] Time);
+
+        pub fn serialize<S: Serializer>(t: &Option<Time>, s: S) -> Result<S::Ok, S::Error> {
+            t.map(W).serialize(s)
+        }
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Time>, D::Error> {
+            Ok(Option::<W>::deserialize(d)?.map(|w| w.0))
+        }
+    }
+
     /// For signed offsets (clock skew): `"-200ms"` or nanoseconds.
     pub mod signed {
         use super::super::parse_duration;

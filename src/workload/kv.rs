@@ -84,35 +84,60 @@ pub enum KvResult {
     Cas(bool),
 }
 
-/// A client's request; `seq` identifies it across retries.
+/// A client's request; `seq` identifies it across retries, `attempt` this one send of it
+/// (servers echo it in their reply, so the client can tell which send a reply answers).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct KvRequest {
     pub client: u32,
     pub seq: u64,
+    pub attempt: u32,
     pub op: KvOp,
 }
 
-/// A server's answer.
+/// A server's answer, echoing the request's `seq` and `attempt` ([`KvReply::done`],
+/// [`KvReply::not_leader`]).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum KvReply {
     Done {
         seq: u64,
+        attempt: u32,
         result: KvResult,
     },
     /// Not the leader; try `hint` if known.
     NotLeader {
         seq: u64,
+        attempt: u32,
         hint: Option<u32>,
     },
 }
 
-/// The client's timers.
+impl KvReply {
+    /// The result of request `r`.
+    pub fn done(r: &KvRequest, result: KvResult) -> Self {
+        KvReply::Done {
+            seq: r.seq,
+            attempt: r.attempt,
+            result,
+        }
+    }
+    /// "Not the leader" in answer to request `r`.
+    pub fn not_leader(r: &KvRequest, hint: Option<u32>) -> Self {
+        KvReply::NotLeader {
+            seq: r.seq,
+            attempt: r.attempt,
+            hint,
+        }
+    }
+}
+
+/// The client's timers: one for thinking, one for the operation in flight (its attempt's
+/// deadline, or the end of a back-off): one timer chain per operation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ClientTimer {
     /// Time to invoke the next operation.
     Think,
-    /// The attempt of request `seq` took too long.
-    Timeout(u64, u32),
+    /// The pending operation's next step: resend after a back-off, or its attempt timed out.
+    Attempt,
 }
 
 /// What a client reports (the engine stamps each with true time).
@@ -142,6 +167,35 @@ pub trait KvNode: Node {
     fn client_obs(o: ClientObs) -> Self::Obs;
 }
 
+/// Redirects (following a hint, or backing off after a "not the leader" without one) that
+/// one attempt may make before the client just waits for the attempt's timeout.
+pub const MAX_REDIRECTS: u32 = 16;
+
+/// The longest one operation can take before the client gives up on it: every attempt runs
+/// to its timeout (redirects and back-offs happen within an attempt's time).
+pub fn longest_op(w: &WorkloadSpec) -> Time {
+    w.timeout.saturating_mul(w.attempts as u64)
+}
+
+/// The operation a client is waiting on.
+#[derive(Clone, Debug)]
+struct Pending {
+    seq: u64,
+    op: KvOp,
+    /// Id of the latest send; only a "not the leader" answering it is acted on.
+    attempt: u32,
+    /// Attempts begun (each ends at its deadline); the client gives up after `attempts`.
+    tries: u32,
+    /// When the current attempt times out (client clock).
+    deadline: Time,
+    /// Redirects within the current attempt.
+    redirects: u32,
+    /// Back-offs within this operation (the back-off doubles with each).
+    backoffs: u32,
+    /// Waiting out a back-off: the next `Attempt` timer resends.
+    backing_off: bool,
+}
+
 /// One client.
 #[derive(Clone, Debug)]
 pub struct KvClient {
@@ -149,8 +203,7 @@ pub struct KvClient {
     spec: WorkloadSpec,
     seq: u64,
     issued: u32,
-    pending: Option<(u64, KvOp)>,
-    attempt: u32,
+    pending: Option<Pending>,
     target: u32,
     servers: u32,
 }
@@ -163,9 +216,8 @@ impl KvClient {
             seq: 0,
             issued: 0,
             pending: None,
-            attempt: 0,
             target: index % servers.max(1),
-            servers,
+            servers: servers.max(1),
         }
     }
 
@@ -200,15 +252,43 @@ impl KvClient {
         }
     }
 
+    /// Sends the pending operation to the current target as a new attempt.
     fn send<N: KvNode>(&mut self, ctx: &mut Context<'_, N>) {
-        if let Some((seq, op)) = &self.pending {
+        if let Some(p) = &mut self.pending {
+            p.attempt += 1;
+            p.backing_off = false;
             let r = KvRequest {
                 client: self.index,
-                seq: *seq,
-                op: op.clone(),
+                seq: p.seq,
+                attempt: p.attempt,
+                op: p.op.clone(),
             };
             ctx.send(NodeId(self.target), N::request(r));
         }
+    }
+
+    /// Begins a new attempt of the pending operation: send, and time it out.
+    fn begin_attempt<N: KvNode>(&mut self, ctx: &mut Context<'_, N>) {
+        let now = ctx.now();
+        if let Some(p) = &mut self.pending {
+            p.tries += 1;
+            p.redirects = 0;
+            p.deadline = now.saturating_add(self.spec.timeout);
+        }
+        self.send(ctx);
+        ctx.set_timer(N::client_timer(ClientTimer::Attempt), self.spec.timeout);
+    }
+
+    /// A randomized exponential back-off: the `k`-th of an operation waits uniformly in
+    /// `[b, 2b]` with `b` = timeout/32 doubled `k` times (at least 1 ns: simulated time always
+    /// advances), and never more than half the timeout.
+    fn backoff<N: KvNode>(&self, ctx: &mut Context<'_, N>, k: u32) -> Time {
+        let base = (self.spec.timeout / 32).max(1);
+        let b = base
+            .saturating_mul(1 << k.min(20))
+            .min(self.spec.timeout / 2)
+            .max(1);
+        ctx.random_range(b, b.saturating_mul(2).min(self.spec.timeout.max(2)).max(b))
     }
 
     pub fn on_timer<N: KvNode>(
@@ -232,63 +312,90 @@ impl KvClient {
                     seq: self.seq,
                     op: op.clone(),
                 }));
-                self.pending = Some((self.seq, op));
-                self.attempt = 1;
-                self.send(ctx);
-                ctx.set_timer(
-                    N::client_timer(ClientTimer::Timeout(self.seq, 1)),
-                    self.spec.timeout,
-                );
+                self.pending = Some(Pending {
+                    seq: self.seq,
+                    op,
+                    attempt: 0,
+                    tries: 0,
+                    deadline: 0,
+                    redirects: 0,
+                    backoffs: 0,
+                    backing_off: false,
+                });
+                self.begin_attempt(ctx);
             }
-            ClientTimer::Timeout(seq, attempt) => {
-                if self.pending.as_ref().is_none_or(|p| p.0 != seq) || attempt != self.attempt {
+            ClientTimer::Attempt => {
+                let now = ctx.now();
+                let Some(p) = &self.pending else { return };
+                if p.backing_off && now < p.deadline {
+                    // The back-off is over: resend within the same attempt.
+                    let left = p.deadline - now;
+                    self.send(ctx);
+                    ctx.set_timer(N::client_timer(ClientTimer::Attempt), left);
                     return;
                 }
-                if self.attempt >= self.spec.attempts {
+                if p.tries >= self.spec.attempts {
                     ctx.observe(N::client_obs(ClientObs::GiveUp {
                         client: self.index,
-                        seq,
+                        seq: p.seq,
                     }));
                     self.pending = None;
                     self.think(ctx);
                     return;
                 }
-                self.attempt += 1;
                 self.target = (self.target + 1) % self.servers;
-                self.send(ctx);
-                ctx.set_timer(
-                    N::client_timer(ClientTimer::Timeout(seq, self.attempt)),
-                    self.spec.timeout,
-                );
+                self.begin_attempt(ctx);
             }
         }
     }
 
+    /// A reply. A result for any attempt of the pending operation completes it (servers
+    /// deduplicate, so it is the operation's one result); any other copy is ignored. A "not
+    /// the leader" is acted on only when it answers the latest attempt, once, within
+    /// [`MAX_REDIRECTS`] per attempt: duplicated or late replies never multiply work.
     pub fn on_reply<N: KvNode>(&mut self, ctx: &mut Context<'_, N>, from: NodeId, reply: KvReply) {
         match reply {
-            KvReply::Done { seq, result } => {
-                if self.pending.as_ref().is_none_or(|p| p.0 != seq) {
-                    return; // a late duplicate
+            KvReply::Done { seq, result, .. } => {
+                if self.pending.as_ref().is_none_or(|p| p.seq != seq) {
+                    return; // a late copy
                 }
-                self.target = from.0;
+                self.target = from.0 % self.servers;
                 ctx.observe(N::client_obs(ClientObs::Complete {
                     client: self.index,
                     seq,
                     result,
                 }));
                 self.pending = None;
+                ctx.cancel_timer(N::client_timer(ClientTimer::Attempt));
                 self.think(ctx);
             }
-            KvReply::NotLeader { seq, hint } => {
-                if self.pending.as_ref().is_none_or(|p| p.0 != seq) {
-                    return;
+            KvReply::NotLeader { seq, attempt, hint } => {
+                let now = ctx.now();
+                let Some(p) = &mut self.pending else { return };
+                if p.seq != seq
+                    || p.attempt != attempt
+                    || p.backing_off
+                    || p.redirects >= MAX_REDIRECTS
+                {
+                    return; // stale, a copy, or this attempt redirected enough
                 }
-                // Redirect at once; the attempt's timeout still bounds how long this goes on.
-                self.target = match hint {
-                    Some(h) if h != from.0 && h < self.servers => h,
-                    _ => (from.0 + 1) % self.servers,
-                };
-                self.send(ctx);
+                p.redirects += 1;
+                match hint {
+                    Some(h) if h != from.0 && h < self.servers => {
+                        self.target = h;
+                        self.send(ctx);
+                    }
+                    _ => {
+                        // Nobody knows a leader (an election is on, or this server is cut
+                        // off): try the next server after a randomized back-off.
+                        self.target = (from.0 + 1) % self.servers;
+                        p.backing_off = true;
+                        let (k, left) = (p.backoffs, p.deadline.saturating_sub(now));
+                        p.backoffs += 1;
+                        let wait = self.backoff(ctx, k).min(left.max(1));
+                        ctx.set_timer(N::client_timer(ClientTimer::Attempt), wait);
+                    }
+                }
             }
         }
     }

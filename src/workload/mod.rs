@@ -52,6 +52,12 @@ pub struct WorkloadSpec {
     pub timeout: Time,
     /// Attempts before the outcome is recorded as unknown.
     pub attempts: u32,
+    /// Liveness: once every fault is over, the longest a client that still has operations to
+    /// issue may go without completing one. `None` (the default): derived from the network
+    /// (worst loss and latency), the client's timeout, attempts and back-off, and the
+    /// protocol's recovery time (`protocols::common::liveness_bound`).
+    #[serde(with = "crate::sim::dur::opt")]
+    pub liveness_bound: Option<Time>,
 }
 
 impl Default for WorkloadSpec {
@@ -65,6 +71,7 @@ impl Default for WorkloadSpec {
             stop: 25 * SECS,
             timeout: 500 * MILLIS,
             attempts: 4,
+            liveness_bound: None,
         }
     }
 }
@@ -131,6 +138,12 @@ impl WorkloadSpec {
             return err(
                 "attempts",
                 format!("needs 1 to {MAX_ATTEMPTS} attempts, got {}", self.attempts),
+            );
+        }
+        if self.liveness_bound == Some(0) {
+            return err(
+                "liveness_bound",
+                "must be positive (or None for the default)".into(),
             );
         }
         if self.stop == 0 {

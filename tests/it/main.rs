@@ -14,3 +14,4 @@ mod raft;
 mod report;
 mod scenario_errors;
 mod shrink;
+mod verdict;

@@ -71,13 +71,15 @@ fn faults_really_happen_in_the_fault_scenarios() {
     );
 }
 
-/// (scenario, first failing seed found by `faultline sweep --seeds 0..2000`, check)
+/// (scenario, first failing seed found by `faultline sweep --seeds 0..2000`, check). The
+/// clients' retries changed with issue 13 (attempt ids, back-off on redirects without a
+/// hint), which moves every run's message pattern: the first seeds moved from 3, 0 and 139.
 const BUGS: &[(&str, u64, &str)] = &[
-    ("raft-bug-forget_vote.ron", 3, "election-safety"),
-    ("raft-bug-stale_leader_read.ron", 0, "linearizability"),
+    ("raft-bug-forget_vote.ron", 6, "election-safety"),
+    ("raft-bug-stale_leader_read.ron", 33, "linearizability"),
     (
         "raft-bug-commit_previous_term.ron",
-        139,
+        160,
         "state-machine-safety",
     ),
     ("raft-bug-no_log_check.ron", 0, "log-matching"),
@@ -103,7 +105,7 @@ fn each_bug_is_caught_at_its_pinned_seed() {
 
 #[test]
 fn a_stale_read_violation_names_the_operations_involved() {
-    let o = run(&scenario("raft-bug-stale_leader_read.ron").to_run_spec(0, false));
+    let o = run(&scenario("raft-bug-stale_leader_read.ron").to_run_spec(33, false));
     let c = o
         .checks
         .iter()

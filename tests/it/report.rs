@@ -41,9 +41,9 @@ fn every_bundled_scenario_gets_identical_valid_reports_twice() {
         ("scenarios/raft-basic.ron", 0, 0),
         ("scenarios/raft-partitions.ron", 0, 0),
         ("scenarios/raft-crash-restart.ron", 0, 0),
-        ("scenarios/raft-bug-forget_vote.ron", 3, 1),
-        ("scenarios/raft-bug-stale_leader_read.ron", 0, 1),
-        ("scenarios/raft-bug-commit_previous_term.ron", 139, 1),
+        ("scenarios/raft-bug-forget_vote.ron", 6, 1),
+        ("scenarios/raft-bug-stale_leader_read.ron", 33, 1),
+        ("scenarios/raft-bug-commit_previous_term.ron", 160, 1),
         ("scenarios/raft-bug-no_log_check.ron", 0, 1),
         ("scenarios/relay-demo.ron", 0, 0),
     ];

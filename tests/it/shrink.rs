@@ -10,11 +10,11 @@ use faultline::shrink::{Options, shrink};
 
 /// (scenario, first failing seed)
 const BUGS: &[(&str, u64)] = &[
-    ("raft-bug-forget_vote.ron", 3),
-    ("raft-bug-stale_leader_read.ron", 0),
+    ("raft-bug-forget_vote.ron", 6),
+    ("raft-bug-stale_leader_read.ron", 33),
     // Figure 8 needs a precise interleaving of crashes; only dropping the leading window and
     // renaming the servers of the rest gets it below a quarter (38 -> 7 faults).
-    ("raft-bug-commit_previous_term.ron", 139),
+    ("raft-bug-commit_previous_term.ron", 160),
     ("raft-bug-no_log_check.ron", 0),
 ];
 

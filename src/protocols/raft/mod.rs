@@ -73,6 +73,11 @@ impl ProtocolDef for RaftSpec {
     fn checks(&self) -> &'static [&'static str] {
         CHECKS
     }
+    /// A few elections: split votes are resolved by the randomized timeouts, each round at
+    /// most the longest election timeout.
+    fn recovery(&self) -> Time {
+        self.election_timeout.1.saturating_mul(4) + self.heartbeat
+    }
     fn run(&self, spec: &RunSpec) -> RunOutcome {
         run(spec, self)
     }
@@ -178,7 +183,7 @@ pub enum Obs {
 #[derive(Clone, Debug)]
 pub enum RaftNode {
     Server(Box<Server>),
-    Client(KvClient),
+    Client(Box<KvClient>),
 }
 
 impl Node for RaftNode {
@@ -237,11 +242,11 @@ impl Protocol for RaftProtocol {
         if id.0 < self.servers {
             RaftNode::Server(Box::new(Server::new(id.0, &self.spec)))
         } else {
-            RaftNode::Client(KvClient::new(
+            RaftNode::Client(Box::new(KvClient::new(
                 id.0 - self.servers,
                 &self.workload,
                 self.servers,
-            ))
+            )))
         }
     }
 }

@@ -57,8 +57,9 @@ pub struct Server {
     /// The state machine and, per client, the last applied request and its result.
     pub kv: BTreeMap<String, String>,
     sessions: BTreeMap<u32, (u64, KvResult)>,
-    /// Log index -> (client node, client, seq) waiting for it (leader only).
-    waiting: BTreeMap<u64, (u32, u32, u64)>,
+    /// Log index -> (client node, client, seq, attempt) of the request waiting for it, its
+    /// latest attempt (leader only).
+    waiting: BTreeMap<u64, (u32, u32, u64, u32)>,
 }
 
 type Ctx<'a, 'b> = &'a mut Context<'b, RaftNode>;
@@ -553,31 +554,30 @@ impl Server {
                     Some(r)
                 }
             };
-            if let Some((node, wclient, wseq)) = self.waiting.remove(&index)
+            if let Some((node, wclient, wseq, attempt)) = self.waiting.remove(&index)
                 && (wclient, wseq) == (client, seq)
                 && let Some(result) = result
             {
-                ctx.send(NodeId(node), Msg::Reply(KvReply::Done { seq, result }));
+                let reply = KvReply::Done {
+                    seq,
+                    attempt,
+                    result,
+                };
+                ctx.send(NodeId(node), Msg::Reply(reply));
             }
         }
     }
 
     fn on_request(&mut self, ctx: Ctx, from: NodeId, r: KvRequest) {
         if self.role != Role::Leader {
-            ctx.send(
-                from,
-                Msg::Reply(KvReply::NotLeader {
-                    seq: r.seq,
-                    hint: self.leader_id,
-                }),
-            );
+            ctx.send(from, Msg::Reply(KvReply::not_leader(&r, self.leader_id)));
             return;
         }
         if let Some((last_seq, res)) = self.sessions.get(&r.client)
             && *last_seq == r.seq
         {
             let result = res.clone();
-            ctx.send(from, Msg::Reply(KvReply::Done { seq: r.seq, result }));
+            ctx.send(from, Msg::Reply(KvReply::done(&r, result)));
             return;
         }
         if let (KvOp::Get { key }, true) = (&r.op, self.bug(RaftBug::StaleLeaderRead)) {
@@ -585,13 +585,7 @@ impl Server {
             // without checking that it is still the leader. A leader cut off from the majority
             // keeps answering after a new leader has accepted newer writes: stale reads.
             let value = self.kv.get(key).cloned().unwrap_or_default();
-            ctx.send(
-                from,
-                Msg::Reply(KvReply::Done {
-                    seq: r.seq,
-                    result: KvResult::Value(value),
-                }),
-            );
+            ctx.send(from, Msg::Reply(KvReply::done(&r, KvResult::Value(value))));
             return;
         }
         // Already in the log (a retry of an uncommitted request)? Wait for that entry.
@@ -632,6 +626,7 @@ impl Server {
                 last
             }
         };
-        self.waiting.insert(index, (from.0, r.client, r.seq));
+        self.waiting
+            .insert(index, (from.0, r.client, r.seq, r.attempt));
     }
 }
