@@ -12,10 +12,12 @@ use crate::sim::parse_duration;
 
 #[derive(Args, Debug)]
 #[command(
-    after_help = "Examples:\n  faultline replay scenarios/raft-basic.ron --seed 1 | less\n  faultline replay scenarios/raft-partitions.ron --seed 4 --from 2s --to 2.5s --node 1"
+    after_help = "Examples:\n  faultline replay scenarios/raft-basic.ron --seed 1 | less\n  faultline replay scenarios/raft-partitions.ron --seed 4 --from 2s --to 2.5s --node 1\n\nExit codes: 0 trace printed, 2 bad input or usage."
 )]
 pub struct ReplayArgs {
+    /// Scenario file (RON).
     pub scenario: PathBuf,
+    /// The seed of the run to replay.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Only events at or after this simulated time (e.g. "1.5s", "200ms").

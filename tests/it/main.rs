@@ -6,6 +6,7 @@
 mod checker_data;
 mod checker_props;
 mod cli;
+mod cli_robust;
 mod engine;
 mod raft;
 mod report;
