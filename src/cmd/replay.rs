@@ -49,6 +49,12 @@ pub fn main(a: ReplayArgs) -> Result<i32, InputError> {
             .transpose()
             .map_err(|e| InputError(format!("--to: {e}")))?
             .unwrap_or(u64::MAX);
+    if let Some(path) = &a.svg {
+        // Replaces only a sequence diagram written before, never the scenario or a user's file.
+        super::check_out_file(path, &[a.scenario.as_path()], "--svg", |h| {
+            h.starts_with(b"<svg xmlns=\"http://www.w3.org/2000/svg\" width=")
+        })?;
+    }
     let spec = scenario.to_run_spec(a.seed, true);
     let outcome = run(&spec);
     if let Some(path) = &a.svg {

@@ -85,6 +85,9 @@ pub fn main(a: ShrinkArgs) -> Result<i32, InputError> {
         );
         b
     });
+    // Off a terminal, a line each time the figures shown change (a bounded number: each
+    // accepted candidate is smaller).
+    let shown = std::sync::Mutex::new(None);
     let show = |p: &Progress| {
         let now = format!(
             "best: {} faults, {} operations, {} events",
@@ -95,8 +98,13 @@ pub fn main(a: ShrinkArgs) -> Result<i32, InputError> {
                 b.set_position(u64::from(p.runs));
                 b.set_message(now);
             }
-            // Off a terminal, a line per improvement (a bounded number: each one is smaller).
-            None if p.improved => eprintln!("shrink: {} runs, {now}", p.runs),
+            None if p.improved => {
+                let mut last = shown.lock().unwrap_or_else(|e| e.into_inner());
+                if last.as_ref() != Some(&now) {
+                    eprintln!("shrink: {} runs, {now}", p.runs);
+                    *last = Some(now);
+                }
+            }
             None => {}
         }
     };
