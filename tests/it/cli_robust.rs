@@ -70,6 +70,16 @@ fn scenario(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// The names in a folder, sorted.
+fn names(d: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    v.sort();
+    v
+}
+
 fn lines(p: &Path) -> Vec<serde_json::Value> {
     std::fs::read_to_string(p)
         .unwrap()
@@ -482,11 +492,7 @@ fn two_runs_racing_for_one_out_leave_one_whole_report() {
             "trial {trial}: a mix"
         );
     }
-    let leftovers: Vec<_> = std::fs::read_dir(&d)
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
-    assert_eq!(leftovers, ["report"], "no temporary folder survives");
+    assert_eq!(names(&d), ["report"], "no temporary folder survives");
 }
 
 #[test]
@@ -570,12 +576,7 @@ fn outputs_never_overwrite_what_the_user_wrote() {
     }
     assert_eq!(std::fs::read_to_string(&x).unwrap(), original);
     assert_eq!(std::fs::read_to_string(&notes).unwrap(), "mine");
-    let mut names: Vec<_> = std::fs::read_dir(&d)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
-        .collect();
-    names.sort();
-    assert_eq!(names, ["notes.txt", "x.ron"], "nothing else written");
+    assert_eq!(names(&d), ["notes.txt", "x.ron"], "nothing else written");
 }
 
 #[test]
