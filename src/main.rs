@@ -37,6 +37,7 @@ enum Command {
     /// Run every scenario of a folder against its expectation (for CI).
     Suite(cmd::suite::SuiteArgs),
     /// List protocols, variants, checks, models and the bundled scenarios.
+    #[command(after_help = "Exit codes: 0 listed.")]
     List,
     /// Check histories from files for linearizability.
     Check(cmd::check::CheckArgs),
