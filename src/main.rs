@@ -1,6 +1,6 @@
 //! The `faultline` command line: parses arguments, calls the library, maps results to exit
-//! codes (0 pass, 1 violation, 2 usage or input error, 3 unknown, 4 inconclusive: the table
-//! is `faultline::protocols::EXIT_CODES`).
+//! codes (0 pass, 1 violation, 2 usage or input error, 3 unknown, 4 inconclusive, 130
+//! interrupted; see `faultline --help`).
 
 use clap::{Parser, Subcommand};
 use faultline::cmd;
@@ -9,7 +9,15 @@ use faultline::cmd;
 #[command(
     name = "faultline",
     version,
-    about = "A deterministic distributed-systems simulator: one seed and one scenario fully determine a run."
+    about = "A deterministic distributed-systems simulator: one seed and one scenario fully determine a run.",
+    after_help = "\
+Exit codes (every command; `faultline <command> --help` says which it uses):
+  0    every check passed (check: every history is linearizable)
+  1    a check found a violation
+  2    bad input or usage: the message names the file, line and column
+  3    a check ran out of its search budget (unknown)
+  4    a run was inconclusive (cut short, or nothing to judge)
+  130  interrupted by Ctrl-C (sweep, suite, shrink: what finished is written)"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -24,11 +32,12 @@ enum Command {
     Replay(cmd::replay::ReplayArgs),
     /// Run many seeds in parallel and list the failing ones.
     Sweep(cmd::sweep::SweepArgs),
-    /// Join the JSON Lines outputs of sharded sweeps.
-    Merge(cmd::sweep::MergeArgs),
+    /// Join the JSON Lines outputs of sharded sweeps (refusing mixed or conflicting ones).
+    Merge(cmd::merge::MergeArgs),
     /// Run every scenario of a folder against its expectation (for CI).
     Suite(cmd::suite::SuiteArgs),
     /// List protocols, variants, checks, models and the bundled scenarios.
+    #[command(after_help = "Exit codes: 0 listed.")]
     List,
     /// Check histories from files for linearizability.
     Check(cmd::check::CheckArgs),
@@ -50,7 +59,7 @@ fn main() {
         Command::Run(a) => cmd::run::main(a),
         Command::Replay(a) => cmd::replay::main(a),
         Command::Sweep(a) => cmd::sweep::main(a),
-        Command::Merge(a) => cmd::sweep::merge(a),
+        Command::Merge(a) => cmd::merge::merge(a),
         Command::Suite(a) => cmd::suite::main(a),
         Command::List => cmd::list::main(),
         Command::Check(a) => cmd::check::main(a),

@@ -1,19 +1,44 @@
 //! The commands of the `faultline` binary, one file each. Each returns the process exit code:
-//! 0 all checks pass, 1 a violation was found, 2 a usage or input error (3: `check` ran out of
-//! budget). `main.rs` only parses arguments and calls these.
+//! 0 all checks pass, 1 a violation was found, 2 a usage or input error, 3 a check ran out of
+//! budget (unknown), 130 interrupted by Ctrl-C (see [`exit_code`]). `main.rs` only parses
+//! arguments and calls these.
 
 use std::path::{Path, PathBuf};
 
+use crate::protocols::Verdict;
 use crate::scenario::{Scenario, ScenarioError, load_file, load_str};
 
 pub mod bench;
 pub mod check;
+pub mod interrupt;
 pub mod list;
+pub mod merge;
 pub mod replay;
 pub mod run;
+pub mod seeds;
 pub mod shrink;
 pub mod suite;
 pub mod sweep;
+
+pub use seeds::{Seeds, parse_jobs, parse_seeds, parse_shard};
+
+/// The exit code of a verdict (of a run, or the worst of a sweep's runs).
+pub fn exit_code(v: Verdict) -> i32 {
+    match v {
+        Verdict::Pass => 0,
+        Verdict::Violation => 1,
+        Verdict::Unknown => 3,
+        Verdict::Inconclusive => 4,
+    }
+}
+
+/// A verdict's name as summaries and JSON Lines spell it (`pass`, `violation`, ...).
+pub fn verdict_name(v: Verdict) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|j| j.as_str().map(str::to_string))
+        .unwrap_or_else(|| format!("{v:?}"))
+}
 
 /// The scenario `faultline run` runs with no argument.
 pub const DEFAULT_SCENARIO: &str = include_str!("../../scenarios/raft-partitions.ron");
@@ -40,48 +65,6 @@ pub fn load(path: Option<&Path>) -> Result<(Scenario, String), InputError> {
     }
 }
 
-/// `A..B` (end exclusive) or a single seed `A`.
-pub fn parse_seeds(s: &str) -> Result<(u64, u64), String> {
-    let bad = || format!("`{s}` is not a seed range (expected A..B, e.g. 0..200)");
-    match s.split_once("..") {
-        Some((a, b)) => {
-            let a: u64 = a.trim().parse().map_err(|_| bad())?;
-            let b: u64 = b
-                .trim()
-                .trim_start_matches('=')
-                .parse()
-                .map_err(|_| bad())?;
-            let b = if s.contains("..=") {
-                b.checked_add(1).ok_or_else(bad)?
-            } else {
-                b
-            };
-            if a >= b {
-                return Err(format!("seed range `{s}` is empty"));
-            }
-            Ok((a, b))
-        }
-        None => {
-            let a: u64 = s.trim().parse().map_err(|_| bad())?;
-            Ok((a, a + 1))
-        }
-    }
-}
-
-/// `K/N` with 1 <= K <= N.
-pub fn parse_shard(s: &str) -> Result<(u64, u64), String> {
-    let bad = || format!("`{s}` is not a shard (expected K/N with 1 <= K <= N, e.g. 2/3)");
-    let (k, n) = s.split_once('/').ok_or_else(bad)?;
-    let (k, n): (u64, u64) = (
-        k.trim().parse().map_err(|_| bad())?,
-        n.trim().parse().map_err(|_| bad())?,
-    );
-    if k == 0 || n == 0 || k > n {
-        return Err(bad());
-    }
-    Ok((k, n))
-}
-
 /// The default report folder of a run.
 pub fn report_dir(out: Option<&Path>, scenario: &Scenario, seed: u64) -> PathBuf {
     match out {
@@ -95,4 +78,72 @@ pub fn report_dir(out: Option<&Path>, scenario: &Scenario, seed: u64) -> PathBuf
 /// The exact command that reproduces a run.
 pub fn reproduce_line(path: &str, seed: u64) -> String {
     format!("faultline run {path} --seed {seed}")
+}
+
+/// Whether two paths name the same existing file (hard and symbolic links included).
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let (Ok(x), Ok(y)) = (std::fs::metadata(a), std::fs::metadata(b)) {
+            return x.dev() == y.dev() && x.ino() == y.ino();
+        }
+    }
+    matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+}
+
+/// Refuses an output file that would destroy something the user wrote: one of the command's
+/// `inputs`, or an existing file that `ours` does not recognise as this command's own output
+/// (judged on its first 64 KiB). `flag` names the option in the message.
+pub fn check_out_file(
+    out: &Path,
+    inputs: &[&Path],
+    flag: &str,
+    ours: impl Fn(&[u8]) -> bool,
+) -> Result<(), InputError> {
+    if let Some(i) = inputs.iter().find(|i| same_file(out, i)) {
+        return Err(InputError(format!(
+            "{flag} {} is the input {}: refusing to overwrite it (choose another output file)",
+            out.display(),
+            i.display()
+        )));
+    }
+    let meta = match std::fs::metadata(out) {
+        Err(_) => return Ok(()),
+        Ok(m) => m,
+    };
+    let head = (|| -> std::io::Result<Vec<u8>> {
+        use std::io::Read;
+        let mut buf = Vec::new();
+        std::fs::File::open(out)?
+            .take(64 * 1024)
+            .read_to_end(&mut buf)?;
+        Ok(buf)
+    })();
+    match head {
+        Ok(h) if meta.is_file() && (h.is_empty() || ours(&h)) => Ok(()),
+        _ => Err(InputError(format!(
+            "{flag} {} exists and was not written by this command: refusing to overwrite it \
+             (remove it or choose another output file)",
+            out.display()
+        ))),
+    }
+}
+
+/// Refuses a report folder that holds one of the command's `inputs` or that faultline may not
+/// replace ([`crate::report::check_replaceable`]); checked before the run, so nothing is lost
+/// to a refusal after a long computation.
+pub fn check_out_dir(dir: &Path, inputs: &[&Path], flag: &str) -> Result<(), InputError> {
+    if let Ok(d) = dir.canonicalize() {
+        for i in inputs {
+            if i.canonicalize().is_ok_and(|i| i.starts_with(&d)) {
+                return Err(InputError(format!(
+                    "{flag} {} holds the input {}: refusing to replace that folder",
+                    dir.display(),
+                    i.display()
+                )));
+            }
+        }
+    }
+    crate::report::check_replaceable(dir).map_err(|e| InputError(format!("{flag}: {e}")))
 }

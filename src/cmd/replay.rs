@@ -13,10 +13,12 @@ use crate::sim::{Time, fmt_duration, parse_duration};
 
 #[derive(Args, Debug)]
 #[command(
-    after_help = "Examples:\n  faultline replay scenarios/raft-basic.ron --seed 1 | less\n  faultline replay scenarios/raft-partitions.ron --seed 4 --from 2s --to 2.5s --node 1"
+    after_help = "Examples:\n  faultline replay scenarios/raft-basic.ron --seed 1 | less\n  faultline replay scenarios/raft-partitions.ron --seed 4 --from 2s --to 2.5s --node 1\n\nExit codes: 0 trace printed, 2 bad input or usage."
 )]
 pub struct ReplayArgs {
+    /// Scenario file (RON).
     pub scenario: PathBuf,
+    /// The seed of the run to replay.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Only events at or after this simulated time (e.g. "1.5s", "200ms").
@@ -44,6 +46,12 @@ pub fn main(a: ReplayArgs) -> Result<i32, InputError> {
     let from = time("from", &a.from)?.unwrap_or(0);
     let to = time("to", &a.to)?.unwrap_or(u64::MAX);
     check_window(&scenario, from, to, a.node)?;
+    if let Some(path) = &a.svg {
+        // Replaces only a sequence diagram written before, never the scenario or a user's file.
+        super::check_out_file(path, &[a.scenario.as_path()], "--svg", |h| {
+            h.starts_with(b"<svg xmlns=\"http://www.w3.org/2000/svg\" width=")
+        })?;
+    }
     let spec = scenario.to_run_spec(a.seed, true);
     let outcome = run(&spec);
     if let Some(path) = &a.svg {

@@ -4,13 +4,13 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::{InputError, load, report_dir, reproduce_line};
+use super::{InputError, check_out_dir, exit_code, load, report_dir, reproduce_line};
 use crate::protocols::run;
 use crate::report::{Summary, write_run_report};
 
 #[derive(Args, Debug)]
 #[command(
-    after_help = "Examples:\n  faultline run\n  faultline run scenarios/raft-bug-stale_leader_read.ron --seed 7\n  faultline run my.ron --seed 3 --out /tmp/report"
+    after_help = "Examples:\n  faultline run\n  faultline run scenarios/raft-bug-stale_leader_read.ron --seed 7\n  faultline run my.ron --seed 3 --out /tmp/report\n\nThe report folder is written whole (a temporary folder beside it, swapped into place); an existing\nfolder is replaced only if faultline wrote it, and never when it holds the scenario.\n\nExit codes: 0 every check passed, 1 a check found a violation, 2 bad input or usage,\n3 a check ran out of its budget (unknown), 4 the run was inconclusive."
 )]
 pub struct RunArgs {
     /// Scenario file (RON); the embedded default scenario when omitted.
@@ -31,6 +31,11 @@ pub struct RunArgs {
 
 pub fn main(a: RunArgs) -> Result<i32, InputError> {
     let (scenario, path) = load(a.scenario.as_deref())?;
+    let dir = report_dir(a.out.as_deref(), &scenario, a.seed);
+    if !a.no_report {
+        let inputs: Vec<&std::path::Path> = a.scenario.iter().map(PathBuf::as_path).collect();
+        check_out_dir(&dir, &inputs, "--out")?;
+    }
     // Records feed the report's sequence diagram; they do not change the run.
     let spec = scenario.to_run_spec(a.seed, !a.no_report);
     println!("{} — {}", scenario.name, scenario.title);
@@ -58,7 +63,6 @@ pub fn main(a: RunArgs) -> Result<i32, InputError> {
     let summary = Summary::new(&spec, &outcome, repro.clone());
     print!("{}", summary.text());
     if !a.no_report {
-        let dir = report_dir(a.out.as_deref(), &scenario, a.seed);
         write_run_report(&dir, &spec, &outcome, repro).map_err(|e| {
             InputError(format!("cannot write the report to {}: {e}", dir.display()))
         })?;
@@ -67,6 +71,5 @@ pub fn main(a: RunArgs) -> Result<i32, InputError> {
             dir.display()
         );
     }
-    // Exit codes: `protocols::EXIT_CODES`.
-    Ok(outcome.verdict().exit_code())
+    Ok(exit_code(outcome.verdict()))
 }

@@ -1,23 +1,40 @@
 //! `faultline suite DIR [--junit FILE] [--jobs J]`: every scenario in DIR against its
-//! expectation.
+//! expectation. Seed ranges are run lazily (never materialised) and bounded.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use super::sweep::sweep;
-use super::{InputError, reproduce_line};
+use super::interrupt::{self, EXIT_INTERRUPTED};
+use super::seeds::{expectation_seeds, jobs_or_all};
+use super::sweep::{SeedResult, SweepOptions, sweep_each};
+use super::{InputError, check_out_file, parse_jobs, reproduce_line, verdict_name};
 use crate::protocols::Verdict;
 use crate::report::svg::esc;
-use crate::scenario::{Expect, load_file};
+use crate::scenario::{Expect, Scenario, load_file};
 
 #[derive(Args, Debug)]
-#[command(after_help = "Example:\n  faultline suite scenarios/ --junit junit.xml")]
+#[command(after_help = "\
+Each scenario's `expect` field says what must hold:
+  expect: Pass(seeds: (0, 200))                                  every seed of 0..200 passes
+  expect: Violation(check: \"election-safety\", within_seeds: (0, 2000))
+                                                                 some seed of 0..2000 violates it
+(the end of a range is excluded; a range may hold at most 100,000,000 seeds). A run that is not
+PASS (a violation, an unknown or an inconclusive verdict) fails a Pass expectation.
+
+Example:
+  faultline suite scenarios/ --junit reports/junit.xml
+
+Exit codes: 0 every scenario met its expectation, 1 one did not, 2 bad input or usage
+(an unreadable folder; an invalid scenario is reported as a failed case), 130 interrupted.")]
 pub struct SuiteArgs {
+    /// Folder of scenarios: every `*.ron` file in it (not in subfolders), in name order.
     pub dir: PathBuf,
+    /// Also write the results as JUnit XML to this file (one test case per scenario).
     #[arg(long)]
     pub junit: Option<PathBuf>,
-    #[arg(long, short)]
+    /// Worker threads, 1 to 1024 (default: every core).
+    #[arg(long, short, value_parser = parse_jobs)]
     pub jobs: Option<usize>,
 }
 
@@ -32,7 +49,7 @@ pub fn main(a: SuiteArgs) -> Result<i32, InputError> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(&a.dir)
         .map_err(|e| InputError(format!("{}: {e}", a.dir.display())))?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "ron"))
+        .filter(|p| p.extension().is_some_and(|x| x == "ron") && p.is_file())
         .collect();
     files.sort();
     if files.is_empty() {
@@ -41,74 +58,28 @@ pub fn main(a: SuiteArgs) -> Result<i32, InputError> {
             a.dir.display()
         )));
     }
-    let jobs = a
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    if let Some(p) = &a.junit {
+        let inputs: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+        check_out_file(p, &inputs, "--junit", |h| {
+            String::from_utf8_lossy(h).contains("<testsuite name=\"faultline\"")
+        })?;
+    }
+    let jobs = jobs_or_all(a.jobs);
+    let flag = interrupt::install();
     let mut cases = Vec::new();
     for f in &files {
         let start = std::time::Instant::now();
         let path = f.display().to_string();
         let (name, ok, message) = match load_file(f) {
             Err(e) => (path.clone(), false, format!("invalid scenario: {e}")),
-            Ok(s) => match &s.expect {
-                Expect::Pass { seeds } => {
-                    let v: Vec<u64> = (seeds.0..seeds.1).collect();
-                    let r = sweep(&s, &v, jobs, false, false);
-                    let bad: Vec<_> = r.iter().filter(|x| x.verdict != Verdict::Pass).collect();
-                    match bad.first() {
-                        None => (s.name.clone(), true, format!("all {} seeds pass", v.len())),
-                        Some(b) => (
-                            s.name.clone(),
-                            false,
-                            format!(
-                                "{} of {} seeds fail; first: seed {} ({} {}): {}",
-                                bad.len(),
-                                v.len(),
-                                b.seed,
-                                b.verdict.name(),
-                                b.failed.join(","),
-                                reproduce_line(&path, b.seed)
-                            ),
-                        ),
-                    }
-                }
-                Expect::Violation {
-                    check,
-                    within_seeds,
-                } => {
-                    // In chunks, so a violation found early ends the search early.
-                    let mut found = None;
-                    let mut lo = within_seeds.0;
-                    while lo < within_seeds.1 && found.is_none() {
-                        let hi = (lo + 64 * jobs as u64).min(within_seeds.1);
-                        let v: Vec<u64> = (lo..hi).collect();
-                        found = sweep(&s, &v, jobs, false, false)
-                            .into_iter()
-                            .find(|r| r.failed.contains(check));
-                        lo = hi;
-                    }
-                    match found {
-                        Some(r) => (
-                            s.name.clone(),
-                            true,
-                            format!(
-                                "`{check}` violated at seed {}: {}",
-                                r.seed,
-                                reproduce_line(&path, r.seed)
-                            ),
-                        ),
-                        None => (
-                            s.name.clone(),
-                            false,
-                            format!(
-                                "expected a `{check}` violation within seeds {}..{}, found none",
-                                within_seeds.0, within_seeds.1
-                            ),
-                        ),
-                    }
-                }
-            },
+            Ok(s) => {
+                let (ok, message) = judge(&s, f, &path, jobs, flag);
+                (s.name.clone(), ok, message)
+            }
         };
+        if interrupt::interrupted() {
+            break; // this case was cut short: not a result
+        }
         let secs = start.elapsed().as_secs_f64();
         println!(
             "{} {:<40} {:>6.1}s  {}",
@@ -132,26 +103,122 @@ pub fn main(a: SuiteArgs) -> Result<i32, InputError> {
         failed
     );
     if let Some(p) = &a.junit {
-        let mut x = format!(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"faultline\" tests=\"{}\" failures=\"{failed}\">\n",
-            cases.len()
+        write_junit(p, &cases)?;
+    }
+    if interrupt::interrupted() {
+        eprintln!(
+            "interrupted: {} of {} scenarios judged",
+            cases.len(),
+            files.len()
         );
-        for c in &cases {
-            x.push_str(&format!(
-                "  <testcase classname=\"faultline.suite\" name=\"{}\" time=\"{:.3}\">",
-                esc(&c.name),
-                c.secs
-            ));
-            if c.ok {
-                x.push_str(&format!("<system-out>{}</system-out>", esc(&c.message)));
-            } else {
-                x.push_str(&format!("<failure message=\"{}\"/>", esc(&c.message)));
-            }
-            x.push_str("</testcase>\n");
-        }
-        x.push_str("</testsuite>\n");
-        crate::report::write_atomic(p, x.as_bytes())
-            .map_err(|e| InputError(format!("cannot write {}: {e}", p.display())))?;
+        return Ok(EXIT_INTERRUPTED);
     }
     Ok(if failed == 0 { 0 } else { 1 })
+}
+
+/// Runs one scenario against its expectation: (met, what happened).
+fn judge(
+    s: &Scenario,
+    file: &Path,
+    path: &str,
+    jobs: usize,
+    flag: &'static std::sync::atomic::AtomicBool,
+) -> (bool, String) {
+    let range = match &s.expect {
+        Expect::Pass { seeds } => *seeds,
+        Expect::Violation { within_seeds, .. } => *within_seeds,
+    };
+    let src = std::fs::read_to_string(file).unwrap_or_default();
+    let seeds = match expectation_seeds(file, &src, range) {
+        Ok(x) => x,
+        Err(e) => return (false, format!("invalid expectation: {e}")),
+    };
+    let n = seeds.len();
+    match &s.expect {
+        Expect::Pass { .. } => {
+            let (mut bad, mut first): (u64, Option<SeedResult>) = (0, None);
+            let opts = SweepOptions {
+                jobs,
+                stop_at: None,
+                progress: false,
+                interrupt: Some(flag),
+            };
+            let _ = sweep_each(s, &seeds, &opts, &mut |r| {
+                if r.verdict != Verdict::Pass {
+                    bad += 1;
+                    first.get_or_insert(r);
+                }
+                Ok(())
+            });
+            match first {
+                None => (true, format!("all {n} seeds pass")),
+                Some(b) => (
+                    false,
+                    format!(
+                        "{bad} of {n} seeds fail; first: seed {} ({} {}): {}",
+                        b.seed,
+                        verdict_name(b.verdict),
+                        b.failed.join(","),
+                        reproduce_line(path, b.seed)
+                    ),
+                ),
+            }
+        }
+        Expect::Violation { check, .. } => {
+            // Seeds in order; the first violating seed ends the search (deterministically).
+            let violates =
+                |r: &SeedResult| r.failed.contains(check) && r.verdict == Verdict::Violation;
+            let opts = SweepOptions {
+                jobs,
+                stop_at: Some(&violates),
+                progress: false,
+                interrupt: Some(flag),
+            };
+            let mut found = None;
+            let _ = sweep_each(s, &seeds, &opts, &mut |r| {
+                if violates(&r) {
+                    found.get_or_insert(r);
+                }
+                Ok(())
+            });
+            match found {
+                Some(r) => (
+                    true,
+                    format!(
+                        "`{check}` violated at seed {}: {}",
+                        r.seed,
+                        reproduce_line(path, r.seed)
+                    ),
+                ),
+                None => (
+                    false,
+                    format!("expected a `{check}` violation within seeds {seeds}, found none"),
+                ),
+            }
+        }
+    }
+}
+
+fn write_junit(p: &Path, cases: &[CaseResult]) -> Result<(), InputError> {
+    let failed = cases.iter().filter(|c| !c.ok).count();
+    let mut x = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"faultline\" tests=\"{}\" failures=\"{failed}\">\n",
+        cases.len()
+    );
+    for c in cases {
+        x.push_str(&format!(
+            "  <testcase classname=\"faultline.suite\" name=\"{}\" time=\"{:.3}\">",
+            esc(&c.name),
+            c.secs
+        ));
+        if c.ok {
+            x.push_str(&format!("<system-out>{}</system-out>", esc(&c.message)));
+        } else {
+            x.push_str(&format!("<failure message=\"{}\"/>", esc(&c.message)));
+        }
+        x.push_str("</testcase>\n");
+    }
+    x.push_str("</testsuite>\n");
+    crate::report::write_atomic(p, x.as_bytes())
+        .map_err(|e| InputError(format!("cannot write {}: {e}", p.display())))
 }

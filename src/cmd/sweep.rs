@@ -1,48 +1,82 @@
-//! `faultline sweep SCENARIO --seeds A..B [--jobs J] [--shard K/N] [--json FILE] [--fail-fast]`
-//! and `faultline merge FILE...`.
+//! `faultline sweep SCENARIO --seeds A..B [--jobs J] [--shard K/N] [--json FILE] [--fail-fast]`.
+//!
+//! Seeds run on worker threads, each run single-threaded and deterministic. Results reach the
+//! caller in seed order as soon as every earlier seed has finished (a bounded reorder buffer),
+//! so `--json` streams one self-contained line per seed, flushed, and the file is the same
+//! bytes whatever the threads' timing. Ctrl-C stops new seeds, lets the running ones finish,
+//! writes every finished seed and the summary so far, and exits 130.
 
+use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex, mpsc};
 
 use clap::Args;
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{InputError, load, parse_seeds, parse_shard, reproduce_line};
+use super::interrupt::{self, EXIT_INTERRUPTED};
+use super::seeds::jobs_or_all;
+use super::{
+    InputError, Seeds, check_out_dir, check_out_file, exit_code, load, parse_jobs, parse_seeds,
+    parse_shard, reproduce_line, verdict_name,
+};
 use crate::protocols::{Verdict, run};
-use crate::scenario::Scenario;
+use crate::scenario::{Scenario, ron_options};
 
 #[derive(Args, Debug)]
-#[command(
-    after_help = "Examples:\n  faultline sweep scenarios/raft-partitions.ron --seeds 0..2000\n  faultline sweep scenarios/raft-bug-forget_vote.ron --seeds 0..2000 --fail-fast\n  faultline sweep s.ron --seeds 0..3000 --shard 2/3 --json part2.jsonl   # one of 3 machines"
-)]
+#[command(after_help = "\
+Examples:
+  faultline sweep scenarios/raft-partitions.ron --seeds 0..2000
+  faultline sweep scenarios/raft-bug-forget_vote.ron --seeds 0..2000 --fail-fast
+  faultline sweep s.ron --seeds 0..3000 --shard 2/3 --json reports/part2.jsonl   # one of 3 machines
+
+--json streams one line per seed, in seed order (a seed's line is written once every earlier
+seed has finished), flushed as it goes; each line names the scenario, its content hash and the
+Faultline version, so `faultline merge` can join shards safely. Ctrl-C stops starting seeds,
+lets the running ones finish, writes every finished seed and the summary so far (exit 130); a
+second Ctrl-C stops at once.
+
+Exit codes: 0 every seed passed, 1 a seed found a violation, 2 bad input or usage,
+3 a check ran out of its budget (unknown), 4 a run was inconclusive, 130 interrupted (Ctrl-C).")]
 pub struct SweepArgs {
+    /// Scenario file (RON).
     pub scenario: PathBuf,
-    /// Seed range A..B (B excluded).
+    /// Seeds: A..B (B excluded), A..=B, or one seed A; any 64-bit numbers.
     #[arg(long)]
     pub seeds: String,
-    /// Worker threads (default: every core).
-    #[arg(long, short)]
+    /// Worker threads, 1 to 1024 (default: every core).
+    #[arg(long, short, value_parser = parse_jobs)]
     pub jobs: Option<usize>,
     /// Run only shard K of N: the seeds s with (s - A) % N == K - 1.
     #[arg(long)]
     pub shard: Option<String>,
-    /// Write one JSON object per seed (JSON Lines) to this file.
+    /// Stream one JSON object per seed (JSON Lines) to this file, in seed order.
     #[arg(long)]
     pub json: Option<PathBuf>,
-    /// Stop after the first failing seed.
+    /// Stop at the first failing seed (every earlier seed still runs: the answer is
+    /// deterministic).
     #[arg(long)]
     pub fail_fast: bool,
     /// Write histograms (SVG) of events, simulated time and operations across the seeds into
     /// this folder. Sweeps write no plots unless asked.
     #[arg(long)]
     pub plots: Option<PathBuf>,
+    /// Accept a range of more than 100,000,000 seeds (Ctrl-C then ends it, keeping every
+    /// finished seed).
+    #[arg(long)]
+    pub allow_huge_range: bool,
 }
 
-/// One seed's result (one JSON line).
+/// One seed's result (one JSON line, self-contained).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct SeedResult {
+    /// The scenario's `name`.
+    pub scenario: String,
+    /// [`scenario_hash`] of the scenario that ran.
+    pub scenario_hash: String,
+    /// The Faultline version that ran it.
+    pub faultline: String,
     pub seed: u64,
     pub verdict: Verdict,
     pub failed: Vec<String>,
@@ -52,22 +86,111 @@ pub struct SeedResult {
     pub ops: usize,
 }
 
-/// Runs `seeds` of `scenario` on `jobs` threads; results in seed order.
-///
-/// With `fail_fast` the result is still deterministic: every seed up to the first failing one
-/// (in `seeds` order) runs, whatever the threads' timing; seeds after it are skipped once a
-/// failure is known and dropped from the result.
-pub fn sweep(
+/// A content hash of everything in a scenario that decides its runs: the stable hash of its
+/// canonical RON (every field written out, defaults included, in schema order), with the
+/// `name` (carried beside it), `title`, `description` and `expect` left out. So whitespace,
+/// comments, field order and spelling a default out do not change it; any change that can
+/// change a run does.
+pub fn scenario_hash(s: &Scenario) -> String {
+    let mut c = s.clone();
+    c.name.clear();
+    c.title.clear();
+    c.description.clear();
+    c.expect = Default::default();
+    let text = ron_options()
+        .to_string(&c)
+        .unwrap_or_else(|e| format!("unserialisable scenario: {e}"));
+    format!("{:016x}", crate::sim::stable_hash(text.as_str()))
+}
+
+/// How a sweep runs.
+pub struct SweepOptions<'a> {
+    pub jobs: usize,
+    /// Stop at the first seed, in seed order, that this accepts: every earlier seed runs
+    /// whatever the threads' timing, and no later one is reported.
+    pub stop_at: Option<&'a (dyn Fn(&SeedResult) -> bool + Sync)>,
+    /// A progress bar on stderr.
+    pub progress: bool,
+    /// When set (Ctrl-C), no new seed starts; the running ones finish and are reported.
+    pub interrupt: Option<&'a AtomicBool>,
+}
+
+/// How a sweep ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SweepEnd {
+    /// Stopped by `interrupt` before every seed ran.
+    pub interrupted: bool,
+    /// Seeds reported.
+    pub finished: u64,
+    /// Every seed with an index below this was reported (with `interrupted`, later seeds may
+    /// have been reported too, with gaps).
+    pub contiguous: u64,
+}
+
+/// Seeds a sweep can run: a lazy [`Seeds`] range, or an explicit list.
+pub trait SeedSource: Sync {
+    /// How many seeds (up to 2^64).
+    fn count(&self) -> u128;
+    /// The `i`-th seed.
+    fn nth_seed(&self, i: u64) -> Option<u64>;
+}
+
+impl SeedSource for Seeds {
+    fn count(&self) -> u128 {
+        self.len()
+    }
+    fn nth_seed(&self, i: u64) -> Option<u64> {
+        self.nth(i)
+    }
+}
+
+impl SeedSource for [u64] {
+    fn count(&self) -> u128 {
+        self.len() as u128
+    }
+    fn nth_seed(&self, i: u64) -> Option<u64> {
+        self.get(usize::try_from(i).ok()?).copied()
+    }
+}
+
+impl SeedSource for Vec<u64> {
+    fn count(&self) -> u128 {
+        self.as_slice().count()
+    }
+    fn nth_seed(&self, i: u64) -> Option<u64> {
+        self.as_slice().nth_seed(i)
+    }
+}
+
+/// Most results held back waiting for an earlier seed, per thread: bounds the memory a slow
+/// seed can make the others pile up.
+const WINDOW_PER_JOB: u64 = 256;
+
+/// Runs `seeds` of `scenario` and hands each result to `sink` in seed order. Never holds more
+/// than a bounded window of results, so any range runs in constant memory.
+pub fn sweep_each(
     scenario: &Scenario,
-    seeds: &[u64],
-    jobs: usize,
-    fail_fast: bool,
-    progress: bool,
-) -> Vec<SeedResult> {
-    // Index of the earliest failing seed found so far (usize::MAX: none yet).
-    let first_failure = AtomicUsize::new(usize::MAX);
-    let bar = progress.then(|| {
-        let b = indicatif::ProgressBar::new(seeds.len() as u64);
+    seeds: &(impl SeedSource + ?Sized),
+    opts: &SweepOptions<'_>,
+    sink: &mut dyn FnMut(SeedResult) -> std::io::Result<()>,
+) -> std::io::Result<SweepEnd> {
+    let count = u64::try_from(seeds.count()).unwrap_or(u64::MAX);
+    let jobs = (opts.jobs.max(1) as u64).min(count) as usize;
+    let window = WINDOW_PER_JOB * jobs as u64;
+    let id = (
+        scenario.name.clone(),
+        scenario_hash(scenario),
+        env!("CARGO_PKG_VERSION").to_string(),
+    );
+    let next = AtomicU64::new(0); // next index to claim
+    let first_stop = AtomicU64::new(u64::MAX); // earliest index `stop_at` accepted
+    let abort = AtomicBool::new(false); // the sink failed
+    let written = (Mutex::new(0u64), Condvar::new()); // indexes below this are reported
+    let stopping = || {
+        abort.load(Ordering::Relaxed) || opts.interrupt.is_some_and(|f| f.load(Ordering::SeqCst))
+    };
+    let bar = opts.progress.then(|| {
+        let b = indicatif::ProgressBar::new(count);
         b.set_style(
             indicatif::ProgressStyle::with_template(
                 "{bar:40} {pos}/{len} seeds {per_sec} eta {eta} {msg}",
@@ -76,211 +199,346 @@ pub fn sweep(
         );
         b
     });
-    let one = |(i, &seed): (usize, &u64)| -> Option<SeedResult> {
-        if i > first_failure.load(Ordering::Relaxed) {
-            return None;
+    let (tx, rx) = mpsc::channel::<(u64, SeedResult)>();
+    let mut end = SweepEnd {
+        interrupted: false,
+        finished: 0,
+        contiguous: 0,
+    };
+    let mut failure = None;
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            let tx = tx.clone();
+            let (next, first_stop, written, id) = (&next, &first_stop, &written, &id);
+            let stopping = &stopping;
+            scope.spawn(move || {
+                loop {
+                    if stopping() {
+                        return;
+                    }
+                    // Claimed in index order, so once a stop is known no later index matters.
+                    // (Index 2^64 - 1, only in a range of every u64 seed, is never claimed.)
+                    let Ok(i) =
+                        next.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |i| i.checked_add(1))
+                    else {
+                        return;
+                    };
+                    let Some(seed) = seeds.nth_seed(i) else {
+                        return;
+                    };
+                    if i > first_stop.load(Ordering::SeqCst) {
+                        return;
+                    }
+                    {
+                        let (lock, cv) = written;
+                        let mut w = lock.lock().unwrap_or_else(|e| e.into_inner());
+                        while i >= w.saturating_add(window) {
+                            if stopping() || i > first_stop.load(Ordering::SeqCst) {
+                                return;
+                            }
+                            w = cv
+                                .wait_timeout(w, std::time::Duration::from_millis(50))
+                                .unwrap_or_else(|e| e.into_inner())
+                                .0;
+                        }
+                    }
+                    let r = run_seed(scenario, id, seed);
+                    if opts.stop_at.is_some_and(|f| f(&r)) {
+                        first_stop.fetch_min(i, Ordering::SeqCst);
+                    }
+                    if tx.send((i, r)).is_err() {
+                        return;
+                    }
+                }
+            });
         }
-        let o = run(&scenario.to_run_spec(seed, false));
-        let failed: Vec<String> = o
+        drop(tx);
+        // The collector: reports results in index order.
+        let mut pending: BTreeMap<u64, SeedResult> = BTreeMap::new();
+        let mut report = |r: SeedResult, end: &mut SweepEnd| {
+            if failure.is_none() {
+                if let Err(e) = sink(r) {
+                    failure = Some(e);
+                    abort.store(true, Ordering::SeqCst);
+                }
+                end.finished += 1;
+            }
+        };
+        for (i, r) in rx {
+            if let Some(b) = &bar {
+                b.inc(1);
+                if r.verdict != Verdict::Pass {
+                    b.set_message(format!("seed {} failed {}", r.seed, r.failed.join(",")));
+                }
+            }
+            pending.insert(i, r);
+            while let Some(r) = pending.remove(&end.contiguous) {
+                if end.contiguous > first_stop.load(Ordering::SeqCst) {
+                    pending.clear();
+                    break;
+                }
+                report(r, &mut end);
+                end.contiguous += 1;
+                let (lock, cv) = &written;
+                *lock.lock().unwrap_or_else(|e| e.into_inner()) = end.contiguous;
+                cv.notify_all();
+            }
+        }
+        // Every worker is done. After Ctrl-C, seeds that finished past a gap are kept too.
+        let stop = first_stop.load(Ordering::SeqCst);
+        for (i, r) in std::mem::take(&mut pending) {
+            if i <= stop {
+                report(r, &mut end);
+            }
+        }
+    });
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    let stopped_early = first_stop.load(Ordering::SeqCst) != u64::MAX;
+    end.interrupted = opts.interrupt.is_some_and(|f| f.load(Ordering::SeqCst))
+        && !stopped_early
+        && end.contiguous < count;
+    Ok(end)
+}
+
+fn run_seed(scenario: &Scenario, id: &(String, String, String), seed: u64) -> SeedResult {
+    let o = run(&scenario.to_run_spec(seed, false));
+    SeedResult {
+        scenario: id.0.clone(),
+        scenario_hash: id.1.clone(),
+        faultline: id.2.clone(),
+        seed,
+        verdict: o.verdict(),
+        failed: o
             .checks
             .iter()
             .filter(|c| c.verdict != Verdict::Pass)
             .map(|c| c.name.clone())
-            .collect();
-        if fail_fast && o.verdict() == Verdict::Violation {
-            first_failure.fetch_min(i, Ordering::Relaxed);
-        }
-        if let Some(b) = &bar {
-            b.inc(1);
-            if !failed.is_empty() {
-                b.set_message(format!("seed {seed} failed {}", failed.join(",")));
-            }
-        }
-        Some(SeedResult {
-            seed,
-            verdict: o.verdict(),
-            failed,
-            trace_hash: format!("{:016x}", o.stats.trace_hash),
-            events: o.stats.events,
-            sim_time_ns: o.stats.time,
-            ops: o.ops.len(),
-        })
-    };
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs.max(1))
-        .build();
-    let results: Vec<Option<SeedResult>> = match pool {
-        Ok(p) => p.install(|| seeds.par_iter().enumerate().map(one).collect()),
-        Err(_) => seeds.iter().enumerate().map(one).collect(),
-    };
-    if let Some(b) = bar {
-        b.finish_and_clear();
+            .collect(),
+        trace_hash: format!("{:016x}", o.stats.trace_hash),
+        events: o.stats.events,
+        sim_time_ns: o.stats.time,
+        ops: o.ops.len(),
     }
-    let last = first_failure.into_inner();
-    results
-        .into_iter()
-        .enumerate()
-        .filter(|(i, _)| *i <= last)
-        .filter_map(|(_, r)| r)
-        .collect()
+}
+
+/// Runs a (small) range and collects the results in seed order; `fail_fast` stops at the
+/// first violation.
+pub fn sweep(
+    scenario: &Scenario,
+    seeds: &(impl SeedSource + ?Sized),
+    jobs: usize,
+    fail_fast: bool,
+    progress: bool,
+) -> Vec<SeedResult> {
+    let violation = |r: &SeedResult| r.verdict == Verdict::Violation;
+    let opts = SweepOptions {
+        jobs,
+        stop_at: fail_fast.then_some(&violation as &(dyn Fn(&SeedResult) -> bool + Sync)),
+        progress,
+        interrupt: None,
+    };
+    let mut all = Vec::new();
+    let _ = sweep_each(scenario, seeds, &opts, &mut |r| {
+        all.push(r);
+        Ok(())
+    });
+    all
 }
 
 pub fn progress_wanted() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("CI").is_none()
 }
 
+/// Whether the start of a file is JSON Lines a sweep or merge wrote.
+pub fn looks_like_jsonl(head: &[u8]) -> bool {
+    let first = head.split(|&b| b == b'\n').next().unwrap_or(&[]);
+    serde_json::from_slice::<serde_json::Value>(first)
+        .is_ok_and(|v| v.get("seed").is_some() && v.get("trace_hash").is_some())
+}
+
+/// What a sweep keeps of its results: counts, the failing seeds, and (with `--plots`) the
+/// figures per seed.
+#[derive(Default)]
+struct Tally {
+    seeds: u64,
+    events: u64,
+    failing: Vec<SeedResult>,
+    worst: Option<Verdict>,
+    plots: Option<Vec<(u64, [f64; 3])>>,
+}
+
+/// Most seeds `--plots` draws (the figures of each are kept in memory).
+const MAX_PLOTTED: u128 = 10_000_000;
+
 pub fn main(a: SweepArgs) -> Result<i32, InputError> {
     let (scenario, path) = load(Some(&a.scenario))?;
-    let (lo, hi) = parse_seeds(&a.seeds).map_err(InputError)?;
-    let (k, n) = match &a.shard {
-        Some(s) => parse_shard(s).map_err(InputError)?,
-        None => (1, 1),
-    };
-    let seeds: Vec<u64> = (lo..hi).filter(|s| (s - lo) % n == k - 1).collect();
-    let jobs = a
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let start = std::time::Instant::now();
-    let results = sweep(&scenario, &seeds, jobs, a.fail_fast, progress_wanted());
-    let secs = start.elapsed().as_secs_f64();
-    if let Some(p) = &a.json {
-        write_jsonl(p, &results)
-            .map_err(|e| InputError(format!("cannot write {}: {e}", p.display())))?;
-    }
-    if let Some(dir) = &a.plots {
-        use crate::report::svg::histogram_svg;
-        let metric =
-            |f: fn(&SeedResult) -> f64| results.iter().map(|r| (r.seed, f(r))).collect::<Vec<_>>();
-        let plots = [
-            (
-                "events.svg",
-                histogram_svg(&metric(|r| r.events as f64), "Events per seed", "events"),
-            ),
-            (
-                "sim-time.svg",
-                histogram_svg(
-                    &metric(|r| r.sim_time_ns as f64 / 1e9),
-                    "Simulated time per seed",
-                    "s",
-                ),
-            ),
-            (
-                "ops.svg",
-                histogram_svg(
-                    &metric(|r| r.ops as f64),
-                    "Client operations per seed",
-                    "ops",
-                ),
-            ),
-        ];
-        for (name, svg) in plots {
-            let p = dir.join(name);
-            crate::report::write_atomic(&p, svg.as_bytes())
-                .map_err(|e| InputError(format!("cannot write {}: {e}", p.display())))?;
+    let range = parse_seeds(&a.seeds).map_err(|e| InputError(format!("--seeds: {e}")))?;
+    let seeds = match &a.shard {
+        None => range,
+        Some(s) => {
+            let (k, n) = parse_shard(s).map_err(|e| InputError(format!("--shard: {e}")))?;
+            range.shard(k, n).ok_or_else(|| {
+                InputError(format!(
+                    "--shard {s} of --seeds {range} holds no seed: use fewer shards"
+                ))
+            })?
         }
-        println!("histograms in {}", dir.display());
+    };
+    seeds
+        .check_size(a.allow_huge_range, &format!("--seeds {}", a.seeds))
+        .map_err(InputError)?;
+    if a.plots.is_some() && seeds.len() > MAX_PLOTTED {
+        return Err(InputError(format!(
+            "--plots draws at most {MAX_PLOTTED} seeds; this sweep has {}",
+            seeds.len()
+        )));
     }
-    let events: u64 = results.iter().map(|r| r.events).sum();
-    let failing: Vec<&SeedResult> = results
-        .iter()
-        .filter(|r| r.verdict != Verdict::Pass)
-        .collect();
-    for r in &failing {
-        println!(
-            "seed {:>6} {:<9} {:<28} {}",
-            r.seed,
-            verdict_name(r.verdict),
-            r.failed.join(","),
-            reproduce_line(&path, r.seed)
-        );
+    let inputs = [a.scenario.as_path()];
+    if let Some(p) = &a.json {
+        check_out_file(p, &inputs, "--json", looks_like_jsonl)?;
     }
-    let count = |v: Verdict| results.iter().filter(|r| r.verdict == v).count();
+    if let Some(d) = &a.plots {
+        check_out_dir(d, &inputs, "--plots")?;
+    }
+    let mut json = match &a.json {
+        None => None,
+        Some(p) => {
+            if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| InputError(format!("cannot create {}: {e}", dir.display())))?;
+            }
+            Some(
+                std::fs::File::create(p)
+                    .map_err(|e| InputError(format!("cannot write {}: {e}", p.display())))?,
+            )
+        }
+    };
+    let jobs = jobs_or_all(a.jobs);
+    let threads = (jobs as u128).min(seeds.len());
+    let flag = interrupt::install();
+    let violation = |r: &SeedResult| r.verdict == Verdict::Violation;
+    let opts = SweepOptions {
+        jobs,
+        stop_at: a
+            .fail_fast
+            .then_some(&violation as &(dyn Fn(&SeedResult) -> bool + Sync)),
+        progress: progress_wanted(),
+        interrupt: Some(flag),
+    };
+    let mut tally = Tally {
+        plots: a.plots.as_ref().map(|_| Vec::new()),
+        ..Tally::default()
+    };
+    let start = std::time::Instant::now();
+    let end = sweep_each(&scenario, &seeds, &opts, &mut |r| {
+        if let Some(f) = json.as_mut() {
+            let mut line = serde_json::to_vec(&r).map_err(std::io::Error::other)?;
+            line.push(b'\n');
+            f.write_all(&line)?; // one write per line: a reader never sees half a line
+            f.flush()?;
+        }
+        tally.seeds += 1;
+        tally.events += r.events;
+        tally.worst = tally.worst.max(Some(r.verdict));
+        if let Some(p) = tally.plots.as_mut() {
+            p.push((
+                r.seed,
+                [r.events as f64, r.sim_time_ns as f64 / 1e9, r.ops as f64],
+            ));
+        }
+        if r.verdict != Verdict::Pass {
+            println!(
+                "seed {:>6} {:<9} {:<28} {}",
+                r.seed,
+                verdict_name(r.verdict),
+                r.failed.join(","),
+                reproduce_line(&path, r.seed)
+            );
+            tally.failing.push(r);
+        }
+        Ok(())
+    });
+    let secs = start.elapsed().as_secs_f64();
+    let end = end.map_err(|e| {
+        let to = a.json.as_ref().map(|p| p.display().to_string());
+        InputError(format!(
+            "cannot write {}: {e}",
+            to.unwrap_or_else(|| "the results".into())
+        ))
+    })?;
+    if let (Some(dir), Some(points)) = (&a.plots, &tally.plots) {
+        write_plots(dir, points)?;
+    }
+    let failed = tally.failing.len() as u64;
     println!(
-        "{} seeds of {} ({}{}): {} passed, {} failed ({} violations, {} inconclusive, {} unknown); {:.1} seeds/s, {:.2} M events/s on {} threads",
-        results.len(),
+        "{} seeds of {} ({}{}): {} passed, {} failed; {:.1} seeds/s, {:.2} M events/s on {} threads",
+        tally.seeds,
         scenario.name,
         a.seeds,
         a.shard
             .as_deref()
             .map(|s| format!(", shard {s}"))
             .unwrap_or_default(),
-        results.len() - failing.len(),
-        failing.len(),
-        count(Verdict::Violation),
-        count(Verdict::Inconclusive),
-        count(Verdict::Unknown),
-        results.len() as f64 / secs.max(1e-9),
-        events as f64 / secs.max(1e-9) / 1e6,
-        jobs
+        tally.seeds - failed,
+        failed,
+        tally.seeds as f64 / secs.max(1e-9),
+        tally.events as f64 / secs.max(1e-9) / 1e6,
+        threads
     );
-    // The worst seed's exit code (`protocols::EXIT_CODES`).
-    let worst = results.iter().map(|r| r.verdict).max();
-    Ok(worst.unwrap_or(Verdict::Pass).exit_code())
-}
-
-fn verdict_name(v: Verdict) -> &'static str {
-    v.name()
-}
-
-fn write_jsonl(p: &Path, results: &[SeedResult]) -> std::io::Result<()> {
-    let mut out = Vec::new();
-    for r in results {
-        serde_json::to_writer(&mut out, r).map_err(std::io::Error::other)?;
-        out.write_all(b"\n")?;
-    }
-    crate::report::write_atomic(p, &out)
-}
-
-#[derive(Args, Debug)]
-#[command(
-    after_help = "Example:\n  faultline merge part1.jsonl part2.jsonl part3.jsonl --json all.jsonl"
-)]
-pub struct MergeArgs {
-    /// JSON Lines files written by `sweep --json`.
-    #[arg(required = true)]
-    pub files: Vec<PathBuf>,
-    /// Write the merged, seed-sorted lines here.
-    #[arg(long)]
-    pub json: Option<PathBuf>,
-}
-
-pub fn merge(a: MergeArgs) -> Result<i32, InputError> {
-    let mut all: Vec<SeedResult> = Vec::new();
-    for f in &a.files {
-        let text =
-            std::fs::read_to_string(f).map_err(|e| InputError(format!("{}: {e}", f.display())))?;
-        for (i, line) in text
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty())
-        {
-            let r: SeedResult = serde_json::from_str(line)
-                .map_err(|e| InputError(format!("{}:{}: {e}", f.display(), i + 1)))?;
-            all.push(r);
-        }
-    }
-    all.sort_by_key(|r| r.seed);
-    let before = all.len();
-    all.dedup_by_key(|r| r.seed);
-    if let Some(p) = &a.json {
-        write_jsonl(p, &all)
-            .map_err(|e| InputError(format!("cannot write {}: {e}", p.display())))?;
-    }
-    let failing: Vec<&SeedResult> = all.iter().filter(|r| r.verdict != Verdict::Pass).collect();
-    for r in &failing {
-        println!(
-            "seed {:>6} {:<9} {}",
-            r.seed,
-            verdict_name(r.verdict),
-            r.failed.join(",")
+    if end.interrupted {
+        let resume = seeds
+            .nth(end.contiguous)
+            .map(|s| Seeds { first: s, ..seeds });
+        eprintln!(
+            "interrupted: {} of {} seeds finished{}{}",
+            end.finished,
+            seeds.len(),
+            match &a.json {
+                Some(p) => format!(", every one of them in {}", p.display()),
+                None => String::new(),
+            },
+            match resume {
+                Some(r) if a.shard.is_none() => format!(
+                    "; every seed before {} finished (resume with --seeds {r})",
+                    r.first
+                ),
+                _ => String::new(),
+            }
         );
+        return Ok(EXIT_INTERRUPTED);
     }
-    println!(
-        "{} seeds ({} duplicates dropped): {} passed, {} failed",
-        all.len(),
-        before - all.len(),
-        all.len() - failing.len(),
-        failing.len()
-    );
-    Ok(if failing.is_empty() { 0 } else { 1 })
+    Ok(exit_code(tally.worst.unwrap_or(Verdict::Pass)))
+}
+
+fn write_plots(dir: &std::path::Path, points: &[(u64, [f64; 3])]) -> Result<(), InputError> {
+    use crate::report::svg::histogram_svg;
+    let metric = |k: usize| points.iter().map(|(s, v)| (*s, v[k])).collect::<Vec<_>>();
+    let plots = [
+        (
+            "events.svg",
+            histogram_svg(&metric(0), "Events per seed", "events"),
+        ),
+        (
+            "sim-time.svg",
+            histogram_svg(&metric(1), "Simulated time per seed", "s"),
+        ),
+        (
+            "ops.svg",
+            histogram_svg(&metric(2), "Client operations per seed", "ops"),
+        ),
+    ];
+    crate::report::write_dir_atomic(dir, |tmp| {
+        for (name, svg) in &plots {
+            crate::report::write_atomic(&tmp.join(name), svg.as_bytes())?;
+        }
+        Ok(())
+    })
+    .map_err(|e| InputError(format!("cannot write {}: {e}", dir.display())))?;
+    println!("histograms in {}", dir.display());
+    Ok(())
 }

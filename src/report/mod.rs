@@ -1,7 +1,9 @@
 //! Reports of a run: `summary.json` (machine-readable), `summary.txt` (the text the CLI
-//! prints), and the visual report (plots, diagrams, `report.html`). Every file is written
-//! atomically (a temporary file in the same folder, then a rename), and nothing in a report
-//! depends on the wall clock, so two runs of the same seed write identical bytes.
+//! prints), and the visual report (plots, diagrams, `report.html`). A report folder is written
+//! whole ([`write_dir_atomic`]: a hidden temporary folder beside it, swapped into place), so a
+//! reader never sees a mix of two runs and no file of an earlier run survives; a folder
+//! faultline did not write is never replaced. Nothing in a report depends on the wall clock,
+//! so two runs of the same seed write identical bytes.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -32,6 +34,170 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     std::fs::rename(&tmp, path).inspect_err(|_| {
         let _ = std::fs::remove_file(&tmp);
     })
+}
+
+/// The file in every folder faultline writes whole: it lists the files written, so a later
+/// run knows it may replace exactly those.
+pub const MARKER: &str = ".faultline";
+
+/// Files reports held before the marker existed: a folder of only these may be replaced too.
+const LEGACY_FILES: &[&str] = &[
+    "summary.json",
+    "summary.txt",
+    "report.html",
+    "latency.svg",
+    "latency.png",
+    "throughput.svg",
+    "roles.svg",
+    "sequence.svg",
+    "counterexample.svg",
+    "events.svg",
+    "sim-time.svg",
+    "ops.svg",
+];
+
+/// Whether an existing `dir` may be replaced by a folder faultline writes: it is absent, or a
+/// folder holding only files faultline wrote there (listed in its [`MARKER`], or a report
+/// file of an earlier version, or a leftover temporary file). Anything else (a file, a
+/// symbolic link, a folder holding one file the user put there) is refused with the reason.
+pub fn check_replaceable(dir: &Path) -> io::Result<()> {
+    let refuse = |why: String| {
+        Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            format!(
+                "{} {why}; faultline never replaces what it did not write: remove it or choose another output",
+                dir.display()
+            ),
+        ))
+    };
+    let meta = match std::fs::symlink_metadata(dir) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+        Ok(m) => m,
+    };
+    if meta.file_type().is_symlink() {
+        return refuse("is a symbolic link".into());
+    }
+    if !meta.is_dir() {
+        return refuse("exists and is a file, not a report folder".into());
+    }
+    let listed: Vec<String> = std::fs::read_to_string(dir.join(MARKER))
+        .map(|t| t.lines().map(str::to_string).collect())
+        .unwrap_or_default();
+    for e in std::fs::read_dir(dir)? {
+        let e = e?;
+        let name = e.file_name().to_string_lossy().to_string();
+        let ours = name == MARKER
+            || listed.contains(&name)
+            || LEGACY_FILES.contains(&name.as_str())
+            || (name.starts_with('.') && name.contains(".tmp-"));
+        if !ours || !e.file_type()?.is_file() {
+            return refuse(format!(
+                "holds `{name}`, which faultline did not write there"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Writes the folder `dir` whole: `fill` writes into a fresh hidden folder beside it, which
+/// then takes `dir`'s place in one step (on Linux an atomic exchange, so a reader sees the old
+/// folder or the new one, never a mix and never none), and the old folder is deleted. Two
+/// writers racing for one `dir` leave one of their folders, complete. Refuses (before `fill`
+/// runs) to replace what [`check_replaceable`] refuses.
+pub fn write_dir_atomic<T>(dir: &Path, fill: impl FnOnce(&Path) -> io::Result<T>) -> io::Result<T> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    check_replaceable(dir)?;
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(parent)?;
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .ok_or_else(|| io::Error::other(format!("{} names no folder", dir.display())))?;
+    let tmp = parent.join(format!(
+        ".{name}.tmp-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir(&tmp)?;
+    let filled = fill(&tmp).and_then(|v| {
+        let mut names: Vec<String> = std::fs::read_dir(&tmp)?
+            .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().to_string()))
+            .collect();
+        names.sort();
+        std::fs::write(tmp.join(MARKER), names.join("\n") + "\n")?;
+        Ok(v)
+    });
+    let installed = filled.and_then(|v| install_dir(&tmp, dir).map(|()| v));
+    if installed.is_err() {
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+    installed
+}
+
+/// Puts the complete folder `tmp` at `dir`, replacing whatever folder is there.
+fn install_dir(tmp: &Path, dir: &Path) -> io::Result<()> {
+    for _ in 0..100 {
+        if std::fs::symlink_metadata(dir).is_err() {
+            // Nothing there: a plain rename (fails if another writer got there first).
+            match std::fs::rename(tmp, dir) {
+                Ok(()) => return Ok(()),
+                Err(_) if std::fs::symlink_metadata(dir).is_ok() => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        check_replaceable(dir)?;
+        match exchange(tmp, dir) {
+            // `tmp` now holds the old folder.
+            Ok(()) => return std::fs::remove_dir_all(tmp).or(Ok(())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(io::Error::other(format!(
+        "{}: other writers keep replacing it",
+        dir.display()
+    )))
+}
+
+/// Swaps two paths atomically (Linux `renameat2(RENAME_EXCHANGE)`); elsewhere, or where the
+/// file system cannot, moves `b` aside and `a` in (a reader may then briefly find no folder).
+fn exchange(a: &Path, b: &Path) -> io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::ffi::CString;
+        use std::os::unix::ffi::OsStrExt;
+        let ca = CString::new(a.as_os_str().as_bytes()).map_err(io::Error::other)?;
+        let cb = CString::new(b.as_os_str().as_bytes()).map_err(io::Error::other)?;
+        // SAFETY: two valid NUL-terminated paths; the syscall touches nothing else.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_renameat2,
+                libc::AT_FDCWD,
+                ca.as_ptr(),
+                libc::AT_FDCWD,
+                cb.as_ptr(),
+                libc::RENAME_EXCHANGE,
+            )
+        };
+        if r == 0 {
+            return Ok(());
+        }
+        let e = io::Error::last_os_error();
+        if !matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS)) {
+            return Err(e);
+        }
+    }
+    let mut aside = a.as_os_str().to_owned();
+    aside.push(".old");
+    let aside = PathBuf::from(aside);
+    std::fs::rename(b, &aside)?;
+    std::fs::rename(a, b)?;
+    std::fs::rename(&aside, a)
 }
 
 /// One check in the summary.
@@ -236,7 +402,8 @@ pub fn verdict_word(v: Verdict) -> &'static str {
     }
 }
 
-/// Writes the whole report of a run into `dir`; returns the files written.
+/// Writes the whole report of a run as the folder `dir` ([`write_dir_atomic`]); returns the
+/// files written.
 pub fn write_run_report(
     dir: &Path,
     spec: &RunSpec,
@@ -244,14 +411,21 @@ pub fn write_run_report(
     reproduce: String,
 ) -> io::Result<Vec<PathBuf>> {
     let summary = Summary::new(spec, outcome, reproduce);
-    let mut written = Vec::new();
-    let json = serde_json::to_string_pretty(&summary).map_err(io::Error::other)?;
-    let p = dir.join("summary.json");
-    write_atomic(&p, json.as_bytes())?;
-    written.push(p);
-    let p = dir.join("summary.txt");
-    write_atomic(&p, summary.text().as_bytes())?;
-    written.push(p);
-    written.extend(html::write_visuals(dir, spec, outcome, &summary)?);
-    Ok(written)
+    let names = write_dir_atomic(dir, |tmp| {
+        let mut written = Vec::new();
+        let json = serde_json::to_string_pretty(&summary).map_err(io::Error::other)?;
+        let p = tmp.join("summary.json");
+        write_atomic(&p, json.as_bytes())?;
+        written.push(p);
+        let p = tmp.join("summary.txt");
+        write_atomic(&p, summary.text().as_bytes())?;
+        written.push(p);
+        written.extend(html::write_visuals(tmp, spec, outcome, &summary)?);
+        Ok(written)
+    })?;
+    // The files as they now are: in `dir`.
+    Ok(names
+        .iter()
+        .filter_map(|p| p.file_name().map(|n| dir.join(n)))
+        .collect())
 }

@@ -23,6 +23,8 @@
 //! per-link random streams and fault draws from the nemesis stream, so removing a fault does
 //! not reshuffle the network's random draws.
 
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -53,6 +55,30 @@ pub struct Shrunk {
     /// Candidate runs spent.
     pub runs: u32,
     pub outcome: RunOutcome,
+    /// Stopped by [`Control::stop`]: the best scenario found so far, not fully shrunk.
+    pub interrupted: bool,
+}
+
+/// How a shrink stands, for a progress display.
+#[derive(Clone, Debug)]
+pub struct Progress {
+    /// Candidate runs spent, of `budget`.
+    pub runs: u32,
+    pub budget: u32,
+    /// The best scenario so far: its faults, operations and events.
+    pub best: Size,
+    /// The last batch of candidates found a smaller failing run.
+    pub improved: bool,
+}
+
+/// What the caller sees and steers while a shrink runs.
+#[derive(Default)]
+pub struct Control<'a> {
+    /// When set (e.g. by Ctrl-C), no new candidate starts and the best scenario found so far
+    /// is returned ([`Shrunk::interrupted`]).
+    pub stop: Option<&'a AtomicBool>,
+    /// Called after every batch of candidate runs.
+    pub progress: Option<&'a (dyn Fn(&Progress) + Sync)>,
 }
 
 /// Why a shrink could not start.
@@ -89,9 +115,11 @@ impl Default for Options {
     }
 }
 
-fn size(s: &Scenario, o: &RunOutcome) -> Size {
+/// The size of the run `o` of scenario `s` at `seed`: its faults are every fault the run had
+/// (the schedule and the nemesis's draws), so the figures describe the scenario as written.
+pub fn size(s: &Scenario, seed: u64, o: &RunOutcome) -> Size {
     Size {
-        faults: s.faults.schedule.len(),
+        faults: s.faults_for(seed).len(),
         ops: o.ops.len(),
         events: o.stats.events,
         sim_time: o.stats.time,
@@ -123,16 +151,21 @@ fn violates(o: &RunOutcome, check: &str) -> bool {
         .any(|c| c.name == check && c.verdict == Verdict::Violation)
 }
 
-struct Search {
+struct Search<'a> {
     seed: u64,
     check: String,
     runs: u32,
     budget: u32,
     best: Scenario,
     best_outcome: RunOutcome,
+    control: &'a Control<'a>,
 }
 
-impl Search {
+impl Search<'_> {
+    fn stopped(&self) -> bool {
+        self.control.stop.is_some_and(|f| f.load(Ordering::SeqCst))
+    }
+
     /// Runs the candidates (in parallel, within budget) and takes the first that still fails.
     fn try_first(&mut self, candidates: Vec<Scenario>) -> bool {
         let room = self.budget.saturating_sub(self.runs) as usize;
@@ -146,23 +179,35 @@ impl Search {
         let cur = measure(&self.best, &self.best_outcome);
         let no_bigger = |c: &Scenario, o: &RunOutcome| measure(c, o) < cur;
         let first = self.runs == 0;
-        self.runs += candidates.len() as u32;
+        let ran = AtomicU32::new(0);
+        let stop = self.control.stop;
         let found = candidates
             .into_par_iter()
             .map(|c| {
+                if stop.is_some_and(|f| f.load(Ordering::SeqCst)) {
+                    return None; // interrupted: run nothing more
+                }
+                ran.fetch_add(1, Ordering::Relaxed);
                 let o = run(&c.to_run_spec(seed, false));
                 (violates(&o, check) && (first || no_bigger(&c, &o))).then_some((c, o))
             })
             .collect::<Vec<_>>();
+        self.runs += ran.into_inner();
         let found = found.into_iter().flatten().next();
-        match found {
-            Some((c, o)) => {
-                self.best = c;
-                self.best_outcome = o;
-                true
-            }
-            None => false,
+        let improved = found.is_some();
+        if let Some((c, o)) = found {
+            self.best = c;
+            self.best_outcome = o;
         }
+        if let Some(p) = self.control.progress {
+            p(&Progress {
+                runs: self.runs,
+                budget: self.budget,
+                best: size(&self.best, self.seed, &self.best_outcome),
+                improved,
+            });
+        }
+        improved
     }
 
     /// `try_first` on successive chunks of `candidates`, stopping at the first chunk with a
@@ -182,12 +227,22 @@ impl Search {
     }
 
     fn spent(&self) -> bool {
-        self.runs >= self.budget
+        self.runs >= self.budget || self.stopped()
     }
 }
 
 /// Shrinks `scenario` at `seed`. Refuses a passing run.
 pub fn shrink(scenario: &Scenario, seed: u64, opts: &Options) -> Result<Shrunk, ShrinkError> {
+    shrink_with(scenario, seed, opts, &Control::default())
+}
+
+/// [`shrink`], with progress reports and a stop flag.
+pub fn shrink_with(
+    scenario: &Scenario,
+    seed: u64,
+    opts: &Options,
+    control: &Control<'_>,
+) -> Result<Shrunk, ShrinkError> {
     let original = run(&scenario.to_run_spec(seed, false));
     let failing: Vec<&str> = original
         .checks
@@ -214,8 +269,7 @@ pub fn shrink(scenario: &Scenario, seed: u64, opts: &Options) -> Result<Shrunk, 
     let mut explicit = scenario.clone();
     explicit.faults.schedule = scenario.faults_for(seed);
     explicit.faults.nemesis = None;
-    let mut before = size(&explicit, &original);
-    before.faults = explicit.faults.schedule.len();
+    let before = size(&explicit, seed, &original);
     let mut s = Search {
         seed,
         check,
@@ -223,6 +277,7 @@ pub fn shrink(scenario: &Scenario, seed: u64, opts: &Options) -> Result<Shrunk, 
         budget: opts.budget,
         best: explicit,
         best_outcome: original,
+        control,
     };
     // The explicit form must still fail (it is the same run); if not, keep the original form.
     if !s.try_first(vec![s.best.clone()]) {
@@ -268,7 +323,8 @@ pub fn shrink(scenario: &Scenario, seed: u64, opts: &Options) -> Result<Shrunk, 
             break;
         }
     }
-    let after = size(&s.best, &s.best_outcome);
+    let after = size(&s.best, seed, &s.best_outcome);
+    let interrupted = s.stopped();
     let mut scenario = s.best;
     if !scenario.name.ends_with("-shrunk") {
         // Cut to leave room for the suffix within the name limit.
@@ -294,7 +350,7 @@ pub fn shrink(scenario: &Scenario, seed: u64, opts: &Options) -> Result<Shrunk, 
     .collect();
     scenario.expect = crate::scenario::Expect::Violation {
         check: s.check.clone(),
-        within_seeds: (seed, seed + 1),
+        within_seeds: (seed, seed.saturating_add(1)),
     };
     Ok(Shrunk {
         scenario,
@@ -304,6 +360,7 @@ pub fn shrink(scenario: &Scenario, seed: u64, opts: &Options) -> Result<Shrunk, 
         after,
         runs: s.runs,
         outcome: s.best_outcome,
+        interrupted,
     })
 }
 

@@ -8,6 +8,7 @@ mod checker_data;
 mod checker_modes;
 mod checker_props;
 mod cli;
+mod cli_robust;
 mod commit;
 mod engine;
 mod raft;
