@@ -8,6 +8,7 @@ use crate::sim::{Limits, NetworkConfig, RunStats, ScheduledFault, Time, TraceRec
 use crate::workload::{OpRecord, WorkloadSpec};
 
 pub mod common;
+pub mod lb;
 pub mod raft;
 pub mod relay;
 
@@ -18,6 +19,8 @@ pub enum ProtocolSpec {
     Relay(relay::RelaySpec),
     /// Raft replicated key-value store.
     Raft(raft::RaftSpec),
+    /// Load-balancing strategies compared on the same arrivals and faults.
+    LoadBalancer(Box<lb::LbSpec>),
 }
 
 /// What every protocol provides to the shared tools. Adding a protocol means a variant of
@@ -52,6 +55,7 @@ impl ProtocolSpec {
         match self {
             ProtocolSpec::Relay(r) => r,
             ProtocolSpec::Raft(r) => r,
+            ProtocolSpec::LoadBalancer(l) => l.as_ref(),
         }
     }
     pub fn name(&self) -> &'static str {
@@ -83,7 +87,7 @@ pub struct ProtocolInfo {
 }
 
 pub fn catalogue() -> Vec<ProtocolInfo> {
-    vec![relay::INFO, raft::INFO]
+    vec![relay::INFO, raft::INFO, lb::INFO]
 }
 
 /// One fully determined run.
@@ -201,6 +205,9 @@ pub struct RunOutcome {
     /// The protocol's own figures, shown by every report as they are.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tables: Vec<Table>,
+    /// The protocol's own plots, `(file name, SVG text)`: report.html shows them as they are.
+    #[serde(skip)]
+    pub plots: Vec<(String, String)>,
     #[serde(skip)]
     pub records: Vec<TraceRecord>,
 }

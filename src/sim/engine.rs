@@ -163,6 +163,8 @@ struct NodeSlot<N: Node> {
     clock_offset: i64,
     drift_ppm: i64,
     drift_since: Time,
+    /// `Slow` fault: the node's timers take this many times longer (1 = full speed).
+    slow: u32,
 }
 
 /// A simulation of one protocol.
@@ -210,6 +212,7 @@ impl<P: Protocol> Sim<P> {
                     clock_offset: 0,
                     drift_ppm: 0,
                     drift_since: 0,
+                    slow: 1,
                 }
             })
             .collect();
@@ -517,6 +520,9 @@ impl<P: Protocol> Sim<P> {
                 s.drift_ppm = (*drift_ppm).clamp(-500_000, 500_000);
                 s.drift_since = now;
             }
+            Fault::Slow { node, factor } => {
+                self.nodes[*node as usize].slow = (*factor).max(1);
+            }
         }
         let code = fault_code(fault);
         let n = fault.named().first().copied().unwrap_or(0);
@@ -562,7 +568,9 @@ impl<P: Protocol> Sim<P> {
                             None => s.timers.push((tag, generation)),
                         }
                         let inc = s.incarnation;
-                        let at = now.saturating_add(true_delay(delay, s.drift_ppm));
+                        let at = now.saturating_add(
+                            true_delay(delay, s.drift_ppm).saturating_mul(s.slow as Time),
+                        );
                         self.push(
                             at,
                             Ev::Timer {

@@ -32,7 +32,13 @@ pub enum Fault {
         offset: i64,
         drift_ppm: i64,
     },
+    /// A grey failure: the node stays up and answers, but its work is `factor` times slower —
+    /// every timer it sets fires `factor` times later in true time. `factor: 1` restores it.
+    Slow { node: u32, factor: u32 },
 }
+
+/// The largest slowdown a `Slow` fault may ask for.
+pub const SLOW_FACTOR_MAX: u32 = 1_000;
 
 impl Fault {
     /// The same fault with every server `n` renamed `to[n]` (a permutation).
@@ -56,6 +62,10 @@ impl Fault {
                 offset: *offset,
                 drift_ppm: *drift_ppm,
             },
+            Fault::Slow { node, factor } => Fault::Slow {
+                node: m(node),
+                factor: *factor,
+            },
         }
     }
 
@@ -65,7 +75,9 @@ impl Fault {
             Fault::Partition(p) => p.named(),
             Fault::Heal => vec![],
             Fault::Crash(n) | Fault::Restart(n) => vec![*n],
-            Fault::Pause { node, .. } | Fault::ClockSkew { node, .. } => vec![*node],
+            Fault::Pause { node, .. }
+            | Fault::ClockSkew { node, .. }
+            | Fault::Slow { node, .. } => vec![*node],
         }
     }
 
@@ -77,6 +89,7 @@ impl Fault {
             Fault::Restart(_) => "restart",
             Fault::Pause { .. } => "pause",
             Fault::ClockSkew { .. } => "clock-skew",
+            Fault::Slow { .. } => "slow",
         }
     }
 }
@@ -98,6 +111,7 @@ impl std::fmt::Display for Fault {
             } => {
                 write!(f, "clock n{node} offset {offset}ns drift {drift_ppm}ppm")
             }
+            Fault::Slow { node, factor } => write!(f, "slow n{node} x{factor}"),
         }
     }
 }
@@ -146,6 +160,12 @@ pub fn validate_schedule(
                     ));
                 }
                 crashed[*n as usize] = false;
+            }
+            Fault::Slow { node, factor } if *factor == 0 || *factor > SLOW_FACTOR_MAX => {
+                return Err(format!(
+                    "slow n{node} at {}: factor must be within 1..={SLOW_FACTOR_MAX} (1 restores full speed), got {factor}",
+                    fmt_time(f.at)
+                ));
             }
             Fault::Partition(Partition::Split(g)) if g.len() < 2 => {
                 return Err("a split partition needs at least two groups".into());

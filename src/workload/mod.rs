@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 pub mod kv;
+pub mod open_loop;
 
 use crate::sim::{MILLIS, SECS, Time};
 
