@@ -17,7 +17,7 @@ use crate::sim::{Context, MILLIS, Node, NodeId, SECS, Time, fmt_duration};
 /// The most keys a skewed (Zipf) key distribution may span (its table is built up front).
 pub const ZIPF_KEYS_MAX: u32 = 10_000_000;
 /// The most bursts a spec may list.
-pub const BURSTS_MAX: usize = 10_000;
+pub const BURSTS_MAX: usize = 1_000;
 
 /// Stream indexes under `Stream::User` (arbitrary, fixed: changing them shifts every run).
 const ARRIVALS: u64 = 0x4f4c_0000_0000;

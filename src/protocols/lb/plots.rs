@@ -15,7 +15,7 @@ const COLORS: [&str; 10] = [
 ];
 const W: f64 = 900.0;
 const L: f64 = 70.0;
-const R: f64 = 180.0;
+const R: f64 = 230.0;
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -54,7 +54,7 @@ pub fn latency_cdf(figs: &[Figures], timeout: Time) -> String {
         r##"<line x1="{L}" y1="{bottom}" x2="{:.1}" y2="{bottom}" stroke="#333"/><line x1="{L}" y1="{top}" x2="{L}" y2="{bottom}" stroke="#333"/>"##,
         W - R
     );
-    for q in [0.0, 0.5, 0.9, 0.99, 1.0] {
+    for q in [0.0, 0.25, 0.5, 0.75, 0.9, 1.0] {
         let y = y_of(q);
         let _ = write!(
             s,

@@ -15,6 +15,8 @@ use crate::workload::open_loop::{Outcome, op_record};
 
 /// Keys placed on the rings of the consistent-hashing table.
 const STUDY_KEYS: u64 = 100_000;
+/// The most keys whose last backend is followed (the `key moves` column).
+const KEYS_TRACKED: u32 = 4_000_000;
 /// Time bins of the load-over-time plot.
 pub const BINS: usize = 100;
 
@@ -145,7 +147,9 @@ fn figures(
         down_routes: vec![],
         health: vec![],
     };
-    let mut last_server: Vec<u32> = vec![u32::MAX; spec.workload.keys.max(1) as usize];
+    // Key moves are followed for the first KEYS_TRACKED keys (all of them in any sane scenario).
+    let tracked = spec.workload.keys.clamp(1, KEYS_TRACKED);
+    let mut last_server: Vec<u32> = vec![u32::MAX; tracked as usize];
     let mut load_sum = 0u64;
     let mut routes = 0u64;
     for (t, _, o) in &r.obs {
