@@ -287,6 +287,9 @@ fn bad_load_balancer_input_is_refused_with_a_reason() {
     }
     let e = load_str(&scenario("", "", "", "8s"), "<test>").expect_err("no strategies");
     assert!(e.to_string().contains("strategies"), "{e}");
+    let slow0 = r#"(at: "1s", fault: Slow(node: 1, factor: 0))"#;
+    let e = load_str(&scenario("random", "", slow0, "8s"), "<test>").expect_err("factor 0");
+    assert!(e.to_string().contains("factor must be within"), "{e}");
 }
 
 #[test]
