@@ -61,3 +61,37 @@ pub fn engine_vs_bare(nodes: u32, in_flight: u32, events: u64, reps: u32) -> Eng
         ratio: e / b,
     }
 }
+
+/// The load balancer's throughput: `lb-strategies.ron` stretched until its strategies together
+/// serve at least `requests` requests.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct LbFigure {
+    pub requests: u64,
+    pub events: u64,
+    pub secs: f64,
+}
+
+pub fn lb_requests(requests: u64) -> LbFigure {
+    use crate::protocols::{ProtocolSpec, run};
+    let mut s = crate::scenario::load_str(
+        include_str!("../scenarios/lb-strategies.ron"),
+        "scenarios/lb-strategies.ron",
+    )
+    .expect("the bundled scenario loads");
+    let ProtocolSpec::LoadBalancer(lb) = &s.protocol else {
+        unreachable!("lb-strategies is a load-balancer scenario")
+    };
+    let per_sec = lb.load.rate * lb.strategies.len() as f64;
+    let stop = ((requests as f64 / per_sec) * SECS as f64) as u64 + SECS;
+    s.workload.stop = stop;
+    s.limits.time = stop + 2 * s.workload.timeout;
+    s.limits.events = u64::MAX;
+    let t = Instant::now();
+    let o = run(&s.to_run_spec(0, false));
+    let secs = t.elapsed().as_secs_f64();
+    LbFigure {
+        requests: o.ops.len() as u64,
+        events: o.stats.events,
+        secs,
+    }
+}

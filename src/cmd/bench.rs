@@ -1,6 +1,7 @@
 //! `faultline bench`: the engine against a bare BinaryHeap loop doing the same work, in one
 //! run; then Raft on the default scenario (events per second, sweep seeds per second on 1 and
-//! on every thread) and what writing a report costs on top of a run.
+//! on every thread) and what writing a report costs on top of a run; then a million requests
+//! through the load balancer's strategies.
 
 use clap::Args;
 
@@ -20,17 +21,22 @@ pub struct BenchArgs {
     /// Seeds of the default Raft scenario per sweep measurement.
     #[arg(long, default_value_t = 200)]
     pub seeds: u64,
-    /// Only one part: `engine` or `raft`.
+    /// Only one part: `engine`, `raft` or `lb`.
     #[arg(long)]
     pub only: Option<String>,
 }
 
 pub fn main(a: BenchArgs) -> Result<i32, InputError> {
-    let (engine, raft) = match a.only.as_deref() {
-        None => (true, true),
-        Some("engine") => (true, false),
-        Some("raft") => (false, true),
-        Some(o) => return Err(InputError(format!("--only `{o}`: expected engine or raft"))),
+    let (engine, raft, lb) = match a.only.as_deref() {
+        None => (true, true, true),
+        Some("engine") => (true, false, false),
+        Some("raft") => (false, true, false),
+        Some("lb") => (false, false, true),
+        Some(o) => {
+            return Err(InputError(format!(
+                "--only `{o}`: expected engine, raft or lb"
+            )));
+        }
     };
     if a.seeds == 0 || a.events == 0 {
         return Err(InputError("--seeds and --events must be at least 1".into()));
@@ -46,6 +52,16 @@ pub fn main(a: BenchArgs) -> Result<i32, InputError> {
     }
     if raft {
         raft_table(a.seeds)?;
+    }
+    if lb {
+        let f = crate::bench::lb_requests(1_000_000);
+        println!(
+            "\nload-balancer (lb-strategies.ron stretched, every strategy): {} requests, {:.1} M events in {:.2} s ({:.0} k requests/s)",
+            f.requests,
+            f.events as f64 / 1e6,
+            f.secs,
+            f.requests as f64 / f.secs / 1e3
+        );
     }
     Ok(0)
 }

@@ -9,6 +9,7 @@ use crate::workload::{OpRecord, WorkloadSpec};
 
 pub mod commit;
 pub mod common;
+pub mod lb;
 pub mod raft;
 pub mod relay;
 
@@ -23,6 +24,8 @@ pub enum ProtocolSpec {
     TwoPhaseCommit(commit::TwoPcSpec),
     /// Three-phase commit with the termination protocol.
     ThreePhaseCommit(commit::ThreePcSpec),
+    /// Load-balancing strategies compared on the same arrivals and faults.
+    LoadBalancer(Box<lb::LbSpec>),
 }
 
 /// What every protocol provides to the shared tools. Adding a protocol means a variant of
@@ -65,6 +68,7 @@ impl ProtocolSpec {
             ProtocolSpec::Raft(r) => r,
             ProtocolSpec::TwoPhaseCommit(c) => c,
             ProtocolSpec::ThreePhaseCommit(c) => c,
+            ProtocolSpec::LoadBalancer(l) => l.as_ref(),
         }
     }
     pub fn name(&self) -> &'static str {
@@ -101,6 +105,7 @@ pub fn catalogue() -> Vec<ProtocolInfo> {
         raft::INFO,
         commit::twopc::INFO,
         commit::threepc::INFO,
+        lb::INFO,
     ]
 }
 
@@ -271,6 +276,9 @@ pub struct RunOutcome {
     /// The protocol's own figures, shown by every report as they are.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tables: Vec<Table>,
+    /// The protocol's own plots, `(file name, SVG text)`: report.html shows them as they are.
+    #[serde(skip)]
+    pub plots: Vec<(String, String)>,
     #[serde(skip)]
     pub records: Vec<TraceRecord>,
 }

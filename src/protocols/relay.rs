@@ -93,6 +93,7 @@ fn run(spec: &RunSpec, relay: &RelaySpec) -> RunOutcome {
         ops: vec![],
         roles: vec![],
         tables: vec![],
+        plots: vec![],
         records: sim.records().to_vec(),
     }
 }

@@ -78,6 +78,10 @@ pub fn write_visuals(
             super::counterexample::counterexample_svg(&outcome.ops, &c.linearized, &c.unplaced),
         ));
     }
+    // The protocol's own plots, as it drew them.
+    for (name, svg) in &outcome.plots {
+        plots.push((name.as_str(), svg.clone()));
+    }
     for (name, svg) in &plots {
         let p = dir.join(name);
         write_atomic(&p, svg.as_bytes())?;

@@ -75,6 +75,18 @@ pub fn fault_windows(spec: &RunSpec, end: Time) -> Vec<Window> {
                     color: "#9ed3e6",
                 });
             }
+            Fault::Slow { node, factor } if *factor > 1 => {
+                let stop = f[i + 1..]
+                    .iter()
+                    .find(|x| matches!(x.fault, Fault::Slow { node: m, .. } if m == *node))
+                    .map_or(end, |x| x.at);
+                out.push(Window {
+                    start: sf.at,
+                    end: stop,
+                    label: format!("slow n{node} x{factor}"),
+                    color: "#c9c9c9",
+                });
+            }
             _ => {}
         }
     }
@@ -155,6 +167,9 @@ fn shade(s: &mut String, windows: &[Window], end: Time, top: f64, bottom: f64) {
     }
 }
 
+/// The most operations the latency plot draws (beyond, it draws every k-th).
+pub const LATENCY_POINTS_MAX: usize = 20_000;
+
 /// Latency of each client operation over time, coloured by outcome; unknown outcomes are
 /// drawn as hollow markers on the top edge; fault windows shaded.
 pub fn latency_svg(ops: &[OpRecord], windows: &[Window], end: Time, title: &str) -> String {
@@ -190,7 +205,25 @@ pub fn latency_svg(ops: &[OpRecord], windows: &[Window], end: Time, title: &str)
         max_lat / 1_000_000,
         bottom
     );
-    for o in ops {
+    // A large history is thinned to every k-th operation (deterministically), so that the
+    // plot stays a few megabytes; the failed and unknown ones are all kept up to the limit too.
+    let stride = ops.len().div_ceil(LATENCY_POINTS_MAX).max(1);
+    if stride > 1 {
+        let _ = write!(
+            s,
+            r##"<text x="{:.1}" y="18" font-size="11" text-anchor="end" fill="#555">every {stride}th of {} operations shown</text>"##,
+            W - R,
+            ops.len()
+        );
+    }
+    let mut odd = 0;
+    for (i, o) in ops.iter().enumerate() {
+        if stride > 1 && i % stride != 0 {
+            if o.status == OpStatus::Ok || odd >= LATENCY_POINTS_MAX {
+                continue;
+            }
+            odd += 1;
+        }
         let x = x_of(o.call, end);
         match (o.status, o.ret) {
             (OpStatus::Unknown, _) | (_, None) => {

@@ -193,6 +193,9 @@ impl FaultEffect {
                 "nothing read the clock and no timer was set while it was off".into(),
                 false,
             ),
+            Fault::Slow { factor: 1, .. } if e.applied => ("back to full speed".into(), true),
+            Fault::Slow { .. } if e.applied => ("the node's timers now run slower".into(), true),
+            Fault::Slow { .. } => ("the node already ran at that speed".into(), false),
         }
     }
 }
@@ -261,6 +264,8 @@ struct NodeSlot<N: Node> {
     crashed_by: u32,
     paused_by: u32,
     skewed_by: u32,
+    /// `Slow` fault: the node's timers take this many times longer (1 = full speed).
+    slow: u32,
 }
 
 /// A simulation of one protocol.
@@ -315,6 +320,7 @@ impl<P: Protocol> Sim<P> {
                     crashed_by: NO_FAULT,
                     paused_by: NO_FAULT,
                     skewed_by: NO_FAULT,
+                    slow: 1,
                 }
             })
             .collect();
@@ -670,6 +676,11 @@ impl<P: Protocol> Sim<P> {
                 s.drift_since = now;
                 s.skewed_by = i;
             }
+            Fault::Slow { node, factor } => {
+                let s = &mut self.nodes[*node as usize];
+                effect.applied = s.slow != (*factor).max(1);
+                s.slow = (*factor).max(1);
+            }
         }
         let applied = effect.applied;
         if let Some(e) = self.effects.get_mut(i as usize) {
@@ -744,7 +755,9 @@ impl<P: Protocol> Sim<P> {
                         {
                             e.timers_stretched += 1;
                         }
-                        let at = now.saturating_add(true_delay(delay, s.drift_ppm));
+                        let at = now.saturating_add(
+                            true_delay(delay, s.drift_ppm).saturating_mul(s.slow as Time),
+                        );
                         self.push(
                             at,
                             Ev::Timer {

@@ -34,7 +34,13 @@ pub enum Fault {
         #[serde(default)]
         drift_ppm: i64,
     },
+    /// A grey failure: the node stays up and answers, but its work is `factor` times slower —
+    /// every timer it sets fires `factor` times later in true time. `factor: 1` restores it.
+    Slow { node: u32, factor: u32 },
 }
+
+/// The largest slowdown a `Slow` fault may ask for.
+pub const SLOW_FACTOR_MAX: u32 = 1_000;
 
 impl Fault {
     /// The same fault with every server `n` renamed `to[n]` (a permutation).
@@ -58,6 +64,10 @@ impl Fault {
                 offset: *offset,
                 drift_ppm: *drift_ppm,
             },
+            Fault::Slow { node, factor } => Fault::Slow {
+                node: m(node),
+                factor: *factor,
+            },
         }
     }
 
@@ -67,7 +77,9 @@ impl Fault {
             Fault::Partition(p) => p.named(),
             Fault::Heal => vec![],
             Fault::Crash(n) | Fault::Restart(n) => vec![*n],
-            Fault::Pause { node, .. } | Fault::ClockSkew { node, .. } => vec![*node],
+            Fault::Pause { node, .. }
+            | Fault::ClockSkew { node, .. }
+            | Fault::Slow { node, .. } => vec![*node],
         }
     }
 
@@ -79,6 +91,7 @@ impl Fault {
             Fault::Restart(_) => "restart",
             Fault::Pause { .. } => "pause",
             Fault::ClockSkew { .. } => "clock-skew",
+            Fault::Slow { .. } => "slow",
         }
     }
 }
@@ -100,6 +113,7 @@ impl std::fmt::Display for Fault {
             } => {
                 write!(f, "clock n{node} offset {offset}ns drift {drift_ppm}ppm")
             }
+            Fault::Slow { node, factor } => write!(f, "slow n{node} x{factor}"),
         }
     }
 }
@@ -213,6 +227,14 @@ pub fn validate_schedule(faults: &[ScheduledFault], servers: u32) -> Result<(), 
                     );
                 }
             }
+            Fault::Slow { node, factor } if *factor == 0 || *factor > SLOW_FACTOR_MAX => {
+                return err(
+                    "",
+                    format!(
+                        "slow n{node} at {at}: factor must be within 1..={SLOW_FACTOR_MAX} (1 restores full speed), got {factor}"
+                    ),
+                );
+            }
             Fault::Pause { duration, .. } => {
                 if *duration == 0 || *duration > MAX_TIME {
                     return err(
@@ -248,7 +270,7 @@ pub fn validate_schedule(faults: &[ScheduledFault], servers: u32) -> Result<(), 
                     );
                 }
             }
-            Fault::Partition(_) | Fault::Heal => {}
+            Fault::Partition(_) | Fault::Heal | Fault::Slow { .. } => {}
         }
     }
     Ok(())
@@ -527,11 +549,12 @@ pub fn heal_time(faults: &[ScheduledFault]) -> Option<Time> {
     // Nodes are few and named by the schedule itself: sorted vectors, no hashing.
     let mut crashed: Vec<u32> = Vec::new();
     let mut skewed: Vec<u32> = Vec::new();
+    let mut slowed: Vec<u32> = Vec::new();
     let mut cut = false;
     let mut clear_since: Time = 0;
     let mut pauses_end: Time = 0;
     for f in sorted {
-        let was_clear = !cut && crashed.is_empty() && skewed.is_empty();
+        let was_clear = !cut && crashed.is_empty() && skewed.is_empty() && slowed.is_empty();
         match &f.fault {
             Fault::Partition(_) => cut = true,
             Fault::Heal => cut = false,
@@ -559,13 +582,21 @@ pub fn heal_time(faults: &[ScheduledFault]) -> Option<Time> {
                 }
                 _ => {}
             },
+            Fault::Slow { node, factor } => match (slowed.binary_search(node), *factor <= 1) {
+                (Err(i), false) => slowed.insert(i, *node),
+                (Ok(i), true) => {
+                    slowed.remove(i);
+                }
+                _ => {}
+            },
         }
-        let clear = !cut && crashed.is_empty() && skewed.is_empty();
+        let clear = !cut && crashed.is_empty() && skewed.is_empty() && slowed.is_empty();
         if clear && !was_clear {
             clear_since = f.at;
         }
     }
-    (!cut && crashed.is_empty() && skewed.is_empty()).then_some(clear_since.max(pauses_end))
+    (!cut && crashed.is_empty() && skewed.is_empty() && slowed.is_empty())
+        .then_some(clear_since.max(pauses_end))
 }
 
 /// What is still in force at the end of a schedule whose faults never all heal, for messages
@@ -575,6 +606,7 @@ pub fn unhealed(faults: &[ScheduledFault]) -> String {
     sorted.sort_by_key(|f| f.at);
     let mut crashed: Vec<u32> = Vec::new();
     let mut skewed: Vec<u32> = Vec::new();
+    let mut slowed: Vec<u32> = Vec::new();
     let mut cut: Option<Time> = None;
     for f in sorted {
         match &f.fault {
@@ -592,6 +624,12 @@ pub fn unhealed(faults: &[ScheduledFault]) -> String {
                     skewed.push(*node);
                 }
             }
+            Fault::Slow { node, factor } => {
+                slowed.retain(|c| c != node);
+                if *factor > 1 {
+                    slowed.push(*node);
+                }
+            }
             _ => {}
         }
     }
@@ -606,6 +644,10 @@ pub fn unhealed(faults: &[ScheduledFault]) -> String {
     skewed.sort_unstable();
     for n in skewed {
         parts.push(format!("n{n}'s clock is never set back"));
+    }
+    slowed.sort_unstable();
+    for n in slowed {
+        parts.push(format!("n{n} is never set back to full speed"));
     }
     parts.join(", ")
 }

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 pub mod kv;
+pub mod open_loop;
 pub mod txn;
 
 use crate::sim::time::MAX_TIME;

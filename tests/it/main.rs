@@ -11,6 +11,7 @@ mod cli;
 mod cli_robust;
 mod commit;
 mod engine;
+mod lb;
 mod raft;
 mod report;
 mod scenario_errors;

@@ -244,6 +244,7 @@ pub fn judge(
         }),
     );
     RunOutcome {
+        plots: vec![],
         stats,
         checks,
         ops,

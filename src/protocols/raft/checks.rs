@@ -205,6 +205,7 @@ pub fn judge(
         ops,
         roles,
         tables: vec![],
+        plots: vec![],
         records,
     }
 }
