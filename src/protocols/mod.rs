@@ -8,6 +8,7 @@ use crate::sim::{Limits, NetworkConfig, RunStats, ScheduledFault, Time, TraceRec
 use crate::workload::{OpRecord, WorkloadSpec};
 
 pub mod common;
+pub mod paxos;
 pub mod raft;
 pub mod relay;
 
@@ -18,6 +19,10 @@ pub enum ProtocolSpec {
     Relay(relay::RelaySpec),
     /// Raft replicated key-value store.
     Raft(raft::RaftSpec),
+    /// Single-decree Paxos.
+    Paxos(paxos::PaxosSpec),
+    /// Multi-Paxos replicated key-value store.
+    MultiPaxos(paxos::MultiPaxosSpec),
 }
 
 /// What every protocol provides to the shared tools. Adding a protocol means a variant of
@@ -52,6 +57,8 @@ impl ProtocolSpec {
         match self {
             ProtocolSpec::Relay(r) => r,
             ProtocolSpec::Raft(r) => r,
+            ProtocolSpec::Paxos(p) => p,
+            ProtocolSpec::MultiPaxos(p) => p,
         }
     }
     pub fn name(&self) -> &'static str {
@@ -83,7 +90,12 @@ pub struct ProtocolInfo {
 }
 
 pub fn catalogue() -> Vec<ProtocolInfo> {
-    vec![relay::INFO, raft::INFO]
+    vec![
+        relay::INFO,
+        raft::INFO,
+        paxos::PAXOS_INFO,
+        paxos::MULTI_INFO,
+    ]
 }
 
 /// One fully determined run.

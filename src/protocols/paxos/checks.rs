@@ -1,0 +1,260 @@
+//! Paxos's safety judged from the outside, over what the nodes reported, for one decree
+//! (instance 0) or one per log slot: agreement (no two learners learn different values in one
+//! instance), validity (only a proposed value is learned or accepted) and stability (once a
+//! majority of acceptors accepted a value at some ballot, every proposal at a higher ballot
+//! carries that value: P2b of Paxos Made Simple). Chosen is judged with a true majority of
+//! the servers whatever quorum the protocol variant used.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::protocols::common::{LIVENESS_BOUND, fail, pass};
+use crate::protocols::{CheckOutcome, RunSpec, Verdict};
+use crate::sim::{Fault, SECS, Time, fmt_time};
+
+use super::Ballot;
+
+/// A proposer issued phase 2 for `(instance, ballot)` with `value`.
+#[derive(Clone, Copy, Debug)]
+pub struct Proposal {
+    pub time: Time,
+    pub instance: u64,
+    pub ballot: Ballot,
+    pub value: u64,
+}
+
+/// An acceptor accepted `value` at `(instance, ballot)`.
+#[derive(Clone, Copy, Debug)]
+pub struct Accept {
+    pub time: Time,
+    pub instance: u64,
+    pub acceptor: u32,
+    pub ballot: Ballot,
+    pub value: u64,
+}
+
+/// A learner (replica) learned (applied) `value` in `instance`.
+#[derive(Clone, Copy, Debug)]
+pub struct Learn {
+    pub time: Time,
+    pub node: u32,
+    pub instance: u64,
+    pub value: u64,
+}
+
+/// No two learners learn different values in one instance.
+pub fn agreement(learns: &[Learn], describe: &dyn Fn(u64) -> String, verb: &str) -> CheckOutcome {
+    let mut first: BTreeMap<u64, &Learn> = BTreeMap::new();
+    for l in learns {
+        match first.get(&l.instance) {
+            None => {
+                first.insert(l.instance, l);
+            }
+            Some(f) if f.value != l.value => {
+                return fail(
+                    "agreement",
+                    format!(
+                        "instance {}: n{} {verb} {} at {}s, n{} {verb} {} at {}s",
+                        l.instance,
+                        f.node,
+                        describe(f.value),
+                        fmt_time(f.time),
+                        l.node,
+                        describe(l.value),
+                        fmt_time(l.time)
+                    ),
+                    vec![],
+                );
+            }
+            Some(_) => {}
+        }
+    }
+    let nodes: BTreeSet<u32> = learns.iter().map(|l| l.node).collect();
+    pass(
+        "agreement",
+        format!(
+            "{} instance(s) {verb} by {} node(s), {} times, never two values in one",
+            first.len(),
+            nodes.len(),
+            learns.len()
+        ),
+    )
+}
+
+/// Only a proposed value is accepted or learned.
+pub fn validity(
+    learns: &[Learn],
+    accepts: &[Accept],
+    proposed: &BTreeSet<u64>,
+    describe: &dyn Fn(u64) -> String,
+) -> CheckOutcome {
+    let bad_accept = accepts.iter().find(|a| !proposed.contains(&a.value));
+    if let Some(a) = bad_accept {
+        return fail(
+            "validity",
+            format!(
+                "instance {}: n{} accepted {}, which nobody proposed, at {}s",
+                a.instance,
+                a.acceptor,
+                describe(a.value),
+                fmt_time(a.time)
+            ),
+            vec![],
+        );
+    }
+    if let Some(l) = learns.iter().find(|l| !proposed.contains(&l.value)) {
+        return fail(
+            "validity",
+            format!(
+                "instance {}: n{} learned {}, which nobody proposed, at {}s",
+                l.instance,
+                l.node,
+                describe(l.value),
+                fmt_time(l.time)
+            ),
+            vec![],
+        );
+    }
+    pass(
+        "validity",
+        format!(
+            "{} acceptances and {} learns, all of proposed values",
+            accepts.len(),
+            learns.len()
+        ),
+    )
+}
+
+/// A chosen value stays chosen: once a majority accepted `(b, v)` in an instance, every
+/// proposal there at a ballot above `b` carries `v`.
+pub fn stability(
+    proposals: &[Proposal],
+    accepts: &[Accept],
+    majority: usize,
+    describe: &dyn Fn(u64) -> String,
+) -> CheckOutcome {
+    // (instance, ballot, value, acceptor), distinct, with the time the acceptor first did so.
+    let mut acc: Vec<(u64, Ballot, u64, u32, Time)> = accepts
+        .iter()
+        .map(|a| (a.instance, a.ballot, a.value, a.acceptor, a.time))
+        .collect();
+    acc.sort_unstable();
+    acc.dedup_by_key(|a| (a.0, a.1, a.2, a.3));
+    // Per instance: the lowest ballot at which a majority accepted one value, and when.
+    let mut chosen: BTreeMap<u64, (Ballot, u64, Time)> = BTreeMap::new();
+    let mut i = 0;
+    while i < acc.len() {
+        let key = (acc[i].0, acc[i].1, acc[i].2);
+        let mut j = i;
+        let mut when = 0;
+        while j < acc.len() && (acc[j].0, acc[j].1, acc[j].2) == key {
+            when = when.max(acc[j].4);
+            j += 1;
+        }
+        if j - i >= majority {
+            let e = chosen.entry(key.0).or_insert((key.1, key.2, when));
+            if key.1 < e.0 {
+                *e = (key.1, key.2, when);
+            }
+        }
+        i = j;
+    }
+    for p in proposals {
+        if let Some(&(b, v, t)) = chosen.get(&p.instance)
+            && p.ballot > b
+            && p.value != v
+        {
+            return fail(
+                "stability",
+                format!(
+                    "instance {}: {} was chosen at ballot {b} (a majority accepted it by {}s), but ballot {} proposed {} at {}s",
+                    p.instance,
+                    describe(v),
+                    fmt_time(t),
+                    p.ballot,
+                    describe(p.value),
+                    fmt_time(p.time)
+                ),
+                vec![],
+            );
+        }
+    }
+    let later = proposals
+        .iter()
+        .filter(|p| chosen.get(&p.instance).is_some_and(|c| p.ballot > c.0))
+        .count();
+    pass(
+        "stability",
+        format!(
+            "{} instance(s) chosen; {later} proposal(s) at higher ballots all carried the chosen value",
+            chosen.len()
+        ),
+    )
+}
+
+/// Single-decree liveness: within the bound after the faults heal, every server that is up
+/// at the end has learned a value since it last (re)started.
+pub fn every_server_learns(spec: &RunSpec, learns: &[Learn], end: Time) -> CheckOutcome {
+    let deadline = spec.heal_at + LIVENESS_BOUND;
+    let mut since = vec![0; spec.servers as usize];
+    let mut up = vec![true; spec.servers as usize];
+    for f in &spec.faults {
+        match f.fault {
+            Fault::Crash(n) if (n as usize) < up.len() => up[n as usize] = false,
+            Fault::Restart(n) if (n as usize) < up.len() => {
+                up[n as usize] = true;
+                since[n as usize] = f.at;
+            }
+            _ => {}
+        }
+    }
+    let mut missing = Vec::new();
+    let mut last = 0;
+    for n in 0..spec.servers {
+        if !up[n as usize] {
+            continue;
+        }
+        let l = learns
+            .iter()
+            .find(|l| l.node == n && l.time >= since[n as usize]);
+        match l {
+            Some(l) if l.time <= deadline => last = last.max(l.time),
+            _ => missing.push(n),
+        }
+    }
+    if missing.is_empty() {
+        return pass(
+            "liveness",
+            format!(
+                "every live server learned a value, the last at {}s (faults healed at {}s)",
+                fmt_time(last),
+                fmt_time(spec.heal_at)
+            ),
+        );
+    }
+    let names: Vec<String> = missing.iter().map(|n| format!("n{n}")).collect();
+    if end < deadline {
+        return CheckOutcome {
+            verdict: Verdict::Unknown,
+            ..pass(
+                "liveness",
+                format!(
+                    "not judged: {} had learned nothing when the run stopped at {}s, before the faults healed ({}s) plus {}s",
+                    names.join(", "),
+                    fmt_time(end),
+                    fmt_time(spec.heal_at),
+                    LIVENESS_BOUND / SECS
+                ),
+            )
+        };
+    }
+    fail(
+        "liveness",
+        format!(
+            "{} learned nothing within {}s after the faults healed at {}s",
+            names.join(", "),
+            LIVENESS_BOUND / SECS,
+            fmt_time(spec.heal_at)
+        ),
+        vec![],
+    )
+}
