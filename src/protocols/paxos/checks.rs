@@ -41,25 +41,32 @@ pub struct Learn {
     pub value: u64,
 }
 
+/// How the checks name an instance ("the decree", "slot 17") and a value.
+pub struct Names<'a> {
+    pub instance: &'a dyn Fn(u64) -> String,
+    pub value: &'a dyn Fn(u64) -> String,
+}
+
 /// No two learners learn different values in one instance.
-pub fn agreement(learns: &[Learn], describe: &dyn Fn(u64) -> String, verb: &str) -> CheckOutcome {
-    let mut first: BTreeMap<u64, &Learn> = BTreeMap::new();
+pub fn agreement(learns: &[Learn], names: &Names, verb: &str) -> CheckOutcome {
+    // Per instance (dense: slots are handed out in order), the first learn.
+    let top = learns.iter().map(|l| l.instance).max().map_or(0, |m| m + 1);
+    let mut first: Vec<Option<&Learn>> = vec![None; usize::try_from(top).unwrap_or(0)];
     for l in learns {
-        match first.get(&l.instance) {
-            None => {
-                first.insert(l.instance, l);
-            }
+        let f = &mut first[l.instance as usize];
+        match f {
+            None => *f = Some(l),
             Some(f) if f.value != l.value => {
                 return fail(
                     "agreement",
                     format!(
-                        "instance {}: n{} {verb} {} at {}s, n{} {verb} {} at {}s",
-                        l.instance,
+                        "{}: n{} {verb} {} at {}s, n{} {verb} {} at {}s",
+                        (names.instance)(l.instance),
                         f.node,
-                        describe(f.value),
+                        (names.value)(f.value),
                         fmt_time(f.time),
                         l.node,
-                        describe(l.value),
+                        (names.value)(l.value),
                         fmt_time(l.time)
                     ),
                     vec![],
@@ -73,7 +80,7 @@ pub fn agreement(learns: &[Learn], describe: &dyn Fn(u64) -> String, verb: &str)
         "agreement",
         format!(
             "{} instance(s) {verb} by {} node(s), {} times, never two values in one",
-            first.len(),
+            first.iter().flatten().count(),
             nodes.len(),
             learns.len()
         ),
@@ -85,30 +92,37 @@ pub fn validity(
     learns: &[Learn],
     accepts: &[Accept],
     proposed: &BTreeSet<u64>,
-    describe: &dyn Fn(u64) -> String,
+    names: &Names,
 ) -> CheckOutcome {
-    let bad_accept = accepts.iter().find(|a| !proposed.contains(&a.value));
+    // Consecutive reports mostly share a value (the acceptors of one slot): look each up once.
+    let mut last = None;
+    let mut unknown = |v: u64| {
+        let bad = last != Some(v) && !proposed.contains(&v);
+        last = Some(v);
+        bad
+    };
+    let bad_accept = accepts.iter().find(|a| unknown(a.value));
     if let Some(a) = bad_accept {
         return fail(
             "validity",
             format!(
-                "instance {}: n{} accepted {}, which nobody proposed, at {}s",
-                a.instance,
+                "{}: n{} accepted {}, which nobody proposed, at {}s",
+                (names.instance)(a.instance),
                 a.acceptor,
-                describe(a.value),
+                (names.value)(a.value),
                 fmt_time(a.time)
             ),
             vec![],
         );
     }
-    if let Some(l) = learns.iter().find(|l| !proposed.contains(&l.value)) {
+    if let Some(l) = learns.iter().find(|l| unknown(l.value)) {
         return fail(
             "validity",
             format!(
-                "instance {}: n{} learned {}, which nobody proposed, at {}s",
-                l.instance,
+                "{}: n{} learned {}, which nobody proposed, at {}s",
+                (names.instance)(l.instance),
                 l.node,
-                describe(l.value),
+                (names.value)(l.value),
                 fmt_time(l.time)
             ),
             vec![],
@@ -130,7 +144,7 @@ pub fn stability(
     proposals: &[Proposal],
     accepts: &[Accept],
     majority: usize,
-    describe: &dyn Fn(u64) -> String,
+    names: &Names,
 ) -> CheckOutcome {
     // (instance, ballot, value, acceptor), distinct, with the time the acceptor first did so.
     let mut acc: Vec<(u64, Ballot, u64, u32, Time)> = accepts
@@ -166,12 +180,12 @@ pub fn stability(
             return fail(
                 "stability",
                 format!(
-                    "instance {}: {} was chosen at ballot {b} (a majority accepted it by {}s), but ballot {} proposed {} at {}s",
-                    p.instance,
-                    describe(v),
+                    "{}: {} was chosen at ballot {b} (a majority accepted it by {}s), but ballot {} proposed {} at {}s",
+                    (names.instance)(p.instance),
+                    (names.value)(v),
                     fmt_time(t),
                     p.ballot,
-                    describe(p.value),
+                    (names.value)(p.value),
                     fmt_time(p.time)
                 ),
                 vec![],

@@ -4,9 +4,47 @@
 //! promised a higher ballot.
 
 use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 use crate::protocols::raft::Command;
+use crate::sim::stable_hash;
 use crate::workload::kv::{KvReply, KvRequest};
+
+/// A log command with its stable hash, computed once when the leader proposes it. Shared (not
+/// copied) between the messages and the acceptors' and replicas' slot maps of one run; the
+/// trace hashes it by that hash.
+pub type Cmd = Arc<LogCommand>;
+
+pub struct LogCommand {
+    pub command: Command,
+    pub hash: u64,
+}
+
+impl LogCommand {
+    pub fn new(command: Command) -> Cmd {
+        let hash = stable_hash(&command);
+        Arc::new(LogCommand { command, hash })
+    }
+}
+
+impl PartialEq for LogCommand {
+    fn eq(&self, o: &Self) -> bool {
+        self.hash == o.hash && self.command == o.command
+    }
+}
+
+impl Hash for LogCommand {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        h.write_u64(self.hash);
+    }
+}
+
+impl fmt::Debug for LogCommand {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.command.fmt(f)
+    }
+}
 
 /// A proposal number: `(round, node)`, ordered by round, then by node, so that two
 /// proposers never issue the same ballot. The zero ballot is below every real one.
@@ -70,13 +108,13 @@ pub enum MultiMsg {
     /// Phase 1b: every proposal this acceptor accepted in a slot from `from` on.
     Promise {
         ballot: Ballot,
-        accepted: Vec<(u64, Ballot, Command)>,
+        accepted: Vec<(u64, Ballot, Cmd)>,
     },
     /// Phase 2a for one slot; `chosen` is the leader's chosen prefix (slots `1..=chosen`).
     Accept {
         ballot: Ballot,
         slot: u64,
-        command: Command,
+        command: Cmd,
         chosen: u64,
     },
     /// Phase 2b.
@@ -100,7 +138,7 @@ pub enum MultiMsg {
     },
     /// Chosen commands, in slot order.
     Chosen {
-        entries: Vec<(u64, Command)>,
+        entries: Vec<(u64, Cmd)>,
     },
     Request(KvRequest),
     Reply(KvReply),

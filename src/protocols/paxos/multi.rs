@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::checks::{self, Accept, Learn, Proposal};
+use super::checks::{self, Accept, Learn, Names, Proposal};
 use super::messages::{Ballot, MultiMsg};
 use super::replica::{Durable, Replica};
 use super::{MULTI_CHECKS, MultiPaxosSpec, quorum};
@@ -163,7 +163,8 @@ pub fn run(spec: &RunSpec, multi: &MultiPaxosSpec) -> RunOutcome {
         _ => None,
     }));
     // Every command a client asked for (by hash, as the replicas report them), and no-ops.
-    let mut proposed: BTreeSet<u64> = BTreeSet::from([stable_hash(&Command::Noop)]);
+    // Command hash -> the observation that invoked it (for the checks' counterexamples).
+    let mut proposed: BTreeMap<u64, usize> = BTreeMap::new();
     let mut proposals = Vec::new();
     let mut accepts = Vec::new();
     let mut learns = Vec::new();
@@ -171,14 +172,15 @@ pub fn run(spec: &RunSpec, multi: &MultiPaxosSpec) -> RunOutcome {
         "Multi-Paxos leaders",
         &["time", "leader", "ballot", "re-proposed", "no-ops"],
     );
-    for (t, n, o) in &obs {
+    for (i, (t, n, o)) in obs.iter().enumerate() {
         match o {
             Obs::Client(ClientObs::Invoke { client, seq, op }) => {
-                proposed.insert(stable_hash(&Command::Client {
+                let h = stable_hash(&Command::Client {
                     client: *client,
                     seq: *seq,
                     op: op.clone(),
-                }));
+                });
+                proposed.insert(h, i);
             }
             Obs::Propose {
                 slot,
@@ -222,24 +224,30 @@ pub fn run(spec: &RunSpec, multi: &MultiPaxosSpec) -> RunOutcome {
         }
     }
     let noop = stable_hash(&Command::Noop);
-    let describe = move |h: u64| {
-        if h == noop {
-            "a no-op".to_string()
-        } else {
-            format!("command #{:08x}", h >> 32)
+    let value = |h: u64| match proposed.get(&h).map(|&i| &obs[i].2) {
+        _ if h == noop => "a no-op".to_string(),
+        Some(Obs::Client(ClientObs::Invoke { client, seq, op })) => {
+            format!("c{client}'s request {seq} ({op:?})")
         }
+        _ => format!("a command nobody invoked (hash {h:016x})"),
+    };
+    let names = Names {
+        instance: &|s| format!("slot {s}"),
+        value: &value,
     };
     let wanted = |name: &str| spec.checks.is_empty() || spec.checks.iter().any(|c| c == name);
     let mut out = Vec::new();
     if wanted("agreement") {
-        out.push(checks::agreement(&learns, &describe, "applied"));
+        out.push(checks::agreement(&learns, &names, "applied"));
     }
     if wanted("validity") {
-        out.push(checks::validity(&learns, &accepts, &proposed, &describe));
+        let mut valid: BTreeSet<u64> = proposed.keys().copied().collect();
+        valid.insert(noop);
+        out.push(checks::validity(&learns, &accepts, &valid, &names));
     }
     if wanted("stability") {
         let majority = quorum(spec.servers, false);
-        out.push(checks::stability(&proposals, &accepts, majority, &describe));
+        out.push(checks::stability(&proposals, &accepts, majority, &names));
     }
     if wanted("linearizability") {
         out.push(common::linearizability(&ops, &hist));

@@ -19,21 +19,63 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use super::messages::{Ballot, MultiMsg as Msg};
+use super::messages::{Ballot, Cmd, LogCommand, MultiMsg as Msg};
 use super::multi::{Obs, Timer};
 use super::{MultiPaxosBug, MultiPaxosSpec, quorum};
 use crate::protocols::raft::Command;
-use crate::sim::{Context, NodeId, stable_hash};
+use crate::sim::{Context, NodeId};
 use crate::workload::kv::{KvReply, KvRequest, KvResult};
+
+/// Per-slot values. Leaders hand slots out in order from 1, so they are dense: a vector
+/// indexed by slot, whose last element is always set.
+#[derive(Clone, Debug)]
+pub struct Slots<T>(Vec<Option<T>>);
+
+impl<T> Default for Slots<T> {
+    fn default() -> Self {
+        Slots(Vec::new())
+    }
+}
+
+impl<T> Slots<T> {
+    pub fn get(&self, slot: u64) -> Option<&T> {
+        let i = usize::try_from(slot.checked_sub(1)?).ok()?;
+        self.0.get(i)?.as_ref()
+    }
+    pub fn contains(&self, slot: u64) -> bool {
+        self.get(slot).is_some()
+    }
+    /// Sets `slot` (from 1), returning what was there.
+    pub fn insert(&mut self, slot: u64, v: T) -> Option<T> {
+        assert!(slot > 0, "slots start at 1");
+        let i = (slot - 1) as usize;
+        if self.0.len() <= i {
+            self.0.resize_with(i + 1, || None);
+        }
+        self.0[i].replace(v)
+    }
+    /// The highest slot set.
+    pub fn last(&self) -> Option<u64> {
+        (!self.0.is_empty()).then_some(self.0.len() as u64)
+    }
+    /// The slots set from `slot` on, in order.
+    pub fn from(&self, slot: u64) -> impl Iterator<Item = (u64, &T)> {
+        let start = slot.saturating_sub(1).min(self.0.len() as u64) as usize;
+        self.0[start..]
+            .iter()
+            .enumerate()
+            .filter_map(move |(k, v)| Some((start as u64 + k as u64 + 1, v.as_ref()?)))
+    }
+}
 
 /// What survives a crash.
 #[derive(Clone, Debug, Default)]
 pub struct Durable {
     pub promised: Ballot,
     /// Per slot, the highest-ballot proposal this acceptor accepted.
-    pub accepted: BTreeMap<u64, (Ballot, Command)>,
+    pub accepted: Slots<(Ballot, Cmd)>,
     /// Slots this replica knows are chosen.
-    pub chosen: BTreeMap<u64, Command>,
+    pub chosen: Slots<Cmd>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,10 +108,10 @@ pub struct Replica {
     leader: Option<u32>,
     /// Phase 1: who promised, and per slot the highest-ballot proposal they reported.
     promises: BTreeSet<u32>,
-    recovered: BTreeMap<u64, (Ballot, Command)>,
+    recovered: BTreeMap<u64, (Ballot, Cmd)>,
     /// Leader: the next free slot, and the proposals not yet chosen with who accepted them.
     next_slot: u64,
-    inflight: BTreeMap<u64, (Command, BTreeSet<u32>)>,
+    inflight: BTreeMap<u64, (Cmd, BTreeSet<u32>)>,
     /// Slots `1..=applied` are applied (and so chosen).
     applied: u64,
     kv: BTreeMap<String, String>,
@@ -265,12 +307,12 @@ impl Replica {
                 self.learn_prefix(ctx, ballot, chosen, true);
             }
             Msg::CatchUp { from: slot } => {
-                let entries: Vec<(u64, Command)> = ctx
+                let entries: Vec<(u64, Cmd)> = ctx
                     .durable_ref()
                     .chosen
-                    .range(slot..)
+                    .from(slot)
                     .take(self.spec.max_batch as usize)
-                    .map(|(s, c)| (*s, c.clone()))
+                    .map(|(s, c)| (s, c.clone()))
                     .collect();
                 if !entries.is_empty() {
                     self.send(ctx, from.0, Msg::Chosen { entries });
@@ -313,8 +355,8 @@ impl Replica {
         let accepted = ctx
             .durable_ref()
             .accepted
-            .range(slot..)
-            .map(|(s, (b, c))| (*s, *b, c.clone()))
+            .from(slot)
+            .map(|(s, (b, c))| (s, *b, c.clone()))
             .collect();
         self.send(ctx, from, Msg::Promise { ballot, accepted });
     }
@@ -325,7 +367,7 @@ impl Replica {
         ctx: Ctx,
         from: u32,
         ballot: Ballot,
-        accepted: Vec<(u64, Ballot, Command)>,
+        accepted: Vec<(u64, Ballot, Cmd)>,
     ) {
         if self.role != Role::Candidate || ballot != self.ballot {
             return;
@@ -358,7 +400,7 @@ impl Replica {
             // some replicas): two replicas apply different commands in one slot.
             recovered.clear();
         }
-        let chosen_top = ctx.durable_ref().chosen.keys().next_back().copied();
+        let chosen_top = ctx.durable_ref().chosen.last();
         let top = [recovered.keys().next_back().copied(), chosen_top]
             .into_iter()
             .flatten()
@@ -367,7 +409,7 @@ impl Replica {
             .max(self.applied);
         let (mut again, mut noops) = (0, 0);
         for slot in self.applied + 1..=top {
-            if ctx.durable_ref().chosen.contains_key(&slot) {
+            if ctx.durable_ref().chosen.contains(slot) {
                 continue;
             }
             let command = match recovered.remove(&slot) {
@@ -380,7 +422,7 @@ impl Replica {
                 None if self.bug(MultiPaxosBug::NoGapFill) => continue,
                 None => {
                     noops += 1;
-                    Command::Noop
+                    LogCommand::new(Command::Noop)
                 }
             };
             self.propose(ctx, slot, command);
@@ -397,12 +439,12 @@ impl Replica {
     }
 
     /// Phase 2a for one slot.
-    fn propose(&mut self, ctx: Ctx, slot: u64, command: Command) {
+    fn propose(&mut self, ctx: Ctx, slot: u64, command: Cmd) {
         let ballot = self.ballot;
         ctx.observe(Obs::Propose {
             slot,
             ballot,
-            command: stable_hash(&command),
+            command: command.hash,
         });
         self.inflight
             .insert(slot, (command.clone(), BTreeSet::new()));
@@ -425,7 +467,7 @@ impl Replica {
         from: u32,
         ballot: Ballot,
         slot: u64,
-        command: Command,
+        command: Cmd,
         chosen: u64,
     ) {
         let promised = ctx.durable_ref().promised;
@@ -435,7 +477,7 @@ impl Replica {
         self.follow(ctx, ballot);
         let d = ctx.durable();
         d.promised = ballot;
-        let hash = stable_hash(&command);
+        let hash = command.hash;
         let prev = d.accepted.insert(slot, (ballot, command));
         debug_assert!(
             prev.is_none_or(|(b, _)| b <= ballot),
@@ -474,8 +516,8 @@ impl Replica {
     fn learn_prefix(&mut self, ctx: Ctx, ballot: Ballot, chosen: u64, ask: bool) {
         let mut slot = self.applied + 1;
         while slot <= chosen {
-            if !ctx.durable_ref().chosen.contains_key(&slot) {
-                match ctx.durable_ref().accepted.get(&slot) {
+            if !ctx.durable_ref().chosen.contains(slot) {
+                match ctx.durable_ref().accepted.get(slot) {
                     Some((b, c)) if *b == ballot => {
                         let c = c.clone();
                         self.learn(ctx, slot, c);
@@ -493,10 +535,10 @@ impl Replica {
         self.apply(ctx);
     }
 
-    fn learn(&mut self, ctx: Ctx, slot: u64, command: Command) {
+    fn learn(&mut self, ctx: Ctx, slot: u64, command: Cmd) {
         let bug = self.spec.bug.is_some();
         let chosen = &mut ctx.durable().chosen;
-        if let Some(c) = chosen.get(&slot) {
+        if let Some(c) = chosen.get(slot) {
             // Only a bug variant can choose two commands for one slot.
             assert!(
                 bug || *c == command,
@@ -510,17 +552,18 @@ impl Replica {
 
     /// Applies chosen slots in order; the leader answers the clients waiting on them.
     fn apply(&mut self, ctx: Ctx) {
-        while let Some(command) = ctx.durable_ref().chosen.get(&(self.applied + 1)) {
+        while let Some(command) = ctx.durable_ref().chosen.get(self.applied + 1) {
             let command = command.clone();
             self.applied += 1;
             let slot = self.applied;
             ctx.observe(Obs::Applied {
                 slot,
-                command: stable_hash(&command),
+                command: command.hash,
             });
-            let Command::Client { client, seq, op } = command else {
+            let Command::Client { client, seq, op } = &command.command else {
                 continue;
             };
+            let (client, seq) = (*client, *seq);
             let result = match self.sessions.get(&client) {
                 // A retried request already applied: not applied again.
                 Some((last, res)) if *last >= seq => (*last == seq).then(|| res.clone()),
@@ -553,20 +596,25 @@ impl Replica {
             return self.send(ctx, from, Msg::Reply(KvReply::Done { seq, result }));
         }
         // A retry of a request still being chosen waits for that slot.
-        let pending = self.inflight.iter().find_map(|(s, (c, _))| match c {
-            Command::Client { client, seq, .. } if (*client, *seq) == (r.client, r.seq) => Some(*s),
-            _ => None,
-        });
+        let pending = self
+            .inflight
+            .iter()
+            .find_map(|(s, (c, _))| match &c.command {
+                Command::Client { client, seq, .. } if (*client, *seq) == (r.client, r.seq) => {
+                    Some(*s)
+                }
+                _ => None,
+            });
         let slot = match pending {
             Some(s) => s,
             None => {
                 let slot = self.next_slot;
                 self.next_slot += 1;
-                let command = Command::Client {
+                let command = LogCommand::new(Command::Client {
                     client: r.client,
                     seq: r.seq,
                     op: r.op,
-                };
+                });
                 self.propose(ctx, slot, command);
                 slot
             }

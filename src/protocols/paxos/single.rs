@@ -13,7 +13,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use super::checks::{self, Accept, Learn, Proposal};
+use super::checks::{self, Accept, Learn, Names, Proposal};
 use super::messages::{Ballot, Msg, Value};
 use super::{PAXOS_CHECKS, PaxosBug, PaxosSpec, quorum};
 use crate::protocols::common::roles_with_crashes;
@@ -486,19 +486,22 @@ pub fn run(spec: &RunSpec, paxos: &PaxosSpec) -> RunOutcome {
         ]);
     }
 
-    let describe = |v: u64| format!("v{v}");
+    let names = Names {
+        instance: &|_| "the decree".into(),
+        value: &|v| format!("v{v}"),
+    };
     let wanted = |name: &str| spec.checks.is_empty() || spec.checks.iter().any(|c| c == name);
     let majority = quorum(spec.servers, false);
     let mut out = Vec::new();
     if wanted("agreement") {
-        out.push(checks::agreement(&learns, &describe, "learned"));
+        out.push(checks::agreement(&learns, &names, "learned"));
     }
     if wanted("validity") {
         let proposed: BTreeSet<u64> = (0..paxos.proposers as u64).collect();
-        out.push(checks::validity(&learns, &accepts, &proposed, &describe));
+        out.push(checks::validity(&learns, &accepts, &proposed, &names));
     }
     if wanted("stability") {
-        out.push(checks::stability(&proposals, &accepts, majority, &describe));
+        out.push(checks::stability(&proposals, &accepts, majority, &names));
     }
     if wanted("liveness") {
         out.push(checks::every_server_learns(spec, &learns, stats.time));
