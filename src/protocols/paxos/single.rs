@@ -210,7 +210,9 @@ impl Server {
         ctx.cancel_timer(Timer::PhaseTimeout);
         self.failures = self.failures.saturating_add(1);
         let factor = 1u64 << self.failures.min(4).saturating_sub(1);
-        let d = ctx.random_range(self.spec.backoff.0, self.spec.backoff.1) * factor;
+        let d = ctx
+            .random_range(self.spec.backoff.0, self.spec.backoff.1)
+            .saturating_mul(factor);
         ctx.set_timer(Timer::Propose, d);
         let role = self.idle_role();
         let term = ctx.durable_ref().round;
