@@ -23,6 +23,7 @@ pub mod messages;
 pub mod multi;
 mod replica;
 pub mod single;
+mod slots;
 
 pub use messages::{Ballot, Value};
 
