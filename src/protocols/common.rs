@@ -163,16 +163,18 @@ const MAX_TRIES: u64 = 1_000_000;
 /// Not judged (a pass that says so): when some fault never heals, or when no client has
 /// more than the bound of work left after the heal (the run, the workload or the clients'
 /// operations end sooner).
+/// Liveness's note when some fault never heals: not judged, and why.
+pub fn unhealed_note(spec: &RunSpec) -> String {
+    format!(
+        "not judged: faults never healed ({})",
+        crate::sim::unhealed(&spec.faults)
+    )
+}
+
 pub fn liveness(spec: &RunSpec, ops: &[OpRecord], end: Time) -> CheckOutcome {
     let bound = liveness_bound(spec);
     let Some(from) = spec.heal_at else {
-        return pass(
-            "liveness",
-            format!(
-                "not judged: faults never healed ({})",
-                crate::sim::unhealed(&spec.faults)
-            ),
-        );
+        return pass("liveness", unhealed_note(spec));
     };
     let w = &spec.workload;
     let longest_op = crate::workload::kv::longest_op(w);

@@ -10,6 +10,7 @@ use crate::workload::{OpRecord, WorkloadSpec};
 pub mod commit;
 pub mod common;
 pub mod lb;
+pub mod paxos;
 pub mod raft;
 pub mod relay;
 
@@ -26,6 +27,10 @@ pub enum ProtocolSpec {
     ThreePhaseCommit(commit::ThreePcSpec),
     /// Load-balancing strategies compared on the same arrivals and faults.
     LoadBalancer(Box<lb::LbSpec>),
+    /// Single-decree Paxos.
+    Paxos(paxos::PaxosSpec),
+    /// Multi-Paxos replicated key-value store.
+    MultiPaxos(paxos::MultiPaxosSpec),
 }
 
 /// What every protocol provides to the shared tools. Adding a protocol means a variant of
@@ -69,6 +74,8 @@ impl ProtocolSpec {
             ProtocolSpec::TwoPhaseCommit(c) => c,
             ProtocolSpec::ThreePhaseCommit(c) => c,
             ProtocolSpec::LoadBalancer(l) => l.as_ref(),
+            ProtocolSpec::Paxos(p) => p,
+            ProtocolSpec::MultiPaxos(p) => p,
         }
     }
     pub fn name(&self) -> &'static str {
@@ -106,6 +113,8 @@ pub fn catalogue() -> Vec<ProtocolInfo> {
         commit::twopc::INFO,
         commit::threepc::INFO,
         lb::INFO,
+        paxos::PAXOS_INFO,
+        paxos::MULTI_INFO,
     ]
 }
 

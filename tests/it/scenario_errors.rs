@@ -85,7 +85,7 @@ const TABLE: &[(&str, &str, &str)] = &[
         "faults: (nemesis: Some(stop: \"10s\"), schedule:",
         "faults.nemesis.stop",
     ),
-    ("Raft(", "Paxos(", "Unexpected variant named `Paxos`"),
+    ("Raft(", "Zab(", "Unexpected variant named `Zab`"),
     (
         "limits: (time: \"3s\"),\n)",
         "limits: (time: \"3s\"),",
