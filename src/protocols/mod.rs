@@ -8,6 +8,7 @@ use crate::sim::{Limits, NetworkConfig, RunStats, ScheduledFault, Time, TraceRec
 use crate::workload::{OpRecord, WorkloadSpec};
 
 pub mod common;
+pub mod lock;
 pub mod raft;
 pub mod relay;
 
@@ -18,6 +19,12 @@ pub enum ProtocolSpec {
     Relay(relay::RelaySpec),
     /// Raft replicated key-value store.
     Raft(raft::RaftSpec),
+    /// A single Redis instance as a lock (SET NX PX, compare-and-delete, fencing tokens).
+    RedisLock(lock::redis::RedisLockSpec),
+    /// Redlock: a majority of independent Redis instances within the lock's validity.
+    Redlock(lock::redlock::RedlockSpec),
+    /// Optimistic locking: compare-and-set on a record's version.
+    OptimisticLock(lock::optimistic::OptimisticSpec),
 }
 
 /// What every protocol provides to the shared tools. Adding a protocol means a variant of
@@ -52,6 +59,9 @@ impl ProtocolSpec {
         match self {
             ProtocolSpec::Relay(r) => r,
             ProtocolSpec::Raft(r) => r,
+            ProtocolSpec::RedisLock(r) => r,
+            ProtocolSpec::Redlock(r) => r,
+            ProtocolSpec::OptimisticLock(r) => r,
         }
     }
     pub fn name(&self) -> &'static str {
@@ -83,7 +93,13 @@ pub struct ProtocolInfo {
 }
 
 pub fn catalogue() -> Vec<ProtocolInfo> {
-    vec![relay::INFO, raft::INFO]
+    vec![
+        relay::INFO,
+        raft::INFO,
+        lock::redis::INFO,
+        lock::redlock::INFO,
+        lock::optimistic::INFO,
+    ]
 }
 
 /// One fully determined run.

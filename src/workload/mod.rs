@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 pub mod kv;
+pub mod lock;
 
 use crate::sim::{MILLIS, SECS, Time};
 
