@@ -7,6 +7,7 @@ mod checker_data;
 mod checker_props;
 mod cli;
 mod engine;
+mod locks;
 mod raft;
 mod report;
 mod scenario_errors;

@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 
 use crate::check::{CheckOptions, History, Mutex, MutexInput, MutexOutput, Verdict as LinVerdict};
 use crate::protocols::common::{self, fail, pass};
-use crate::protocols::{CheckOutcome, RoleChange, RunOutcome, RunSpec, Table};
+use crate::protocols::{CheckOutcome, ProtocolSpec, RoleChange, RunOutcome, RunSpec, Table};
 use crate::sim::{NodeId, RunStats, Time, TraceRecord, fmt_time};
 use crate::workload::lock::{LockMsg, LockObs, Owner};
 use crate::workload::{OpRecord, OpStatus};
@@ -504,6 +504,18 @@ fn lock_linearizability(h: &History<MutexInput, MutexOutput>, view: LockView) ->
             fail(NAME, d, vec![])
         }
     }
+}
+
+/// The acquire/release history of a run of a Redis-style lock (None for other protocols),
+/// as `lock-linearizability` judges it.
+pub fn history(spec: &RunSpec) -> Option<History<MutexInput, MutexOutput>> {
+    let (family, view) = match &spec.protocol {
+        ProtocolSpec::RedisLock(r) => (r.family(), LockView::Service),
+        ProtocolSpec::Redlock(r) => (r.family(spec.servers), LockView::Beliefs),
+        _ => return None,
+    };
+    let (_, obs, _) = redis::simulate(spec, family);
+    Some(lock_history(&obs, view))
 }
 
 /// Writes a lock history as JSON events (`process`, `type`, `f`, `value`) that
