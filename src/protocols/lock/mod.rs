@@ -303,59 +303,45 @@ fn mutual_exclusion(obs: &[(Time, NodeId, LockObs)], g: &Gathered) -> CheckOutco
 
 fn fencing_monotonicity(obs: &[(Time, NodeId, LockObs)]) -> CheckOutcome {
     const NAME: &str = "fencing-monotonicity";
-    let mut last_grant: Option<(u64, Owner, Time)> = None;
-    let mut last_write: Option<(u64, Owner, Time)> = None;
-    let (mut grants, mut writes) = (0, 0);
+    type Tok = (Time, u64, Owner);
+    let (mut grants, mut writes): (Vec<Tok>, Vec<Tok>) = (vec![], vec![]);
     for (t, _, o) in obs {
         match o {
             LockObs::Granted {
                 owner,
                 token: Some(tok),
-            } => {
-                grants += 1;
-                if let Some((l, lo, lt)) = last_grant
-                    && *tok <= l
-                {
-                    return fail(
-                        NAME,
-                        format!(
-                            "the service granted token {tok} to {owner} at {}s after it had granted token {l} to {lo} at {}s",
-                            fmt_time(*t),
-                            fmt_time(lt)
-                        ),
-                        vec![],
-                    );
-                }
-                last_grant = Some((*tok, *owner, *t));
-            }
+            } => grants.push((*t, *tok, *owner)),
             LockObs::Accepted {
                 owner,
                 token: Some(tok),
                 ..
-            } => {
-                writes += 1;
-                if let Some((l, lo, lt)) = last_write
-                    && *tok < l
-                {
-                    return fail(
-                        NAME,
-                        format!(
-                            "the resource accepted token {tok} from {owner} at {}s after token {l} from {lo} at {}s",
-                            fmt_time(*t),
-                            fmt_time(lt)
-                        ),
-                        vec![],
-                    );
-                }
-                last_write = Some((*tok, *owner, *t));
-            }
+            } => writes.push((*t, *tok, *owner)),
             _ => {}
+        }
+    }
+    // Grants must increase strictly; accepted writes must not go back.
+    for (seq, strict, verb) in [
+        (&grants, true, "the service granted"),
+        (&writes, false, "the resource accepted"),
+    ] {
+        let bad = seq
+            .windows(2)
+            .find(|w| w[1].1 < w[0].1 || (strict && w[1].1 == w[0].1));
+        if let Some(w) = bad {
+            let d = |x: &Tok| format!("token {} ({}) at {}s", x.1, x.2, fmt_time(x.0));
+            return fail(
+                NAME,
+                format!("{verb} {} after {}", d(&w[1]), d(&w[0])),
+                vec![],
+            );
         }
     }
     pass(
         NAME,
         format!(
-            "{grants} grants with increasing tokens; {writes} fenced writes accepted in token order"
+            "{} grants with increasing tokens; {} fenced writes accepted in token order",
+            grants.len(),
+            writes.len()
         ),
     )
 }
@@ -407,6 +393,18 @@ pub fn lock_history(
         LockView::Beliefs => {
             let mut invoked: BTreeMap<u32, Time> = BTreeMap::new();
             let mut starts: BTreeMap<Owner, (Time, Time, Option<u64>)> = BTreeMap::new();
+            let acquire =
+                |h: &mut History<MutexInput, MutexOutput>,
+                 owner: &Owner,
+                 (call, ret, token): (Time, Time, Option<u64>)| {
+                    h.ok(
+                        owner.client as u64,
+                        2 * call,
+                        2 * ret,
+                        MutexInput::Acquire,
+                        MutexOutput::Granted(token.map(|t| t as i64)),
+                    )
+                };
             for (t, _, o) in obs {
                 match o {
                     LockObs::Invoke {
@@ -421,14 +419,8 @@ pub fn lock_history(
                         starts.insert(*owner, (call, *t, *token));
                     }
                     LockObs::HoldEnd { owner, .. } => {
-                        if let Some((call, ret, token)) = starts.remove(owner) {
-                            h.ok(
-                                owner.client as u64,
-                                2 * call,
-                                2 * ret,
-                                MutexInput::Acquire,
-                                MutexOutput::Granted(token.map(|t| t as i64)),
-                            );
+                        if let Some(start) = starts.remove(owner) {
+                            acquire(&mut h, owner, start);
                             h.ok(
                                 owner.client as u64,
                                 2 * t,
@@ -441,14 +433,8 @@ pub fn lock_history(
                     _ => {}
                 }
             }
-            for (owner, (call, ret, token)) in starts {
-                h.ok(
-                    owner.client as u64,
-                    2 * call,
-                    2 * ret,
-                    MutexInput::Acquire,
-                    MutexOutput::Granted(token.map(|t| t as i64)),
-                );
+            for (owner, start) in starts {
+                acquire(&mut h, &owner, start);
             }
         }
     }
