@@ -557,11 +557,13 @@ impl LockClient {
         if grants >= self.rule.quorum {
             let now = self.local(ctx);
             let valid_until = if self.rule.from_receipt {
-                now + self.rule.ttl
+                now.saturating_add(self.rule.ttl)
             } else {
-                (start + self.rule.ttl).saturating_sub(self.rule.drift_margin)
+                start
+                    .saturating_add(self.rule.ttl)
+                    .saturating_sub(self.rule.drift_margin)
             };
-            if valid_until <= now + self.spec.min_validity {
+            if valid_until <= now.saturating_add(self.spec.min_validity) {
                 return self.give_up_attempt(ctx, op, OpStatus::Fail, "no validity left", true);
             }
             let owner = self.owner();
@@ -626,7 +628,7 @@ impl LockClient {
         if writes >= self.spec.writes {
             return self.release(ctx, "released");
         }
-        if now + self.spec.min_validity >= valid_until {
+        if now.saturating_add(self.spec.min_validity) >= valid_until {
             return self.release(ctx, "lease ran out");
         }
         // The lease was just checked; a stop-the-world pause here outlives it unnoticed.

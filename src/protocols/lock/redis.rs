@@ -66,7 +66,7 @@ impl Default for RedisLockSpec {
 
 /// `ttl × factor + 2ms`, the margin the Redis documentation subtracts for clock drift.
 pub fn drift_margin(ttl: Time, factor: f64) -> Time {
-    (ttl as f64 * factor) as Time + 2 * MILLIS
+    ((ttl as f64 * factor) as Time).saturating_add(2 * MILLIS)
 }
 
 pub fn bug_name<B: Serialize>(b: Option<B>) -> String {
@@ -92,7 +92,7 @@ pub fn validate_common(
     if !(0.0..0.5).contains(&factor) {
         return Err(format!("{what}.clock_drift_factor must be in [0, 0.5)"));
     }
-    if drift_margin(ttl, factor) + client.min_validity >= ttl {
+    if drift_margin(ttl, factor).saturating_add(client.min_validity) >= ttl {
         return Err(format!(
             "{what}: the ttl leaves no time to work once the drift margin and client.min_validity are taken off"
         ));
@@ -260,14 +260,14 @@ impl RedisServer {
                         });
                         d.key = Key {
                             owner: Some(owner),
-                            expires_at: now + ttl,
+                            expires_at: now.saturating_add(ttl),
                             token,
                         };
                         (true, token, true)
                     }
                     // The same owner again (a retry): renew, same token.
                     Some(o) if o == owner => {
-                        d.key.expires_at = now + ttl;
+                        d.key.expires_at = now.saturating_add(ttl);
                         (true, d.key.token, false)
                     }
                     Some(_) => (false, None, false),
