@@ -10,6 +10,7 @@ use crate::workload::{OpRecord, WorkloadSpec};
 pub mod commit;
 pub mod common;
 pub mod lb;
+pub mod lock;
 pub mod paxos;
 pub mod raft;
 pub mod relay;
@@ -31,6 +32,12 @@ pub enum ProtocolSpec {
     Paxos(paxos::PaxosSpec),
     /// Multi-Paxos replicated key-value store.
     MultiPaxos(paxos::MultiPaxosSpec),
+    /// A single Redis instance as a lock (SET NX PX, compare-and-delete, fencing tokens).
+    RedisLock(lock::redis::RedisLockSpec),
+    /// Redlock: a majority of independent Redis instances within the lock's validity.
+    Redlock(lock::redlock::RedlockSpec),
+    /// Optimistic locking: compare-and-set on a record's version.
+    OptimisticLock(lock::optimistic::OptimisticSpec),
 }
 
 /// What every protocol provides to the shared tools. Adding a protocol means a variant of
@@ -76,6 +83,9 @@ impl ProtocolSpec {
             ProtocolSpec::LoadBalancer(l) => l.as_ref(),
             ProtocolSpec::Paxos(p) => p,
             ProtocolSpec::MultiPaxos(p) => p,
+            ProtocolSpec::RedisLock(r) => r,
+            ProtocolSpec::Redlock(r) => r,
+            ProtocolSpec::OptimisticLock(r) => r,
         }
     }
     pub fn name(&self) -> &'static str {
@@ -115,6 +125,9 @@ pub fn catalogue() -> Vec<ProtocolInfo> {
         lb::INFO,
         paxos::PAXOS_INFO,
         paxos::MULTI_INFO,
+        lock::redis::INFO,
+        lock::redlock::INFO,
+        lock::optimistic::INFO,
     ]
 }
 

@@ -308,8 +308,10 @@ pub fn throughput_svg(ops: &[OpRecord], windows: &[Window], end: Time) -> String
     s
 }
 
-/// One lane per server showing its role over time.
+/// One lane per server, and per other node that reported a role (a lock's clients), showing
+/// its role over time.
 pub fn roles_svg(roles: &[RoleChange], servers: u32, windows: &[Window], end: Time) -> String {
+    let servers = roles.iter().map(|r| r.node + 1).fold(servers, u32::max);
     let lane = 24.0;
     let top = 30.0;
     let h = top + lane * servers as f64 + 40.0;
@@ -320,7 +322,7 @@ pub fn roles_svg(roles: &[RoleChange], servers: u32, windows: &[Window], end: Ti
     );
     let _ = write!(
         s,
-        r#"<text x="{L}" y="18" font-size="14">Role of each server (leader green, candidate orange, uncertain yellow, blocked purple, down red, others grey)</text>"#
+        r#"<text x="{L}" y="18" font-size="14">Role of each node (leader or holder green, candidate or waiting orange, uncertain yellow, blocked or paused purple, down red, others grey)</text>"#
     );
     shade(&mut s, windows, end, top, top + lane * servers as f64);
     for n in 0..servers {
@@ -334,8 +336,9 @@ pub fn roles_svg(roles: &[RoleChange], servers: u32, windows: &[Window], end: Ti
         for (i, r) in mine.iter().enumerate() {
             let stop = mine.get(i + 1).map_or(end, |x| x.time).min(end);
             let color = match r.role.as_str() {
-                "leader" => "#2e9e4f",
-                "candidate" => "#f0a030",
+                "leader" | "holder" => "#2e9e4f",
+                "candidate" | "waiting" => "#f0a030",
+                "paused" => "#8a5cc2",
                 "down" => "#d04040",
                 "uncertain" => "#e8d060",
                 "blocked" => "#8e44ad",

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 pub mod kv;
+pub mod lock;
 pub mod open_loop;
 pub mod txn;
 

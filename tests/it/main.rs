@@ -12,6 +12,7 @@ mod cli_robust;
 mod commit;
 mod engine;
 mod lb;
+mod locks;
 mod paxos;
 mod raft;
 mod report;
