@@ -17,7 +17,7 @@
 //!   States are interned and the table is compacted as states fall out of the frontier.
 //! - Operations with unknown outcome stay open for ever (they may take effect at any time, or
 //!   never); unknown read-only ones constrain nothing and are left out.
-//! - A step budget per return (not wall-clock) and a cap on the frontier's size end the search
+//! - A step budget (not wall-clock) and a cap on the frontier's size end the search
 //!   with `Unknown`, so every verdict reproduces exactly.
 //!
 //! The depth-first search in `linearizability.rs` is faster on short, highly concurrent
@@ -228,13 +228,15 @@ fn clear(bits: &mut [u64], slot: u32) {
     bits[slot as usize / 64] &= !(1 << (slot % 64));
 }
 
-/// Sweeps one partition. `budget` bounds the configurations explored at any one return.
+/// Sweeps one partition. The search explores at most `budget` configurations plus 200 per
+/// operation in all (so a long history is not cut short for being long), then says `Unknown`.
 pub(crate) fn sweep<M: Model>(
     model: &M,
     ops: &[&Operation<M::Input, M::Output>],
     budget: u64,
 ) -> FrontierOutcome {
     let n = ops.len();
+    let total_budget = budget.saturating_add(200u64.saturating_mul(n as u64));
     let read_only: Vec<bool> = ops
         .iter()
         .map(|o| model.read_only(&o.input, o.output.as_ref()))
@@ -342,7 +344,7 @@ pub(crate) fn sweep<M: Model>(
         let mut round = 0u64;
         while let Some(ci) = stack.pop() {
             round += 1;
-            if round > budget {
+            if steps + round > total_budget {
                 return unknown(steps + round);
             }
             if seen.dead[ci as usize] {
@@ -382,6 +384,8 @@ pub(crate) fn sweep<M: Model>(
                 if ns == NONE {
                     continue;
                 }
+                // Every configuration made counts as a step.
+                round += 1;
                 scratch.copy_from_slice(seen.bits(ci));
                 set(&mut scratch, p);
                 let mut trail = seen.trails[ci as usize];

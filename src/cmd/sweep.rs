@@ -475,8 +475,9 @@ pub fn main(a: SweepArgs) -> Result<i32, InputError> {
         write_plots(dir, points)?;
     }
     let failed = tally.failing.len() as u64;
+    let count = |v: Verdict| tally.failing.iter().filter(|r| r.verdict == v).count();
     println!(
-        "{} seeds of {} ({}{}): {} passed, {} failed; {:.1} seeds/s, {:.2} M events/s on {} threads",
+        "{} seeds of {} ({}{}): {} passed, {} failed ({} violations, {} inconclusive, {} unknown); {:.1} seeds/s, {:.2} M events/s on {} threads",
         tally.seeds,
         scenario.name,
         a.seeds,
@@ -486,6 +487,9 @@ pub fn main(a: SweepArgs) -> Result<i32, InputError> {
             .unwrap_or_default(),
         tally.seeds - failed,
         failed,
+        count(Verdict::Violation),
+        count(Verdict::Inconclusive),
+        count(Verdict::Unknown),
         tally.seeds as f64 / secs.max(1e-9),
         tally.events as f64 / secs.max(1e-9) / 1e6,
         threads

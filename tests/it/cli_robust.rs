@@ -270,7 +270,7 @@ fn jobs_zero_is_refused_by_every_command_that_takes_it() {
             "shrink",
             "scenarios/raft-bug-forget_vote.ron",
             "--seed",
-            "3",
+            "6",
             "--jobs",
             "0",
         ],
@@ -314,7 +314,7 @@ fn suite_finds_a_violation_with_one_thread_and_never_hangs() {
     let o = run_within(60, &["suite", d.to_str().unwrap(), "--jobs", "1"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(
-        text(&o).contains("`election-safety` violated at seed 3"),
+        text(&o).contains("`election-safety` violated at seed 6"),
         "{}",
         text(&o)
     );
@@ -341,15 +341,15 @@ fn sweep_json(scenario: &str, seeds: &str, out: &Path) {
 fn merge_never_drops_a_violation_and_refuses_conflicts() {
     let d = tmp("merge");
     let a = d.join("a.jsonl");
-    sweep_json("scenarios/raft-bug-forget_vote.ron", "0..4", &a);
+    sweep_json("scenarios/raft-bug-forget_vote.ron", "0..7", &a);
     let text_a = std::fs::read_to_string(&a).unwrap();
     assert!(
-        text_a.contains("\"seed\":3,\"verdict\":\"violation\""),
+        text_a.contains("\"seed\":6,\"verdict\":\"violation\""),
         "{text_a}"
     );
-    // Another file claims seed 3 passed (the case: it merged to "0 failed", exit 0).
+    // Another file claims seed 6 passed (the case: it merged to "0 failed", exit 0).
     let b = d.join("b.jsonl");
-    let line3 = text_a.lines().find(|l| l.contains("\"seed\":3,")).unwrap();
+    let line3 = text_a.lines().find(|l| l.contains("\"seed\":6,")).unwrap();
     let forged = line3
         .replace("\"verdict\":\"violation\"", "\"verdict\":\"pass\"")
         .replace("[\"election-safety\"]", "[]");
@@ -358,7 +358,7 @@ fn merge_never_drops_a_violation_and_refuses_conflicts() {
     let t = text(&o);
     assert_eq!(o.status.code(), Some(2), "{t}");
     assert!(
-        t.contains("seed 3") && t.contains("a.jsonl") && t.contains("b.jsonl"),
+        t.contains("seed 6") && t.contains("a.jsonl") && t.contains("b.jsonl"),
         "{t}"
     );
     // The same seed with another trace hash is a conflict too.
@@ -386,7 +386,7 @@ fn merge_never_drops_a_violation_and_refuses_conflicts() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(
         text(&o).contains(
-            "4 seeds of raft-bug-forget_vote (1 identical duplicates): 3 passed, 1 failed"
+            "7 seeds of raft-bug-forget_vote (1 identical duplicates): 6 passed, 1 failed"
         ),
         "{}",
         text(&o)
@@ -503,7 +503,7 @@ fn a_rerun_leaves_no_stale_file() {
         "run",
         "scenarios/raft-bug-stale_leader_read.ron",
         "--seed",
-        "0",
+        "33",
         "--out",
         out.to_str().unwrap(),
     ]);
@@ -589,7 +589,7 @@ fn shrink_with_no_budget_prints_the_figures_of_the_file_it_wrote() {
             "shrink",
             "scenarios/raft-bug-forget_vote.ron",
             "--seed",
-            "3",
+            "6",
             "--budget",
             "0",
             "--out",
@@ -608,14 +608,14 @@ fn shrink_with_no_budget_prints_the_figures_of_the_file_it_wrote() {
         "run",
         out.to_str().unwrap(),
         "--seed",
-        "3",
+        "6",
         "--no-report",
         "--verbose",
     ]);
     let r = text(&o);
     assert_eq!(o.status.code(), Some(1), "{r}");
     assert!(
-        r.contains(&format!("faults drawn for seed 3 ({after} actions)")),
+        r.contains(&format!("faults drawn for seed 6 ({after} actions)")),
         "printed {faults_line:?} but the file runs:\n{r}"
     );
     assert!(after > 100, "no budget, no shrinking: {faults_line}");
@@ -631,7 +631,7 @@ fn ctrl_c_on_shrink_writes_the_best_scenario_so_far() {
             "shrink",
             "scenarios/raft-bug-commit_previous_term.ron",
             "--seed",
-            "139",
+            "160",
             "--out",
         ])
         .arg(&out)
@@ -668,7 +668,7 @@ fn ctrl_c_on_shrink_writes_the_best_scenario_so_far() {
         written.starts_with("// Shrunk by `faultline shrink` (interrupted"),
         "{written}"
     );
-    let o = run(&["run", out.to_str().unwrap(), "--seed", "139", "--no-report"]);
+    let o = run(&["run", out.to_str().unwrap(), "--seed", "160", "--no-report"]);
     assert_eq!(
         o.status.code(),
         Some(1),
@@ -698,19 +698,28 @@ fn every_argument_of_every_command_has_help_and_exit_codes_are_documented() {
         assert_eq!(o.status.code(), Some(0), "{c}");
         let t = String::from_utf8_lossy(&o.stdout).to_string();
         let mut section = "";
-        for l in t.lines() {
+        let lines: Vec<&str> = t.lines().collect();
+        for (k, l) in lines.iter().enumerate() {
+            let l = *l;
             if l.ends_with(':') && !l.starts_with(' ') {
                 section = l;
                 continue;
             }
             let body = l.trim_start();
             let is_arg = (section == "Arguments:" || section == "Options:")
+                && l.len() - body.len() <= 6
                 && (body.starts_with('-') || body.starts_with('<') || body.starts_with('['));
             if is_arg {
-                // `  -j, --jobs <JOBS>  Worker threads...`: a name, two spaces, a description.
+                // `  -j, --jobs <JOBS>  Worker threads...`: a name, two spaces, a description,
+                // or (clap's long form) the description indented on the next line.
+                let inline = body
+                    .split_once("  ")
+                    .is_some_and(|(_, d)| !d.trim().is_empty());
+                let below = lines
+                    .get(k + 1)
+                    .is_some_and(|n| n.starts_with("          ") && !n.trim().is_empty());
                 assert!(
-                    body.split_once("  ")
-                        .is_some_and(|(_, d)| !d.trim().is_empty()),
+                    inline || below,
                     "`faultline {c}`: argument without help: {l:?}"
                 );
             }

@@ -106,7 +106,7 @@ const BUGS: &[(&str, u64, &str)] = &[
     ("paxos-bug-no_value_adoption.ron", 17, "agreement"),
     ("paxos-bug-half_quorum.ron", 13, "agreement"),
     ("multipaxos-bug-skip_phase1_recovery.ron", 0, "agreement"),
-    ("multipaxos-bug-no_gap_fill.ron", 90, "liveness"),
+    ("multipaxos-bug-no_gap_fill.ron", 146, "liveness"),
 ];
 
 #[test]

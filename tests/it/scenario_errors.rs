@@ -162,11 +162,6 @@ const TABLE: &[(&str, &str, &str)] = &[
         "Restart(1)), (at: \"2.5s\", fault: Pause(node: 3, duration: \"1s\"))",
         ":6:105: faults.schedule[2].fault: `pause n3 for 1s` at 2.500000000 names node 3, but the cluster has 3 servers",
     ),
-    (
-        "(at: \"1s\", fault: Crash(1))",
-        "(at: \"1s\", fault: Crash(1)), (at: \"1.5s\", fault: Crash(1))",
-        ":6:74: faults.schedule[1].fault: crash of n1 at 1.500000000, but n1 is down since 1.000000000",
-    ),
     // Network links: ids in range, two different nodes, each link once.
     (
         "workload: (clients: 2",

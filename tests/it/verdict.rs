@@ -345,7 +345,7 @@ fn each_fault_reports_its_effect_and_idle_faults_are_flagged() {
             (at: "2s", fault: ClockSkew(node: 2, offset: "0ms", drift_ppm: 300000)),
             (at: "3s", fault: ClockSkew(node: 2, offset: "0ms", drift_ppm: 0)),
             (at: "3s", fault: Crash(0)),
-            (at: "3500ms", fault: Crash(0)),
+            (at: "3500ms", fault: Pause(node: 0, duration: "100ms")),
             (at: "4s", fault: Restart(0)),
             (at: "4100ms", fault: Heal),
         ])"#,
@@ -360,7 +360,7 @@ fn each_fault_reports_its_effect_and_idle_faults_are_flagged() {
     assert_eq!(fx.len(), 8);
     let idle: Vec<bool> = fx.iter().map(|f| f["no_effect"] == true).collect();
     // offset only: nothing read the clock; its reset then changed the clock back; a drift
-    // stretched timers; a crash of a node already down and a heal of nothing did nothing.
+    // stretched timers; a pause of a node that is down and a heal of nothing did nothing.
     assert_eq!(
         idle,
         [true, false, false, false, false, true, false, true],

@@ -76,6 +76,12 @@ impl ProtocolDef for RedlockSpec {
     fn name(&self) -> &'static str {
         "redlock"
     }
+    /// A lock held by a crashed or paused holder is free again only when its lease runs
+    /// out, and waiters are not queued (no fairness): several TTLs, and at least 5 s, before
+    /// every waiting client is served again.
+    fn recovery(&self) -> Time {
+        self.ttl.saturating_mul(8).max(5 * crate::sim::SECS)
+    }
     fn variant(&self) -> String {
         bug_name(self.bug)
     }
