@@ -18,7 +18,11 @@ fn opts(mode: Mode) -> CheckOptions {
     CheckOptions {
         mode,
         // The frontier enumerates; a small budget keeps the one file it cannot do short.
-        budget: if mode == Mode::Frontier { 200_000 } else { 50_000_000 },
+        budget: if mode == Mode::Frontier {
+            200_000
+        } else {
+            50_000_000
+        },
         parallel: false,
         ..CheckOptions::default()
     }
