@@ -63,7 +63,7 @@ pub enum Obs {
 #[derive(Clone, Debug)]
 pub enum MultiNode {
     Replica(Box<Replica>),
-    Client(KvClient),
+    Client(Box<KvClient>),
 }
 
 impl Node for MultiNode {
@@ -130,11 +130,11 @@ impl Protocol for Builder {
         if id.0 < self.servers {
             MultiNode::Replica(Box::new(Replica::new(id.0, &self.spec)))
         } else {
-            MultiNode::Client(KvClient::new(
+            MultiNode::Client(Box::new(KvClient::new(
                 id.0 - self.servers,
                 &self.workload,
                 self.servers,
-            ))
+            )))
         }
     }
 }
