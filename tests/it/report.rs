@@ -111,7 +111,7 @@ fn report_html_loads_in_a_headless_browser() {
     };
     let out = tmp("browser");
     assert_eq!(
-        report("scenarios/raft-bug-stale_leader_read.ron", 0, &out),
+        report("scenarios/raft-bug-stale_leader_read.ron", 33, &out),
         1
     );
     let profile = tmp("profile");
