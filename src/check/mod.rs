@@ -2,6 +2,7 @@
 //! nothing of the simulator: it checks a history from a simulation exactly as it checks one
 //! from a real system (a Jepsen log, a Porcupine log, a JSON file).
 
+mod explain;
 pub mod frontier;
 pub mod generate;
 pub mod history;

@@ -34,6 +34,7 @@
 //! ```
 
 pub mod demo;
+mod effect;
 mod engine;
 mod fault;
 mod network;

@@ -1,0 +1,182 @@
+//! Counterexamples: the shortest failing prefix of a partition (a binary search over
+//! completion times, each prefix searched again), its longest partial linearization, and the
+//! text that tells it.
+
+use std::fmt::Write as _;
+
+use super::history::{History, Operation, Status};
+use super::linearizability::{CheckOptions, Counterexample, Outcome, Verdict, search};
+use super::model::Model;
+
+/// Builds the counterexample of a failing partition: the shortest failing prefix (binary search
+/// over completion times; linearizability is prefix-closed), searched again for its longest
+/// partial linearization.
+#[allow(clippy::type_complexity)]
+pub(super) fn explain<M: Model>(
+    model: &M,
+    history: &History<M::Input, M::Output>,
+    key: &str,
+    idx: &[usize],
+    full: &Outcome,
+    opts: &CheckOptions,
+) -> Counterexample {
+    let ops: Vec<&Operation<M::Input, M::Output>> = idx.iter().map(|&i| &history.ops[i]).collect();
+    let mut cuts: Vec<u64> = ops
+        .iter()
+        .filter(|o| o.status == Status::Ok)
+        .filter_map(|o| o.ret)
+        .collect();
+    cuts.sort_unstable();
+    cuts.dedup();
+    // prefix(t): operations invoked by t; those completing after t are pending (unknown).
+    let prefix = |t: u64| -> (Vec<usize>, Vec<Operation<&M::Input, &M::Output>>) {
+        let mut pos = Vec::new();
+        let mut v = Vec::new();
+        for (p, o) in ops.iter().enumerate() {
+            if o.call <= t {
+                pos.push(p);
+                let done = o.status == Status::Ok && o.ret.is_some_and(|r| r <= t);
+                v.push(Operation {
+                    client: o.client,
+                    call: o.call,
+                    ret: if done { o.ret } else { None },
+                    input: &o.input,
+                    output: if done { o.output.as_ref() } else { None },
+                    status: if done { Status::Ok } else { Status::Unknown },
+                });
+            }
+        }
+        (pos, v)
+    };
+    let by_ref = RefModel(model);
+    let fails = |t: u64| -> Option<(Vec<usize>, Outcome)> {
+        let (pos, v) = prefix(t);
+        let refs: Vec<&Operation<&M::Input, &M::Output>> = v.iter().collect();
+        let out = search(&by_ref, &refs, opts.budget);
+        (out.verdict == Verdict::NotLinearizable).then_some((pos, out))
+    };
+    let mut chosen: Option<(u64, Vec<usize>, Outcome)> = None;
+    if opts.minimize && !cuts.is_empty() {
+        let (mut lo, mut hi) = (0usize, cuts.len() - 1);
+        if let Some((pos, out)) = fails(cuts[hi]) {
+            chosen = Some((cuts[hi], pos, out));
+            while lo < hi {
+                let mid = (lo + hi) / 2;
+                match fails(cuts[mid]) {
+                    Some((pos, out)) => {
+                        chosen = Some((cuts[mid], pos, out));
+                        hi = mid;
+                    }
+                    None => lo = mid + 1,
+                }
+            }
+        }
+    }
+    let (end, pos, best, unplaced) = match chosen {
+        Some((t, pos, out)) => {
+            let b = out
+                .best
+                .iter()
+                .map(|&p| pos[p as usize])
+                .collect::<Vec<_>>();
+            let u = out
+                .unplaced
+                .iter()
+                .map(|&p| pos[p as usize])
+                .collect::<Vec<_>>();
+            (t, pos, b, u)
+        }
+        None => (
+            cuts.last().copied().unwrap_or(0),
+            (0..ops.len()).collect(),
+            full.best.iter().map(|&p| p as usize).collect(),
+            full.unplaced.iter().map(|&p| p as usize).collect(),
+        ),
+    };
+    let to_hist = |p: &usize| idx[*p];
+    let ops_h: Vec<usize> = pos.iter().map(to_hist).collect();
+    let lin_h: Vec<usize> = best.iter().map(to_hist).collect();
+    let un_h: Vec<usize> = unplaced.iter().map(to_hist).collect();
+    counterexample(model, history, key, end, ops_h, lin_h, un_h)
+}
+
+/// A counterexample with its text, from history indexes.
+pub(crate) fn counterexample<M: Model>(
+    model: &M,
+    history: &History<M::Input, M::Output>,
+    key: &str,
+    end: u64,
+    ops_h: Vec<usize>,
+    lin_h: Vec<usize>,
+    un_h: Vec<usize>,
+) -> Counterexample {
+    // One growing string, no temporary per line (this text is a good part of a small check).
+    let mut text = String::with_capacity(64 * (lin_h.len() + un_h.len() + 2));
+    let line = |text: &mut String, i: usize| {
+        let o = &history.ops[i];
+        let _ = write!(text, "  #{i} client {} [{}, ", o.client, o.call);
+        match o.ret {
+            Some(r) => {
+                let _ = write!(text, "{r}] ");
+            }
+            None => text.push_str("?) "),
+        }
+        text.push_str(&model.describe(&o.input, o.output.as_ref()));
+        text.push('\n');
+    };
+    if !key.is_empty() {
+        let _ = write!(text, "key {key:?}: ");
+    }
+    let _ = writeln!(
+        text,
+        "the history up to time {end} ({} operations) cannot be linearized.",
+        ops_h.len()
+    );
+    let _ = writeln!(
+        text,
+        "longest linearizable order found ({} operations):",
+        lin_h.len()
+    );
+    for &i in &lin_h {
+        line(&mut text, i);
+    }
+    text.push_str("then none of these can take effect next:\n");
+    for &i in &un_h {
+        line(&mut text, i);
+    }
+    Counterexample {
+        key: key.to_string(),
+        ops: ops_h,
+        prefix_end: end,
+        linearized: lin_h,
+        unplaced: un_h,
+        text,
+    }
+}
+
+/// A model over borrowed inputs and outputs (for searching prefixes without copying).
+struct RefModel<'m, M>(&'m M);
+
+impl<'m, M: Model> Model for RefModel<'m, M> {
+    type State = M::State;
+    type Input = &'m M::Input;
+    type Output = &'m M::Output;
+    fn init(&self) -> M::State {
+        self.0.init()
+    }
+    fn step(&self, s: &M::State, i: &&'m M::Input, o: Option<&&'m M::Output>) -> Option<M::State> {
+        self.0.step(s, i, o.copied())
+    }
+    fn legal(&self, s: &M::State, i: &&'m M::Input, o: Option<&&'m M::Output>) -> bool {
+        self.0.legal(s, i, o.copied())
+    }
+    fn read_only(&self, i: &&'m M::Input, o: Option<&&'m M::Output>) -> bool {
+        self.0.read_only(i, o.copied())
+    }
+    fn grows(&self, i: &&'m M::Input, o: Option<&&'m M::Output>) -> bool {
+        self.0.grows(i, o.copied())
+    }
+    fn reachable(&self, s: &M::State, i: &&'m M::Input, o: Option<&&'m M::Output>) -> bool {
+        self.0.reachable(s, i, o.copied())
+    }
+}
