@@ -130,6 +130,40 @@ impl KvReply {
     }
 }
 
+/// A replicated key-value store's dedup table: per client, the last sequence number applied
+/// and its result, so that a retried request is applied once (Raft §8; Multi-Paxos uses the
+/// same). Rebuilt from the log on restart by applying it again.
+#[derive(Clone, Debug, Default)]
+pub struct Sessions(std::collections::BTreeMap<u32, (u64, KvResult)>);
+
+impl Sessions {
+    /// Applies request (`client`, `seq`) with `op` to `kv` unless it was applied already: its
+    /// result, the stored one for a retry of the last request, or `None` for an older one.
+    pub fn apply(
+        &mut self,
+        client: u32,
+        seq: u64,
+        op: &KvOp,
+        kv: &mut std::collections::BTreeMap<String, String>,
+    ) -> Option<KvResult> {
+        match self.0.get(&client) {
+            Some((last, res)) if *last >= seq => (*last == seq).then(|| res.clone()),
+            _ => {
+                let r = op.apply(kv);
+                self.0.insert(client, (seq, r.clone()));
+                Some(r)
+            }
+        }
+    }
+    /// The result of (`client`, `seq`) if it is the client's last applied request.
+    pub fn answered(&self, client: u32, seq: u64) -> Option<KvResult> {
+        self.0
+            .get(&client)
+            .filter(|(last, _)| *last == seq)
+            .map(|(_, r)| r.clone())
+    }
+}
+
 /// The client's timers: one for thinking, one for the operation in flight (its attempt's
 /// deadline, or the end of a back-off): one timer chain per operation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -25,7 +25,7 @@ use super::slots::Slots;
 use super::{MultiPaxosBug, MultiPaxosSpec, quorum};
 use crate::protocols::raft::Command;
 use crate::sim::{Context, NodeId};
-use crate::workload::kv::{KvReply, KvRequest, KvResult};
+use crate::workload::kv::{KvReply, KvRequest, Sessions};
 
 /// What survives a crash.
 #[derive(Clone, Debug, Default)]
@@ -75,7 +75,7 @@ pub struct Replica {
     applied: u64,
     kv: BTreeMap<String, String>,
     /// Per client, the last applied request and its result.
-    sessions: BTreeMap<u32, (u64, KvResult)>,
+    sessions: Sessions,
     /// Slot -> (client node, client, seq, attempt) waiting for it (leader only).
     waiting: BTreeMap<u64, (u32, u32, u64, u32)>,
     /// Messages to itself, handled without the network.
@@ -99,7 +99,7 @@ impl Replica {
             inflight: BTreeMap::new(),
             applied: 0,
             kv: BTreeMap::new(),
-            sessions: BTreeMap::new(),
+            sessions: Sessions::default(),
             waiting: BTreeMap::new(),
             local: VecDeque::new(),
         }
@@ -523,15 +523,8 @@ impl Replica {
                 continue;
             };
             let (client, seq) = (*client, *seq);
-            let result = match self.sessions.get(&client) {
-                // A retried request already applied: not applied again.
-                Some((last, res)) if *last >= seq => (*last == seq).then(|| res.clone()),
-                _ => {
-                    let r = op.apply(&mut self.kv);
-                    self.sessions.insert(client, (seq, r.clone()));
-                    Some(r)
-                }
-            };
+            // A retried request already applied is not applied again.
+            let result = self.sessions.apply(client, seq, op, &mut self.kv);
             if let Some((node, wclient, wseq, attempt)) = self.waiting.remove(&slot)
                 && (wclient, wseq) == (client, seq)
                 && let Some(result) = result
@@ -551,10 +544,7 @@ impl Replica {
             let hint = self.leader;
             return self.send(ctx, from, Msg::Reply(KvReply::not_leader(&r, hint)));
         }
-        if let Some((last, res)) = self.sessions.get(&r.client)
-            && *last == r.seq
-        {
-            let result = res.clone();
+        if let Some(result) = self.sessions.answered(r.client, r.seq) {
             return self.send(ctx, from, Msg::Reply(KvReply::done(&r, result)));
         }
         // A retry of a request still being chosen waits for that slot.

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::messages::{Command, Entry, Msg};
 use super::{Obs, RaftBug, RaftNode, RaftSpec, Timer};
 use crate::sim::{Context, NodeId, stable_hash};
-use crate::workload::kv::{KvOp, KvReply, KvRequest, KvResult};
+use crate::workload::kv::{KvOp, KvReply, KvRequest, KvResult, Sessions};
 
 /// What survives a crash.
 #[derive(Clone, Debug, Default)]
@@ -56,7 +56,7 @@ pub struct Server {
     match_index: Vec<u64>,
     /// The state machine and, per client, the last applied request and its result.
     pub kv: BTreeMap<String, String>,
-    sessions: BTreeMap<u32, (u64, KvResult)>,
+    sessions: Sessions,
     /// Log index -> (client node, client, seq, attempt) of the request waiting for it, its
     /// latest attempt (leader only).
     waiting: BTreeMap<u64, (u32, u32, u64, u32)>,
@@ -78,7 +78,7 @@ impl Server {
             next_index: Vec::new(),
             match_index: Vec::new(),
             kv: BTreeMap::new(),
-            sessions: BTreeMap::new(),
+            sessions: Sessions::default(),
             waiting: BTreeMap::new(),
         }
     }
@@ -539,21 +539,8 @@ impl Server {
             let Command::Client { client, seq, op } = entry.command else {
                 continue;
             };
-            let result = match self.sessions.get(&client) {
-                Some((last_seq, res)) if *last_seq >= seq => {
-                    // A retried request already applied: not applied again.
-                    if *last_seq == seq {
-                        Some(res.clone())
-                    } else {
-                        None
-                    }
-                }
-                _ => {
-                    let r = op.apply(&mut self.kv);
-                    self.sessions.insert(client, (seq, r.clone()));
-                    Some(r)
-                }
-            };
+            // A retried request already applied is not applied again.
+            let result = self.sessions.apply(client, seq, &op, &mut self.kv);
             if let Some((node, wclient, wseq, attempt)) = self.waiting.remove(&index)
                 && (wclient, wseq) == (client, seq)
                 && let Some(result) = result
@@ -573,10 +560,7 @@ impl Server {
             ctx.send(from, Msg::Reply(KvReply::not_leader(&r, self.leader_id)));
             return;
         }
-        if let Some((last_seq, res)) = self.sessions.get(&r.client)
-            && *last_seq == r.seq
-        {
-            let result = res.clone();
+        if let Some(result) = self.sessions.answered(r.client, r.seq) {
             ctx.send(from, Msg::Reply(KvReply::done(&r, result)));
             return;
         }
