@@ -66,15 +66,18 @@ pub struct CheckOptions {
     pub parallel: bool,
     /// On a violation, find the shortest failing prefix (a few more searches).
     pub minimize: bool,
-    /// Which search: by default the depth-first search for short histories and the frontier
-    /// sweep (memory bounded by concurrency, not length) for long ones.
+    /// Which search: by default the depth-first search for short histories (then the frontier
+    /// if a tenth of the budget does not decide) and the frontier sweep (memory bounded by
+    /// concurrency, not length) for long ones.
     pub mode: Mode,
 }
 
 /// The search strategy.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Mode {
-    /// The frontier sweep for a partition of at least [`AUTO_FRONTIER_OPS`] operations.
+    /// The frontier sweep for a partition of at least [`AUTO_FRONTIER_OPS`] operations; below,
+    /// the search with a tenth of the budget, then the frontier with a 50th, then the search
+    /// with the whole budget.
     #[default]
     Auto,
     /// Depth-first search with a memo of visited configurations (Wing & Gong, Lowe).
@@ -153,6 +156,50 @@ pub fn check<M: Model>(
     let widest = parts.iter().map(|p| p.1.len()).max().unwrap_or(0);
     if opts.mode == Mode::Frontier || (opts.mode == Mode::Auto && widest >= AUTO_FRONTIER_OPS) {
         return check_frontier(model, history, &parts, opts);
+    }
+    // Models whose state grows (appends) are left to the search: its dead-end pruning does
+    // better there, where the frontier's witness search branches on every order of appends.
+    let grows = history.ops.iter().any(|o| {
+        model.grows(&o.input, o.output.as_ref()) && !model.read_only(&o.input, o.output.as_ref())
+    });
+    if opts.mode == Mode::Auto && !grows {
+        // Short but wide histories (many clients) can defeat the search: a tenth of the
+        // budget, then the frontier with its witness search.
+        let first = check(
+            model,
+            history,
+            &CheckOptions {
+                budget: opts.budget / 10,
+                mode: Mode::Search,
+                ..opts.clone()
+            },
+        );
+        if first.verdict != Verdict::Unknown {
+            return first;
+        }
+        let mut r = check_frontier(
+            model,
+            history,
+            &parts,
+            &CheckOptions {
+                budget: opts.budget / 50,
+                ..opts.clone()
+            },
+        );
+        r.steps += first.steps;
+        if r.verdict != Verdict::Unknown {
+            return r;
+        }
+        let mut last = check(
+            model,
+            history,
+            &CheckOptions {
+                mode: Mode::Search,
+                ..opts.clone()
+            },
+        );
+        last.steps += r.steps;
+        return last;
     }
     // Iterative deepening over partitions: every unfinished partition is searched again with a
     // budget four times larger, until one fails or all are done. A cheap failing partition
@@ -249,7 +296,7 @@ fn check_frontier<M: Model>(
     let run = |(_, idx): &(&str, Vec<usize>)| {
         let ops: Vec<&Operation<M::Input, M::Output>> =
             idx.iter().map(|&j| &history.ops[j]).collect();
-        frontier::sweep(model, &ops, opts.budget)
+        frontier::decide(model, &ops, opts.budget)
     };
     let outs: Vec<frontier::FrontierOutcome> = if opts.parallel && parts.len() > 1 {
         parts.par_iter().map(run).collect()
