@@ -235,7 +235,7 @@ fn clear(bits: &mut [u64], slot: u32) {
 /// Most configurations the witness search keeps per return, tried in turn.
 const WITNESS_CAPS: [usize; 1] = [64];
 
-/// Decides one partition: an exact sweep with half the budget (plus 200 steps per
+/// Decides one partition: an exact sweep with `exact_budget` (plus 200 steps per
 /// operation, so long narrow histories are decided here); if that does not decide,
 /// a capped sweep with a tenth of the budget looking for a witness (any order it completes is a linearization); if that
 /// gets stuck at the return of some operation `o`, an exact sweep (a tenth of the budget) of a
@@ -249,9 +249,10 @@ const WITNESS_CAPS: [usize; 1] = [64];
 pub(crate) fn decide<M: Model>(
     model: &M,
     ops: &[&Operation<M::Input, M::Output>],
+    exact_budget: u64,
     budget: u64,
 ) -> FrontierOutcome {
-    let exact = sweep(model, ops, budget / 2, usize::MAX);
+    let exact = sweep(model, ops, exact_budget, usize::MAX);
     if exact.verdict != Verdict::Unknown {
         return exact;
     }
@@ -621,11 +622,9 @@ pub(crate) fn sweep<M: Model>(
                     }
                     clear(&mut scratch, lay.d(p));
                     if p != s && !followed {
-                        // The witness search only writes what an open operation waits for
-                        // (each question to the model counts as a step).
+                        // The witness search only writes what an open operation waits for.
                         if fifo
                             && !open_slots.iter().any(|&q| {
-                                round += 1;
                                 let qo = op_in[q as usize] as usize;
                                 q != p
                                     && !bit(&scratch, q)

@@ -76,7 +76,8 @@ pub struct CheckOptions {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Mode {
     /// The frontier sweep for a partition of at least [`AUTO_FRONTIER_OPS`] operations; below,
-    /// the search with a tenth of the budget, then the frontier with a 50th, then the search
+    /// the search with a tenth of the budget, then the frontier (its exact sweep short: the search
+    /// already tried), then the search
     /// with the whole budget.
     #[default]
     Auto,
@@ -155,7 +156,7 @@ pub fn check<M: Model>(
     parts.sort_unstable_by(|a, b| a.0.cmp(b.0));
     let widest = parts.iter().map(|p| p.1.len()).max().unwrap_or(0);
     if opts.mode == Mode::Frontier || (opts.mode == Mode::Auto && widest >= AUTO_FRONTIER_OPS) {
-        return check_frontier(model, history, &parts, opts);
+        return check_frontier(model, history, &parts, opts, opts.budget / 2);
     }
     // Models whose state grows (appends) are left to the search: its dead-end pruning does
     // better there, where the frontier's witness search branches on every order of appends.
@@ -177,15 +178,7 @@ pub fn check<M: Model>(
         if first.verdict != Verdict::Unknown {
             return first;
         }
-        let mut r = check_frontier(
-            model,
-            history,
-            &parts,
-            &CheckOptions {
-                budget: opts.budget / 50,
-                ..opts.clone()
-            },
-        );
+        let mut r = check_frontier(model, history, &parts, opts, opts.budget / 500);
         r.steps += first.steps;
         if r.verdict != Verdict::Unknown {
             return r;
@@ -292,11 +285,12 @@ fn check_frontier<M: Model>(
     history: &History<M::Input, M::Output>,
     parts: &[(&str, Vec<usize>)],
     opts: &CheckOptions,
+    exact_budget: u64,
 ) -> CheckResult {
     let run = |(_, idx): &(&str, Vec<usize>)| {
         let ops: Vec<&Operation<M::Input, M::Output>> =
             idx.iter().map(|&j| &history.ops[j]).collect();
-        frontier::decide(model, &ops, opts.budget)
+        frontier::decide(model, &ops, exact_budget, opts.budget)
     };
     let outs: Vec<frontier::FrontierOutcome> = if opts.parallel && parts.len() > 1 {
         parts.par_iter().map(run).collect()
