@@ -936,9 +936,21 @@ mod tests {
             &h,
             &CheckOptions {
                 budget: 50,
+                mode: Mode::Search,
                 ..Default::default()
             },
         );
         assert_eq!(r.verdict, Verdict::Unknown);
+        // By default the frontier takes over: the blind writes are placed lazily, and a read
+        // of a value nobody wrote is refuted at once.
+        let r = check(
+            &CasRegister::default(),
+            &h,
+            &CheckOptions {
+                budget: 50,
+                ..Default::default()
+            },
+        );
+        assert_eq!(r.verdict, Verdict::NotLinearizable);
     }
 }
