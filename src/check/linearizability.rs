@@ -66,15 +66,19 @@ pub struct CheckOptions {
     pub parallel: bool,
     /// On a violation, find the shortest failing prefix (a few more searches).
     pub minimize: bool,
-    /// Which search: by default the depth-first search for short histories and the frontier
-    /// sweep (memory bounded by concurrency, not length) for long ones.
+    /// Which search: by default the depth-first search for short histories (then the frontier
+    /// if a tenth of the budget does not decide) and the frontier sweep (memory bounded by
+    /// concurrency, not length) for long ones.
     pub mode: Mode,
 }
 
 /// The search strategy.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Mode {
-    /// The frontier sweep for a partition of at least [`AUTO_FRONTIER_OPS`] operations.
+    /// The frontier sweep for a partition of at least [`AUTO_FRONTIER_OPS`] operations; below,
+    /// the search with a tenth of the budget, then the frontier (its exact sweep short: the search
+    /// already tried), then the search
+    /// with the whole budget.
     #[default]
     Auto,
     /// Depth-first search with a memo of visited configurations (Wing & Gong, Lowe).
@@ -152,7 +156,43 @@ pub fn check<M: Model>(
     parts.sort_unstable_by(|a, b| a.0.cmp(b.0));
     let widest = parts.iter().map(|p| p.1.len()).max().unwrap_or(0);
     if opts.mode == Mode::Frontier || (opts.mode == Mode::Auto && widest >= AUTO_FRONTIER_OPS) {
-        return check_frontier(model, history, &parts, opts);
+        return check_frontier(model, history, &parts, opts, opts.budget / 2);
+    }
+    // Models whose state grows (appends) are left to the search: its dead-end pruning does
+    // better there, where the frontier's witness search branches on every order of appends.
+    let grows = history.ops.iter().any(|o| {
+        model.grows(&o.input, o.output.as_ref()) && !model.read_only(&o.input, o.output.as_ref())
+    });
+    if opts.mode == Mode::Auto && !grows {
+        // Short but wide histories (many clients) can defeat the search: a tenth of the
+        // budget, then the frontier with its witness search.
+        let first = check(
+            model,
+            history,
+            &CheckOptions {
+                budget: opts.budget / 10,
+                mode: Mode::Search,
+                ..opts.clone()
+            },
+        );
+        if first.verdict != Verdict::Unknown {
+            return first;
+        }
+        let mut r = check_frontier(model, history, &parts, opts, opts.budget / 500);
+        r.steps += first.steps;
+        if r.verdict != Verdict::Unknown {
+            return r;
+        }
+        let mut last = check(
+            model,
+            history,
+            &CheckOptions {
+                mode: Mode::Search,
+                ..opts.clone()
+            },
+        );
+        last.steps += r.steps;
+        return last;
     }
     // Iterative deepening over partitions: every unfinished partition is searched again with a
     // budget four times larger, until one fails or all are done. A cheap failing partition
@@ -245,11 +285,12 @@ fn check_frontier<M: Model>(
     history: &History<M::Input, M::Output>,
     parts: &[(&str, Vec<usize>)],
     opts: &CheckOptions,
+    exact_budget: u64,
 ) -> CheckResult {
     let run = |(_, idx): &(&str, Vec<usize>)| {
         let ops: Vec<&Operation<M::Input, M::Output>> =
             idx.iter().map(|&j| &history.ops[j]).collect();
-        frontier::sweep(model, &ops, opts.budget)
+        frontier::decide(model, &ops, exact_budget, opts.budget)
     };
     let outs: Vec<frontier::FrontierOutcome> = if opts.parallel && parts.len() > 1 {
         parts.par_iter().map(run).collect()
@@ -895,9 +936,21 @@ mod tests {
             &h,
             &CheckOptions {
                 budget: 50,
+                mode: Mode::Search,
                 ..Default::default()
             },
         );
         assert_eq!(r.verdict, Verdict::Unknown);
+        // By default the frontier takes over: the blind writes are placed lazily, and a read
+        // of a value nobody wrote is refuted at once.
+        let r = check(
+            &CasRegister::default(),
+            &h,
+            &CheckOptions {
+                budget: 50,
+                ..Default::default()
+            },
+        );
+        assert_eq!(r.verdict, Verdict::NotLinearizable);
     }
 }

@@ -38,6 +38,12 @@ pub trait Model: Sync {
     fn read_only(&self, _input: &Self::Input, _output: Option<&Self::Output>) -> bool {
         false
     }
+    /// True when the operation's legality and the state after it do not depend on the state
+    /// before it (a register's write, a map's put): `step(s, ..)` is the same `Some` for
+    /// every `s`. The frontier sweep then places it lazily. Default: false.
+    fn blind(&self, _input: &Self::Input, _output: Option<&Self::Output>) -> bool {
+        false
+    }
     /// Optional pruning, for models whose state only grows (an append-only log): true when
     /// this operation can only extend the state, in the sense of `reachable`. Default: false.
     fn grows(&self, _input: &Self::Input, _output: Option<&Self::Output>) -> bool {
@@ -122,6 +128,15 @@ impl Model for CasRegister {
             }
             _ => None,
         }
+    }
+    fn blind(&self, i: &RegisterInput, o: Option<&RegisterOutput>) -> bool {
+        matches!(
+            (i, o),
+            (
+                RegisterInput::Write(_),
+                None | Some(RegisterOutput::Written)
+            )
+        )
     }
     fn read_only(&self, i: &RegisterInput, o: Option<&RegisterOutput>) -> bool {
         matches!(
@@ -218,6 +233,9 @@ impl Model for KvAppend {
             (KvInput::Cas { from, .. }, Some(KvOutput::Cas(false))) => s != from,
             _ => self.step(s, i, o).is_some(),
         }
+    }
+    fn blind(&self, i: &KvInput, o: Option<&KvOutput>) -> bool {
+        matches!((i, o), (KvInput::Put { .. }, None | Some(KvOutput::Done)))
     }
     fn read_only(&self, i: &KvInput, o: Option<&KvOutput>) -> bool {
         matches!(

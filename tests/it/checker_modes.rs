@@ -252,3 +252,27 @@ fn generated_histories_are_linearizable_and_one_stale_read_is_caught() {
         }
     }
 }
+
+/// Issue 20: wide register histories (many clients on one key) defeat the search's memo; the
+/// frontier's witness search decides them, and the stale-read variant is refuted on the prefix
+/// without the other reads.
+#[test]
+fn wide_register_histories_are_decided_by_default() {
+    for stale in [false, true] {
+        let spec = GenSpec {
+            model: GenModel::EtcdRegister,
+            ops: 400,
+            clients: 60,
+            seed: 3,
+            stale_read: stale,
+        };
+        let h = generate::register(&spec);
+        let r = check(&CasRegister::default(), &h, &CheckOptions::default());
+        let want = if stale {
+            Verdict::NotLinearizable
+        } else {
+            Verdict::Linearizable
+        };
+        assert_eq!(r.verdict, want, "stale read injected: {stale}");
+    }
+}
