@@ -435,6 +435,32 @@ impl KvClient {
     }
 }
 
+/// A candidate linearization for [`crate::check::witness`]: the operations (indexes of the
+/// history [`history`] builds from `obs`) in the order a replicated state machine applied
+/// them, given as (client, seq) in apply order; a retried request applied twice counts at
+/// its first place (the state machine's dedup skips the second). Requests nobody invoked
+/// are left out.
+pub fn witness_order<'a>(
+    obs: impl Iterator<Item = &'a ClientObs>,
+    applied: &[(u32, u64)],
+) -> Vec<usize> {
+    let mut index: std::collections::BTreeMap<(u32, u64), usize> =
+        std::collections::BTreeMap::new();
+    let mut n = 0;
+    for o in obs {
+        if let ClientObs::Invoke { client, seq, .. } = o {
+            index.insert((*client, *seq), n);
+            n += 1;
+        }
+    }
+    let mut taken = vec![false; n];
+    applied
+        .iter()
+        .filter_map(|op| index.get(op).copied())
+        .filter(|&i| !std::mem::replace(&mut taken[i], true))
+        .collect()
+}
+
 /// The history of a run, rebuilt from client observations: `OpRecord`s for reports and the
 /// checker's history, in the same order (invocation order).
 pub fn history(
