@@ -363,3 +363,78 @@ mod tests {
         assert_eq!(p.ops[2].status, Status::Unknown);
     }
 }
+
+/// A certificate that a completed key-value read is stale: `write` completed before `read`
+/// was invoked, and left its value in the key (an append's suffix, a put's or CAS's value)
+/// that `read` does not contain, and no put or CAS that could take effect between the two
+/// wrote a value that `read`'s value starts with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StaleRead {
+    pub read: usize,
+    pub write: usize,
+}
+
+/// Looks for a [`StaleRead`] certificate for the completed get `r` of `h` (key-value with
+/// append, the [`KvAppend`](super::model::KvAppend) model). Sound whatever the values: in
+/// any linearization `write` precedes `read`; after `write` the value contains its token
+/// until a put or successful CAS replaces it; only appends and non-replacing operations
+/// otherwise follow, which keep it. So the last replacing operation before the read must
+/// come after `write`, and the read's value must start with what it wrote: if no operation
+/// can be that one, no linearization exists. `None` when no certificate is found (which
+/// proves nothing).
+pub fn stale_read_kv(
+    h: &History<super::model::KvInput, super::model::KvOutput>,
+    r: usize,
+) -> Option<StaleRead> {
+    use super::model::{KvInput, KvOutput};
+    let read = h.ops.get(r)?;
+    let (KvInput::Get { key }, Some(KvOutput::Value(v)), Some(r_ret)) =
+        (&read.input, &read.output, read.ret)
+    else {
+        return None;
+    };
+    let key_of = |i: &KvInput| match i {
+        KvInput::Get { key: k }
+        | KvInput::Put { key: k, .. }
+        | KvInput::Append { key: k, .. }
+        | KvInput::Cas { key: k, .. } => k == key,
+    };
+    // The write that completed last before the read was invoked whose token the value lacks.
+    fn token(op: &Operation<KvInput, KvOutput>) -> Option<&str> {
+        match (&op.input, &op.output) {
+            (KvInput::Put { value, .. } | KvInput::Append { value, .. }, Some(KvOutput::Done)) => {
+                Some(value)
+            }
+            (KvInput::Cas { to, .. }, Some(KvOutput::Cas(true))) => Some(to),
+            _ => None,
+        }
+    }
+    let (w, w_call) = h
+        .ops
+        .iter()
+        .enumerate()
+        .filter(|(_, op)| op.status == Status::Ok && op.ret.is_some_and(|t| t < read.call))
+        .filter(|(_, op)| key_of(&op.input))
+        .filter_map(|(i, op)| token(op).map(|x| (i, op.call, x)))
+        .filter(|(_, _, x)| !x.is_empty() && !v.contains(x))
+        .max_by_key(|&(i, call, _)| (call, std::cmp::Reverse(i)))
+        .map(|(i, call, _)| (i, call))?;
+    // A replacing operation that could fall between them and whose value starts the read's.
+    let could_replace = h.ops.iter().any(|op| {
+        if op.status == Status::Fail
+            || !key_of(&op.input)
+            || op.ret.is_some_and(|t| t < w_call)
+            || op.call > r_ret
+        {
+            return false;
+        }
+        match (&op.input, &op.output) {
+            (KvInput::Put { value, .. }, _) => v.starts_with(value.as_str()),
+            (KvInput::Cas { to, .. }, None | Some(KvOutput::Cas(true))) => {
+                v.starts_with(to.as_str())
+            }
+            _ => false,
+        }
+    });
+    (!could_replace).then_some(StaleRead { read: r, write: w })
+}

@@ -4,8 +4,8 @@
 //! invariants stay in its module.
 
 use crate::check::{
-    CheckOptions, CheckResult, History, KvAppend, KvInput, KvOutput, Verdict as LinVerdict, check,
-    witness,
+    CheckOptions, CheckResult, History, KvAppend, KvInput, KvOutput, Status, Verdict as LinVerdict,
+    check, witness,
 };
 use crate::protocols::{CheckOutcome, RoleChange, RunOutcome, RunSpec, Verdict};
 use crate::sim::rng::det_ln;
@@ -73,6 +73,9 @@ pub fn linearizability(
                 );
             }
             Err(r) => {
+                if let Some(c) = stale_read(hist, &order) {
+                    return stale_violation(ops, hist, &c);
+                }
                 let (sub, map) = witness::prefix(&KvAppend, hist, &r.key, r.at);
                 let s = check(&KvAppend, &sub, &opts);
                 if s.verdict == LinVerdict::NotLinearizable {
@@ -110,6 +113,69 @@ pub fn linearizability(
             )
         },
         LinVerdict::NotLinearizable => violation(ops, r, refuted.as_ref().map(|w| &w.0)),
+    }
+}
+
+/// Most reads [`stale_read`] tries.
+const STALE_TRIES: usize = 64;
+
+/// A [`witness::StaleRead`] certificate for one of the completed reads the witness could not
+/// place (the earliest-returning first, at most [`STALE_TRIES`] of them).
+fn stale_read(hist: &History<KvInput, KvOutput>, order: &[usize]) -> Option<witness::StaleRead> {
+    let mut placed = vec![false; hist.len()];
+    for &i in order {
+        if let Some(p) = placed.get_mut(i) {
+            *p = true;
+        }
+    }
+    let mut reads: Vec<(u64, usize)> = hist
+        .ops
+        .iter()
+        .enumerate()
+        .filter(|(i, op)| {
+            !placed[*i] && op.status == Status::Ok && matches!(op.input, KvInput::Get { .. })
+        })
+        .map(|(i, op)| (op.ret.unwrap_or(u64::MAX), i))
+        .collect();
+    reads.sort_unstable();
+    reads
+        .iter()
+        .take(STALE_TRIES)
+        .find_map(|&(_, r)| witness::stale_read_kv(hist, r))
+}
+
+/// The VIOLATION a stale-read certificate proves.
+fn stale_violation(
+    ops: &[OpRecord],
+    hist: &History<KvInput, KvOutput>,
+    c: &witness::StaleRead,
+) -> CheckOutcome {
+    let line = |i: usize| {
+        let o = &ops[i];
+        let ret = o.ret.map_or("?".into(), fmt_time);
+        format!(
+            "  #{i} client {} [{}s, {ret}s] {}\n",
+            o.client,
+            fmt_time(o.call),
+            o.desc
+        )
+    };
+    let key = match &hist.ops[c.read].input {
+        KvInput::Get { key } => key.clone(),
+        _ => String::new(),
+    };
+    let mut d = format!(
+        "key {key:?}: a stale read. The write\n{}completed before the read\n{}was invoked, so every linearization applies it first; its value is not in what the read returned, and no put or CAS that could come between them wrote a value the read's starts with: no order of the operations can produce it.\n",
+        line(c.write),
+        line(c.read)
+    );
+    d.push_str("(found where the order the state machine applied the operations in could not place the read)\n");
+    let mut involved = vec![c.write, c.read];
+    involved.sort_unstable();
+    CheckOutcome {
+        linearized: vec![c.write],
+        unplaced: vec![c.read],
+        ..fail("linearizability", d, involved)
     }
 }
 

@@ -807,6 +807,10 @@ impl<P: Protocol> Sim<P> {
         std::mem::take(&mut self.observations)
     }
     /// Recorded events (empty unless `record` is on).
+    /// Takes the recorded trace out (leaves the run's list empty).
+    pub fn take_records(&mut self) -> Vec<TraceRecord> {
+        std::mem::take(&mut self.records)
+    }
     pub fn records(&self) -> &[TraceRecord] {
         &self.records
     }

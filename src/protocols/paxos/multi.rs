@@ -180,7 +180,7 @@ pub fn run(spec: &RunSpec, multi: &MultiPaxosSpec) -> RunOutcome {
                 let h = stable_hash(&Command::Client {
                     client: *client,
                     seq: *seq,
-                    op: op.clone(),
+                    op: std::sync::Arc::new(op.clone()),
                 });
                 proposed.insert(h, i);
             }
@@ -265,11 +265,11 @@ pub fn run(spec: &RunSpec, multi: &MultiPaxosSpec) -> RunOutcome {
                 _ => None,
             })
             .collect();
-        let clients = obs.iter().filter_map(|(_, _, o)| match o {
-            Obs::Client(c) => Some(c),
+        let ids = obs.iter().filter_map(|(_, _, o)| match o {
+            Obs::Client(ClientObs::Invoke { client, seq, .. }) => Some((*client, *seq)),
             _ => None,
         });
-        let order = witness_order(clients, &applied);
+        let order = witness_order(ids, &applied);
         out.push(common::linearizability(&ops, &hist, Some(&order)));
     }
     if wanted("liveness") {

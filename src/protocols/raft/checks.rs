@@ -24,7 +24,7 @@ use super::{CHECKS, Obs};
 use crate::protocols::common::{self, fail, pass};
 use crate::protocols::{RoleChange, RunOutcome, RunSpec};
 use crate::sim::{NodeId, RunStats, Time, TraceRecord, fmt_time};
-use crate::workload::kv::{ClientObs, history, witness_order};
+use crate::workload::kv::{HistoryBuilder, witness_order};
 
 const NONE: u32 = u32::MAX;
 
@@ -71,7 +71,7 @@ struct Applied {
 pub struct Judge {
     /// Whether log matching or leader completeness is judged (else no log is kept).
     logs: bool,
-    clients: Vec<(Time, ClientObs)>,
+    clients: HistoryBuilder,
     roles: Vec<RoleChange>,
     leaders: BTreeMap<u64, BTreeSet<u32>>,
     elections: Vec<Election>,
@@ -99,7 +99,7 @@ impl Judge {
     /// Takes one observation of server or client `n` at `t`; `d` is n's durable state.
     pub fn observe(&mut self, t: Time, n: NodeId, o: Obs, d: &Persistent) {
         match o {
-            Obs::Client(c) => self.clients.push((t, c)),
+            Obs::Client(c) => self.clients.push(t, c),
             Obs::Role { role, term } => self.roles.push(RoleChange {
                 time: t,
                 node: n.0,
@@ -145,8 +145,8 @@ impl Judge {
         op: Option<(u32, u64)>,
     ) {
         let i = index as usize - 1;
-        if self.applied.len() <= i {
-            self.applied.resize(i + 1, None);
+        while self.applied.len() <= i {
+            crate::frugal::push(&mut self.applied, None);
         }
         match &mut self.applied[i] {
             Some(a) if (a.term, a.cmd) == (term, cmd) => {
@@ -167,7 +167,7 @@ impl Judge {
                     committed_in: server_term,
                 });
                 if let Some(op) = op {
-                    self.apply_order.push(op);
+                    crate::frugal::push(&mut self.apply_order, op);
                 }
             }
         }
@@ -201,8 +201,8 @@ impl Judge {
         }
         for j in i + 1..=len {
             let (term, (cmd, digest)) = (d.log[j - 1].term, d.hashes[j - 1]);
-            if self.at_index.len() < j {
-                self.at_index.resize(j, NONE);
+            while self.at_index.len() < j {
+                crate::frugal::push(&mut self.at_index, NONE);
             }
             let mut m = self.at_index[j - 1];
             while m != NONE && self.log_matching.is_none() {
@@ -216,15 +216,18 @@ impl Judge {
                 }
                 m = x.next;
             }
-            self.tree.push(Node {
-                index: j as u64,
-                term,
-                cmd,
-                digest,
-                parent,
-                next: self.at_index[j - 1],
-                label,
-            });
+            crate::frugal::push(
+                &mut self.tree,
+                Node {
+                    index: j as u64,
+                    term,
+                    cmd,
+                    digest,
+                    parent,
+                    next: self.at_index[j - 1],
+                    label,
+                },
+            );
             parent = (self.tree.len() - 1) as u32;
             self.at_index[j - 1] = parent;
         }
@@ -312,12 +315,19 @@ impl Judge {
         })
     }
 
-    /// Judges the run: `finals` are the servers' durable states at the end.
+    /// Takes server `n`'s final durable state (for log matching).
+    pub fn final_log(&mut self, n: u32, d: &Persistent) {
+        if self.logs {
+            self.mark(d, d.log.len(), Label::Final(n));
+        }
+    }
+
+    /// Judges the run, once every server's [`Judge::final_log`] is in.
     pub fn finish(
         mut self,
         spec: &RunSpec,
         stats: RunStats,
-        finals: &[&Persistent],
+        servers: u32,
         records: Vec<TraceRecord>,
     ) -> RunOutcome {
         let wanted = |name: &str| spec.checks.is_empty() || spec.checks.iter().any(|c| c == name);
@@ -357,17 +367,14 @@ impl Judge {
         // Log matching: if two logs have an entry with the same index and term, the logs are
         // identical up to that index. Over the final logs and every leader's log at election.
         if wanted("log-matching") {
-            for (n, d) in finals.iter().enumerate() {
-                self.mark(d, d.log.len(), Label::Final(n as u32));
-            }
             checks.push(match self.log_matching.take() {
                 Some(d) => fail("log-matching", d, vec![]),
                 None => pass(
                     "log-matching",
                     format!(
                         "{} logs ({} final, {} at elections; {} distinct entries): one prefix per index and term",
-                        finals.len() + self.elections.len(),
-                        finals.len(),
+                        servers as usize + self.elections.len(),
+                        servers,
                         self.elections.len(),
                         self.tree.len()
                     ),
@@ -388,8 +395,8 @@ impl Judge {
             });
         }
 
-        let order = witness_order(self.clients.iter().map(|(_, c)| c), &self.apply_order);
-        let (ops, hist) = history(self.clients.into_iter());
+        let order = witness_order(self.clients.ids().iter().copied(), &self.apply_order);
+        let (ops, hist) = self.clients.finish();
         if wanted("linearizability") {
             checks.push(common::linearizability(&ops, &hist, Some(&order)));
         }

@@ -275,7 +275,12 @@ fn run(spec: &RunSpec, raft: &RaftSpec) -> RunOutcome {
     };
     let mut sim = Sim::new(protocol, cfg);
     let stats = sim.run();
-    let judge = std::mem::take(&mut sim.protocol_mut().judge);
-    let finals: Vec<&Persistent> = (0..spec.servers).map(|i| sim.durable(NodeId(i))).collect();
-    judge.finish(spec, stats, &finals, sim.records().to_vec())
+    let mut judge = std::mem::take(&mut sim.protocol_mut().judge);
+    for i in 0..spec.servers {
+        judge.final_log(i, sim.durable(NodeId(i)));
+    }
+    // The servers' state is judged: free it before the history is written out.
+    let records = sim.take_records();
+    drop(sim);
+    judge.finish(spec, stats, spec.servers, records)
 }

@@ -33,8 +33,8 @@ impl Persistent {
     pub fn push(&mut self, e: Entry) {
         let prev = self.hashes.last().map_or(0, |h| h.1);
         let cmd = stable_hash(&e.command);
-        self.hashes.push((cmd, chain(prev, e.term, cmd)));
-        self.log.push(e);
+        crate::frugal::push(&mut self.hashes, (cmd, chain(prev, e.term, cmd)));
+        crate::frugal::push(&mut self.log, e);
     }
     /// Keeps the first `len` entries.
     pub fn truncate(&mut self, len: usize) {
@@ -622,7 +622,7 @@ impl Server {
                     command: Command::Client {
                         client: r.client,
                         seq: r.seq,
-                        op: r.op,
+                        op: std::sync::Arc::new(r.op),
                     },
                 });
                 let last = Self::last_index(ctx);
