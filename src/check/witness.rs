@@ -63,10 +63,11 @@ pub fn verify<M: Model>(
             });
         };
         let key = model.key(&op.input);
+        let twice = std::mem::replace(&mut seen[i], true);
         if failed.contains_key(key) {
             continue;
         }
-        if std::mem::replace(&mut seen[i], true) {
+        if twice {
             failed.insert(key, ());
             refute(
                 &mut worst,
@@ -341,9 +342,14 @@ mod tests {
             verify(&KvAppend, &h, &[0, 1, 3]),
             Ok(Verified { ops: 3, keys: 2 })
         );
-        // Real time: #1 was invoked after #0 returned.
+        // #1 read the put's value before it: shown when #1 returned.
         let r = verify(&KvAppend, &h, &[1, 0, 3]).unwrap_err();
-        assert_eq!((r.key.as_str(), r.at), ("x", 0));
+        assert_eq!((r.key.as_str(), r.at), ("x", 30));
+        // Real time: #4 returned before #1 was invoked, but is placed after it.
+        let mut h2 = h.clone();
+        h2.ok(4, 11, 15, get("x"), val("1")); // #4
+        let r = verify(&KvAppend, &h2, &[0, 1, 4, 3]).unwrap_err();
+        assert_eq!((r.key.as_str(), r.at), ("x", 20));
         // The unknown put took effect before the read: the read's value is wrong there.
         assert!(verify(&KvAppend, &h, &[0, 2, 1, 3]).is_err());
         // A completed operation left out.

@@ -164,12 +164,16 @@ fn stale_violation(
         KvInput::Get { key } => key.clone(),
         _ => String::new(),
     };
-    let mut d = format!(
-        "key {key:?}: a stale read. The write\n{}completed before the read\n{}was invoked, so every linearization applies it first; its value is not in what the read returned, and no put or CAS that could come between them wrote a value the read's starts with: no order of the operations can produce it.\n",
+    let until = ops[c.read].ret.map_or("?".into(), fmt_time);
+    let d = format!(
+        "key {key:?}: the history up to {until}s cannot be linearized: the read #{r} is stale.\n\
+         the write\n{}completed before the read\n{}was invoked, so every order applies it first; what it wrote is not in \
+         the value read, and no put or CAS that could come between the two wrote a value the read's starts with.\n\
+         (a certificate found where the order the state machine applied the operations in could not place the read)\n",
         line(c.write),
-        line(c.read)
+        line(c.read),
+        r = c.read
     );
-    d.push_str("(found where the order the state machine applied the operations in could not place the read)\n");
     let mut involved = vec![c.write, c.read];
     involved.sort_unstable();
     CheckOutcome {
