@@ -316,8 +316,15 @@ pub fn liveness(spec: &RunSpec, ops: &[OpRecord], end: Time) -> CheckOutcome {
     let mut stuck: Option<(u32, Time)> = None;
     let (mut judged, mut completions) = (0, 0);
     let mut latest_end = 0;
+    // Each client's operations, in history order: one pass, not one per client.
+    let mut by_client: Vec<Vec<&OpRecord>> = vec![Vec::new(); w.clients as usize];
+    for o in ops {
+        if let Some(v) = by_client.get_mut(o.client as usize) {
+            v.push(o);
+        }
+    }
     for c in 0..w.clients {
-        let mine: Vec<&OpRecord> = ops.iter().filter(|o| o.client == c).collect();
+        let mine = std::mem::take(&mut by_client[c as usize]);
         // Until when this client still has operations to issue (or one outstanding).
         let finished = w.ops_per_client > 0 && mine.len() >= w.ops_per_client as usize;
         let retire = match mine.last() {
