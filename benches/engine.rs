@@ -7,9 +7,6 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(10_000_000);
-    let _ = faultline::cmd::bench::main(faultline::cmd::bench::BenchArgs {
-        events,
-        seeds: 1,
-        only: Some("engine".into()),
-    });
+    let _ =
+        faultline::cmd::bench::main(faultline::cmd::bench::BenchArgs::part("engine", events, 1));
 }

@@ -8,9 +8,5 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(200);
-    let _ = faultline::cmd::bench::main(faultline::cmd::bench::BenchArgs {
-        events: 1,
-        seeds,
-        only: Some("raft".into()),
-    });
+    let _ = faultline::cmd::bench::main(faultline::cmd::bench::BenchArgs::part("raft", 1, seeds));
 }

@@ -9,6 +9,7 @@ pub mod history;
 pub mod linearizability;
 pub mod model;
 pub mod parse;
+pub mod witness;
 
 pub use history::{History, Operation, Status};
 pub use linearizability::{

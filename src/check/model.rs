@@ -23,6 +23,26 @@ pub trait Model: Sync {
         input: &Self::Input,
         output: Option<&Self::Output>,
     ) -> Option<Self::State>;
+    /// `step` in place: applies the operation to `state` and returns true, or returns false
+    /// (and leaves `state` as it was) if the result is impossible there. Override when a
+    /// step can reuse the state (an append) instead of building a new one.
+    fn step_mut(
+        &self,
+        state: &mut Self::State,
+        input: &Self::Input,
+        output: Option<&Self::Output>,
+    ) -> bool {
+        if self.read_only(input, output) {
+            return self.legal(state, input, output);
+        }
+        match self.step(state, input, output) {
+            Some(s) => {
+                *state = s;
+                true
+            }
+            None => false,
+        }
+    }
     /// Whether `step` would succeed, for read-only operations (override to avoid building a
     /// state that is thrown away).
     fn legal(
@@ -225,6 +245,26 @@ impl Model for KvAppend {
                 (m == *ok).then(|| if m { to.clone() } else { s.clone() })
             }
             _ => None,
+        }
+    }
+    fn step_mut(&self, s: &mut String, i: &KvInput, o: Option<&KvOutput>) -> bool {
+        match (i, o) {
+            (KvInput::Put { value, .. }, None | Some(KvOutput::Done)) => {
+                s.clone_from(value);
+                true
+            }
+            (KvInput::Append { value, .. }, None | Some(KvOutput::Done)) => {
+                s.push_str(value);
+                true
+            }
+            (KvInput::Get { .. }, None) => true,
+            _ => match self.step(s, i, o) {
+                Some(v) => {
+                    *s = v;
+                    true
+                }
+                None => false,
+            },
         }
     }
     fn legal(&self, s: &String, i: &KvInput, o: Option<&KvOutput>) -> bool {

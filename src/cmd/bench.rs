@@ -12,7 +12,7 @@ use crate::scenario::load_str;
 
 #[derive(Args, Debug)]
 #[command(
-    after_help = "Examples:\n  faultline bench\n  faultline bench --only engine --events 3000000\n  faultline bench --only raft --seeds 400\n\nExit codes: 0 measured, 2 bad input or usage."
+    after_help = "Examples:\n  faultline bench\n  faultline bench --only engine --events 3000000\n  faultline bench --only raft --seeds 400\n  faultline bench --scaling --reps 1 --max-secs 1000\n\nExit codes: 0 measured, 2 bad input or usage."
 )]
 pub struct BenchArgs {
     /// Events per engine measurement.
@@ -24,9 +24,51 @@ pub struct BenchArgs {
     /// Only one part: `engine`, `raft` or `lb`.
     #[arg(long)]
     pub only: Option<String>,
+    /// Instead: how cost grows with simulated time, servers and clients (each row in a fresh
+    /// process: events, CPU time, events/s, peak RSS, growth exponent).
+    #[arg(long)]
+    pub scaling: bool,
+    /// With --scaling: runs per cell (the median is shown).
+    #[arg(long, default_value_t = 3)]
+    pub reps: u32,
+    /// With --scaling: leave out the rows longer than this many simulated seconds.
+    #[arg(long, default_value_t = 3_600)]
+    pub max_secs: u64,
+    /// Internal: measure one scaling row (`servers,secs,clients`) in this process.
+    #[arg(long, hide = true)]
+    pub scaling_row: Option<String>,
+    /// Internal: with --scaling-row, only election safety.
+    #[arg(long, hide = true)]
+    pub scaling_engine_only: bool,
+}
+
+impl BenchArgs {
+    /// One part (`engine`, `raft`, `lb`) with these sizes, as the cargo benches ask for it.
+    pub fn part(only: &str, events: u64, seeds: u64) -> BenchArgs {
+        BenchArgs {
+            events,
+            seeds,
+            only: Some(only.into()),
+            scaling: false,
+            reps: 1,
+            max_secs: 0,
+            scaling_row: None,
+            scaling_engine_only: false,
+        }
+    }
 }
 
 pub fn main(a: BenchArgs) -> Result<i32, InputError> {
+    if let Some(row) = &a.scaling_row {
+        return super::scaling::child(row, !a.scaling_engine_only);
+    }
+    if a.scaling {
+        if !(1..=99).contains(&a.reps) {
+            return Err(InputError("--reps: 1 to 99".into()));
+        }
+        super::scaling::table(a.reps, a.max_secs)?;
+        return Ok(0);
+    }
     let (engine, raft, lb) = match a.only.as_deref() {
         None => (true, true, true),
         Some("engine") => (true, false, false),

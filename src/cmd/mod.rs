@@ -15,6 +15,7 @@ pub mod list;
 pub mod merge;
 pub mod replay;
 pub mod run;
+pub mod scaling;
 pub mod seeds;
 pub mod shrink;
 pub mod suite;

@@ -4,7 +4,8 @@
 //! invariants stay in its module.
 
 use crate::check::{
-    CheckOptions, History, KvAppend, KvInput, KvOutput, Verdict as LinVerdict, check,
+    CheckOptions, CheckResult, History, KvAppend, KvInput, KvOutput, Status, Verdict as LinVerdict,
+    check, witness,
 };
 use crate::protocols::{CheckOutcome, RoleChange, RunOutcome, RunSpec, Verdict};
 use crate::sim::rng::det_ln;
@@ -37,83 +38,217 @@ pub fn fail(name: &str, detail: String, ops: Vec<usize>) -> CheckOutcome {
 
 /// Linearizability of the clients' history, key by key. `ops[i]` is the record of the
 /// history's operation `i`.
-pub fn linearizability(ops: &[OpRecord], hist: &History<KvInput, KvOutput>) -> CheckOutcome {
-    let r = check(
-        &KvAppend,
-        hist,
-        // Sweeps already use every core across seeds: one thread per check.
-        &CheckOptions {
-            budget: 5_000_000,
-            parallel: false,
-            ..CheckOptions::default()
-        },
-    );
+///
+/// `order`, when the protocol knows it, is the order its replicated state machine applied
+/// the operations (indexes into the history): a witness. Completed with the reads it lacks
+/// ([`witness::complete`]) and verified in linear time per key ([`witness::verify`]), it
+/// proves the history linearizable. A refuted witness proves nothing: the search then
+/// looks at the shortest time prefix of the key where the witness failed (a prefix that
+/// cannot be linearized condemns the history), and only then at the whole history. A PASS
+/// always comes from a verified order (the witness's, or one the search found).
+pub fn linearizability(
+    ops: &[OpRecord],
+    hist: &History<KvInput, KvOutput>,
+    order: Option<&[usize]>,
+) -> CheckOutcome {
+    // Sweeps already use every core across seeds: one thread per check.
+    let opts = CheckOptions {
+        budget: 5_000_000,
+        parallel: false,
+        ..CheckOptions::default()
+    };
+    let mut refuted = None;
+    if let Some(order) = order {
+        let order = witness::complete(&KvAppend, hist, order);
+        match witness::verify(&KvAppend, hist, &order) {
+            Ok(v) => {
+                return pass(
+                    "linearizability",
+                    format!(
+                        "{} operations over {} keys are linearizable: the order the state machine applied them in, verified ({} of them took effect)",
+                        hist.len(),
+                        v.keys,
+                        v.ops
+                    ),
+                );
+            }
+            Err(r) => {
+                if let Some(c) = stale_read(hist, &order) {
+                    return stale_violation(ops, hist, &c);
+                }
+                let (sub, map) = witness::prefix(&KvAppend, hist, &r.key, r.at);
+                let s = check(&KvAppend, &sub, &opts);
+                if s.verdict == LinVerdict::NotLinearizable {
+                    return violation(ops, mapped(s, &map), Some(&r));
+                }
+                refuted = Some((r, s.steps));
+            }
+        }
+    }
+    let r = check(&KvAppend, hist, &opts);
+    let witness_note = |d: String| match &refuted {
+        Some((w, steps)) => format!(
+            "{d}; the apply order was refuted (key {:?}: {}) and its prefix to {}s searched ({steps} steps) without a verdict",
+            w.key,
+            w.reason,
+            fmt_time(w.at)
+        ),
+        None => d,
+    };
     match r.verdict {
         LinVerdict::Linearizable => pass(
             "linearizability",
-            format!(
+            witness_note(format!(
                 "{} operations over {} keys are linearizable ({} search steps)",
                 hist.len(),
                 r.partitions,
                 r.steps
-            ),
+            )),
         ),
         LinVerdict::Unknown => CheckOutcome {
             verdict: Verdict::Unknown,
             ..pass(
                 "linearizability",
-                format!("search budget exhausted after {} steps", r.steps),
+                witness_note(format!("search budget exhausted after {} steps", r.steps)),
             )
         },
-        LinVerdict::NotLinearizable => {
-            let c = r.counterexample.expect("a violation has a counterexample");
-            let mut involved: Vec<usize> =
-                c.linearized.iter().chain(&c.unplaced).copied().collect();
-            involved.sort_unstable();
-            involved.dedup();
-            // The checker's own text counts in raw history times; this one speaks in
-            // simulated seconds and shows only the end of the partial order.
-            let line = |i: usize| {
-                let o = &ops[i];
-                let ret = o.ret.map_or("?".into(), fmt_time);
-                format!(
-                    "  #{i} client {} [{}s, {ret}s] {}\n",
-                    o.client,
-                    fmt_time(o.call),
-                    o.desc
-                )
-            };
-            let mut d = format!(
-                "key {:?}: the history up to {}s ({} operations) cannot be linearized.\n",
-                c.key,
-                fmt_time(c.prefix_end),
-                c.ops.len()
-            );
-            const SHOWN: usize = 5;
-            let n = c.linearized.len();
-            d.push_str(&format!(
-                "a linearization of {n} operations was found{}:\n",
-                if n > SHOWN { ", ending" } else { "" }
-            ));
-            if n > SHOWN {
-                d.push_str(&format!("  ... {} earlier operations\n", n - SHOWN));
-            }
-            for &i in &c.linearized[n.saturating_sub(SHOWN)..] {
-                d.push_str(&line(i));
-            }
-            d.push_str("then none of these can take effect:\n");
-            for &i in c.unplaced.iter().take(8) {
-                d.push_str(&line(i));
-            }
-            if c.unplaced.len() > 8 {
-                d.push_str(&format!("  ... {} more\n", c.unplaced.len() - 8));
-            }
-            CheckOutcome {
-                linearized: c.linearized.clone(),
-                unplaced: c.unplaced.clone(),
-                ..fail("linearizability", d, involved)
+        LinVerdict::NotLinearizable => violation(ops, r, refuted.as_ref().map(|w| &w.0)),
+    }
+}
+
+/// Most reads [`stale_read`] tries.
+const STALE_TRIES: usize = 64;
+
+/// A [`witness::StaleRead`] certificate for one of the completed reads the witness could not
+/// place (the earliest-returning first, at most [`STALE_TRIES`] of them).
+fn stale_read(hist: &History<KvInput, KvOutput>, order: &[usize]) -> Option<witness::StaleRead> {
+    let mut placed = vec![false; hist.len()];
+    for &i in order {
+        if let Some(p) = placed.get_mut(i) {
+            *p = true;
+        }
+    }
+    let mut reads: Vec<(u64, usize)> = hist
+        .ops
+        .iter()
+        .enumerate()
+        .filter(|(i, op)| {
+            !placed[*i] && op.status == Status::Ok && matches!(op.input, KvInput::Get { .. })
+        })
+        .map(|(i, op)| (op.ret.unwrap_or(u64::MAX), i))
+        .collect();
+    reads.sort_unstable();
+    reads
+        .iter()
+        .take(STALE_TRIES)
+        .find_map(|&(_, r)| witness::stale_read_kv(hist, r))
+}
+
+/// The VIOLATION a stale-read certificate proves.
+fn stale_violation(
+    ops: &[OpRecord],
+    hist: &History<KvInput, KvOutput>,
+    c: &witness::StaleRead,
+) -> CheckOutcome {
+    let line = |i: usize| {
+        let o = &ops[i];
+        let ret = o.ret.map_or("?".into(), fmt_time);
+        format!(
+            "  #{i} client {} [{}s, {ret}s] {}\n",
+            o.client,
+            fmt_time(o.call),
+            o.desc
+        )
+    };
+    let key = match &hist.ops[c.read].input {
+        KvInput::Get { key } => key.clone(),
+        _ => String::new(),
+    };
+    let until = ops[c.read].ret.map_or("?".into(), fmt_time);
+    let d = format!(
+        "key {key:?}: the history up to {until}s cannot be linearized: the read #{r} is stale.\n\
+         the write\n{}completed before the read\n{}was invoked, so every order applies it first; what it wrote is not in \
+         the value read, and no put or CAS that could come between the two wrote a value the read's starts with.\n\
+         (a certificate found where the order the state machine applied the operations in could not place the read)\n",
+        line(c.write),
+        line(c.read),
+        r = c.read
+    );
+    let mut involved = vec![c.write, c.read];
+    involved.sort_unstable();
+    CheckOutcome {
+        linearized: vec![c.write],
+        unplaced: vec![c.read],
+        ..fail("linearizability", d, involved)
+    }
+}
+
+/// A search result on a sub-history, with its operation indexes mapped back (`map[i]` is the
+/// whole history's index of the sub-history's operation `i`).
+fn mapped(mut r: CheckResult, map: &[usize]) -> CheckResult {
+    if let Some(c) = &mut r.counterexample {
+        for v in [&mut c.ops, &mut c.linearized, &mut c.unplaced] {
+            for i in v.iter_mut() {
+                *i = map[*i];
             }
         }
+    }
+    r
+}
+
+/// The VIOLATION of a search that found the history (or a prefix of it) not linearizable.
+fn violation(ops: &[OpRecord], r: CheckResult, witness: Option<&witness::Refuted>) -> CheckOutcome {
+    let c = r.counterexample.expect("a violation has a counterexample");
+    let mut involved: Vec<usize> = c.linearized.iter().chain(&c.unplaced).copied().collect();
+    involved.sort_unstable();
+    involved.dedup();
+    // The checker's own text counts in raw history times; this one speaks in
+    // simulated seconds and shows only the end of the partial order.
+    let line = |i: usize| {
+        let o = &ops[i];
+        let ret = o.ret.map_or("?".into(), fmt_time);
+        format!(
+            "  #{i} client {} [{}s, {ret}s] {}\n",
+            o.client,
+            fmt_time(o.call),
+            o.desc
+        )
+    };
+    let mut d = format!(
+        "key {:?}: the history up to {}s ({} operations) cannot be linearized.\n",
+        c.key,
+        fmt_time(c.prefix_end),
+        c.ops.len()
+    );
+    const SHOWN: usize = 5;
+    let n = c.linearized.len();
+    d.push_str(&format!(
+        "a linearization of {n} operations was found{}:\n",
+        if n > SHOWN { ", ending" } else { "" }
+    ));
+    if n > SHOWN {
+        d.push_str(&format!("  ... {} earlier operations\n", n - SHOWN));
+    }
+    for &i in &c.linearized[n.saturating_sub(SHOWN)..] {
+        d.push_str(&line(i));
+    }
+    d.push_str("then none of these can take effect:\n");
+    for &i in c.unplaced.iter().take(8) {
+        d.push_str(&line(i));
+    }
+    if c.unplaced.len() > 8 {
+        d.push_str(&format!("  ... {} more\n", c.unplaced.len() - 8));
+    }
+    if let Some(w) = witness {
+        d.push_str(&format!(
+            "(found searching the time prefix where the state machine's apply order failed: {})\n",
+            w.reason
+        ));
+    }
+    CheckOutcome {
+        linearized: c.linearized.clone(),
+        unplaced: c.unplaced.clone(),
+        ..fail("linearizability", d, involved)
     }
 }
 
@@ -181,8 +316,15 @@ pub fn liveness(spec: &RunSpec, ops: &[OpRecord], end: Time) -> CheckOutcome {
     let mut stuck: Option<(u32, Time)> = None;
     let (mut judged, mut completions) = (0, 0);
     let mut latest_end = 0;
+    // Each client's operations, in history order: one pass, not one per client.
+    let mut by_client: Vec<Vec<&OpRecord>> = vec![Vec::new(); w.clients as usize];
+    for o in ops {
+        if let Some(v) = by_client.get_mut(o.client as usize) {
+            v.push(o);
+        }
+    }
     for c in 0..w.clients {
-        let mine: Vec<&OpRecord> = ops.iter().filter(|o| o.client == c).collect();
+        let mine = std::mem::take(&mut by_client[c as usize]);
         // Until when this client still has operations to issue (or one outstanding).
         let finished = w.ops_per_client > 0 && mine.len() >= w.ops_per_client as usize;
         let retire = match mine.last() {

@@ -12,10 +12,12 @@ use serde::Serialize;
 
 pub use super::effect::FaultEffect;
 use super::fault::{Fault, ScheduledFault};
-use super::network::{LinkConfig, NetworkConfig, Topology};
+use super::links::Links;
+use super::network::NetworkConfig;
 use super::node::{Context, Node, NodeId, Outbox, Protocol, TimerCmd};
 use super::rng::{ChaCha8Rng, Stream, stream, unit_f64};
 use super::time::{SECS, Time};
+use super::topology::Topology;
 use super::trace::{EventKind, StableHasher, TraceRecord};
 
 /// When a run ends, whichever comes first.
@@ -192,17 +194,13 @@ pub struct Sim<P: Protocol> {
     slab: Vec<Option<EvOf<P>>>,
     free: Vec<u32>,
     nodes: Vec<NodeSlot<P::Node>>,
-    links: Vec<LinkConfig>,
-    link_rngs: Vec<ChaCha8Rng>,
+    links: Links,
     topology: Topology,
     out: Outbox<P::Node>,
     timer_gen: u64,
     hash: StableHasher,
     counters: Counters,
     effects: Vec<FaultEffect>,
-    /// Per directed link, 1 + the index of the partition that cut it (0: not cut by the
-    /// schedule); empty until the first partition.
-    cut_by: Vec<u32>,
     records: Vec<TraceRecord>,
     observations: Vec<(Time, NodeId, <P::Node as Node>::Obs)>,
     stopped: Option<StopReason>,
@@ -235,10 +233,7 @@ impl<P: Protocol> Sim<P> {
                 }
             })
             .collect();
-        let links = cfg.network.table(n);
-        let link_rngs = (0..(n as u64 * n as u64))
-            .map(|i| stream(cfg.seed, Stream::Link, i))
-            .collect();
+        let links = Links::new(&cfg.network, n, cfg.seed);
         let mut sim = Sim {
             protocol,
             n,
@@ -250,14 +245,12 @@ impl<P: Protocol> Sim<P> {
             free: Vec::new(),
             nodes,
             links,
-            link_rngs,
             topology: Topology::full(n),
             out: Outbox::default(),
             timer_gen: 0,
             hash: StableHasher::new(),
             counters: Counters::default(),
             effects: vec![FaultEffect::default(); cfg.faults.len()],
-            cut_by: Vec::new(),
             records: Vec::new(),
             observations: Vec::new(),
             stopped: None,
@@ -392,8 +385,8 @@ impl<P: Protocol> Sim<P> {
                     });
                 } else if !self.topology.reaches(NodeId(from), NodeId(to)) {
                     self.counters.dropped_partition += 1;
-                    if let Some(&b) = self.cut_by.get((from * self.n + to) as usize)
-                        && let Some(e) = self.effects.get_mut((b as usize).wrapping_sub(1))
+                    if let Some(b) = self.topology.cut_by(NodeId(from), NodeId(to))
+                        && let Some(e) = self.effects.get_mut(b as usize)
                     {
                         e.messages_cut += 1;
                     }
@@ -492,36 +485,18 @@ impl<P: Protocol> Sim<P> {
     fn apply_fault(&mut self, i: u32, fault: &Fault) {
         let now = self.now;
         let servers = self.cfg.servers;
-        let n = self.n;
         let mut effect = FaultEffect::default();
         match fault {
             Fault::Partition(p) => {
                 self.counters.partitions += 1;
-                let cuts = p.cuts(servers);
-                if i != NO_FAULT && self.cut_by.is_empty() {
-                    self.cut_by = vec![0; (n * n) as usize];
-                }
-                for &(a, b) in &cuts {
-                    if a < n && b < n && self.topology.reaches(NodeId(a), NodeId(b)) {
-                        effect.links_cut += 1;
-                        if let Some(c) = self.cut_by.get_mut((a * n + b) as usize) {
-                            *c = i.wrapping_add(1);
-                        }
-                    }
-                }
+                let by = (i != NO_FAULT).then_some(i);
+                effect.links_cut = self.topology.apply(p, servers, by);
                 effect.applied = effect.links_cut > 0;
-                self.topology.apply(p, servers);
             }
             Fault::Heal => {
                 self.counters.heals += 1;
-                if self.topology.is_partitioned() {
-                    effect.links_restored = (0..n * n)
-                        .filter(|l| !self.topology.reaches(NodeId(l / n), NodeId(l % n)))
-                        .count() as u64;
-                }
+                effect.links_restored = self.topology.heal();
                 effect.applied = effect.links_restored > 0;
-                self.cut_by.iter_mut().for_each(|c| *c = 0);
-                self.topology.heal();
             }
             Fault::Crash(c) => {
                 let s = &mut self.nodes[*c as usize];
@@ -692,7 +667,10 @@ impl<P: Protocol> Sim<P> {
             for o in obs.drain(..) {
                 self.counters.observations += 1;
                 self.note(EventKind::Observe, i, i, now, 0, || format!("{o:?}"));
-                self.observations.push((now, NodeId(i), o));
+                let durable = &self.nodes[i as usize].durable;
+                if let Some(o) = self.protocol.observed(now, NodeId(i), o, durable) {
+                    self.observations.push((now, NodeId(i), o));
+                }
             }
             self.out.obs = obs;
         }
@@ -706,9 +684,8 @@ impl<P: Protocol> Sim<P> {
         }
         self.counters.sent += 1;
         let now = self.now;
-        let link = (from * self.n + to) as usize;
-        let cfg = &self.links[link];
-        let rng = &mut self.link_rngs[link];
+        let link = self.links.get(from, to);
+        let (cfg, rng) = (&link.cfg, &mut link.rng);
         let lost = cfg.drop > 0.0 && unit_f64(rng) < cfg.drop;
         let dup = cfg.duplicate > 0.0 && unit_f64(rng) < cfg.duplicate;
         // A message takes at least 1 ns: simulated time advances with every hop.
@@ -720,10 +697,8 @@ impl<P: Protocol> Sim<P> {
             return;
         }
         if dup {
-            let latency2 = self.links[link]
-                .latency
-                .sample(&mut self.link_rngs[link])
-                .max(1);
+            let link = self.links.get(from, to);
+            let latency2 = link.cfg.latency.sample(&mut link.rng).max(1);
             self.counters.duplicated += 1;
             self.note(EventKind::Duplicate, to, from, now, 0, || {
                 format!("{msg:?}")
@@ -803,6 +778,10 @@ impl<P: Protocol> Sim<P> {
     pub fn protocol(&self) -> &P {
         &self.protocol
     }
+    /// The protocol, to take out what its [`Protocol::observed`] kept.
+    pub fn protocol_mut(&mut self) -> &mut P {
+        &mut self.protocol
+    }
     /// Node `id`'s state, or `None` while it is crashed.
     pub fn node(&self, id: NodeId) -> Option<&P::Node> {
         self.nodes.get(id.idx()).and_then(|s| s.node.as_ref())
@@ -828,6 +807,10 @@ impl<P: Protocol> Sim<P> {
         std::mem::take(&mut self.observations)
     }
     /// Recorded events (empty unless `record` is on).
+    /// Takes the recorded trace out (leaves the run's list empty).
+    pub fn take_records(&mut self) -> Vec<TraceRecord> {
+        std::mem::take(&mut self.records)
+    }
     pub fn records(&self) -> &[TraceRecord] {
         &self.records
     }

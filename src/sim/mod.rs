@@ -37,10 +37,12 @@ pub mod demo;
 mod effect;
 mod engine;
 mod fault;
+mod links;
 mod network;
 mod node;
 pub mod rng;
 pub mod time;
+mod topology;
 mod trace;
 
 pub use engine::{Counters, FaultEffect, Limits, RunStats, Sim, SimConfig, StopReason};
@@ -48,9 +50,10 @@ pub use fault::{
     Fault, MAX_WEIGHT, Nemesis, ScheduledFault, check_weights, heal_time, unhealed,
     validate_schedule,
 };
-pub use network::{Latency, LinkConfig, NetworkConfig, Partition, Topology};
+pub use network::{Latency, LinkConfig, NetworkConfig, Partition};
 pub use node::{Context, Node, NodeId, Protocol};
 pub use time::{
     MICROS, MILLIS, NANOS, SECS, Time, dur, fmt_duration, fmt_time, parse_duration, write_duration,
 };
+pub use topology::Topology;
 pub use trace::{EventKind, StableHasher, TraceRecord, stable_hash};

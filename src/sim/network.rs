@@ -1,13 +1,11 @@
-//! The simulated network: per-link latency, loss and duplication, and a topology of who can
-//! reach whom, kept as a petgraph directed graph so that partitions can be asymmetric.
+//! The simulated network: per-link latency, loss and duplication, and partitions (who can
+//! reach whom is kept in `topology.rs`, each link's state in `links.rs`).
 //!
 //! Reordering falls out of random latency. Partitions are judged at delivery time, so cutting
 //! a link also catches messages already in flight.
 
-use petgraph::graphmap::DiGraphMap;
 use serde::{Deserialize, Serialize};
 
-use super::node::NodeId;
 use super::rng::{ChaCha8Rng, Rng, det_exp, det_ln, unit_f64};
 use super::time::{MAX_TIME, Time, fmt_duration};
 
@@ -211,15 +209,12 @@ impl NetworkConfig {
             })
     }
 
-    /// The link table, `from * n + to`.
-    pub(crate) fn table(&self, n: u32) -> Vec<LinkConfig> {
-        let mut t = vec![self.default.clone(); (n * n) as usize];
-        for (a, b, o) in &self.links {
-            if *a < n && *b < n {
-                t[(*a * n + *b) as usize] = o.over(&self.default);
-            }
+    /// The link from `a` to `b`: the default, or its override (the last one given).
+    pub fn link(&self, a: u32, b: u32) -> LinkConfig {
+        match self.links.iter().rev().find(|(x, y, _)| (*x, *y) == (a, b)) {
+            Some((_, _, o)) => o.over(&self.default),
+            None => self.default.clone(),
         }
-        t
     }
 
     /// Checks the network of `n` nodes (servers, then clients). The error names the field at
@@ -528,84 +523,6 @@ impl std::fmt::Display for Partition {
             Partition::Links(l) => {
                 let s: Vec<String> = l.iter().map(|(a, b)| format!("n{a}-/->n{b}")).collect();
                 write!(f, "cut {}", s.join(","))
-            }
-        }
-    }
-}
-
-/// Who can reach whom: a directed graph over all nodes (an edge a→b means a's messages reach
-/// b), mirrored into a flat matrix for the per-delivery check.
-pub struct Topology {
-    n: u32,
-    graph: DiGraphMap<u32, (), std::hash::BuildHasherDefault<super::trace::StableHasher>>,
-    reach: Vec<bool>,
-}
-
-impl Topology {
-    /// Everybody reaches everybody.
-    pub fn full(n: u32) -> Self {
-        let mut graph =
-            DiGraphMap::with_capacity_and_hasher(n as usize, (n * n) as usize, Default::default());
-        for a in 0..n {
-            graph.add_node(a);
-        }
-        for a in 0..n {
-            for b in 0..n {
-                graph.add_edge(a, b, ());
-            }
-        }
-        Topology {
-            n,
-            graph,
-            reach: vec![true; (n * n) as usize],
-        }
-    }
-
-    /// Whether a message from `a` is delivered to `b` right now.
-    #[inline]
-    pub fn reaches(&self, a: NodeId, b: NodeId) -> bool {
-        self.reach[(a.0 * self.n + b.0) as usize]
-    }
-
-    /// Cuts the links of `p` (on top of cuts already in force).
-    pub fn apply(&mut self, p: &Partition, servers: u32) {
-        for (a, b) in p.cuts(servers) {
-            if a < self.n && b < self.n {
-                self.graph.remove_edge(a, b);
-            }
-        }
-        self.sync();
-    }
-
-    /// Restores every link.
-    pub fn heal(&mut self) {
-        *self = Topology::full(self.n);
-    }
-
-    /// Whether any link is cut.
-    pub fn is_partitioned(&self) -> bool {
-        self.reach.iter().any(|r| !r)
-    }
-
-    /// The servers that can reach each other both ways, as groups (strongly connected
-    /// components of the server subgraph), sorted. Useful to explain a partition to a human.
-    pub fn server_groups(&self, servers: u32) -> Vec<Vec<u32>> {
-        let sub = petgraph::visit::NodeFiltered::from_fn(&self.graph, |n| n < servers);
-        let mut groups: Vec<Vec<u32>> = petgraph::algo::tarjan_scc(&sub)
-            .into_iter()
-            .map(|mut g| {
-                g.sort_unstable();
-                g
-            })
-            .collect();
-        groups.sort();
-        groups
-    }
-
-    fn sync(&mut self) {
-        for a in 0..self.n {
-            for b in 0..self.n {
-                self.reach[(a * self.n + b) as usize] = self.graph.contains_edge(a, b);
             }
         }
     }

@@ -67,6 +67,19 @@ pub trait Protocol {
     type Node: Node;
     /// Builds node `id` at start and again on restart after a crash, from its durable state.
     fn node(&self, id: NodeId, durable: &<Self::Node as Node>::Durable) -> Self::Node;
+    /// Called with each observation as the engine takes it from a handler, with the observing
+    /// node's durable state as that handler left it. Returns the observation for the run's
+    /// list (the default keeps every one), or `None` when the protocol judged it on the spot:
+    /// checks that run as the run goes keep what they need, not every observation.
+    fn observed(
+        &mut self,
+        _time: crate::sim::Time,
+        _node: NodeId,
+        obs: <Self::Node as Node>::Obs,
+        _durable: &<Self::Node as Node>::Durable,
+    ) -> Option<<Self::Node as Node>::Obs> {
+        Some(obs)
+    }
 }
 
 /// A buffered effect of a handler.

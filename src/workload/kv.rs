@@ -435,88 +435,137 @@ impl KvClient {
     }
 }
 
-/// The history of a run, rebuilt from client observations: `OpRecord`s for reports and the
-/// checker's history, in the same order (invocation order).
-pub fn history(
-    obs: impl Iterator<Item = (Time, ClientObs)>,
-) -> (Vec<OpRecord>, History<KvInput, KvOutput>) {
-    let mut records: Vec<OpRecord> = Vec::new();
-    let mut inputs: Vec<(KvOp, Option<KvResult>)> = Vec::new();
-    let mut open: std::collections::BTreeMap<(u32, u64), usize> = std::collections::BTreeMap::new();
-    for (t, o) in obs {
+/// A candidate linearization for [`crate::check::witness`]: the operations (indexes into
+/// the history, whose operation `i` is `ids[i]` = (client, seq), in invocation order) in the
+/// order a replicated state machine applied them, given as (client, seq) in apply order; a
+/// retried request applied twice counts at its first place (the state machine's dedup skips
+/// the second). Requests nobody invoked are left out.
+pub fn witness_order(ids: impl Iterator<Item = (u32, u64)>, applied: &[(u32, u64)]) -> Vec<usize> {
+    let index: std::collections::BTreeMap<(u32, u64), usize> =
+        ids.enumerate().map(|(i, id)| (id, i)).collect();
+    let mut taken = vec![false; index.values().max().map_or(0, |m| m + 1)];
+    applied
+        .iter()
+        .filter_map(|op| index.get(op).copied())
+        .filter(|&i| !std::mem::replace(&mut taken[i], true))
+        .collect()
+}
+
+/// The history of a run, built as the client observations come (nothing else of them is
+/// kept, and the reports' `OpRecord`s are made from it at the end): `OpRecord`s for reports
+/// and the checker's history, in the same order (invocation order).
+#[derive(Default)]
+pub struct HistoryBuilder {
+    hist: History<KvInput, KvOutput>,
+    /// (client, seq) per operation.
+    ids: Vec<(u32, u64)>,
+    open: std::collections::BTreeMap<(u32, u64), usize>,
+}
+
+impl HistoryBuilder {
+    pub fn push(&mut self, t: Time, o: ClientObs) {
         match o {
             ClientObs::Invoke { client, seq, op } => {
-                open.insert((client, seq), records.len());
-                records.push(OpRecord {
-                    client,
-                    call: t,
-                    ret: None,
-                    status: OpStatus::Unknown,
-                    kind: op.kind().into(),
-                    key: op.key().into(),
-                    desc: String::new(),
-                });
-                inputs.push((op, None));
+                self.open.insert((client, seq), self.ids.len());
+                crate::frugal::push(&mut self.ids, (client, seq));
+                let input = match op {
+                    KvOp::Get { key } => KvInput::Get { key },
+                    KvOp::Put { key, value } => KvInput::Put { key, value },
+                    KvOp::Append { key, value } => KvInput::Append { key, value },
+                    KvOp::Cas { key, from, to } => KvInput::Cas { key, from, to },
+                };
+                crate::frugal::push(
+                    &mut self.hist.ops,
+                    crate::check::Operation {
+                        client: client as u64,
+                        call: t,
+                        ret: None,
+                        input,
+                        output: None,
+                        status: crate::check::Status::Unknown,
+                    },
+                );
             }
             ClientObs::Complete {
                 client,
                 seq,
                 result,
             } => {
-                if let Some(i) = open.remove(&(client, seq)) {
-                    records[i].ret = Some(t);
-                    records[i].status = OpStatus::Ok;
-                    inputs[i].1 = Some(result);
+                if let Some(i) = self.open.remove(&(client, seq)) {
+                    let op = &mut self.hist.ops[i];
+                    op.ret = Some(t);
+                    op.status = crate::check::Status::Ok;
+                    op.output = Some(match result {
+                        KvResult::Value(v) => KvOutput::Value(v),
+                        KvResult::Done => KvOutput::Done,
+                        KvResult::Cas(b) => KvOutput::Cas(b),
+                    });
                 }
             }
             ClientObs::GiveUp { client, seq } => {
-                open.remove(&(client, seq));
+                self.open.remove(&(client, seq));
             }
         }
     }
-    let mut h = History::new();
-    for (r, (op, res)) in records.iter_mut().zip(&inputs) {
-        let input = match op {
-            KvOp::Get { key } => KvInput::Get { key: key.clone() },
-            KvOp::Put { key, value } => KvInput::Put {
-                key: key.clone(),
-                value: value.clone(),
-            },
-            KvOp::Append { key, value } => KvInput::Append {
-                key: key.clone(),
-                value: value.clone(),
-            },
-            KvOp::Cas { key, from, to } => KvInput::Cas {
-                key: key.clone(),
-                from: from.clone(),
-                to: to.clone(),
-            },
-        };
-        let output = res.as_ref().map(|r| match r {
-            KvResult::Value(v) => KvOutput::Value(v.clone()),
-            KvResult::Done => KvOutput::Done,
-            KvResult::Cas(b) => KvOutput::Cas(*b),
-        });
-        r.desc = describe(r.client, op, res.as_ref());
-        match (r.ret, output) {
-            (Some(ret), Some(out)) => h.ok(r.client as u64, r.call, ret, input, out),
-            _ => h.unknown(r.client as u64, r.call, input),
-        }
+
+    /// (client, seq) of each operation so far, in invocation order.
+    pub fn ids(&self) -> &[(u32, u64)] {
+        &self.ids
     }
-    (records, h)
+
+    pub fn finish(self) -> (Vec<OpRecord>, History<KvInput, KvOutput>) {
+        let records = self
+            .hist
+            .ops
+            .iter()
+            .map(|op| {
+                let (kind, key) = match &op.input {
+                    KvInput::Get { key } => ("get", key),
+                    KvInput::Put { key, .. } => ("put", key),
+                    KvInput::Append { key, .. } => ("append", key),
+                    KvInput::Cas { key, .. } => ("cas", key),
+                };
+                let client = op.client as u32;
+                OpRecord {
+                    client,
+                    call: op.call,
+                    ret: op.ret,
+                    status: match op.status {
+                        crate::check::Status::Ok => OpStatus::Ok,
+                        _ => OpStatus::Unknown,
+                    },
+                    kind: kind.into(),
+                    key: key.clone(),
+                    desc: describe(client, &op.input, op.output.as_ref()),
+                }
+            })
+            .collect();
+        (records, self.hist)
+    }
 }
 
-fn describe(client: u32, op: &KvOp, res: Option<&KvResult>) -> String {
+/// The history of a run, rebuilt from client observations (see [`HistoryBuilder`]).
+pub fn history(
+    obs: impl Iterator<Item = (Time, ClientObs)>,
+) -> (Vec<OpRecord>, History<KvInput, KvOutput>) {
+    let mut b = HistoryBuilder::default();
+    for (t, o) in obs {
+        b.push(t, o);
+    }
+    b.finish()
+}
+
+fn describe(client: u32, op: &KvInput, res: Option<&KvOutput>) -> String {
     let out = match res {
         None => "?".to_string(),
-        Some(KvResult::Value(v)) => format!("{v:?}"),
-        Some(KvResult::Done) => "ok".into(),
-        Some(KvResult::Cas(b)) => if *b { "ok" } else { "failed" }.into(),
+        Some(KvOutput::Value(v)) => format!("{v:?}"),
+        Some(KvOutput::Done) => "ok".into(),
+        Some(KvOutput::Cas(b)) => if *b { "ok" } else { "failed" }.into(),
     };
     match op {
-        KvOp::Get { key } => format!("c{client} get {key} -> {out}"),
-        KvOp::Put { key, value } => format!("c{client} put {key} {value:?} -> {out}"),
-        KvOp::Append { key, value } => format!("c{client} append {key} {value:?} -> {out}"),
-        KvOp::Cas { key, from, to } => format!("c{client} cas {key} {from:?}->{to:?} -> {out}"),
+        KvInput::Get { key } => format!("c{client} get {key} -> {out}"),
+        KvInput::Put { key, value } => format!("c{client} put {key} {value:?} -> {out}"),
+        KvInput::Append { key, value } => format!("c{client} append {key} {value:?} -> {out}"),
+        KvInput::Cas { key, from, to } => format!("c{client} cas {key} {from:?}->{to:?} -> {out}"),
     }
 }

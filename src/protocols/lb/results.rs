@@ -86,8 +86,12 @@ pub fn down_windows(spec: &RunSpec, backends: u32, end: Time) -> Vec<Vec<(Time, 
     faults.sort_by_key(|f| f.at);
     for f in faults {
         match &f.fault {
-            Fault::Partition(p) => topo.apply(p, spec.servers),
-            Fault::Heal => topo.heal(),
+            Fault::Partition(p) => {
+                topo.apply(p, spec.servers, None);
+            }
+            Fault::Heal => {
+                topo.heal();
+            }
             Fault::Crash(b) if *b < backends => alive[*b as usize] = false,
             Fault::Restart(b) if *b < backends => alive[*b as usize] = true,
             Fault::Pause { node, duration } if *node < backends => {

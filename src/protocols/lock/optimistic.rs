@@ -407,7 +407,7 @@ fn run(spec: &RunSpec, opt: &OptimisticSpec) -> RunOutcome {
         checks.push(lost_update(&written, &index));
     }
     if wanted("linearizability") {
-        checks.push(common::linearizability(&ops, &hist));
+        checks.push(common::linearizability(&ops, &hist, None));
     }
     if wanted("liveness") {
         checks.push(common::liveness(spec, &ops, stats.time));

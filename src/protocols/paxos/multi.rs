@@ -15,7 +15,9 @@ use crate::protocols::raft::Command;
 use crate::protocols::{RoleChange, RunOutcome, RunSpec, Table};
 use crate::sim::{Context, Node, NodeId, Protocol, Sim, SimConfig, stable_hash};
 use crate::workload::WorkloadSpec;
-use crate::workload::kv::{ClientObs, ClientTimer, KvClient, KvNode, KvRequest, history};
+use crate::workload::kv::{
+    ClientObs, ClientTimer, KvClient, KvNode, KvRequest, history, witness_order,
+};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Timer {
@@ -178,7 +180,7 @@ pub fn run(spec: &RunSpec, multi: &MultiPaxosSpec) -> RunOutcome {
                 let h = stable_hash(&Command::Client {
                     client: *client,
                     seq: *seq,
-                    op: op.clone(),
+                    op: std::sync::Arc::new(op.clone()),
                 });
                 proposed.insert(h, i);
             }
@@ -250,7 +252,25 @@ pub fn run(spec: &RunSpec, multi: &MultiPaxosSpec) -> RunOutcome {
         out.push(checks::stability(&proposals, &accepts, majority, &names));
     }
     if wanted("linearizability") {
-        out.push(common::linearizability(&ops, &hist));
+        // The witness: client requests in the order of the slots they were chosen in (the
+        // first value learned per slot; replicas apply slots in order, once per request).
+        let mut chosen: BTreeMap<u64, u64> = BTreeMap::new();
+        for l in &learns {
+            chosen.entry(l.instance).or_insert(l.value);
+        }
+        let applied: Vec<(u32, u64)> = chosen
+            .values()
+            .filter_map(|h| match proposed.get(h).map(|&i| &obs[i].2) {
+                Some(Obs::Client(ClientObs::Invoke { client, seq, .. })) => Some((*client, *seq)),
+                _ => None,
+            })
+            .collect();
+        let ids = obs.iter().filter_map(|(_, _, o)| match o {
+            Obs::Client(ClientObs::Invoke { client, seq, .. }) => Some((*client, *seq)),
+            _ => None,
+        });
+        let order = witness_order(ids, &applied);
+        out.push(common::linearizability(&ops, &hist, Some(&order)));
     }
     if wanted("liveness") {
         out.push(common::liveness(spec, &ops, stats.time));

@@ -566,7 +566,7 @@ impl Replica {
                 let command = LogCommand::new(Command::Client {
                     client: r.client,
                     seq: r.seq,
-                    op: r.op,
+                    op: std::sync::Arc::new(r.op),
                 });
                 self.propose(ctx, slot, command);
                 slot

@@ -1,211 +1,420 @@
 //! Judging a Raft run from the outside: Raft's safety properties (Figure 3 of the paper)
-//! over what the servers reported and their final durable logs. Linearizability of the
-//! clients' history and liveness after the faults heal come from [`common`], shared by
-//! every protocol with clients.
+//! over what the servers reported and their durable logs. Linearizability of the clients'
+//! history and liveness after the faults heal come from [`common`], shared by every protocol
+//! with clients.
+//!
+//! The judge runs as the run goes ([`Judge::observe`], called by the engine with each
+//! observation) and keeps O(live state), never a snapshot of a log per election:
+//! - the logs the properties speak of (every leader's log at its election, every final log)
+//!   are kept once, as a prefix tree of distinct entries. A server keeps a digest of its log
+//!   up to each entry (`Persistent::hashes`), so marking a leader's log walks back only
+//!   to the first entry some earlier log already shared: the whole run costs one step per
+//!   distinct entry, not one per entry per election;
+//! - log matching is judged per (index, term): two logs that share an entry's index and term
+//!   share the prefix up to it exactly when one node of the tree holds that index and term;
+//! - state machine safety and the term each index was committed in are kept per index;
+//! - leader completeness is judged once at the end, per node of the tree (the smallest term
+//!   an entry that differs from the committed one was committed in, inherited down the tree)
+//!   and per election (the last index committed before its term).
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::server::Persistent;
 use super::{CHECKS, Obs};
 use crate::protocols::common::{self, fail, pass};
 use crate::protocols::{RoleChange, RunOutcome, RunSpec};
 use crate::sim::{NodeId, RunStats, Time, TraceRecord, fmt_time};
-use crate::workload::kv::history;
+use crate::workload::kv::{HistoryBuilder, witness_order};
 
-/// A log as the checks see it: (term, command hash) per entry.
-type Log = Vec<(u64, u64)>;
+const NONE: u32 = u32::MAX;
 
-pub fn judge(
-    spec: &RunSpec,
-    stats: RunStats,
-    obs: Vec<(Time, NodeId, Obs)>,
-    final_logs: Vec<Vec<(u64, u64)>>,
-    records: Vec<TraceRecord>,
-) -> RunOutcome {
-    let (ops, hist) = history(obs.iter().filter_map(|(t, _, o)| match o {
-        Obs::Client(c) => Some((*t, c.clone())),
-        _ => None,
-    }));
-    let wanted = |name: &str| spec.checks.is_empty() || spec.checks.iter().any(|c| c == name);
-    let mut checks = Vec::new();
-    let end = stats.time;
+/// A distinct log entry in the prefix tree: index, term, command hash, the digest of the
+/// prefix it ends, its parent (the entry before it), the next node at the same index, and the
+/// log that first held it.
+struct Node {
+    index: u64,
+    term: u64,
+    cmd: u64,
+    digest: u64,
+    parent: u32,
+    next: u32,
+    label: Label,
+}
 
-    // Election safety: at most one leader can be elected in a given term.
-    let mut leaders: BTreeMap<u64, BTreeSet<u32>> = BTreeMap::new();
-    let mut leader_logs: Vec<(Time, u32, u64, &Log)> = Vec::new();
-    for (t, n, o) in &obs {
-        if let Obs::Leader { term, log } = o {
-            leaders.entry(*term).or_default().insert(n.0);
-            leader_logs.push((*t, n.0, *term, log));
+#[derive(Clone, Copy)]
+enum Label {
+    Election(u32),
+    Final(u32),
+}
+
+struct Election {
+    time: Time,
+    node: u32,
+    term: u64,
+    len: u64,
+    /// The tree node of the leader's last entry (NONE for an empty log).
+    tip: u32,
+}
+
+/// What the first server to apply an index applied there, and the earliest term the entry is
+/// known committed in.
+#[derive(Clone, Copy)]
+struct Applied {
+    term: u64,
+    cmd: u64,
+    node: u32,
+    committed_in: u64,
+}
+
+/// The incremental judge of one run.
+#[derive(Default)]
+pub struct Judge {
+    /// Whether log matching or leader completeness is judged (else no log is kept).
+    logs: bool,
+    clients: HistoryBuilder,
+    roles: Vec<RoleChange>,
+    leaders: BTreeMap<u64, BTreeSet<u32>>,
+    elections: Vec<Election>,
+    tree: Vec<Node>,
+    /// Per index - 1: the first tree node at that index (the rest follow `next`).
+    at_index: Vec<u32>,
+    log_matching: Option<String>,
+    /// Per index - 1.
+    applied: Vec<Option<Applied>>,
+    state_machine: Option<String>,
+    /// Client operations (client, seq) in the order the first server applied their entries.
+    apply_order: Vec<(u32, u64)>,
+}
+
+impl Judge {
+    /// A judge for `spec`'s checks: logs are kept only when a check reads them.
+    pub fn new(spec: &RunSpec) -> Judge {
+        let wanted = |name: &str| spec.checks.is_empty() || spec.checks.iter().any(|c| c == name);
+        Judge {
+            logs: wanted("log-matching") || wanted("leader-completeness"),
+            ..Judge::default()
         }
     }
-    if wanted("election-safety") {
-        let two = leaders.iter().find(|(_, s)| s.len() > 1);
-        checks.push(match two {
-            Some((term, s)) => fail(
-                "election-safety",
-                format!("term {term} had {} leaders: {:?}", s.len(), s),
-                vec![],
-            ),
-            None => pass(
-                "election-safety",
-                format!("{} elections, one leader per term", leader_logs.len()),
-            ),
-        });
-    }
 
-    // State machine safety: no two servers apply different commands at the same index.
-    let mut applied: BTreeMap<u64, (u64, u64, u32, Time)> = BTreeMap::new();
-    // Per index: the earliest term the (first applied) entry there is known committed in.
-    let mut committed_in: BTreeMap<u64, u64> = BTreeMap::new();
-    let mut sms_violation = None;
-    for (t, n, o) in &obs {
-        if let Obs::Applied {
-            index,
-            term,
-            command,
-            server_term,
-        } = o
-        {
-            if applied
-                .get(index)
-                .is_none_or(|(t0, c0, _, _)| (t0, c0) == (term, command))
-            {
-                let c = committed_in.entry(*index).or_insert(*server_term);
-                *c = (*c).min(*server_term);
-            }
-            match applied.get(index) {
-                Some((t0, c0, n0, _)) if (t0, c0) != (term, command) => {
-                    sms_violation.get_or_insert(format!(
-                        "index {index}: n{n0} applied an entry of term {t0}, n{} applied a different entry of term {term} at {}s",
-                        n.0,
-                        fmt_time(*t)
-                    ));
-                }
-                Some(_) => {}
-                None => {
-                    applied.insert(*index, (*term, *command, n.0, *t));
-                }
-            }
-        }
-    }
-    if wanted("state-machine-safety") {
-        checks.push(match sms_violation {
-            Some(d) => fail("state-machine-safety", d, vec![]),
-            None => pass(
-                "state-machine-safety",
-                format!("{} indexes applied, all servers agree", applied.len()),
-            ),
-        });
-    }
-
-    // Log matching: if two logs have an entry with the same index and term, the logs are
-    // identical up to that index. Over the final logs and every leader's log at election.
-    if wanted("log-matching") {
-        let mut logs: Vec<(String, &Log)> = final_logs
-            .iter()
-            .enumerate()
-            .map(|(i, l)| (format!("final log of n{i}"), l))
-            .collect();
-        for (t, n, term, l) in &leader_logs {
-            logs.push((
-                format!("log of n{n} elected in term {term} at {}s", fmt_time(*t)),
-                l,
-            ));
-        }
-        let mut bad = None;
-        'outer: for a in 0..logs.len() {
-            for b in a + 1..logs.len() {
-                let (la, lb) = (logs[a].1, logs[b].1);
-                let mut same_prefix = true;
-                for i in 0..la.len().min(lb.len()) {
-                    if la[i].0 == lb[i].0 && !(same_prefix && la[i] == lb[i]) {
-                        bad = Some(format!(
-                            "index {}: {} and {} both have term {} there but differ at or before it",
-                            i + 1,
-                            logs[a].0,
-                            logs[b].0,
-                            la[i].0
-                        ));
-                        break 'outer;
-                    }
-                    same_prefix &= la[i] == lb[i];
-                }
-            }
-        }
-        checks.push(match bad {
-            Some(d) => fail("log-matching", d, vec![]),
-            None => pass(
-                "log-matching",
-                format!("{} logs compared pairwise", logs.len()),
-            ),
-        });
-    }
-
-    // Leader completeness: an entry committed in a term is in the log of every leader of a
-    // later term. A server applying an entry in term T shows it was committed in T or
-    // earlier; judging by the time of the apply instead would blame a leader whose election
-    // (votes granted before the commit) completed after it.
-    if wanted("leader-completeness") {
-        let mut bad = None;
-        'lc: for (t_l, n, term_l, log) in &leader_logs {
-            for (index, commit_term) in &committed_in {
-                let Some((term, cmd, _, _)) = applied.get(index) else {
-                    continue;
-                };
-                if commit_term < term_l {
-                    let has = log
-                        .get(*index as usize - 1)
-                        .is_some_and(|e| e == &(*term, *cmd));
-                    if !has {
-                        bad = Some(format!(
-                            "n{n} became leader of term {term_l} at {}s without index {index} (an entry of term {term}), committed in term {commit_term}",
-                            fmt_time(*t_l)
-                        ));
-                        break 'lc;
-                    }
-                }
-            }
-        }
-        checks.push(match bad {
-            Some(d) => fail("leader-completeness", d, vec![]),
-            None => pass(
-                "leader-completeness",
-                format!(
-                    "{} leaders held every entry committed in an earlier term",
-                    leader_logs.len()
-                ),
-            ),
-        });
-    }
-
-    if wanted("linearizability") {
-        checks.push(common::linearizability(&ops, &hist));
-    }
-    if wanted("liveness") {
-        checks.push(common::liveness(spec, &ops, end));
-    }
-    debug_assert!(checks.iter().all(|c| CHECKS.contains(&c.name.as_str())));
-
-    // Roles over time, with crashes as "down".
-    let roles = common::roles_with_crashes(
-        spec,
-        obs.iter().filter_map(|(t, n, o)| match o {
-            Obs::Role { role, term } => Some(RoleChange {
-                time: *t,
+    /// Takes one observation of server or client `n` at `t`; `d` is n's durable state.
+    pub fn observe(&mut self, t: Time, n: NodeId, o: Obs, d: &Persistent) {
+        match o {
+            Obs::Client(c) => self.clients.push(t, c),
+            Obs::Role { role, term } => self.roles.push(RoleChange {
+                time: t,
                 node: n.0,
                 role: role.to_string(),
-                term: *term,
+                term,
             }),
-            _ => None,
-        }),
-    );
-    RunOutcome {
-        stats,
-        checks,
-        ops,
-        roles,
-        tables: vec![],
-        plots: vec![],
-        records,
+            Obs::Leader { term, len } => {
+                self.leaders.entry(term).or_default().insert(n.0);
+                let label = Label::Election(self.elections.len() as u32);
+                self.elections.push(Election {
+                    time: t,
+                    node: n.0,
+                    term,
+                    len,
+                    tip: NONE,
+                });
+                if self.logs {
+                    let tip = self.mark(d, len.min(d.log.len() as u64) as usize, label);
+                    if let Some(e) = self.elections.last_mut() {
+                        e.tip = tip;
+                    }
+                }
+            }
+            Obs::Applied {
+                index,
+                term,
+                command,
+                server_term,
+                op,
+            } => self.applied(t, n.0, index, term, command, server_term, op),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn applied(
+        &mut self,
+        t: Time,
+        n: u32,
+        index: u64,
+        term: u64,
+        cmd: u64,
+        server_term: u64,
+        op: Option<(u32, u64)>,
+    ) {
+        let i = index as usize - 1;
+        while self.applied.len() <= i {
+            crate::frugal::push(&mut self.applied, None);
+        }
+        match &mut self.applied[i] {
+            Some(a) if (a.term, a.cmd) == (term, cmd) => {
+                a.committed_in = a.committed_in.min(server_term);
+            }
+            Some(a) => {
+                let (t0, n0) = (a.term, a.node);
+                self.state_machine.get_or_insert_with(|| format!(
+                    "index {index}: n{n0} applied an entry of term {t0}, n{n} applied a different entry of term {term} at {}s",
+                    fmt_time(t)
+                ));
+            }
+            slot @ None => {
+                *slot = Some(Applied {
+                    term,
+                    cmd,
+                    node: n,
+                    committed_in: server_term,
+                });
+                if let Some(op) = op {
+                    crate::frugal::push(&mut self.apply_order, op);
+                }
+            }
+        }
+    }
+
+    /// The tree node at `index` (1-based) whose prefix has this digest and entry.
+    fn find(&self, index: usize, digest: u64, term: u64, cmd: u64) -> u32 {
+        let mut m = self.at_index.get(index - 1).copied().unwrap_or(NONE);
+        while m != NONE {
+            let x = &self.tree[m as usize];
+            if (x.digest, x.term, x.cmd) == (digest, term, cmd) {
+                return m;
+            }
+            m = x.next;
+        }
+        NONE
+    }
+
+    /// Adds the first `len` entries of `d`'s log to the tree (walking back only to the first
+    /// entry already there), judging log matching at each new node; returns the last node.
+    fn mark(&mut self, d: &Persistent, len: usize, label: Label) -> u32 {
+        let mut i = len;
+        let mut parent = NONE;
+        while i > 0 {
+            let (cmd, digest) = d.hashes[i - 1];
+            parent = self.find(i, digest, d.log[i - 1].term, cmd);
+            if parent != NONE {
+                break;
+            }
+            i -= 1;
+        }
+        for j in i + 1..=len {
+            let (term, (cmd, digest)) = (d.log[j - 1].term, d.hashes[j - 1]);
+            while self.at_index.len() < j {
+                crate::frugal::push(&mut self.at_index, NONE);
+            }
+            let mut m = self.at_index[j - 1];
+            while m != NONE && self.log_matching.is_none() {
+                let x = &self.tree[m as usize];
+                if x.term == term {
+                    self.log_matching = Some(format!(
+                        "index {j}: {} and {} both have term {term} there but differ at or before it",
+                        self.label(x.label),
+                        self.label(label)
+                    ));
+                }
+                m = x.next;
+            }
+            crate::frugal::push(
+                &mut self.tree,
+                Node {
+                    index: j as u64,
+                    term,
+                    cmd,
+                    digest,
+                    parent,
+                    next: self.at_index[j - 1],
+                    label,
+                },
+            );
+            parent = (self.tree.len() - 1) as u32;
+            self.at_index[j - 1] = parent;
+        }
+        parent
+    }
+
+    fn label(&self, l: Label) -> String {
+        match l {
+            Label::Final(n) => format!("final log of n{n}"),
+            Label::Election(e) => {
+                let e = &self.elections[e as usize];
+                format!(
+                    "log of n{} elected in term {} at {}s",
+                    e.node,
+                    e.term,
+                    fmt_time(e.time)
+                )
+            }
+        }
+    }
+
+    /// Leader completeness: an entry committed in a term is in the log of every leader of a
+    /// later term. A server applying an entry in term T shows it was committed in T or
+    /// earlier; judging by the time of the apply instead would blame a leader whose election
+    /// (votes granted before the commit) completed after it. The first election (in order)
+    /// that misses such an entry, at the smallest such index.
+    fn leader_completeness(&self) -> Option<String> {
+        // Per tree node: the smallest term in which an entry was committed that this node's
+        // prefix holds differently.
+        let mut worst = vec![u64::MAX; self.tree.len()];
+        for (k, x) in self.tree.iter().enumerate() {
+            let own = match self.applied.get(x.index as usize - 1) {
+                Some(Some(a)) if (a.term, a.cmd) != (x.term, x.cmd) => a.committed_in,
+                _ => u64::MAX,
+            };
+            let inherited = if x.parent == NONE {
+                u64::MAX
+            } else {
+                worst[x.parent as usize]
+            };
+            worst[k] = own.min(inherited);
+        }
+        // The last index committed before each term: (committed_in, index) sorted, running
+        // max of the index.
+        let mut by_term: Vec<(u64, u64)> = self
+            .applied
+            .iter()
+            .enumerate()
+            .filter_map(|(i, a)| a.map(|a| (a.committed_in, i as u64 + 1)))
+            .collect();
+        by_term.sort_unstable();
+        let mut last = 0;
+        for e in &mut by_term {
+            last = last.max(e.1);
+            e.1 = last;
+        }
+        let last_before = |term: u64| {
+            let k = by_term.partition_point(|e| e.0 < term);
+            if k == 0 { 0 } else { by_term[k - 1].1 }
+        };
+        let e = self.elections.iter().find(|e| {
+            (e.tip != NONE && worst[e.tip as usize] < e.term) || last_before(e.term) > e.len
+        })?;
+        // The leader's log, for the message (once).
+        let mut log = vec![(0, 0); e.len as usize];
+        let mut m = e.tip;
+        while m != NONE {
+            let x = &self.tree[m as usize];
+            log[x.index as usize - 1] = (x.term, x.cmd);
+            m = x.parent;
+        }
+        self.applied.iter().enumerate().find_map(|(i, a)| {
+            let a = (*a)?;
+            (a.committed_in < e.term && log.get(i) != Some(&(a.term, a.cmd))).then(|| {
+                format!(
+                    "n{} became leader of term {} at {}s without index {} (an entry of term {}), committed in term {}",
+                    e.node,
+                    e.term,
+                    fmt_time(e.time),
+                    i + 1,
+                    a.term,
+                    a.committed_in
+                )
+            })
+        })
+    }
+
+    /// Takes server `n`'s final durable state (for log matching).
+    pub fn final_log(&mut self, n: u32, d: &Persistent) {
+        if self.logs {
+            self.mark(d, d.log.len(), Label::Final(n));
+        }
+    }
+
+    /// Judges the run, once every server's [`Judge::final_log`] is in.
+    pub fn finish(
+        mut self,
+        spec: &RunSpec,
+        stats: RunStats,
+        servers: u32,
+        records: Vec<TraceRecord>,
+    ) -> RunOutcome {
+        let wanted = |name: &str| spec.checks.is_empty() || spec.checks.iter().any(|c| c == name);
+        let mut checks = Vec::new();
+        let end = stats.time;
+
+        // Election safety: at most one leader can be elected in a given term.
+        if wanted("election-safety") {
+            let two = self.leaders.iter().find(|(_, s)| s.len() > 1);
+            checks.push(match two {
+                Some((term, s)) => fail(
+                    "election-safety",
+                    format!("term {term} had {} leaders: {:?}", s.len(), s),
+                    vec![],
+                ),
+                None => pass(
+                    "election-safety",
+                    format!("{} elections, one leader per term", self.elections.len()),
+                ),
+            });
+        }
+
+        // State machine safety: no two servers apply different commands at the same index.
+        if wanted("state-machine-safety") {
+            checks.push(match self.state_machine.take() {
+                Some(d) => fail("state-machine-safety", d, vec![]),
+                None => pass(
+                    "state-machine-safety",
+                    format!(
+                        "{} indexes applied, all servers agree",
+                        self.applied.iter().flatten().count()
+                    ),
+                ),
+            });
+        }
+
+        // Log matching: if two logs have an entry with the same index and term, the logs are
+        // identical up to that index. Over the final logs and every leader's log at election.
+        if wanted("log-matching") {
+            checks.push(match self.log_matching.take() {
+                Some(d) => fail("log-matching", d, vec![]),
+                None => pass(
+                    "log-matching",
+                    format!(
+                        "{} logs ({} final, {} at elections; {} distinct entries): one prefix per index and term",
+                        servers as usize + self.elections.len(),
+                        servers,
+                        self.elections.len(),
+                        self.tree.len()
+                    ),
+                ),
+            });
+        }
+
+        if wanted("leader-completeness") {
+            checks.push(match self.leader_completeness() {
+                Some(d) => fail("leader-completeness", d, vec![]),
+                None => pass(
+                    "leader-completeness",
+                    format!(
+                        "{} leaders held every entry committed in an earlier term",
+                        self.elections.len()
+                    ),
+                ),
+            });
+        }
+
+        let order = witness_order(self.clients.ids().iter().copied(), &self.apply_order);
+        let (ops, hist) = self.clients.finish();
+        if wanted("linearizability") {
+            checks.push(common::linearizability(&ops, &hist, Some(&order)));
+        }
+        if wanted("liveness") {
+            checks.push(common::liveness(spec, &ops, end));
+        }
+        debug_assert!(checks.iter().all(|c| CHECKS.contains(&c.name.as_str())));
+
+        // Roles over time, with crashes as "down".
+        let roles = common::roles_with_crashes(spec, self.roles.into_iter());
+        RunOutcome {
+            stats,
+            checks,
+            ops,
+            roles,
+            tables: vec![],
+            plots: vec![],
+            records,
+        }
     }
 }

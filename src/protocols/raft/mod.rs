@@ -163,10 +163,11 @@ pub enum Obs {
         role: &'static str,
         term: u64,
     },
-    /// A server became leader of `term` with this log: (term, command hash) per entry.
+    /// A server became leader of `term` with a log of `len` entries (the checks read them
+    /// from its durable state as it reports this).
     Leader {
         term: u64,
-        log: Vec<(u64, u64)>,
+        len: u64,
     },
     /// A server in `server_term` applied the entry at `index` (of term `term`) to its state
     /// machine. The entry was committed in `server_term` or earlier: a server learns of
@@ -176,6 +177,8 @@ pub enum Obs {
         term: u64,
         command: u64,
         server_term: u64,
+        /// The client operation (client, seq) of the entry; none for a no-op.
+        op: Option<(u32, u64)>,
     },
 }
 
@@ -234,10 +237,16 @@ pub struct RaftProtocol {
     pub spec: RaftSpec,
     pub workload: WorkloadSpec,
     pub servers: u32,
+    /// The checks, judging each observation as it is made.
+    pub judge: checks::Judge,
 }
 
 impl Protocol for RaftProtocol {
     type Node = RaftNode;
+    fn observed(&mut self, t: Time, n: NodeId, o: Obs, d: &Persistent) -> Option<Obs> {
+        self.judge.observe(t, n, o, d);
+        None
+    }
     fn node(&self, id: NodeId, _durable: &Persistent) -> RaftNode {
         if id.0 < self.servers {
             RaftNode::Server(Box::new(Server::new(id.0, &self.spec)))
@@ -262,18 +271,16 @@ fn run(spec: &RunSpec, raft: &RaftSpec) -> RunOutcome {
         spec: raft.clone(),
         workload: spec.workload.clone(),
         servers: spec.servers,
+        judge: checks::Judge::new(spec),
     };
     let mut sim = Sim::new(protocol, cfg);
     let stats = sim.run();
-    let logs: Vec<Vec<(u64, u64)>> = (0..spec.servers)
-        .map(|i| {
-            sim.durable(NodeId(i))
-                .log
-                .iter()
-                .map(|e| (e.term, crate::sim::stable_hash(&e.command)))
-                .collect()
-        })
-        .collect();
-    let obs = sim.take_observations();
-    checks::judge(spec, stats, obs, logs, sim.records().to_vec())
+    let mut judge = std::mem::take(&mut sim.protocol_mut().judge);
+    for i in 0..spec.servers {
+        judge.final_log(i, sim.durable(NodeId(i)));
+    }
+    // The servers' state is judged: free it before the history is written out.
+    let records = sim.take_records();
+    drop(sim);
+    judge.finish(spec, stats, spec.servers, records)
 }

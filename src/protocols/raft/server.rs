@@ -19,8 +19,36 @@ use crate::workload::kv::{KvOp, KvReply, KvRequest, KvResult, Sessions};
 pub struct Persistent {
     pub current_term: u64,
     pub voted_for: Option<u32>,
-    /// The log; index i (1-based, as in the paper) is `log[i - 1]`.
+    /// The log; index i (1-based, as in the paper) is `log[i - 1]`. Changed only through
+    /// [`Persistent::push`] and [`Persistent::truncate`], which keep `hashes` beside it.
     pub log: Vec<Entry>,
+    /// Per entry: its command's hash and a digest of the log up to and including it, so that
+    /// the checks tell whether two logs share a prefix in O(1) (a checksum per entry, as
+    /// real logs keep).
+    pub hashes: Vec<(u64, u64)>,
+}
+
+impl Persistent {
+    /// Appends an entry.
+    pub fn push(&mut self, e: Entry) {
+        let prev = self.hashes.last().map_or(0, |h| h.1);
+        let cmd = stable_hash(&e.command);
+        crate::frugal::push(&mut self.hashes, (cmd, chain(prev, e.term, cmd)));
+        crate::frugal::push(&mut self.log, e);
+    }
+    /// Keeps the first `len` entries.
+    pub fn truncate(&mut self, len: usize) {
+        self.log.truncate(len);
+        self.hashes.truncate(len);
+    }
+}
+
+/// The digest of a log prefix extended by one entry (term, command hash).
+pub fn chain(prev: u64, term: u64, cmd: u64) -> u64 {
+    let mut h = prev ^ term.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ cmd.rotate_left(31);
+    h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    h ^ (h >> 31)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -249,7 +277,7 @@ impl Server {
         self.leader_id = Some(self.id);
         let term = ctx.durable_ref().current_term;
         // A no-op entry of the new term: committing it commits everything before it.
-        Self::p(ctx).log.push(Entry {
+        Self::p(ctx).push(Entry {
             term,
             command: Command::Noop,
         });
@@ -257,13 +285,7 @@ impl Server {
         self.next_index = vec![last; n];
         self.match_index = vec![0; n];
         self.match_index[self.id as usize] = last;
-        let log: Vec<(u64, u64)> = ctx
-            .durable_ref()
-            .log
-            .iter()
-            .map(|e| (e.term, stable_hash(&e.command)))
-            .collect();
-        ctx.observe(Obs::Leader { term, log });
+        ctx.observe(Obs::Leader { term, len: last });
         ctx.cancel_timer(Timer::Election);
         for peer in ctx.peers().collect::<Vec<_>>() {
             self.send_append(ctx, peer.0);
@@ -457,16 +479,16 @@ impl Server {
             "n{}: a leader's log was rewritten",
             self.id
         );
-        let log = &mut Self::p(ctx).log;
+        let p = Self::p(ctx);
         for (k, e) in entries.into_iter().enumerate() {
             let idx = prev_log_index as usize + k; // 0-based position
-            match log.get(idx) {
+            match p.log.get(idx) {
                 Some(existing) if existing.term == e.term => {}
                 Some(_) => {
-                    log.truncate(idx);
-                    log.push(e);
+                    p.truncate(idx);
+                    p.push(e);
                 }
-                None => log.push(e),
+                None => p.push(e),
             }
         }
         // The last entry this request vouched for ("index of last new entry"). Only with the
@@ -529,12 +551,18 @@ impl Server {
                 break;
             };
             self.last_applied = index;
-            let server_term = ctx.durable_ref().current_term;
+            let d = ctx.durable_ref();
+            let (server_term, command) = (d.current_term, d.hashes[index as usize - 1].0);
+            let op = match &entry.command {
+                Command::Client { client, seq, .. } => Some((*client, *seq)),
+                Command::Noop => None,
+            };
             ctx.observe(Obs::Applied {
                 index,
                 term: entry.term,
-                command: stable_hash(&entry.command),
+                command,
                 server_term,
+                op,
             });
             let Command::Client { client, seq, op } = entry.command else {
                 continue;
@@ -589,12 +617,12 @@ impl Server {
             Some(i) => i,
             None => {
                 let term = ctx.durable_ref().current_term;
-                Self::p(ctx).log.push(Entry {
+                Self::p(ctx).push(Entry {
                     term,
                     command: Command::Client {
                         client: r.client,
                         seq: r.seq,
-                        op: r.op,
+                        op: std::sync::Arc::new(r.op),
                     },
                 });
                 let last = Self::last_index(ctx);
