@@ -287,9 +287,18 @@ impl Replica {
             } => self.on_accept(ctx, from.0, ballot, slot, command, chosen),
             Msg::Accepted { ballot, slot } => self.on_accepted(ctx, from.0, ballot, slot),
             Msg::Reject { ballot, promised } => {
-                if ballot == self.ballot {
-                    self.observe_ballot(ctx, promised);
+                if ballot != self.ballot {
+                    return;
                 }
+                if self.role == Role::Leader && self.spec.lease.is_some() && promised > ballot {
+                    // With leases the acceptors grant this leader and refuse every other
+                    // proposer: the higher promise is a candidate's that cannot win. Run
+                    // phase 1 above it at once, before more election timeouts fire; stepping
+                    // down would leave the cluster without a leader that anyone may elect.
+                    self.seen = self.seen.max(promised);
+                    return self.start_phase1(ctx);
+                }
+                self.observe_ballot(ctx, promised);
             }
             Msg::Heartbeat { ballot, chosen } => {
                 if ballot < ctx.durable_ref().promised {
