@@ -363,7 +363,7 @@ impl Comparison {
         row(&mut t, "latency p99", &|s| ms(s.latency_quantile(0.99)));
         row(&mut t, "longest stretch without a completion", &|s| {
             let (len, seed, from) = s.unavailable_max;
-            let at = format!("from {}", crate::sim::fmt_time(from));
+            let at = format!("from {}s", crate::sim::fmt_time(from));
             match n {
                 1 => format!("{} {at}", fmt_duration(len)),
                 _ => format!("{} (seed {seed}, {at})", fmt_duration(len)),
@@ -406,7 +406,8 @@ impl Comparison {
             let mut w = s.verdict.word().to_string();
             if n > 1 && !s.failing.is_empty() {
                 let seeds: Vec<String> = s.failing.iter().map(u64::to_string).collect();
-                w.push_str(&format!(" (seeds {})", seeds.join(" ")));
+                let s = if seeds.len() == 1 { "" } else { "s" };
+                w.push_str(&format!(" (seed{s} {})", seeds.join(" ")));
             }
             w
         });

@@ -113,6 +113,7 @@ const BUGS: &[(&str, u64, &str)] = &[
         7,
         "linearizability",
     ),
+    ("multipaxos-bug-acceptor_forgets.ron", 0, "agreement"),
 ];
 
 #[test]

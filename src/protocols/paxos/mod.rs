@@ -185,6 +185,8 @@ pub enum MultiPaxosBug {
     NoGapFill,
     /// The leader reads under its lease until `start + duration`, with no clock-drift margin.
     LeaseReadWithoutMargin,
+    /// Acceptors keep `promised` and `accepted` in memory only: a restart forgets them.
+    AcceptorForgets,
 }
 
 /// Multi-Paxos's parameters.
@@ -245,6 +247,10 @@ pub const MULTI_INFO: ProtocolInfo = ProtocolInfo {
         (
             "lease_read_without_margin",
             "the leader reads under its lease until start + duration on its own clock, with no margin for clock skew and drift",
+        ),
+        (
+            "acceptor_forgets",
+            "acceptors keep promised/accepted in memory only: a restart forgets them",
         ),
     ],
     checks: MULTI_CHECKS,

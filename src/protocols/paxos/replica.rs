@@ -173,6 +173,17 @@ impl Replica {
     }
 
     pub fn on_start(&mut self, ctx: Ctx) {
+        if self.bug(MultiPaxosBug::AcceptorForgets) {
+            // BUG (acceptor_forgets): promised and accepted are kept in memory only, so a
+            // restart starts the acceptor blank (the chosen slots it knew survive: the log is
+            // on disk). A slot a majority accepted, and so chose, can be reported by nobody
+            // in the next leader's phase 1 once enough of that majority restarted: the new
+            // leader fills it with a no-op or a new command, and replicas that applied the
+            // first command disagree with those that apply the second.
+            let d = ctx.durable();
+            d.promised = Ballot::ZERO;
+            d.accepted = Slots::default();
+        }
         self.set_role(ctx, Role::Follower);
         self.apply(ctx); // replay the chosen prefix from durable storage
         self.reset_election_timer(ctx);
