@@ -22,7 +22,7 @@ pub struct BenchArgs {
     /// Seeds of the default Raft scenario per sweep measurement.
     #[arg(long, default_value_t = 200)]
     pub seeds: u64,
-    /// Only one part: `engine`, `raft` or `lb`.
+    /// Only one part: `engine`, `raft` (Raft, and Multi-Paxos beside it) or `lb`.
     #[arg(long)]
     pub only: Option<String>,
 }

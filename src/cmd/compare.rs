@@ -82,6 +82,12 @@ pub fn main(a: CompareArgs) -> Result<i32, InputError> {
             "seed {seed}: the two scenarios expand to different fault schedules"
         )),
     })?;
+    if interrupt::interrupted() {
+        println!(
+            "interrupted: the figures cover the {} seeds that finished",
+            c.sides[0].runs
+        );
+    }
     print!("{}", c.text());
     if let (Some(p), Some(svg)) = (&a.plot, c.plot()) {
         if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {

@@ -532,7 +532,9 @@ impl Replica {
     /// Whether this replica may answer a read from its own state now: it leads, a majority's
     /// grant holds on its clock, and it applied everything its phase 1 recovered.
     fn reads_locally(&self, ctx: Ctx) -> bool {
-        self.role == Role::Leader
+        // (The clock is read only with leases on: reads count as fault effects.)
+        self.spec.lease.is_some()
+            && self.role == Role::Leader
             && self.applied >= self.recovered_top
             && self.lease.holds(ctx.now())
     }
