@@ -95,3 +95,56 @@ pub fn lb_requests(requests: u64) -> LbFigure {
         secs,
     }
 }
+
+/// Simulated events per second of one scenario's runs (with their checks) on one thread.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ScenarioFigure {
+    pub name: String,
+    pub seeds: u64,
+    pub events: u64,
+    pub secs: f64,
+}
+
+impl ScenarioFigure {
+    pub fn events_per_sec(&self) -> f64 {
+        self.events as f64 / self.secs.max(1e-9)
+    }
+}
+
+/// Runs seeds `0..seeds` of each scenario on one thread, interleaved (a seed of each in
+/// turn, `reps` rounds, the best round kept per scenario), so that both see the same machine
+/// load: the figures of two protocols are comparable within one call.
+pub fn scenarios_events(
+    scenarios: &[&crate::scenario::Scenario],
+    seeds: u64,
+    reps: u32,
+) -> Vec<ScenarioFigure> {
+    let mut best: Vec<ScenarioFigure> = scenarios
+        .iter()
+        .map(|s| ScenarioFigure {
+            name: s.name.clone(),
+            seeds,
+            events: 0,
+            secs: f64::MAX,
+        })
+        .collect();
+    for _ in 0..reps.max(1) {
+        let mut round = vec![(0u64, 0.0f64); scenarios.len()];
+        for seed in 0..seeds {
+            for (i, s) in scenarios.iter().enumerate() {
+                let spec = s.to_run_spec(seed, false);
+                let t = Instant::now();
+                let o = crate::protocols::run(&spec);
+                round[i].1 += t.elapsed().as_secs_f64();
+                round[i].0 += o.stats.events;
+                std::hint::black_box(&o);
+            }
+        }
+        for (b, (events, secs)) in best.iter_mut().zip(round) {
+            if secs < b.secs {
+                (b.events, b.secs) = (events, secs);
+            }
+        }
+    }
+    best
+}

@@ -2,6 +2,7 @@
 pub mod bench;
 pub mod check;
 pub mod cmd;
+pub mod compare;
 pub mod frugal;
 pub mod protocols;
 pub mod report;

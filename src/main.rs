@@ -32,6 +32,8 @@ enum Command {
     Replay(cmd::replay::ReplayArgs),
     /// Run many seeds in parallel and list the failing ones.
     Sweep(cmd::sweep::SweepArgs),
+    /// Run two scenarios that differ only in protocol on the same seeds, side by side.
+    Compare(cmd::compare::CompareArgs),
     /// Join the JSON Lines outputs of sharded sweeps (refusing mixed or conflicting ones).
     Merge(cmd::merge::MergeArgs),
     /// Run every scenario of a folder against its expectation (for CI).
@@ -59,6 +61,7 @@ fn main() {
         Command::Run(a) => cmd::run::main(a),
         Command::Replay(a) => cmd::replay::main(a),
         Command::Sweep(a) => cmd::sweep::main(a),
+        Command::Compare(a) => cmd::compare::main(a),
         Command::Merge(a) => cmd::merge::merge(a),
         Command::Suite(a) => cmd::suite::main(a),
         Command::List => cmd::list::main(),

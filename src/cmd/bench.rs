@@ -1,7 +1,8 @@
 //! `faultline bench`: the engine against a bare BinaryHeap loop doing the same work, in one
 //! run; then Raft on the default scenario (events per second, sweep seeds per second on 1 and
-//! on every thread) and what writing a report costs on top of a run; then a million requests
-//! through the load balancer's strategies.
+//! on every thread), Multi-Paxos on its partition scenario beside Raft on raft-partitions.ron
+//! (events per second, measured interleaved in one run), and what writing a report costs on
+//! top of a run; then a million requests through the load balancer's strategies.
 
 use clap::Args;
 
@@ -21,7 +22,7 @@ pub struct BenchArgs {
     /// Seeds of the default Raft scenario per sweep measurement.
     #[arg(long, default_value_t = 200)]
     pub seeds: u64,
-    /// Only one part: `engine`, `raft` or `lb`.
+    /// Only one part: `engine`, `raft` (Raft, and Multi-Paxos beside it) or `lb`.
     #[arg(long)]
     pub only: Option<String>,
     /// Instead: how cost grows with simulated time, servers and clients (each row in a fresh
@@ -127,6 +128,31 @@ fn engine_table(events: u64) {
     }
 }
 
+/// Raft on raft-partitions.ron and Multi-Paxos on multipaxos-partitions.ron (the same
+/// cluster, network, clients and faults), interleaved seed by seed on one thread.
+fn protocols_table(raft: &crate::scenario::Scenario, seeds: u64) -> Result<(), InputError> {
+    let multi = load_str(
+        include_str!("../../scenarios/multipaxos-partitions.ron"),
+        "scenarios/multipaxos-partitions.ron",
+    )?;
+    let f = crate::bench::scenarios_events(&[raft, &multi], seeds, 2);
+    println!();
+    for x in &f {
+        println!(
+            "{:<22} {seeds} seeds, runs and checks, 1 thread: {:>6.2} M events/s ({:.1} M events in {:.2} s)",
+            x.name,
+            x.events_per_sec() / 1e6,
+            x.events as f64 / 1e6,
+            x.secs
+        );
+    }
+    println!(
+        "multipaxos / raft events per second: {:.2}",
+        f[1].events_per_sec() / f[0].events_per_sec()
+    );
+    Ok(())
+}
+
 fn raft_table(seeds: u64) -> Result<(), InputError> {
     use std::time::Instant;
     let scenario = load_str(DEFAULT_SCENARIO, "<embedded default scenario>")?;
@@ -136,6 +162,7 @@ fn raft_table(seeds: u64) -> Result<(), InputError> {
         step: 1,
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    protocols_table(&scenario, seeds.min(50))?;
 
     // One seed at a time on one thread: simulated events (and the checks) per second.
     let t = Instant::now();

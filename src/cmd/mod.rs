@@ -10,6 +10,7 @@ use crate::scenario::{Scenario, ScenarioError, load_file, load_str};
 
 pub mod bench;
 pub mod check;
+pub mod compare;
 pub mod interrupt;
 pub mod list;
 pub mod merge;

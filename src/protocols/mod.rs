@@ -155,10 +155,11 @@ pub struct RunSpec {
 /// A check's or a run's verdict, from best to worst: a run's verdict is the worst of its
 /// checks'. A violation found in a run cut short is still a violation; otherwise a run that
 /// proved nothing is inconclusive, whatever its checks say.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
     /// Judged, and held.
+    #[default]
     Pass,
     /// The check's search budget ran out.
     Unknown,

@@ -173,38 +173,8 @@ pub const LATENCY_POINTS_MAX: usize = 20_000;
 /// Latency of each client operation over time, coloured by outcome; unknown outcomes are
 /// drawn as hollow markers on the top edge; fault windows shaded.
 pub fn latency_svg(ops: &[OpRecord], windows: &[Window], end: Time, title: &str) -> String {
-    let h = 320.0;
-    let (top, bottom) = (30.0, h - 40.0);
-    let max_lat = ops
-        .iter()
-        .filter_map(|o| o.ret.map(|r| r - o.call))
-        .max()
-        .unwrap_or(1)
-        .max(1);
-    let mut s = String::new();
-    let _ = write!(
-        s,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{h}" viewBox="0 0 {W} {h}" font-family="sans-serif">"#
-    );
-    let _ = write!(
-        s,
-        r#"<text x="{L}" y="18" font-size="14">{}</text>"#,
-        esc(title)
-    );
-    shade(&mut s, windows, end, top, bottom);
-    let _ = write!(
-        s,
-        r##"<line x1="{L}" y1="{bottom}" x2="{:.1}" y2="{bottom}" stroke="#333"/><line x1="{L}" y1="{top}" x2="{L}" y2="{bottom}" stroke="#333"/>"##,
-        W - R
-    );
-    time_axis(&mut s, end, bottom);
-    let _ = write!(
-        s,
-        r#"<text x="8" y="{:.1}" font-size="11">{}ms</text><text x="8" y="{:.1}" font-size="11">0</text>"#,
-        top + 4.0,
-        max_lat / 1_000_000,
-        bottom
-    );
+    let max_lat = max_latency(ops.iter());
+    let (mut s, top, bottom, h) = latency_frame(title, windows, end, max_lat);
     // A large history is thinned to every k-th operation (deterministically), so that the
     // plot stays a few megabytes; the failed and unknown ones are all kept up to the limit too.
     let stride = ops.len().div_ceil(LATENCY_POINTS_MAX).max(1);
@@ -256,6 +226,100 @@ pub fn latency_svg(ops: &[OpRecord], windows: &[Window], end: Time, title: &str)
     );
     s.push_str("</svg>\n");
     s
+}
+
+/// The longest latency among completed operations (at least 1 ns).
+fn max_latency<'a>(ops: impl Iterator<Item = &'a OpRecord>) -> Time {
+    ops.filter_map(|o| o.ret.map(|r| r - o.call))
+        .max()
+        .unwrap_or(1)
+        .max(1)
+}
+
+/// Latencies of several runs' operations on one time axis (one colour each: a comparison of
+/// protocols on the same seed and faults), fault windows shaded. Completed operations are
+/// dots, failed ones crosses, unknown outcomes hollow markers on the top edge.
+pub fn latency_series_svg(
+    series: &[(&str, &[OpRecord], &str)],
+    windows: &[Window],
+    end: Time,
+    title: &str,
+) -> String {
+    let max_lat = max_latency(series.iter().flat_map(|(_, ops, _)| ops.iter()));
+    let (mut s, top, bottom, h) = latency_frame(title, windows, end, max_lat);
+    let total: usize = series.iter().map(|(_, ops, _)| ops.len()).sum();
+    let stride = total.div_ceil(LATENCY_POINTS_MAX).max(1);
+    for (k, (_, ops, color)) in series.iter().enumerate() {
+        for o in ops.iter().step_by(stride) {
+            let x = x_of(o.call, end);
+            let _ = match (o.status, o.ret) {
+                (OpStatus::Unknown, _) | (_, None) => write!(
+                    s,
+                    r##"<circle cx="{x:.1}" cy="{:.1}" r="3" fill="none" stroke="{color}"><title>{}</title></circle>"##,
+                    top + 3.0 + 6.0 * k as f64,
+                    esc(&o.desc)
+                ),
+                (st, Some(r)) => {
+                    let y = bottom - (bottom - top) * ((r - o.call) as f64 / max_lat as f64);
+                    let mark = if st == OpStatus::Ok { "2.2" } else { "3.5" };
+                    write!(
+                        s,
+                        r#"<circle cx="{x:.1}" cy="{y:.1}" r="{mark}" fill="{color}" opacity="0.75"><title>{}</title></circle>"#,
+                        esc(&o.desc)
+                    )
+                }
+            };
+        }
+    }
+    let legend: Vec<String> = series
+        .iter()
+        .map(|(name, _, color)| format!(r#"<tspan fill="{color}">● {}</tspan>"#, esc(name)))
+        .collect();
+    let _ = write!(
+        s,
+        r##"<text x="{:.1}" y="{h:.1}" font-size="11" text-anchor="end" dy="-6">{}  ○ unknown outcome</text>"##,
+        W - R,
+        legend.join("  ")
+    );
+    s.push_str("</svg>\n");
+    s
+}
+
+/// A latency plot's frame: title, shaded fault windows, axes. Returns the SVG so far and the
+/// plot area's top, bottom and the picture's height.
+fn latency_frame(
+    title: &str,
+    windows: &[Window],
+    end: Time,
+    max_lat: Time,
+) -> (String, f64, f64, f64) {
+    let h = 320.0;
+    let (top, bottom) = (30.0, h - 40.0);
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{h}" viewBox="0 0 {W} {h}" font-family="sans-serif">"#
+    );
+    let _ = write!(
+        s,
+        r#"<text x="{L}" y="18" font-size="14">{}</text>"#,
+        esc(title)
+    );
+    shade(&mut s, windows, end, top, bottom);
+    let _ = write!(
+        s,
+        r##"<line x1="{L}" y1="{bottom}" x2="{:.1}" y2="{bottom}" stroke="#333"/><line x1="{L}" y1="{top}" x2="{L}" y2="{bottom}" stroke="#333"/>"##,
+        W - R
+    );
+    time_axis(&mut s, end, bottom);
+    let _ = write!(
+        s,
+        r#"<text x="8" y="{:.1}" font-size="11">{}ms</text><text x="8" y="{:.1}" font-size="11">0</text>"#,
+        top + 4.0,
+        max_lat / 1_000_000,
+        bottom
+    );
+    (s, top, bottom, h)
 }
 
 /// Completed operations per bucket of simulated time.

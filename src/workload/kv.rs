@@ -1,5 +1,5 @@
-//! A key-value client usable by any replicated key-value protocol (Raft now, Multi-Paxos
-//! later): one operation at a time, drawn from the workload's mix over its keys, with unique
+//! A key-value client usable by any replicated key-value protocol (Raft and Multi-Paxos),
+//! and the log `Command` both replicate: one operation at a time, drawn from the workload's mix over its keys, with unique
 //! written values (so histories are checkable), a timeout per attempt, retries with the same
 //! request id (the servers deduplicate), redirects to the leader, and an outcome recorded as
 //! unknown when the client gives up.
@@ -74,6 +74,23 @@ impl KvOp {
             }
         }
     }
+}
+
+/// A command in a replicated log (Raft's log entries, Multi-Paxos's slots): a client's
+/// operation or a no-op. Shared so that neither protocol depends on the other.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Command {
+    /// Proposed by a new leader: Raft appends one at the start of its term so that entries of
+    /// earlier terms get committed through it; Multi-Paxos fills log holes with it.
+    Noop,
+    /// A client's operation; `(client, seq)` identifies it across retries.
+    /// The operation is shared, not copied, by every log and message that holds the entry (`Arc`
+    /// hashes and prints as what it holds: traces are unchanged).
+    Client {
+        client: u32,
+        seq: u64,
+        op: std::sync::Arc<KvOp>,
+    },
 }
 
 /// The result of an operation.

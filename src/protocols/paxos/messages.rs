@@ -7,8 +7,8 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use crate::protocols::raft::Command;
 use crate::sim::stable_hash;
+use crate::workload::kv::Command;
 use crate::workload::kv::{KvReply, KvRequest};
 
 /// A log command with its stable hash, computed once when the leader proposes it. Shared (not
@@ -142,4 +142,21 @@ pub enum MultiMsg {
     },
     Request(KvRequest),
     Reply(KvReply),
+    /// With leases: the heartbeat, stamped with the leader's clock at `start`; an acceptor
+    /// that follows `ballot` grants the lease (see `lease.rs`).
+    LeaseRenew {
+        ballot: Ballot,
+        chosen: u64,
+        start: u64,
+    },
+    /// An acceptor granted the renewal stamped `start`.
+    LeaseGrant {
+        ballot: Ballot,
+        start: u64,
+    },
+    /// No promise for `ballot`: this acceptor's lease grant to the leader of `holder` holds.
+    LeaseHeld {
+        ballot: Ballot,
+        holder: Ballot,
+    },
 }

@@ -19,12 +19,14 @@ use super::{ProtocolDef, ProtocolInfo, RunOutcome, RunSpec};
 use crate::sim::{MILLIS, Time};
 
 mod checks;
+pub mod lease;
 pub mod messages;
 pub mod multi;
 mod replica;
 pub mod single;
 mod slots;
 
+pub use lease::LeaseSpec;
 pub use messages::{Ballot, Value};
 
 /// The number of acceptors a quorum needs. A majority: any two majorities of the same
@@ -181,6 +183,10 @@ pub enum MultiPaxosBug {
     SkipPhase1Recovery,
     /// A new leader re-proposes what phase 1 reported but leaves holes unfilled.
     NoGapFill,
+    /// The leader reads under its lease until `start + duration`, with no clock-drift margin.
+    LeaseReadWithoutMargin,
+    /// Acceptors keep `promised` and `accepted` in memory only: a restart forgets them.
+    AcceptorForgets,
 }
 
 /// Multi-Paxos's parameters.
@@ -195,6 +201,9 @@ pub struct MultiPaxosSpec {
     pub heartbeat: Time,
     /// Most chosen commands in one catch-up message.
     pub max_batch: u32,
+    /// Leader leases: the leader answers reads from its own state while a majority's grant
+    /// lasts (on its clock, less a clock-drift margin). None: every read goes through the log.
+    pub lease: Option<LeaseSpec>,
     /// A known-bug variant, or none for the correct protocol.
     pub bug: Option<MultiPaxosBug>,
 }
@@ -205,6 +214,7 @@ impl Default for MultiPaxosSpec {
             election_timeout: (150 * MILLIS, 300 * MILLIS),
             heartbeat: 50 * MILLIS,
             max_batch: 64,
+            lease: None,
             bug: None,
         }
     }
@@ -234,6 +244,14 @@ pub const MULTI_INFO: ProtocolInfo = ProtocolInfo {
             "no_gap_fill",
             "a new leader leaves slots no promise reported empty instead of proposing no-ops",
         ),
+        (
+            "lease_read_without_margin",
+            "the leader reads under its lease until start + duration on its own clock, with no margin for clock skew and drift",
+        ),
+        (
+            "acceptor_forgets",
+            "acceptors keep promised/accepted in memory only: a restart forgets them",
+        ),
     ],
     checks: MULTI_CHECKS,
 };
@@ -248,9 +266,11 @@ impl ProtocolDef for MultiPaxosSpec {
     fn checks(&self) -> &'static [&'static str] {
         MULTI_CHECKS
     }
-    /// A few leader elections (phase 1 rounds), each at most the longest election timeout.
+    /// A few leader elections (phase 1 rounds), each at most the longest election timeout,
+    /// after the last lease granted to a leader the faults cut off ran out.
     fn recovery(&self) -> Time {
-        self.election_timeout.1.saturating_mul(4) + self.heartbeat
+        let lease = self.lease.map_or(0, |l| l.duration);
+        self.election_timeout.1.saturating_mul(4) + self.heartbeat + lease
     }
     fn validate(&self, servers: u32) -> Result<(), String> {
         if servers == 0 {
@@ -265,6 +285,15 @@ impl ProtocolDef for MultiPaxosSpec {
         }
         if self.max_batch == 0 {
             return Err("multipaxos.max_batch must be at least 1".into());
+        }
+        match self.lease {
+            Some(l) => l.validate(self.heartbeat)?,
+            None if self.bug == Some(MultiPaxosBug::LeaseReadWithoutMargin) => {
+                return Err(
+                    "multipaxos.lease: the lease_read_without_margin variant needs a lease".into(),
+                );
+            }
+            None => {}
         }
         Ok(())
     }

@@ -11,10 +11,10 @@ use super::messages::{Ballot, MultiMsg};
 use super::replica::{Durable, Replica};
 use super::{MULTI_CHECKS, MultiPaxosSpec, quorum};
 use crate::protocols::common::{self, roles_with_crashes};
-use crate::protocols::raft::Command;
 use crate::protocols::{RoleChange, RunOutcome, RunSpec, Table};
 use crate::sim::{Context, Node, NodeId, Protocol, Sim, SimConfig, stable_hash};
 use crate::workload::WorkloadSpec;
+use crate::workload::kv::Command;
 use crate::workload::kv::{
     ClientObs, ClientTimer, KvClient, KvNode, KvRequest, history, witness_order,
 };
@@ -59,6 +59,8 @@ pub enum Obs {
         slot: u64,
         command: u64,
     },
+    /// The leader answered a get from its own state under its lease.
+    LeaseRead,
 }
 
 /// A node of a Multi-Paxos run.
@@ -288,6 +290,13 @@ pub fn run(spec: &RunSpec, multi: &MultiPaxosSpec) -> RunOutcome {
     for l in &learns {
         let e = applied_by.entry(l.node).or_default();
         *e = (*e).max(l.instance);
+    }
+    if multi.lease.is_some() {
+        let reads = obs.iter().filter(|o| matches!(o.2, Obs::LeaseRead)).count();
+        summary.row(vec![
+            "reads answered under a lease".into(),
+            reads.to_string(),
+        ]);
     }
     for (k, v) in [
         ("leaders elected", table.rows.len().to_string()),

@@ -13,19 +13,24 @@
 //! - Replicas apply chosen slots in order; the leader answers the client waiting on a slot.
 //! - Failure detection: the leader heartbeats; a rejection (a higher promise) deposes it.
 //!
-//! Durable: `promised`, `accepted` (written before the reply leaves) and the chosen commands.
+//! - Leases (optional, `lease.rs`): the leader renews with its heartbeat; while a majority's
+//!   grant holds it answers gets from its own state, and acceptors promise no one else.
+//!
+//! Durable: `promised`, `accepted` (written before the reply leaves), the chosen commands and
+//! the lease grant.
 //! Invariants asserted: no slot is chosen with two commands at one replica; an acceptor never
 //! accepts or promises below what it promised; slots are applied in order, each once.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
+use super::lease::{LeaderLease, forbids_promise};
 use super::messages::{Ballot, Cmd, LogCommand, MultiMsg as Msg};
 use super::multi::{Obs, Timer};
 use super::slots::Slots;
 use super::{MultiPaxosBug, MultiPaxosSpec, quorum};
-use crate::protocols::raft::Command;
 use crate::sim::{Context, NodeId};
-use crate::workload::kv::{KvReply, KvRequest, Sessions};
+use crate::workload::kv::Command;
+use crate::workload::kv::{KvOp, KvReply, KvRequest, Sessions};
 
 /// What survives a crash.
 #[derive(Clone, Debug, Default)]
@@ -35,6 +40,9 @@ pub struct Durable {
     pub accepted: Slots<(Ballot, Cmd)>,
     /// Slots this replica knows are chosen.
     pub chosen: Slots<Cmd>,
+    /// With leases: the leader ballot this acceptor granted a lease to, and until when (its
+    /// own clock) it promises no other proposer.
+    pub lease_grant: Option<(Ballot, u64)>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,6 +88,11 @@ pub struct Replica {
     waiting: BTreeMap<u64, (u32, u32, u64, u32)>,
     /// Messages to itself, handled without the network.
     local: VecDeque<Msg>,
+    /// Leader with leases: the renewals and the lease they bought.
+    lease: LeaderLease,
+    /// Leader: the highest slot phase 1 recovered; it reads under its lease only once it
+    /// applied them all.
+    recovered_top: u64,
 }
 
 pub type Ctx<'a, 'b> = &'a mut Context<'b, super::multi::MultiNode>;
@@ -102,6 +115,8 @@ impl Replica {
             sessions: Sessions::default(),
             waiting: BTreeMap::new(),
             local: VecDeque::new(),
+            lease: LeaderLease::default(),
+            recovered_top: 0,
         }
     }
 
@@ -139,6 +154,7 @@ impl Replica {
             self.inflight.clear();
             self.waiting.clear();
         }
+        self.lease.clear();
         self.role = role;
         let term = match role {
             Role::Follower => ctx.durable_ref().promised.round,
@@ -157,6 +173,17 @@ impl Replica {
     }
 
     pub fn on_start(&mut self, ctx: Ctx) {
+        if self.bug(MultiPaxosBug::AcceptorForgets) {
+            // BUG (acceptor_forgets): promised and accepted are kept in memory only, so a
+            // restart starts the acceptor blank (the chosen slots it knew survive: the log is
+            // on disk). A slot a majority accepted, and so chose, can be reported by nobody
+            // in the next leader's phase 1 once enough of that majority restarted: the new
+            // leader fills it with a no-op or a new command, and replicas that applied the
+            // first command disagree with those that apply the second.
+            let d = ctx.durable();
+            d.promised = Ballot::ZERO;
+            d.accepted = Slots::default();
+        }
         self.set_role(ctx, Role::Follower);
         self.apply(ctx); // replay the chosen prefix from durable storage
         self.reset_election_timer(ctx);
@@ -183,15 +210,33 @@ impl Replica {
         self.recovered.clear();
         self.set_role(ctx, Role::Candidate);
         let from = self.applied + 1;
-        self.send_all(
-            ctx,
-            Msg::Prepare {
-                ballot: self.ballot,
-                from,
-            },
-        );
+        let prepare = Msg::Prepare {
+            ballot: self.ballot,
+            from,
+        };
+        if self.spec.lease.is_none() {
+            self.send_all(ctx, prepare);
+        } else {
+            ctx.broadcast(prepare);
+            self.promise_self_last(ctx);
+        }
         self.reset_election_timer(ctx);
         ctx.set_timer(Timer::Heartbeat, self.spec.heartbeat);
+    }
+
+    /// With leases, a candidate promises its own ballot last, once the others' promises
+    /// would make a quorum with it. A candidate whose own acceptor promised first and was
+    /// then refused (the others grant a live leader its lease) would keep that higher
+    /// promise and reject the live leader's accepts: it would depose a leader it cannot
+    /// replace, again at every election timeout.
+    fn promise_self_last(&mut self, ctx: Ctx) {
+        if self.spec.lease.is_some()
+            && !self.promises.contains(&self.id)
+            && self.promises.len() + 1 >= Self::quorum(ctx)
+        {
+            let (ballot, from) = (self.ballot, self.applied + 1);
+            self.send(ctx, self.id, Msg::Prepare { ballot, from });
+        }
     }
 
     fn on_heartbeat_timer(&mut self, ctx: Ctx) {
@@ -209,7 +254,7 @@ impl Replica {
             }
             Role::Leader => {
                 let chosen = self.applied;
-                ctx.broadcast(Msg::Heartbeat { ballot, chosen });
+                self.heartbeat(ctx);
                 for (&slot, (command, who)) in &self.inflight {
                     for p in 0..ctx.servers() {
                         if p != self.id && !who.contains(&p) {
@@ -253,9 +298,18 @@ impl Replica {
             } => self.on_accept(ctx, from.0, ballot, slot, command, chosen),
             Msg::Accepted { ballot, slot } => self.on_accepted(ctx, from.0, ballot, slot),
             Msg::Reject { ballot, promised } => {
-                if ballot == self.ballot {
-                    self.observe_ballot(ctx, promised);
+                if ballot != self.ballot {
+                    return;
                 }
+                if self.role == Role::Leader && self.spec.lease.is_some() && promised > ballot {
+                    // With leases the acceptors grant this leader and refuse every other
+                    // proposer: the higher promise is a candidate's that cannot win. Run
+                    // phase 1 above it at once, before more election timeouts fire; stepping
+                    // down would leave the cluster without a leader that anyone may elect.
+                    self.seen = self.seen.max(promised);
+                    return self.start_phase1(ctx);
+                }
+                self.observe_ballot(ctx, promised);
             }
             Msg::Heartbeat { ballot, chosen } => {
                 if ballot < ctx.durable_ref().promised {
@@ -264,6 +318,37 @@ impl Replica {
                 }
                 self.follow(ctx, ballot);
                 self.learn_prefix(ctx, ballot, chosen, true);
+            }
+            Msg::LeaseRenew {
+                ballot,
+                chosen,
+                start,
+            } => {
+                if ballot < ctx.durable_ref().promised {
+                    let promised = ctx.durable_ref().promised;
+                    return self.send(ctx, from.0, Msg::Reject { ballot, promised });
+                }
+                self.follow(ctx, ballot);
+                // Granted from now, on this clock: durable before the grant leaves.
+                let until = ctx.now().saturating_add(self.lease_duration());
+                ctx.durable().lease_grant = Some((ballot, until));
+                self.send(ctx, from.0, Msg::LeaseGrant { ballot, start });
+                self.learn_prefix(ctx, ballot, chosen, true);
+            }
+            Msg::LeaseHeld { ballot, holder } => {
+                if self.role == Role::Candidate && ballot == self.ballot {
+                    self.set_role(ctx, Role::Follower);
+                    self.leader = Some(holder.node);
+                    ctx.cancel_timer(Timer::Heartbeat);
+                    self.reset_election_timer(ctx);
+                }
+            }
+            Msg::LeaseGrant { ballot, start } => {
+                if self.role == Role::Leader && ballot == self.ballot {
+                    let q = Self::quorum(ctx);
+                    let d = self.lease_duration();
+                    self.lease.granted(start, from.0, q, d, self.lease_margin());
+                }
             }
             Msg::CatchUp { from: slot } => {
                 let entries: Vec<(u64, Cmd)> = ctx
@@ -297,11 +382,37 @@ impl Replica {
         }
     }
 
+    fn lease_duration(&self) -> u64 {
+        self.spec.lease.map_or(0, |l| l.duration)
+    }
+
+    /// What the leader takes off its lease for clock skew and drift.
+    fn lease_margin(&self) -> u64 {
+        match self.spec.lease {
+            // BUG (lease_read_without_margin): the leader trusts its clock to measure the
+            // lease exactly as the acceptors' clocks do. A leader whose clock runs slow, or
+            // jumps back, still reads after the acceptors' grants ran out and a new leader
+            // took writes: its reads return overwritten values.
+            _ if self.bug(MultiPaxosBug::LeaseReadWithoutMargin) => 0,
+            Some(l) => l.max_drift,
+            None => 0,
+        }
+    }
+
     /// Acceptor, phase 1b: promise `ballot` and report every proposal accepted from `slot` on.
     fn on_prepare(&mut self, ctx: Ctx, from: u32, ballot: Ballot, slot: u64) {
         let promised = ctx.durable_ref().promised;
         if ballot < promised {
             return self.send(ctx, from, Msg::Reject { ballot, promised });
+        }
+        if let Some((holder, _)) = ctx.durable_ref().lease_grant
+            && forbids_promise(ctx.durable_ref().lease_grant, ballot, ctx.now())
+        {
+            // The lease granted to another leader still holds: no promise. The candidate
+            // stands down and tries again after an election timeout (a live leader's
+            // heartbeats keep it quiet); a candidate that kept raising its ballot would
+            // depose the leader at the first acceptor whose grant ran out, and duel it.
+            return self.send(ctx, from, Msg::LeaseHeld { ballot, holder });
         }
         if ballot > promised {
             ctx.durable().promised = ballot; // durable before the promise leaves
@@ -342,6 +453,8 @@ impl Replica {
         }
         if self.promises.len() >= Self::quorum(ctx) {
             self.become_leader(ctx);
+        } else {
+            self.promise_self_last(ctx);
         }
     }
 
@@ -392,9 +505,38 @@ impl Replica {
             recovered: again,
             noops,
         });
-        let (ballot, chosen) = (self.ballot, self.applied);
-        ctx.broadcast(Msg::Heartbeat { ballot, chosen });
+        self.recovered_top = top;
+        self.heartbeat(ctx);
         ctx.set_timer(Timer::Heartbeat, self.spec.heartbeat);
+    }
+
+    /// Leader: the heartbeat with the chosen prefix; with leases, a renewal stamped with this
+    /// replica's clock, granted by this replica's own acceptor too.
+    fn heartbeat(&mut self, ctx: Ctx) {
+        let (ballot, chosen) = (self.ballot, self.applied);
+        if self.spec.lease.is_none() {
+            return ctx.broadcast(Msg::Heartbeat { ballot, chosen });
+        }
+        let start = ctx.now();
+        self.lease.renew(start);
+        self.send_all(
+            ctx,
+            Msg::LeaseRenew {
+                ballot,
+                chosen,
+                start,
+            },
+        );
+    }
+
+    /// Whether this replica may answer a read from its own state now: it leads, a majority's
+    /// grant holds on its clock, and it applied everything its phase 1 recovered.
+    fn reads_locally(&self, ctx: Ctx) -> bool {
+        // (The clock is read only with leases on: reads count as fault effects.)
+        self.spec.lease.is_some()
+            && self.role == Role::Leader
+            && self.applied >= self.recovered_top
+            && self.lease.holds(ctx.now())
     }
 
     /// Phase 2a for one slot.
@@ -543,6 +685,13 @@ impl Replica {
         if self.role != Role::Leader {
             let hint = self.leader;
             return self.send(ctx, from, Msg::Reply(KvReply::not_leader(&r, hint)));
+        }
+        if let KvOp::Get { .. } = &r.op
+            && self.reads_locally(ctx)
+        {
+            let result = r.op.apply(&mut self.kv);
+            ctx.observe(Obs::LeaseRead);
+            return self.send(ctx, from, Msg::Reply(KvReply::done(&r, result)));
         }
         if let Some(result) = self.sessions.answered(r.client, r.seq) {
             return self.send(ctx, from, Msg::Reply(KvReply::done(&r, result)));

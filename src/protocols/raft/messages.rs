@@ -1,25 +1,8 @@
 //! Raft's messages (Figure 2: RequestVote and AppendEntries RPCs and their replies), the client
 //! messages, and the log entry.
 
-use std::sync::Arc;
-
-use crate::workload::kv::{KvOp, KvReply, KvRequest};
-
-/// A command in the log.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Command {
-    /// Appended by a new leader at the start of its term, so that entries of earlier terms get
-    /// committed through it (and reads through the log are answered promptly).
-    Noop,
-    /// A client's operation; `(client, seq)` identifies it across retries. The operation is
-    /// shared, not copied, by every log and message that holds the entry (`Arc` hashes and
-    /// prints as what it holds: traces are unchanged).
-    Client {
-        client: u32,
-        seq: u64,
-        op: Arc<KvOp>,
-    },
-}
+pub use crate::workload::kv::Command;
+use crate::workload::kv::{KvReply, KvRequest};
 
 /// A log entry: a command and the term in which the leader received it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
