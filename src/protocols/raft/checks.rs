@@ -12,7 +12,7 @@ use crate::sim::{NodeId, RunStats, Time, TraceRecord, fmt_time};
 use crate::workload::kv::history;
 
 /// A log as the checks see it: (term, command hash) per entry.
-type Log = Vec<(u64, u64)>;
+pub type Log = Vec<(u64, u64)>;
 
 pub fn judge(
     spec: &RunSpec,
@@ -26,13 +26,55 @@ pub fn judge(
         _ => None,
     }));
     let wanted = |name: &str| spec.checks.is_empty() || spec.checks.iter().any(|c| c == name);
-    let mut checks = Vec::new();
     let end = stats.time;
+    let mut checks = consensus_checks(spec, &obs, &final_logs);
+    if wanted("linearizability") {
+        checks.push(common::linearizability(&ops, &hist));
+    }
+    if wanted("liveness") {
+        checks.push(common::liveness(spec, &ops, end));
+    }
+    debug_assert!(checks.iter().all(|c| CHECKS.contains(&c.name.as_str())));
+    let roles = common::roles_with_crashes(spec, server_roles(&obs));
+    RunOutcome {
+        stats,
+        checks,
+        ops,
+        roles,
+        tables: vec![],
+        plots: vec![],
+        records,
+    }
+}
+
+/// The servers' roles over time (before crashes are added as "down").
+pub fn server_roles(obs: &[(Time, NodeId, Obs)]) -> impl Iterator<Item = RoleChange> + '_ {
+    obs.iter().filter_map(|(t, n, o)| match o {
+        Obs::Role { role, term } => Some(RoleChange {
+            time: *t,
+            node: n.0,
+            role: role.to_string(),
+            term: *term,
+        }),
+        _ => None,
+    })
+}
+
+/// Raft's safety properties (election safety, state machine safety, log matching, leader
+/// completeness) judged from what the servers reported and their final logs, whatever state
+/// machine they replicate: the checks the spec asks for (all when it names none).
+pub fn consensus_checks(
+    spec: &RunSpec,
+    obs: &[(Time, NodeId, Obs)],
+    final_logs: &[Log],
+) -> Vec<crate::protocols::CheckOutcome> {
+    let wanted = |name: &str| spec.checks.is_empty() || spec.checks.iter().any(|c| c == name);
+    let mut checks = Vec::new();
 
     // Election safety: at most one leader can be elected in a given term.
     let mut leaders: BTreeMap<u64, BTreeSet<u32>> = BTreeMap::new();
     let mut leader_logs: Vec<(Time, u32, u64, &Log)> = Vec::new();
-    for (t, n, o) in &obs {
+    for (t, n, o) in obs {
         if let Obs::Leader { term, log } = o {
             leaders.entry(*term).or_default().insert(n.0);
             leader_logs.push((*t, n.0, *term, log));
@@ -58,7 +100,7 @@ pub fn judge(
     // Per index: the earliest term the (first applied) entry there is known committed in.
     let mut committed_in: BTreeMap<u64, u64> = BTreeMap::new();
     let mut sms_violation = None;
-    for (t, n, o) in &obs {
+    for (t, n, o) in obs {
         if let Obs::Applied {
             index,
             term,
@@ -178,34 +220,5 @@ pub fn judge(
         });
     }
 
-    if wanted("linearizability") {
-        checks.push(common::linearizability(&ops, &hist));
-    }
-    if wanted("liveness") {
-        checks.push(common::liveness(spec, &ops, end));
-    }
-    debug_assert!(checks.iter().all(|c| CHECKS.contains(&c.name.as_str())));
-
-    // Roles over time, with crashes as "down".
-    let roles = common::roles_with_crashes(
-        spec,
-        obs.iter().filter_map(|(t, n, o)| match o {
-            Obs::Role { role, term } => Some(RoleChange {
-                time: *t,
-                node: n.0,
-                role: role.to_string(),
-                term: *term,
-            }),
-            _ => None,
-        }),
-    );
-    RunOutcome {
-        stats,
-        checks,
-        ops,
-        roles,
-        tables: vec![],
-        plots: vec![],
-        records,
-    }
+    checks
 }

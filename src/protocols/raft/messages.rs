@@ -1,27 +1,31 @@
 //! Raft's messages (Figure 2: RequestVote and AppendEntries RPCs and their replies), the client
-//! messages, and the log entry.
+//! messages, and the log entry. Generic over the replicated state machine's operation `Op`
+//! and result `R` (the key-value store's by default).
 
-use crate::workload::kv::{KvOp, KvReply, KvRequest};
+use crate::workload::kv::{KvOp, KvReply, KvRequest, KvResult};
 
 /// A command in the log.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Command {
+pub enum Command<Op = KvOp> {
     /// Appended by a new leader at the start of its term, so that entries of earlier terms get
     /// committed through it (and reads through the log are answered promptly).
     Noop,
     /// A client's operation; `(client, seq)` identifies it across retries.
-    Client { client: u32, seq: u64, op: KvOp },
+    Client { client: u32, seq: u64, op: Op },
+    /// An operation the leader proposed on its own (a lock service's session expiry): no
+    /// client waits for it.
+    Service { op: Op },
 }
 
 /// A log entry: a command and the term in which the leader received it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Entry {
+pub struct Entry<Op = KvOp> {
     pub term: u64,
-    pub command: Command,
+    pub command: Command<Op>,
 }
 
 #[derive(Clone, Debug, Hash)]
-pub enum Msg {
+pub enum Msg<Op = KvOp, R = KvResult> {
     RequestVote {
         term: u64,
         candidate: u32,
@@ -37,7 +41,7 @@ pub enum Msg {
         leader: u32,
         prev_log_index: u64,
         prev_log_term: u64,
-        entries: Vec<Entry>,
+        entries: Vec<Entry<Op>>,
         leader_commit: u64,
     },
     /// `match_index` on success; on failure, `conflict_index`: where the leader should retry.
@@ -47,6 +51,6 @@ pub enum Msg {
         match_index: u64,
         conflict_index: u64,
     },
-    Request(KvRequest),
-    Reply(KvReply),
+    Request(KvRequest<Op>),
+    Reply(KvReply<R>),
 }
