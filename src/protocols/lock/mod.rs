@@ -28,9 +28,11 @@ use crate::sim::{NodeId, RunStats, Time, TraceRecord, fmt_time};
 use crate::workload::lock::{LockMsg, LockObs, Owner};
 use crate::workload::{OpRecord, OpStatus};
 
+pub mod coordinator;
 pub mod optimistic;
 pub mod redis;
 pub mod redlock;
+pub mod table;
 
 /// The checks every lock service offers.
 pub const CHECKS: &[&str] = &[
@@ -493,12 +495,16 @@ fn lock_linearizability(h: &History<MutexInput, MutexOutput>, view: LockView) ->
     }
 }
 
-/// The acquire/release history of a run of a Redis-style lock (None for other protocols),
+/// The acquire/release history of a run of a lock service (None for other protocols),
 /// as `lock-linearizability` judges it.
 pub fn history(spec: &RunSpec) -> Option<History<MutexInput, MutexOutput>> {
     let (family, view) = match &spec.protocol {
         ProtocolSpec::RedisLock(r) => (r.family(), LockView::Service),
         ProtocolSpec::Redlock(r) => (r.family(spec.servers), LockView::Beliefs),
+        ProtocolSpec::CoordinatorLock(c) => {
+            let s = coordinator::simulate(spec, c);
+            return Some(lock_history(&s.lock, LockView::Service));
+        }
         _ => return None,
     };
     let (_, obs, _) = redis::simulate(spec, family);

@@ -14,7 +14,7 @@ pub mod machine;
 pub mod messages;
 pub mod server;
 
-pub use checks::consensus_checks;
+pub use checks::{consensus_checks, server_roles};
 pub use machine::{KvMachine, StateMachine};
 pub use messages::{Command, Entry, Msg};
 pub use server::{Persistent, RaftHost, Role, Server};
@@ -280,7 +280,20 @@ fn run(spec: &RunSpec, raft: &RaftSpec) -> RunOutcome {
     };
     let mut sim = Sim::new(protocol, cfg);
     let stats = sim.run();
-    let logs: Vec<Vec<(u64, u64)>> = (0..spec.servers)
+    let logs = final_logs(&sim, spec.servers);
+    let obs = sim.take_observations();
+    checks::judge(spec, stats, obs, logs, sim.records().to_vec())
+}
+
+/// Each server's final log as the checks see it: (term, command hash) per entry, whatever
+/// state machine the servers replicate.
+pub fn final_logs<P, Op>(sim: &Sim<P>, servers: u32) -> Vec<checks::Log>
+where
+    P: Protocol,
+    P::Node: Node<Durable = Persistent<Op>>,
+    Op: std::hash::Hash,
+{
+    (0..servers)
         .map(|i| {
             sim.durable(NodeId(i))
                 .log
@@ -288,7 +301,5 @@ fn run(spec: &RunSpec, raft: &RaftSpec) -> RunOutcome {
                 .map(|e| (e.term, crate::sim::stable_hash(&e.command)))
                 .collect()
         })
-        .collect();
-    let obs = sim.take_observations();
-    checks::judge(spec, stats, obs, logs, sim.records().to_vec())
+        .collect()
 }
