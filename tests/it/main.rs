@@ -10,6 +10,7 @@ mod checker_props;
 mod cli;
 mod cli_robust;
 mod commit;
+mod coordinator_lock;
 mod engine;
 mod lb;
 mod locks;
