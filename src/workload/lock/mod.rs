@@ -480,8 +480,7 @@ impl LockClient {
                     return;
                 }
                 if limit || ctx.now() >= self.workload.stop {
-                    self.phase = Phase::Done;
-                    return;
+                    return self.finish(ctx);
                 }
                 self.holds += 1;
                 ctx.observe(N::lock_obs(LockObs::Waiting { client: self.index }));
@@ -493,8 +492,7 @@ impl LockClient {
                 }
                 if ctx.now() >= self.workload.stop {
                     ctx.observe(N::lock_obs(LockObs::Idle { client: self.index }));
-                    self.phase = Phase::Done;
-                    return;
+                    return self.finish(ctx);
                 }
                 self.attempt(ctx);
             }
@@ -771,6 +769,13 @@ impl LockClient {
                 Deferred::Timer(t) => self.on_timer(ctx, t),
             }
         }
+    }
+
+    /// The workload is over for this client: it stops for good (closing its coordinator
+    /// session, if it has one).
+    fn finish<N: LockNode>(&mut self, ctx: Ctx<'_, '_, N>) {
+        self.phase = Phase::Done;
+        self.session_close(ctx);
     }
 
     /// Whether the client stopped for good.

@@ -178,6 +178,13 @@ impl LockClient {
         }
     }
 
+    /// Closes the session, if one is open (the client is done): its heartbeats stop.
+    pub(super) fn session_close<N: LockNode>(&mut self, ctx: Ctx<'_, '_, N>) {
+        if let Some(session) = self.session.as_mut().and_then(|s| s.id.take()) {
+            self.send_request(ctx, Step::Close, SessionOp::Close { session });
+        }
+    }
+
     /// Releases by deleting the held node (the phase is `Releasing`).
     pub(super) fn session_release<N: LockNode>(&mut self, ctx: Ctx<'_, '_, N>) {
         match self.session.as_mut().and_then(|s| s.node.take()) {
