@@ -1,6 +1,6 @@
 //! Distributed locks, and why fencing matters. Each lock service is its own protocol
-//! (`RedisLock`, `Redlock`, `OptimisticLock`); they share the client (`workload::lock`), the
-//! protected resource and the checks here.
+//! (`RedisLock`, `Redlock`, `OptimisticLock`, `CoordinatorLock`); they share the client
+//! (`workload::lock`), the protected resource and the checks here.
 //!
 //! Layout of a run: lock servers are nodes `0..servers`, the lock clients follow, and the
 //! protected resource is the last node. The resource is a storage actor: it accepts a write
@@ -98,7 +98,8 @@ impl Resource {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LockView {
     /// The service's own record: each grant, each delete (by whoever asked for it) and each
-    /// expiry, in the order the single server performed them. A correct service is a mutex
+    /// expiry, in the order the single server performed them (for the coordinator, the order
+    /// of its replicated log). A correct service is a mutex
     /// over it whatever the clients do; a forgotten lock or a reset token counter is not.
     Service,
     /// The clients' beliefs: an acquire that completed when the client began to believe it

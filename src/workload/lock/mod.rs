@@ -9,6 +9,8 @@
 //! quorum granted it and time is left: validity = ttl − elapsed − drift margin, measured on
 //! the client's own clock from *before* the requests were sent. If not, unlock everywhere and
 //! retry after a random delay. One server and a quorum of one is the single-instance lock.
+//! With a coordinator (`LeaseRule::session`, the `CoordinatorLock` service) the client opens
+//! a session and queues instead, through the leader (`session.rs`); the work is the same.
 //!
 //! A client writes only while its lease has at least `min_validity` left, so a write sent in
 //! time lands in time when the network's delay is below that bound; it stops believing it
