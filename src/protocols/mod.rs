@@ -38,6 +38,8 @@ pub enum ProtocolSpec {
     Redlock(lock::redlock::RedlockSpec),
     /// Optimistic locking: compare-and-set on a record's version.
     OptimisticLock(lock::optimistic::OptimisticSpec),
+    /// A ZooKeeper/Chubby-style lock: a lock table replicated by Raft, sessions, sequencers.
+    CoordinatorLock(lock::coordinator::CoordinatorLockSpec),
 }
 
 /// What every protocol provides to the shared tools. Adding a protocol means a variant of
@@ -86,6 +88,7 @@ impl ProtocolSpec {
             ProtocolSpec::RedisLock(r) => r,
             ProtocolSpec::Redlock(r) => r,
             ProtocolSpec::OptimisticLock(r) => r,
+            ProtocolSpec::CoordinatorLock(c) => c,
         }
     }
     pub fn name(&self) -> &'static str {
@@ -128,6 +131,7 @@ pub fn catalogue() -> Vec<ProtocolInfo> {
         lock::redis::INFO,
         lock::redlock::INFO,
         lock::optimistic::INFO,
+        lock::coordinator::INFO,
     ]
 }
 

@@ -77,20 +77,24 @@ impl KvOp {
 }
 
 /// A command in a replicated log (Raft's log entries, Multi-Paxos's slots): a client's
-/// operation or a no-op. Shared so that neither protocol depends on the other.
+/// operation, a no-op, or an operation the leader proposed on its own. Shared so that neither
+/// protocol depends on the other; generic over the replicated state machine's operation (the
+/// key-value store's by default). An operation is shared, not copied, by every log and message
+/// that holds the entry (`Arc` hashes and prints as what it holds: traces are unchanged).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Command {
+pub enum Command<Op = KvOp> {
     /// Proposed by a new leader: Raft appends one at the start of its term so that entries of
     /// earlier terms get committed through it; Multi-Paxos fills log holes with it.
     Noop,
     /// A client's operation; `(client, seq)` identifies it across retries.
-    /// The operation is shared, not copied, by every log and message that holds the entry (`Arc`
-    /// hashes and prints as what it holds: traces are unchanged).
     Client {
         client: u32,
         seq: u64,
-        op: std::sync::Arc<KvOp>,
+        op: std::sync::Arc<Op>,
     },
+    /// An operation the leader proposed on its own (a lock service's session expiry): no
+    /// client waits for it.
+    Service { op: std::sync::Arc<Op> },
 }
 
 /// The result of an operation.
@@ -104,21 +108,21 @@ pub enum KvResult {
 /// A client's request; `seq` identifies it across retries, `attempt` this one send of it
 /// (servers echo it in their reply, so the client can tell which send a reply answers).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct KvRequest {
+pub struct KvRequest<Op = KvOp> {
     pub client: u32,
     pub seq: u64,
     pub attempt: u32,
-    pub op: KvOp,
+    pub op: Op,
 }
 
 /// A server's answer, echoing the request's `seq` and `attempt` ([`KvReply::done`],
 /// [`KvReply::not_leader`]).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum KvReply {
+pub enum KvReply<R = KvResult> {
     Done {
         seq: u64,
         attempt: u32,
-        result: KvResult,
+        result: R,
     },
     /// Not the leader; try `hint` if known.
     NotLeader {
@@ -128,9 +132,9 @@ pub enum KvReply {
     },
 }
 
-impl KvReply {
+impl<R> KvReply<R> {
     /// The result of request `r`.
-    pub fn done(r: &KvRequest, result: KvResult) -> Self {
+    pub fn done<Op>(r: &KvRequest<Op>, result: R) -> Self {
         KvReply::Done {
             seq: r.seq,
             attempt: r.attempt,
@@ -138,7 +142,7 @@ impl KvReply {
         }
     }
     /// "Not the leader" in answer to request `r`.
-    pub fn not_leader(r: &KvRequest, hint: Option<u32>) -> Self {
+    pub fn not_leader<Op>(r: &KvRequest<Op>, hint: Option<u32>) -> Self {
         KvReply::NotLeader {
             seq: r.seq,
             attempt: r.attempt,
@@ -149,9 +153,38 @@ impl KvReply {
 
 /// A replicated key-value store's dedup table: per client, the last sequence number applied
 /// and its result, so that a retried request is applied once (Raft §8; Multi-Paxos uses the
-/// same). Rebuilt from the log on restart by applying it again.
-#[derive(Clone, Debug, Default)]
-pub struct Sessions(std::collections::BTreeMap<u32, (u64, KvResult)>);
+/// same, and so does the lock table of `CoordinatorLock`, with its own result type). Rebuilt
+/// from the log on restart by applying it again.
+#[derive(Clone, Debug)]
+pub struct Sessions<R = KvResult>(std::collections::BTreeMap<u32, (u64, R)>);
+
+impl<R> Default for Sessions<R> {
+    fn default() -> Self {
+        Sessions(std::collections::BTreeMap::new())
+    }
+}
+
+impl<R: Clone> Sessions<R> {
+    /// Runs `apply` for request (`client`, `seq`) unless it was applied already: its result,
+    /// the stored one for a retry of the last request, or `None` for an older one.
+    pub fn apply_once(&mut self, client: u32, seq: u64, apply: impl FnOnce() -> R) -> Option<R> {
+        match self.0.get(&client) {
+            Some((last, res)) if *last >= seq => (*last == seq).then(|| res.clone()),
+            _ => {
+                let r = apply();
+                self.0.insert(client, (seq, r.clone()));
+                Some(r)
+            }
+        }
+    }
+    /// The result of (`client`, `seq`) if it is the client's last applied request.
+    pub fn answered(&self, client: u32, seq: u64) -> Option<R> {
+        self.0
+            .get(&client)
+            .filter(|(last, _)| *last == seq)
+            .map(|(_, r)| r.clone())
+    }
+}
 
 impl Sessions {
     /// Applies request (`client`, `seq`) with `op` to `kv` unless it was applied already: its
@@ -163,21 +196,7 @@ impl Sessions {
         op: &KvOp,
         kv: &mut std::collections::BTreeMap<String, String>,
     ) -> Option<KvResult> {
-        match self.0.get(&client) {
-            Some((last, res)) if *last >= seq => (*last == seq).then(|| res.clone()),
-            _ => {
-                let r = op.apply(kv);
-                self.0.insert(client, (seq, r.clone()));
-                Some(r)
-            }
-        }
-    }
-    /// The result of (`client`, `seq`) if it is the client's last applied request.
-    pub fn answered(&self, client: u32, seq: u64) -> Option<KvResult> {
-        self.0
-            .get(&client)
-            .filter(|(last, _)| *last == seq)
-            .map(|(_, r)| r.clone())
+        self.apply_once(client, seq, || op.apply(kv))
     }
 }
 
@@ -228,11 +247,11 @@ pub fn longest_op(w: &WorkloadSpec) -> Time {
     w.timeout.saturating_mul(w.attempts as u64)
 }
 
-/// The operation a client is waiting on.
+/// The request a [`Requester`] is waiting on.
 #[derive(Clone, Debug)]
-struct Pending {
+struct Pending<Op> {
     seq: u64,
-    op: KvOp,
+    op: Op,
     /// Id of the latest send; only a "not the leader" answering it is acted on.
     attempt: u32,
     /// Attempts begun (each ends at its deadline); the client gives up after `attempts`.
@@ -247,16 +266,216 @@ struct Pending {
     backing_off: bool,
 }
 
-/// One client.
+/// How a [`Requester`] reaches the network from its host node: the message that carries a
+/// request, and the timer tag of the request in flight.
+pub struct Wire<N: Node, Op> {
+    pub request: fn(KvRequest<Op>) -> N::Msg,
+    pub attempt_timer: N::Timer,
+}
+
+/// What a [`Requester`] did with an attempt timer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AttemptEnd {
+    /// Nothing pending, or the request was resent (after a back-off, or to the next server).
+    Continue,
+    /// Every attempt timed out: the request `seq` is abandoned, its outcome unknown.
+    GaveUp { seq: u64 },
+}
+
+/// Finding the leader of a replicated service and getting one request at a time through it:
+/// a timeout per attempt, retries with the same request id (the servers deduplicate), the
+/// next server after a timeout, redirects to the leader a server names, and a randomized
+/// back-off when nobody knows one. The key-value client is built on it, and so is the session
+/// lock client of `CoordinatorLock` (`workload::lock`).
+#[derive(Clone, Debug)]
+pub struct Requester<Op> {
+    client: u32,
+    timeout: Time,
+    attempts: u32,
+    pending: Option<Pending<Op>>,
+    target: u32,
+    servers: u32,
+}
+
+impl<Op: Clone> Requester<Op> {
+    /// Client `client` of a service on servers `0..servers`, giving each attempt `timeout`
+    /// and each request `attempts` attempts.
+    pub fn new(client: u32, timeout: Time, attempts: u32, servers: u32) -> Self {
+        Requester {
+            client,
+            timeout,
+            attempts,
+            pending: None,
+            target: client % servers.max(1),
+            servers: servers.max(1),
+        }
+    }
+
+    /// Whether a request is in flight.
+    pub fn busy(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    /// The server requests go to (the leader, when the client knows it).
+    pub fn target(&self) -> NodeId {
+        NodeId(self.target)
+    }
+
+    /// Points the requester at `server` (a leader hint learned elsewhere).
+    pub fn retarget(&mut self, server: u32) {
+        self.target = server % self.servers;
+    }
+
+    /// Forgets the request in flight (its timer is left to fire on nothing).
+    pub fn abandon(&mut self) {
+        self.pending = None;
+    }
+
+    /// Begins request `seq`: send `op`, and time the attempt out.
+    pub fn start<N: Node>(&mut self, ctx: &mut Context<'_, N>, w: &Wire<N, Op>, seq: u64, op: Op) {
+        self.pending = Some(Pending {
+            seq,
+            op,
+            attempt: 0,
+            tries: 0,
+            deadline: 0,
+            redirects: 0,
+            backoffs: 0,
+            backing_off: false,
+        });
+        self.begin_attempt(ctx, w);
+    }
+
+    /// Sends the pending request to the current target as a new attempt.
+    fn send<N: Node>(&mut self, ctx: &mut Context<'_, N>, w: &Wire<N, Op>) {
+        if let Some(p) = &mut self.pending {
+            p.attempt += 1;
+            p.backing_off = false;
+            let r = KvRequest {
+                client: self.client,
+                seq: p.seq,
+                attempt: p.attempt,
+                op: p.op.clone(),
+            };
+            ctx.send(NodeId(self.target), (w.request)(r));
+        }
+    }
+
+    /// Begins a new attempt of the pending request: send, and time it out.
+    fn begin_attempt<N: Node>(&mut self, ctx: &mut Context<'_, N>, w: &Wire<N, Op>) {
+        let now = ctx.now();
+        if let Some(p) = &mut self.pending {
+            p.tries += 1;
+            p.redirects = 0;
+            p.deadline = now.saturating_add(self.timeout);
+        }
+        self.send(ctx, w);
+        ctx.set_timer(w.attempt_timer, self.timeout);
+    }
+
+    /// A randomized exponential back-off: the `k`-th of a request waits uniformly in
+    /// `[b, 2b]` with `b` = timeout/32 doubled `k` times (at least 1 ns: simulated time always
+    /// advances), and never more than half the timeout.
+    fn backoff<N: Node>(&self, ctx: &mut Context<'_, N>, k: u32) -> Time {
+        let base = (self.timeout / 32).max(1);
+        let b = base
+            .saturating_mul(1 << k.min(20))
+            .min(self.timeout / 2)
+            .max(1);
+        ctx.random_range(b, b.saturating_mul(2).min(self.timeout.max(2)).max(b))
+    }
+
+    /// The attempt timer fired: resend after a back-off, try the next server, or give up.
+    pub fn on_attempt_timer<N: Node>(
+        &mut self,
+        ctx: &mut Context<'_, N>,
+        w: &Wire<N, Op>,
+    ) -> AttemptEnd {
+        let now = ctx.now();
+        let Some(p) = &self.pending else {
+            return AttemptEnd::Continue;
+        };
+        if p.backing_off && now < p.deadline {
+            // The back-off is over: resend within the same attempt.
+            let left = p.deadline - now;
+            self.send(ctx, w);
+            ctx.set_timer(w.attempt_timer, left);
+            return AttemptEnd::Continue;
+        }
+        if p.tries >= self.attempts {
+            let seq = p.seq;
+            self.pending = None;
+            return AttemptEnd::GaveUp { seq };
+        }
+        self.target = (self.target + 1) % self.servers;
+        self.begin_attempt(ctx, w);
+        AttemptEnd::Continue
+    }
+
+    /// A reply. A result for any attempt of the pending request completes it (servers
+    /// deduplicate, so it is the request's one result): `(seq, result)`; any other copy is
+    /// ignored. A "not the leader" is acted on only when it answers the latest attempt, once,
+    /// within [`MAX_REDIRECTS`] per attempt: duplicated or late replies never multiply work.
+    pub fn on_reply<N: Node, R>(
+        &mut self,
+        ctx: &mut Context<'_, N>,
+        w: &Wire<N, Op>,
+        from: NodeId,
+        reply: KvReply<R>,
+    ) -> Option<(u64, R)> {
+        match reply {
+            KvReply::Done { seq, result, .. } => {
+                if self.pending.as_ref().is_none_or(|p| p.seq != seq) {
+                    return None; // a late copy
+                }
+                self.target = from.0 % self.servers;
+                self.pending = None;
+                ctx.cancel_timer(w.attempt_timer);
+                Some((seq, result))
+            }
+            KvReply::NotLeader { seq, attempt, hint } => {
+                let now = ctx.now();
+                let Some(p) = &mut self.pending else {
+                    return None;
+                };
+                if p.seq != seq
+                    || p.attempt != attempt
+                    || p.backing_off
+                    || p.redirects >= MAX_REDIRECTS
+                {
+                    return None; // stale, a copy, or this attempt redirected enough
+                }
+                p.redirects += 1;
+                match hint {
+                    Some(h) if h != from.0 && h < self.servers => {
+                        self.target = h;
+                        self.send(ctx, w);
+                    }
+                    _ => {
+                        // Nobody knows a leader (an election is on, or this server is cut
+                        // off): try the next server after a randomized back-off.
+                        self.target = (from.0 + 1) % self.servers;
+                        p.backing_off = true;
+                        let (k, left) = (p.backoffs, p.deadline.saturating_sub(now));
+                        p.backoffs += 1;
+                        let wait = self.backoff(ctx, k).min(left.max(1));
+                        ctx.set_timer(w.attempt_timer, wait);
+                    }
+                }
+                None
+            }
+        }
+    }
+}
+
+/// One key-value client: closed loop, one operation at a time through a [`Requester`].
 #[derive(Clone, Debug)]
 pub struct KvClient {
     pub index: u32,
     spec: WorkloadSpec,
     seq: u64,
     issued: u32,
-    pending: Option<Pending>,
-    target: u32,
-    servers: u32,
+    requests: Requester<KvOp>,
 }
 
 impl KvClient {
@@ -266,9 +485,14 @@ impl KvClient {
             spec: spec.clone(),
             seq: 0,
             issued: 0,
-            pending: None,
-            target: index % servers.max(1),
-            servers: servers.max(1),
+            requests: Requester::new(index, spec.timeout, spec.attempts, servers),
+        }
+    }
+
+    fn wire<N: KvNode>() -> Wire<N, KvOp> {
+        Wire {
+            request: N::request,
+            attempt_timer: N::client_timer(ClientTimer::Attempt),
         }
     }
 
@@ -303,45 +527,6 @@ impl KvClient {
         }
     }
 
-    /// Sends the pending operation to the current target as a new attempt.
-    fn send<N: KvNode>(&mut self, ctx: &mut Context<'_, N>) {
-        if let Some(p) = &mut self.pending {
-            p.attempt += 1;
-            p.backing_off = false;
-            let r = KvRequest {
-                client: self.index,
-                seq: p.seq,
-                attempt: p.attempt,
-                op: p.op.clone(),
-            };
-            ctx.send(NodeId(self.target), N::request(r));
-        }
-    }
-
-    /// Begins a new attempt of the pending operation: send, and time it out.
-    fn begin_attempt<N: KvNode>(&mut self, ctx: &mut Context<'_, N>) {
-        let now = ctx.now();
-        if let Some(p) = &mut self.pending {
-            p.tries += 1;
-            p.redirects = 0;
-            p.deadline = now.saturating_add(self.spec.timeout);
-        }
-        self.send(ctx);
-        ctx.set_timer(N::client_timer(ClientTimer::Attempt), self.spec.timeout);
-    }
-
-    /// A randomized exponential back-off: the `k`-th of an operation waits uniformly in
-    /// `[b, 2b]` with `b` = timeout/32 doubled `k` times (at least 1 ns: simulated time always
-    /// advances), and never more than half the timeout.
-    fn backoff<N: KvNode>(&self, ctx: &mut Context<'_, N>, k: u32) -> Time {
-        let base = (self.spec.timeout / 32).max(1);
-        let b = base
-            .saturating_mul(1 << k.min(20))
-            .min(self.spec.timeout / 2)
-            .max(1);
-        ctx.random_range(b, b.saturating_mul(2).min(self.spec.timeout.max(2)).max(b))
-    }
-
     pub fn on_timer<N: KvNode>(
         &mut self,
         ctx: &mut Context<'_, N>,
@@ -352,7 +537,7 @@ impl KvClient {
             ClientTimer::Think => {
                 let limit_reached =
                     self.spec.ops_per_client > 0 && self.issued >= self.spec.ops_per_client;
-                if self.pending.is_some() || limit_reached || now_true >= self.spec.stop {
+                if self.requests.busy() || limit_reached || now_true >= self.spec.stop {
                     return;
                 }
                 self.seq += 1;
@@ -363,91 +548,31 @@ impl KvClient {
                     seq: self.seq,
                     op: op.clone(),
                 }));
-                self.pending = Some(Pending {
-                    seq: self.seq,
-                    op,
-                    attempt: 0,
-                    tries: 0,
-                    deadline: 0,
-                    redirects: 0,
-                    backoffs: 0,
-                    backing_off: false,
-                });
-                self.begin_attempt(ctx);
+                self.requests.start(ctx, &Self::wire(), self.seq, op);
             }
             ClientTimer::Attempt => {
-                let now = ctx.now();
-                let Some(p) = &self.pending else { return };
-                if p.backing_off && now < p.deadline {
-                    // The back-off is over: resend within the same attempt.
-                    let left = p.deadline - now;
-                    self.send(ctx);
-                    ctx.set_timer(N::client_timer(ClientTimer::Attempt), left);
-                    return;
-                }
-                if p.tries >= self.spec.attempts {
+                if let AttemptEnd::GaveUp { seq } =
+                    self.requests.on_attempt_timer(ctx, &Self::wire())
+                {
                     ctx.observe(N::client_obs(ClientObs::GiveUp {
                         client: self.index,
-                        seq: p.seq,
+                        seq,
                     }));
-                    self.pending = None;
                     self.think(ctx);
-                    return;
                 }
-                self.target = (self.target + 1) % self.servers;
-                self.begin_attempt(ctx);
             }
         }
     }
 
-    /// A reply. A result for any attempt of the pending operation completes it (servers
-    /// deduplicate, so it is the operation's one result); any other copy is ignored. A "not
-    /// the leader" is acted on only when it answers the latest attempt, once, within
-    /// [`MAX_REDIRECTS`] per attempt: duplicated or late replies never multiply work.
+    /// A reply: a result completes the pending operation (see [`Requester::on_reply`]).
     pub fn on_reply<N: KvNode>(&mut self, ctx: &mut Context<'_, N>, from: NodeId, reply: KvReply) {
-        match reply {
-            KvReply::Done { seq, result, .. } => {
-                if self.pending.as_ref().is_none_or(|p| p.seq != seq) {
-                    return; // a late copy
-                }
-                self.target = from.0 % self.servers;
-                ctx.observe(N::client_obs(ClientObs::Complete {
-                    client: self.index,
-                    seq,
-                    result,
-                }));
-                self.pending = None;
-                ctx.cancel_timer(N::client_timer(ClientTimer::Attempt));
-                self.think(ctx);
-            }
-            KvReply::NotLeader { seq, attempt, hint } => {
-                let now = ctx.now();
-                let Some(p) = &mut self.pending else { return };
-                if p.seq != seq
-                    || p.attempt != attempt
-                    || p.backing_off
-                    || p.redirects >= MAX_REDIRECTS
-                {
-                    return; // stale, a copy, or this attempt redirected enough
-                }
-                p.redirects += 1;
-                match hint {
-                    Some(h) if h != from.0 && h < self.servers => {
-                        self.target = h;
-                        self.send(ctx);
-                    }
-                    _ => {
-                        // Nobody knows a leader (an election is on, or this server is cut
-                        // off): try the next server after a randomized back-off.
-                        self.target = (from.0 + 1) % self.servers;
-                        p.backing_off = true;
-                        let (k, left) = (p.backoffs, p.deadline.saturating_sub(now));
-                        p.backoffs += 1;
-                        let wait = self.backoff(ctx, k).min(left.max(1));
-                        ctx.set_timer(N::client_timer(ClientTimer::Attempt), wait);
-                    }
-                }
-            }
+        if let Some((seq, result)) = self.requests.on_reply(ctx, &Self::wire(), from, reply) {
+            ctx.observe(N::client_obs(ClientObs::Complete {
+                client: self.index,
+                seq,
+                result,
+            }));
+            self.think(ctx);
         }
     }
 }

@@ -63,6 +63,7 @@ fn correct_locks_are_safe_under_pauses_crashes_and_drift() {
         "redis-lock-gc-pause.ron",
         "redlock-clock-skew.ron",
         "optimistic-lock.ron",
+        "lock-coordinator.ron",
     ] {
         sweep_passes(&scenario(name), 0..60, name);
     }
@@ -86,6 +87,12 @@ const BUGS: &[(&str, &str, u64, usize)] = &[
     ("lock-bug-volatile_redis.ron", "lock-linearizability", 0, 60),
     ("lock-bug-no_drift_margin.ron", "mutual-exclusion", 23, 400),
     ("lock-bug-blind_write.ron", "lost-update", 0, 12),
+    (
+        "lock-bug-session_closed_after_acquire.ron",
+        "mutual-exclusion",
+        0,
+        12,
+    ),
     // Correct Redlock, but clocks that jump: Kleppmann's counterexample.
     ("redlock-clock-jump.ron", "mutual-exclusion", 0, 400),
 ];
@@ -123,6 +130,7 @@ fn the_same_scenarios_without_the_mistake_pass() {
             ProtocolSpec::RedisLock(r) => r.bug = None,
             ProtocolSpec::Redlock(r) => r.bug = None,
             ProtocolSpec::OptimisticLock(r) => r.bug = None,
+            ProtocolSpec::CoordinatorLock(r) => r.bug = None,
             p => panic!("{name}: unexpected protocol {p:?}"),
         }
         sweep_passes(&s, 0..30, &format!("{name} without its bug"));
@@ -241,6 +249,7 @@ fn lock_runs_are_deterministic() {
         "redis-lock-basic.ron",
         "redlock-clock-jump.ron",
         "optimistic-lock.ron",
+        "lock-coordinator.ron",
     ] {
         let s = scenario(name);
         let a = run(&s.to_run_spec(5, true));

@@ -11,6 +11,7 @@ mod cli;
 mod cli_robust;
 mod commit;
 mod compare;
+mod coordinator_lock;
 mod engine;
 mod lb;
 mod locks;

@@ -1,6 +1,6 @@
 //! Distributed locks, and why fencing matters. Each lock service is its own protocol
-//! (`RedisLock`, `Redlock`, `OptimisticLock`); they share the client (`workload::lock`), the
-//! protected resource and the checks here.
+//! (`RedisLock`, `Redlock`, `OptimisticLock`, `CoordinatorLock`); they share the client
+//! (`workload::lock`), the protected resource and the checks here.
 //!
 //! Layout of a run: lock servers are nodes `0..servers`, the lock clients follow, and the
 //! protected resource is the last node. The resource is a storage actor: it accepts a write
@@ -28,9 +28,11 @@ use crate::sim::{NodeId, RunStats, Time, TraceRecord, fmt_time};
 use crate::workload::lock::{LockMsg, LockObs, Owner};
 use crate::workload::{OpRecord, OpStatus};
 
+pub mod coordinator;
 pub mod optimistic;
 pub mod redis;
 pub mod redlock;
+pub mod table;
 
 /// The checks every lock service offers.
 pub const CHECKS: &[&str] = &[
@@ -96,7 +98,8 @@ impl Resource {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LockView {
     /// The service's own record: each grant, each delete (by whoever asked for it) and each
-    /// expiry, in the order the single server performed them. A correct service is a mutex
+    /// expiry, in the order the single server performed them (for the coordinator, the order
+    /// of its replicated log). A correct service is a mutex
     /// over it whatever the clients do; a forgotten lock or a reset token counter is not.
     Service,
     /// The clients' beliefs: an acquire that completed when the client began to believe it
@@ -493,12 +496,16 @@ fn lock_linearizability(h: &History<MutexInput, MutexOutput>, view: LockView) ->
     }
 }
 
-/// The acquire/release history of a run of a Redis-style lock (None for other protocols),
+/// The acquire/release history of a run of a lock service (None for other protocols),
 /// as `lock-linearizability` judges it.
 pub fn history(spec: &RunSpec) -> Option<History<MutexInput, MutexOutput>> {
     let (family, view) = match &spec.protocol {
         ProtocolSpec::RedisLock(r) => (r.family(), LockView::Service),
         ProtocolSpec::Redlock(r) => (r.family(spec.servers), LockView::Beliefs),
+        ProtocolSpec::CoordinatorLock(c) => {
+            let s = coordinator::simulate(spec, c);
+            return Some(lock_history(&s.lock, LockView::Service));
+        }
         _ => return None,
     };
     let (_, obs, _) = redis::simulate(spec, family);

@@ -398,6 +398,7 @@ impl Protocol for RedisProtocol {
                 from_receipt: f.from_receipt,
                 fencing: f.tokens,
                 resource: NodeId(f.servers + clients),
+                session: None,
             };
             RedisNode::Client(Box::new(LockClient::new(
                 id.0 - f.servers,

@@ -227,7 +227,7 @@ pub fn run(spec: &RunSpec, multi: &MultiPaxosSpec) -> RunOutcome {
             _ => {}
         }
     }
-    let noop = stable_hash(&Command::Noop);
+    let noop = stable_hash(&Command::<crate::workload::kv::KvOp>::Noop);
     let value = |h: u64| match proposed.get(&h).map(|&i| &obs[i].2) {
         _ if h == noop => "a no-op".to_string(),
         Some(Obs::Client(ClientObs::Invoke { client, seq, op })) => {

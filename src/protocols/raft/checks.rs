@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::server::Persistent;
 use super::{CHECKS, Obs};
 use crate::protocols::common::{self, fail, pass};
-use crate::protocols::{RoleChange, RunOutcome, RunSpec};
+use crate::protocols::{CheckOutcome, RoleChange, RunOutcome, RunSpec};
 use crate::sim::{NodeId, RunStats, Time, TraceRecord, fmt_time};
 use crate::workload::kv::{HistoryBuilder, witness_order};
 
@@ -97,7 +97,7 @@ impl Judge {
     }
 
     /// Takes one observation of server or client `n` at `t`; `d` is n's durable state.
-    pub fn observe(&mut self, t: Time, n: NodeId, o: Obs, d: &Persistent) {
+    pub fn observe<Op>(&mut self, t: Time, n: NodeId, o: Obs, d: &Persistent<Op>) {
         match o {
             Obs::Client(c) => self.clients.push(t, c),
             Obs::Role { role, term } => self.roles.push(RoleChange {
@@ -188,7 +188,7 @@ impl Judge {
 
     /// Adds the first `len` entries of `d`'s log to the tree (walking back only to the first
     /// entry already there), judging log matching at each new node; returns the last node.
-    fn mark(&mut self, d: &Persistent, len: usize, label: Label) -> u32 {
+    fn mark<Op>(&mut self, d: &Persistent<Op>, len: usize, label: Label) -> u32 {
         let mut i = len;
         let mut parent = NONE;
         while i > 0 {
@@ -316,24 +316,18 @@ impl Judge {
     }
 
     /// Takes server `n`'s final durable state (for log matching).
-    pub fn final_log(&mut self, n: u32, d: &Persistent) {
+    pub fn final_log<Op>(&mut self, n: u32, d: &Persistent<Op>) {
         if self.logs {
             self.mark(d, d.log.len(), Label::Final(n));
         }
     }
 
-    /// Judges the run, once every server's [`Judge::final_log`] is in.
-    pub fn finish(
-        mut self,
-        spec: &RunSpec,
-        stats: RunStats,
-        servers: u32,
-        records: Vec<TraceRecord>,
-    ) -> RunOutcome {
+    /// Raft's safety properties (election safety, state machine safety, log matching, leader
+    /// completeness) that the spec asks for (all when it names none), whatever state machine
+    /// the servers replicate; once every server's [`Judge::final_log`] is in.
+    pub fn consensus_checks(&mut self, spec: &RunSpec, servers: u32) -> Vec<CheckOutcome> {
         let wanted = |name: &str| spec.checks.is_empty() || spec.checks.iter().any(|c| c == name);
         let mut checks = Vec::new();
-        let end = stats.time;
-
         // Election safety: at most one leader can be elected in a given term.
         if wanted("election-safety") {
             let two = self.leaders.iter().find(|(_, s)| s.len() > 1);
@@ -395,6 +389,26 @@ impl Judge {
             });
         }
 
+        checks
+    }
+
+    /// The servers' roles over time (before crashes are added as "down").
+    pub fn take_roles(&mut self) -> Vec<RoleChange> {
+        std::mem::take(&mut self.roles)
+    }
+
+    /// Judges a key-value run: Raft's properties and the clients' history, once every
+    /// server's [`Judge::final_log`] is in.
+    pub fn finish(
+        mut self,
+        spec: &RunSpec,
+        stats: RunStats,
+        servers: u32,
+        records: Vec<TraceRecord>,
+    ) -> RunOutcome {
+        let wanted = |name: &str| spec.checks.is_empty() || spec.checks.iter().any(|c| c == name);
+        let end = stats.time;
+        let mut checks = self.consensus_checks(spec, servers);
         let order = witness_order(self.clients.ids().iter().copied(), &self.apply_order);
         let (ops, hist) = self.clients.finish();
         if wanted("linearizability") {

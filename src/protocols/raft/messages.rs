@@ -1,18 +1,19 @@
 //! Raft's messages (Figure 2: RequestVote and AppendEntries RPCs and their replies), the client
-//! messages, and the log entry.
+//! messages, and the log entry. Generic over the replicated state machine's operation `Op`
+//! and result `R` (the key-value store's by default).
 
 pub use crate::workload::kv::Command;
-use crate::workload::kv::{KvReply, KvRequest};
+use crate::workload::kv::{KvOp, KvReply, KvRequest, KvResult};
 
 /// A log entry: a command and the term in which the leader received it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Entry {
+pub struct Entry<Op = KvOp> {
     pub term: u64,
-    pub command: Command,
+    pub command: Command<Op>,
 }
 
 #[derive(Clone, Debug, Hash)]
-pub enum Msg {
+pub enum Msg<Op = KvOp, R = KvResult> {
     RequestVote {
         term: u64,
         candidate: u32,
@@ -28,7 +29,7 @@ pub enum Msg {
         leader: u32,
         prev_log_index: u64,
         prev_log_term: u64,
-        entries: Vec<Entry>,
+        entries: Vec<Entry<Op>>,
         leader_commit: u64,
     },
     /// `match_index` on success; on failure, `conflict_index`: where the leader should retry.
@@ -38,6 +39,6 @@ pub enum Msg {
         match_index: u64,
         conflict_index: u64,
     },
-    Request(KvRequest),
-    Reply(KvReply),
+    Request(KvRequest<Op>),
+    Reply(KvReply<R>),
 }

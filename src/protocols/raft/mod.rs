@@ -10,11 +10,14 @@ use crate::workload::WorkloadSpec;
 use crate::workload::kv::{ClientObs, ClientTimer, KvClient, KvNode, KvRequest};
 
 mod checks;
+pub mod machine;
 pub mod messages;
 pub mod server;
 
+pub use checks::Judge;
+pub use machine::{KvMachine, StateMachine};
 pub use messages::{Command, Entry, Msg};
-pub use server::{Persistent, Role, Server};
+pub use server::{Persistent, RaftHost, Role, Server};
 
 /// Known-bug variants: each a small, faithful deviation from the paper.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -217,6 +220,18 @@ impl Node for RaftNode {
             (RaftNode::Server(s), t) => s.on_timer(ctx, t),
             _ => {}
         }
+    }
+}
+
+impl RaftHost<KvMachine> for RaftNode {
+    fn raft_msg(m: Msg) -> Msg {
+        m
+    }
+    fn raft_timer(t: Timer) -> Timer {
+        t
+    }
+    fn raft_obs(o: Obs) -> Obs {
+        o
     }
 }
 

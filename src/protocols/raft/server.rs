@@ -9,28 +9,40 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::machine::{KvMachine, StateMachine};
 use super::messages::{Command, Entry, Msg};
-use super::{Obs, RaftBug, RaftNode, RaftSpec, Timer};
-use crate::sim::{Context, NodeId, stable_hash};
-use crate::workload::kv::{KvOp, KvReply, KvRequest, KvResult, Sessions};
+use super::{Obs, RaftBug, RaftSpec, Timer};
+use crate::sim::{Context, Node, NodeId, stable_hash};
+use crate::workload::kv::{KvOp, KvReply, KvRequest};
 
 /// What survives a crash.
-#[derive(Clone, Debug, Default)]
-pub struct Persistent {
+#[derive(Clone, Debug)]
+pub struct Persistent<Op = KvOp> {
     pub current_term: u64,
     pub voted_for: Option<u32>,
     /// The log; index i (1-based, as in the paper) is `log[i - 1]`. Changed only through
     /// [`Persistent::push`] and [`Persistent::truncate`], which keep `hashes` beside it.
-    pub log: Vec<Entry>,
+    pub log: Vec<Entry<Op>>,
     /// Per entry: its command's hash and a digest of the log up to and including it, so that
     /// the checks tell whether two logs share a prefix in O(1) (a checksum per entry, as
     /// real logs keep).
     pub hashes: Vec<(u64, u64)>,
 }
 
-impl Persistent {
+impl<Op> Default for Persistent<Op> {
+    fn default() -> Self {
+        Persistent {
+            current_term: 0,
+            voted_for: None,
+            log: Vec::new(),
+            hashes: Vec::new(),
+        }
+    }
+}
+
+impl<Op: std::hash::Hash> Persistent<Op> {
     /// Appends an entry.
-    pub fn push(&mut self, e: Entry) {
+    pub fn push(&mut self, e: Entry<Op>) {
         let prev = self.hashes.last().map_or(0, |h| h.1);
         let cmd = stable_hash(&e.command);
         crate::frugal::push(&mut self.hashes, (cmd, chain(prev, e.term, cmd)));
@@ -51,6 +63,15 @@ pub fn chain(prev: u64, term: u64, cmd: u64) -> u64 {
     h ^ (h >> 31)
 }
 
+/// What a node type provides so that it can host a Raft [`Server`] of state machine `M`:
+/// durable storage of Raft's persistent state, and a way to carry Raft's messages, timers and
+/// observations in its own.
+pub trait RaftHost<M: StateMachine>: Node<Durable = Persistent<M::Op>> {
+    fn raft_msg(m: Msg<M::Op, M::Result>) -> Self::Msg;
+    fn raft_timer(t: Timer) -> Self::Timer;
+    fn raft_obs(o: Obs) -> Self::Obs;
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
     Follower,
@@ -68,9 +89,9 @@ impl Role {
     }
 }
 
-/// Volatile state of a server.
+/// Volatile state of a server replicating state machine `M`.
 #[derive(Clone, Debug)]
-pub struct Server {
+pub struct Server<M: StateMachine = KvMachine> {
     pub id: u32,
     spec: RaftSpec,
     pub role: Role,
@@ -82,17 +103,16 @@ pub struct Server {
     votes: BTreeSet<u32>,
     next_index: Vec<u64>,
     match_index: Vec<u64>,
-    /// The state machine and, per client, the last applied request and its result.
-    pub kv: BTreeMap<String, String>,
-    sessions: Sessions,
+    /// The state machine (with, per client, the last applied request and its result).
+    pub sm: M,
     /// Log index -> (client node, client, seq, attempt) of the request waiting for it, its
     /// latest attempt (leader only).
     waiting: BTreeMap<u64, (u32, u32, u64, u32)>,
 }
 
-type Ctx<'a, 'b> = &'a mut Context<'b, RaftNode>;
+type Ctx<'a, 'b, N> = &'a mut Context<'b, N>;
 
-impl Server {
+impl<M: StateMachine> Server<M> {
     pub fn new(id: u32, spec: &RaftSpec) -> Self {
         Server {
             id,
@@ -105,25 +125,46 @@ impl Server {
             votes: BTreeSet::new(),
             next_index: Vec::new(),
             match_index: Vec::new(),
-            kv: BTreeMap::new(),
-            sessions: Sessions::default(),
+            sm: M::default(),
             waiting: BTreeMap::new(),
         }
+    }
+
+    fn send<N: RaftHost<M>>(ctx: Ctx<'_, '_, N>, to: NodeId, m: Msg<M::Op, M::Result>) {
+        ctx.send(to, N::raft_msg(m));
+    }
+
+    fn broadcast<N: RaftHost<M>>(ctx: Ctx<'_, '_, N>, m: Msg<M::Op, M::Result>) {
+        ctx.broadcast(N::raft_msg(m));
+    }
+
+    fn observe<N: RaftHost<M>>(ctx: Ctx<'_, '_, N>, o: Obs) {
+        ctx.observe(N::raft_obs(o));
+    }
+
+    /// Whether this server believes it is the leader.
+    pub fn is_leader(&self) -> bool {
+        self.role == Role::Leader
+    }
+
+    /// The leader this server knows of (itself when leading).
+    pub fn leader_hint(&self) -> Option<u32> {
+        self.leader_id
     }
 
     fn bug(&self, b: RaftBug) -> bool {
         self.spec.bug == Some(b)
     }
 
-    fn p<'c>(ctx: &'c mut Context<'_, RaftNode>) -> &'c mut Persistent {
+    fn p<'c, N: RaftHost<M>>(ctx: &'c mut Context<'_, N>) -> &'c mut Persistent<M::Op> {
         ctx.durable()
     }
 
-    fn last_index(ctx: &Context<'_, RaftNode>) -> u64 {
+    fn last_index<N: RaftHost<M>>(ctx: &Context<'_, N>) -> u64 {
         ctx.durable_ref().log.len() as u64
     }
 
-    fn term_at(ctx: &Context<'_, RaftNode>, index: u64) -> u64 {
+    fn term_at<N: RaftHost<M>>(ctx: &Context<'_, N>, index: u64) -> u64 {
         if index == 0 {
             0
         } else {
@@ -134,7 +175,7 @@ impl Server {
         }
     }
 
-    fn voted_for(&self, ctx: &Context<'_, RaftNode>) -> Option<u32> {
+    fn voted_for<N: RaftHost<M>>(&self, ctx: &Context<'_, N>) -> Option<u32> {
         if self.bug(RaftBug::ForgetVote) {
             self.volatile_vote
         } else {
@@ -142,7 +183,7 @@ impl Server {
         }
     }
 
-    fn set_vote(&mut self, ctx: Ctx, v: Option<u32>) {
+    fn set_vote<N: RaftHost<M>>(&mut self, ctx: Ctx<'_, '_, N>, v: Option<u32>) {
         if self.bug(RaftBug::ForgetVote) {
             // BUG (forget_vote): the vote is kept only in memory. After a crash and restart in
             // the same term, the server has forgotten it voted and can vote again for another
@@ -153,50 +194,56 @@ impl Server {
         }
     }
 
-    fn majority(ctx: &Context<'_, RaftNode>) -> usize {
+    fn majority<N: RaftHost<M>>(ctx: &Context<'_, N>) -> usize {
         ctx.servers() as usize / 2 + 1
     }
 
-    fn reset_election_timer(&self, ctx: Ctx) {
+    fn reset_election_timer<N: RaftHost<M>>(&self, ctx: Ctx<'_, '_, N>) {
         let (lo, hi) = self.spec.election_timeout;
         let d = ctx.random_range(lo, hi);
-        ctx.set_timer(Timer::Election, d);
+        ctx.set_timer(N::raft_timer(Timer::Election), d);
     }
 
-    fn set_role(&mut self, ctx: Ctx, role: Role) {
+    fn set_role<N: RaftHost<M>>(&mut self, ctx: Ctx<'_, '_, N>, role: Role) {
         if self.role != role {
             if self.role == Role::Leader {
                 // A deposed leader answers no one: whoever commits the entries answers retries.
                 self.waiting.clear();
-                ctx.cancel_timer(Timer::Heartbeat);
+                ctx.cancel_timer(N::raft_timer(Timer::Heartbeat));
             }
             self.role = role;
             let term = ctx.durable_ref().current_term;
-            ctx.observe(Obs::Role {
-                role: role.name(),
-                term,
-            });
+            Self::observe(
+                ctx,
+                Obs::Role {
+                    role: role.name(),
+                    term,
+                },
+            );
         }
     }
 
-    pub fn on_start(&mut self, ctx: Ctx) {
+    pub fn on_start<N: RaftHost<M>>(&mut self, ctx: Ctx<'_, '_, N>) {
         let term = ctx.durable_ref().current_term;
-        ctx.observe(Obs::Role {
-            role: "follower",
-            term,
-        });
+        Self::observe(
+            ctx,
+            Obs::Role {
+                role: "follower",
+                term,
+            },
+        );
         self.reset_election_timer(ctx);
     }
 
     /// All servers: if RPC request or response contains term T > currentTerm: set
     /// currentTerm = T, convert to follower.
-    fn observe_term(&mut self, ctx: Ctx, term: u64) {
+    fn observe_term<N: RaftHost<M>>(&mut self, ctx: Ctx<'_, '_, N>, term: u64) {
         if term > ctx.durable_ref().current_term {
             Self::p(ctx).current_term = term;
             self.set_vote(ctx, None);
             self.leader_id = None;
             self.waiting.clear();
-            ctx.cancel_timer(Timer::Heartbeat);
+            ctx.cancel_timer(N::raft_timer(Timer::Heartbeat));
             if self.role != Role::Follower {
                 self.set_role(ctx, Role::Follower);
                 self.reset_election_timer(ctx);
@@ -204,7 +251,7 @@ impl Server {
         }
     }
 
-    pub fn on_timer(&mut self, ctx: Ctx, t: Timer) {
+    pub fn on_timer<N: RaftHost<M>>(&mut self, ctx: Ctx<'_, '_, N>, t: Timer) {
         match t {
             Timer::Election => {
                 if self.role != Role::Leader {
@@ -216,7 +263,7 @@ impl Server {
                     for peer in ctx.peers().collect::<Vec<_>>() {
                         self.send_append(ctx, peer.0);
                     }
-                    ctx.set_timer(Timer::Heartbeat, self.spec.heartbeat);
+                    ctx.set_timer(N::raft_timer(Timer::Heartbeat), self.spec.heartbeat);
                 }
             }
             Timer::VoteRetry => {
@@ -226,7 +273,8 @@ impl Server {
                     let last_log_term = Self::term_at(ctx, last_log_index);
                     for peer in ctx.peers().collect::<Vec<_>>() {
                         if !self.votes.contains(&peer.0) {
-                            ctx.send(
+                            Self::send(
+                                ctx,
                                 peer,
                                 Msg::RequestVote {
                                     term,
@@ -237,7 +285,7 @@ impl Server {
                             );
                         }
                     }
-                    ctx.set_timer(Timer::VoteRetry, self.spec.heartbeat);
+                    ctx.set_timer(N::raft_timer(Timer::VoteRetry), self.spec.heartbeat);
                 }
             }
             Timer::Client(_) => {}
@@ -245,7 +293,7 @@ impl Server {
     }
 
     /// Candidates: increment currentTerm, vote for self, reset election timer, send RequestVote.
-    fn start_election(&mut self, ctx: Ctx) {
+    fn start_election<N: RaftHost<M>>(&mut self, ctx: Ctx<'_, '_, N>) {
         let term = ctx.durable_ref().current_term + 1;
         Self::p(ctx).current_term = term;
         let me = self.id;
@@ -259,19 +307,22 @@ impl Server {
             Self::last_index(ctx),
             Self::term_at(ctx, Self::last_index(ctx)),
         );
-        ctx.broadcast(Msg::RequestVote {
-            term,
-            candidate: me,
-            last_log_index,
-            last_log_term,
-        });
-        ctx.set_timer(Timer::VoteRetry, self.spec.heartbeat);
+        Self::broadcast(
+            ctx,
+            Msg::RequestVote {
+                term,
+                candidate: me,
+                last_log_index,
+                last_log_term,
+            },
+        );
+        ctx.set_timer(N::raft_timer(Timer::VoteRetry), self.spec.heartbeat);
         if self.votes.len() >= Self::majority(ctx) {
             self.become_leader(ctx);
         }
     }
 
-    fn become_leader(&mut self, ctx: Ctx) {
+    fn become_leader<N: RaftHost<M>>(&mut self, ctx: Ctx<'_, '_, N>) {
         let n = ctx.servers() as usize;
         self.set_role(ctx, Role::Leader);
         self.leader_id = Some(self.id);
@@ -285,16 +336,16 @@ impl Server {
         self.next_index = vec![last; n];
         self.match_index = vec![0; n];
         self.match_index[self.id as usize] = last;
-        ctx.observe(Obs::Leader { term, len: last });
-        ctx.cancel_timer(Timer::Election);
+        Self::observe(ctx, Obs::Leader { term, len: last });
+        ctx.cancel_timer(N::raft_timer(Timer::Election));
         for peer in ctx.peers().collect::<Vec<_>>() {
             self.send_append(ctx, peer.0);
         }
-        ctx.set_timer(Timer::Heartbeat, self.spec.heartbeat);
+        ctx.set_timer(N::raft_timer(Timer::Heartbeat), self.spec.heartbeat);
         self.advance_commit(ctx);
     }
 
-    fn send_append(&mut self, ctx: Ctx, peer: u32) {
+    fn send_append<N: RaftHost<M>>(&mut self, ctx: Ctx<'_, '_, N>, peer: u32) {
         let next = self.next_index[peer as usize].max(1);
         let prev_log_index = next - 1;
         let prev_log_term = Self::term_at(ctx, prev_log_index);
@@ -302,7 +353,8 @@ impl Server {
         let end = last.min(prev_log_index + self.spec.max_batch as u64);
         let entries = ctx.durable_ref().log[prev_log_index as usize..end as usize].to_vec();
         let term = ctx.durable_ref().current_term;
-        ctx.send(
+        Self::send(
+            ctx,
             NodeId(peer),
             Msg::AppendEntries {
                 term,
@@ -315,7 +367,12 @@ impl Server {
         );
     }
 
-    pub fn on_message(&mut self, ctx: Ctx, from: NodeId, msg: Msg) {
+    pub fn on_message<N: RaftHost<M>>(
+        &mut self,
+        ctx: Ctx<'_, '_, N>,
+        from: NodeId,
+        msg: Msg<M::Op, M::Result>,
+    ) {
         match msg {
             Msg::RequestVote {
                 term,
@@ -336,7 +393,8 @@ impl Server {
                     self.set_vote(ctx, Some(candidate));
                     self.reset_election_timer(ctx);
                 }
-                ctx.send(
+                Self::send(
+                    ctx,
                     from,
                     Msg::RequestVoteReply {
                         term: current,
@@ -407,22 +465,23 @@ impl Server {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn on_append(
+    fn on_append<N: RaftHost<M>>(
         &mut self,
-        ctx: Ctx,
+        ctx: Ctx<'_, '_, N>,
         from: NodeId,
         term: u64,
         leader: u32,
         prev_log_index: u64,
         prev_log_term: u64,
-        entries: Vec<Entry>,
+        entries: Vec<Entry<M::Op>>,
         leader_commit: u64,
     ) {
         self.observe_term(ctx, term);
         let current = ctx.durable_ref().current_term;
         // 1. Reply false if term < currentTerm.
         if term < current {
-            ctx.send(
+            Self::send(
+                ctx,
                 from,
                 Msg::AppendEntriesReply {
                     term: current,
@@ -459,7 +518,8 @@ impl Server {
                     }
                     i
                 };
-                ctx.send(
+                Self::send(
+                    ctx,
                     from,
                     Msg::AppendEntriesReply {
                         term: current,
@@ -502,7 +562,8 @@ impl Server {
                 self.apply(ctx);
             }
         }
-        ctx.send(
+        Self::send(
+            ctx,
             from,
             Msg::AppendEntriesReply {
                 term: current,
@@ -515,7 +576,7 @@ impl Server {
 
     /// Leaders: if there exists an N > commitIndex such that a majority of matchIndex[i] >= N
     /// and log[N].term == currentTerm: set commitIndex = N.
-    fn advance_commit(&mut self, ctx: Ctx) {
+    fn advance_commit<N: RaftHost<M>>(&mut self, ctx: Ctx<'_, '_, N>) {
         let current = ctx.durable_ref().current_term;
         let last = Self::last_index(ctx);
         let mut n = last;
@@ -536,7 +597,7 @@ impl Server {
     }
 
     /// Applies committed entries in order; the leader answers the clients waiting on them.
-    fn apply(&mut self, ctx: Ctx) {
+    fn apply<N: RaftHost<M>>(&mut self, ctx: Ctx<'_, '_, N>) {
         // Only a bug variant can truncate committed entries away (no_log_check does).
         assert!(
             self.spec.bug.is_some() || self.commit_index <= Self::last_index(ctx),
@@ -553,51 +614,97 @@ impl Server {
             self.last_applied = index;
             let d = ctx.durable_ref();
             let (server_term, command) = (d.current_term, d.hashes[index as usize - 1].0);
-            let op = match &entry.command {
-                Command::Client { client, seq, .. } => Some((*client, *seq)),
-                Command::Noop => None,
+            let (request, op) = match entry.command {
+                Command::Noop => (None, None),
+                Command::Client { client, seq, op } => (Some((client, seq)), Some(op)),
+                Command::Service { op } => (None, Some(op)),
             };
-            ctx.observe(Obs::Applied {
-                index,
-                term: entry.term,
-                command,
-                server_term,
-                op,
-            });
-            let Command::Client { client, seq, op } = entry.command else {
+            Self::observe(
+                ctx,
+                Obs::Applied {
+                    index,
+                    term: entry.term,
+                    command,
+                    server_term,
+                    op: request,
+                },
+            );
+            let Some(op) = op else {
                 continue;
             };
             // A retried request already applied is not applied again.
-            let result = self.sessions.apply(client, seq, &op, &mut self.kv);
+            let result = self.sm.apply(index, request, &op);
             if let Some((node, wclient, wseq, attempt)) = self.waiting.remove(&index)
-                && (wclient, wseq) == (client, seq)
+                && Some((wclient, wseq)) == request
                 && let Some(result) = result
             {
                 let reply = KvReply::Done {
-                    seq,
+                    seq: wseq,
                     attempt,
                     result,
                 };
-                ctx.send(NodeId(node), Msg::Reply(reply));
+                Self::send(ctx, NodeId(node), Msg::Reply(reply));
             }
         }
     }
 
-    fn on_request(&mut self, ctx: Ctx, from: NodeId, r: KvRequest) {
+    /// Appends `command` to the leader's log and sends it to the followers that are up to
+    /// date: its index.
+    fn append<N: RaftHost<M>>(&mut self, ctx: Ctx<'_, '_, N>, command: Command<M::Op>) -> u64 {
+        let term = ctx.durable_ref().current_term;
+        Self::p(ctx).push(Entry { term, command });
+        let last = Self::last_index(ctx);
+        self.match_index[self.id as usize] = last;
+        for peer in ctx.peers().collect::<Vec<_>>() {
+            if self.next_index[peer.idx()] == last {
+                self.send_append(ctx, peer.0);
+            }
+        }
+        if ctx.servers() == 1 {
+            self.advance_commit(ctx);
+        }
+        last
+    }
+
+    /// A leader proposes an operation of its own (no client waits for it; a lock service
+    /// expiring a session): its log index, or `None` when this server is not the leader.
+    pub fn propose<N: RaftHost<M>>(&mut self, ctx: Ctx<'_, '_, N>, op: M::Op) -> Option<u64> {
+        (self.role == Role::Leader).then(|| {
+            self.append(
+                ctx,
+                Command::Service {
+                    op: std::sync::Arc::new(op),
+                },
+            )
+        })
+    }
+
+    /// A client's request (a follower points it at the leader).
+    pub fn on_request<N: RaftHost<M>>(
+        &mut self,
+        ctx: Ctx<'_, '_, N>,
+        from: NodeId,
+        r: KvRequest<M::Op>,
+    ) {
         if self.role != Role::Leader {
-            ctx.send(from, Msg::Reply(KvReply::not_leader(&r, self.leader_id)));
+            Self::send(
+                ctx,
+                from,
+                Msg::Reply(KvReply::not_leader(&r, self.leader_id)),
+            );
             return;
         }
-        if let Some(result) = self.sessions.answered(r.client, r.seq) {
-            ctx.send(from, Msg::Reply(KvReply::done(&r, result)));
+        if let Some(result) = self.sm.answered(r.client, r.seq) {
+            Self::send(ctx, from, Msg::Reply(KvReply::done(&r, result)));
             return;
         }
-        if let (KvOp::Get { key }, true) = (&r.op, self.bug(RaftBug::StaleLeaderRead)) {
+        if self.bug(RaftBug::StaleLeaderRead)
+            && let Some(result) = self.sm.read_locally(&r.op)
+        {
             // BUG (stale_leader_read): the leader answers a read from its own state machine
             // without checking that it is still the leader. A leader cut off from the majority
             // keeps answering after a new leader has accepted newer writes: stale reads.
-            let value = self.kv.get(key).cloned().unwrap_or_default();
-            ctx.send(from, Msg::Reply(KvReply::done(&r, KvResult::Value(value))));
+            Self::send(ctx, from, Msg::Reply(KvReply::done(&r, result)));
             return;
         }
         // Already in the log (a retry of an uncommitted request)? Wait for that entry.
@@ -615,28 +722,14 @@ impl Server {
             });
         let index = match existing {
             Some(i) => i,
-            None => {
-                let term = ctx.durable_ref().current_term;
-                Self::p(ctx).push(Entry {
-                    term,
-                    command: Command::Client {
-                        client: r.client,
-                        seq: r.seq,
-                        op: std::sync::Arc::new(r.op),
-                    },
-                });
-                let last = Self::last_index(ctx);
-                self.match_index[self.id as usize] = last;
-                for peer in ctx.peers().collect::<Vec<_>>() {
-                    if self.next_index[peer.idx()] == last {
-                        self.send_append(ctx, peer.0);
-                    }
-                }
-                if ctx.servers() == 1 {
-                    self.advance_commit(ctx);
-                }
-                last
-            }
+            None => self.append(
+                ctx,
+                Command::Client {
+                    client: r.client,
+                    seq: r.seq,
+                    op: std::sync::Arc::new(r.op),
+                },
+            ),
         };
         self.waiting
             .insert(index, (from.0, r.client, r.seq, r.attempt));

@@ -9,6 +9,8 @@
 //! quorum granted it and time is left: validity = ttl − elapsed − drift margin, measured on
 //! the client's own clock from *before* the requests were sent. If not, unlock everywhere and
 //! retry after a random delay. One server and a quorum of one is the single-instance lock.
+//! With a coordinator (`LeaseRule::session`, the `CoordinatorLock` service) the client opens
+//! a session and queues instead, through the leader (`session.rs`); the work is the same.
 //!
 //! A client writes only while its lease has at least `min_validity` left, so a write sent in
 //! time lands in time when the network's delay is below that bound; it stops believing it
@@ -21,8 +23,12 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::kv::{KvReply, KvRequest};
 use super::{OpStatus, WorkloadSpec};
 use crate::sim::{Context, MILLIS, Node, NodeId, Time, fmt_duration};
+
+mod session;
+pub use session::{KeepAliveStatus, SessionOp, SessionResult, SessionRule};
 
 /// What a lock client does while it holds the lock, and what can happen to it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -139,6 +145,23 @@ pub enum LockMsg {
         seq: u64,
         accepted: bool,
     },
+    /// A request to a coordinator's lock table (sessions, ephemeral sequential nodes).
+    Session(KvRequest<SessionOp>),
+    SessionReply(KvReply<SessionResult>),
+    /// A session's heartbeat; `sent` is the client's clock when it left (echoed).
+    KeepAlive {
+        session: u64,
+        sent: Time,
+    },
+    KeepAliveReply {
+        session: u64,
+        sent: Time,
+        status: KeepAliveStatus,
+    },
+    /// A watch fired: the node just before `node` in the queue was deleted.
+    Notify {
+        node: u64,
+    },
 }
 
 /// The client's timers.
@@ -153,6 +176,10 @@ pub enum LockTimer {
     ReleaseTimeout(u64),
     /// The end of a pause.
     Resume,
+    /// The coordinator request in flight: its attempt timed out or its back-off is over.
+    Request,
+    /// Time to send the session's next heartbeat.
+    KeepAlive,
 }
 
 /// What clients (and, through the same type, servers and the resource) report.
@@ -247,6 +274,9 @@ pub struct LeaseRule {
     pub fencing: bool,
     /// The protected resource.
     pub resource: NodeId,
+    /// A coordinator's sessions instead of `SET NX` on every server (`CoordinatorLock`):
+    /// requests go to the leader of `servers`, `quorum` is unused.
+    pub session: Option<SessionRule>,
 }
 
 #[derive(Clone, Debug)]
@@ -299,6 +329,8 @@ pub struct LockClient {
     paused: bool,
     resume_write: bool,
     backlog: Vec<Deferred>,
+    /// With a coordinator: the client's session and its queued node.
+    session: Option<session::SessionClient>,
 }
 
 type Ctx<'a, 'b, N> = &'a mut Context<'b, N>;
@@ -311,6 +343,10 @@ impl LockClient {
         rule: LeaseRule,
     ) -> Self {
         debug_assert!(rule.quorum >= 1 && rule.quorum <= rule.servers);
+        let session = rule
+            .session
+            .clone()
+            .map(|r| session::SessionClient::new(index, rule.servers, r));
         LockClient {
             index,
             spec: spec.clone(),
@@ -324,6 +360,7 @@ impl LockClient {
             paused: false,
             resume_write: false,
             backlog: Vec::new(),
+            session,
         }
     }
 
@@ -422,6 +459,9 @@ impl LockClient {
                 }
             }
             LockMsg::WriteReply { seq, accepted } => self.on_write_reply(ctx, seq, accepted),
+            LockMsg::SessionReply(_) | LockMsg::KeepAliveReply { .. } | LockMsg::Notify { .. } => {
+                self.on_session_msg(ctx, from, msg)
+            }
             _ => {}
         }
     }
@@ -442,8 +482,7 @@ impl LockClient {
                     return;
                 }
                 if limit || ctx.now() >= self.workload.stop {
-                    self.phase = Phase::Done;
-                    return;
+                    return self.finish(ctx);
                 }
                 self.holds += 1;
                 ctx.observe(N::lock_obs(LockObs::Waiting { client: self.index }));
@@ -455,8 +494,7 @@ impl LockClient {
                 }
                 if ctx.now() >= self.workload.stop {
                     ctx.observe(N::lock_obs(LockObs::Idle { client: self.index }));
-                    self.phase = Phase::Done;
-                    return;
+                    return self.finish(ctx);
                 }
                 self.attempt(ctx);
             }
@@ -503,6 +541,7 @@ impl LockClient {
                     self.think(ctx);
                 }
             }
+            LockTimer::Request | LockTimer::KeepAlive => self.on_session_timer(ctx, t),
             LockTimer::Resume => {}
         }
     }
@@ -520,6 +559,11 @@ impl LockClient {
             replies: 0,
             token: None,
         };
+        if self.session.is_some() {
+            // A coordinator queues the client: no timeout on the wait (each request has its
+            // own), the lock comes when the nodes ahead are gone.
+            return self.session_acquire(ctx);
+        }
         for s in self.servers() {
             ctx.send(
                 s,
@@ -702,6 +746,9 @@ impl LockClient {
             replies: 0,
             deleted: false,
         };
+        if self.session.is_some() {
+            return self.session_release(ctx);
+        }
         for s in self.servers() {
             ctx.send(s, N::lock_msg(LockMsg::Release { owner }));
         }
@@ -724,6 +771,13 @@ impl LockClient {
                 Deferred::Timer(t) => self.on_timer(ctx, t),
             }
         }
+    }
+
+    /// The workload is over for this client: it stops for good (closing its coordinator
+    /// session, if it has one).
+    fn finish<N: LockNode>(&mut self, ctx: Ctx<'_, '_, N>) {
+        self.phase = Phase::Done;
+        self.session_close(ctx);
     }
 
     /// Whether the client stopped for good.
