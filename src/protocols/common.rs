@@ -20,6 +20,7 @@ pub fn pass(name: &str, detail: String) -> CheckOutcome {
         ops: vec![],
         linearized: vec![],
         unplaced: vec![],
+        culprits: vec![],
     }
 }
 
@@ -32,6 +33,7 @@ pub fn fail(name: &str, detail: String, ops: Vec<usize>) -> CheckOutcome {
         ops,
         linearized: vec![],
         unplaced: vec![],
+        culprits: vec![],
     }
 }
 
@@ -67,8 +69,13 @@ pub fn linearizability(ops: &[OpRecord], hist: &History<KvInput, KvOutput>) -> C
         },
         LinVerdict::NotLinearizable => {
             let c = r.counterexample.expect("a violation has a counterexample");
-            let mut involved: Vec<usize> =
-                c.linearized.iter().chain(&c.unplaced).copied().collect();
+            let mut involved: Vec<usize> = c
+                .linearized
+                .iter()
+                .chain(&c.unplaced)
+                .chain(&c.culprits)
+                .copied()
+                .collect();
             involved.sort_unstable();
             involved.dedup();
             // The checker's own text counts in raw history times; this one speaks in
@@ -108,9 +115,16 @@ pub fn linearizability(ops: &[OpRecord], hist: &History<KvInput, KvOutput>) -> C
             if c.unplaced.len() > 8 {
                 d.push_str(&format!("  ... {} more\n", c.unplaced.len() - 8));
             }
+            if !c.culprits.is_empty() {
+                d.push_str("because of these completed operations (without any one of them the history could be linearized):\n");
+                for &i in &c.culprits {
+                    d.push_str(&line(i));
+                }
+            }
             CheckOutcome {
                 linearized: c.linearized.clone(),
                 unplaced: c.unplaced.clone(),
+                culprits: c.culprits.clone(),
                 ..fail("linearizability", d, involved)
             }
         }

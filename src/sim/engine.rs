@@ -831,6 +831,11 @@ impl<P: Protocol> Sim<P> {
     pub fn records(&self) -> &[TraceRecord] {
         &self.records
     }
+    /// Takes the recorded events out (leaves the run's list empty): a report keeps them
+    /// without a copy.
+    pub fn take_records(&mut self) -> Vec<TraceRecord> {
+        std::mem::take(&mut self.records)
+    }
     /// The text trace: one line per recorded event.
     pub fn trace_text(&self) -> String {
         let mut s = String::with_capacity(self.records.len() * 64);

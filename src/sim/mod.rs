@@ -42,6 +42,7 @@ mod node;
 pub mod rng;
 pub mod time;
 mod trace;
+pub mod view;
 
 pub use engine::{Counters, FaultEffect, Limits, RunStats, Sim, SimConfig, StopReason};
 pub use fault::{
@@ -54,3 +55,4 @@ pub use time::{
     MICROS, MILLIS, NANOS, SECS, Time, dur, fmt_duration, fmt_time, parse_duration, write_duration,
 };
 pub use trace::{EventKind, StableHasher, TraceRecord, stable_hash};
+pub use view::{LogCell, NodeView, ViewChange};

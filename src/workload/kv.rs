@@ -48,6 +48,44 @@ impl KvOp {
             KvOp::Cas { .. } => "cas",
         }
     }
+    /// Short text for a log cell or a pending operation: `append k0 "12"`.
+    pub fn short(&self) -> String {
+        let mut s = String::with_capacity(24);
+        s.push_str(self.kind());
+        s.push(' ');
+        s.push_str(self.key());
+        let mut quoted = |v: &str| {
+            s.push_str(" \"");
+            s.push_str(v);
+            s.push('"');
+        };
+        match self {
+            KvOp::Get { .. } => {}
+            KvOp::Put { value, .. } | KvOp::Append { value, .. } => quoted(value),
+            KvOp::Cas { from, to, .. } => {
+                quoted(from);
+                quoted(to);
+            }
+        }
+        s
+    }
+    /// A key-value map as a view shows it: `k0=…3 4 5` (each value's end), keys in order.
+    pub fn map_view(kv: &std::collections::BTreeMap<String, String>) -> String {
+        let mut s = String::new();
+        for (k, v) in kv {
+            if !s.is_empty() {
+                s.push(' ');
+            }
+            let t = crate::sim::view::tail(v, 12);
+            s.push_str(k);
+            s.push('=');
+            if t.len() < v.len() {
+                s.push('…');
+            }
+            s.push_str(t);
+        }
+        s
+    }
     pub fn is_read(&self) -> bool {
         matches!(self, KvOp::Get { .. })
     }
@@ -252,6 +290,25 @@ impl KvClient {
             pending: None,
             target: index % servers.max(1),
             servers: servers.max(1),
+        }
+    }
+
+    /// Changes whenever [`view`](Self::view) would.
+    pub fn view_stamp(&self) -> u64 {
+        match &self.pending {
+            None => u64::MAX,
+            Some(p) => crate::sim::stable_hash(&(p.seq, p.tries, self.target)),
+        }
+    }
+
+    /// What the step-through view shows of this client: its pending operation and attempt.
+    pub fn view(&self) -> crate::sim::NodeView {
+        let v = crate::sim::NodeView::new("client", None);
+        match &self.pending {
+            None => v.field("pending", "none"),
+            Some(p) => v
+                .field("pending", format!("{} (seq {})", p.op.short(), p.seq))
+                .field("try", format!("{} to n{}", p.tries, self.target)),
         }
     }
 

@@ -251,6 +251,7 @@ pub fn judge(
         roles,
         tables,
         records,
+        views: Vec::new(),
     }
 }
 

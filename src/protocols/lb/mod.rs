@@ -519,7 +519,7 @@ fn run_one(
     load: &Arc<open_loop::Shared>,
     strategy: Strategy,
     record: bool,
-) -> (StrategyRun, Vec<TraceRecord>) {
+) -> (StrategyRun, (Vec<TraceRecord>, Vec<crate::sim::ViewChange>)) {
     let mut cfg = SimConfig::new(spec.seed, spec.servers, spec.workload.clients);
     cfg.network = spec.network.clone();
     cfg.faults = spec.faults.clone();
@@ -531,7 +531,7 @@ fn run_one(
         strategy,
     };
     let mut sim = Sim::new(protocol, cfg);
-    let stats = sim.run();
+    let (stats, views) = crate::protocols::stepper::run(&mut sim);
     let (mut issued, mut open) = (0, 0);
     for c in 0..spec.workload.clients {
         if let Some(LbNode::Client(cl)) = sim.node(NodeId(spec.servers + c)) {
@@ -540,7 +540,7 @@ fn run_one(
         }
     }
     let obs = sim.take_observations();
-    let records = sim.records().to_vec();
+    let records = (sim.take_records(), views);
     (
         StrategyRun {
             strategy,
@@ -566,17 +566,20 @@ fn run(spec: &RunSpec, lb: &LbSpec) -> RunOutcome {
         w.timeout,
     ));
     let mut runs = Vec::with_capacity(lb.strategies.len());
-    let mut records = Vec::new();
+    let (mut records, mut views) = (Vec::new(), Vec::new());
     for (i, &s) in lb.strategies.iter().enumerate() {
         // The trace of the first strategy only: one sequence diagram, not one per strategy.
         let (r, rec) = run_one(spec, &plan, &load, s, spec.record && i == 0);
         if i == 0 {
-            records = rec;
+            (records, views) = rec;
         }
         runs.push(r);
     }
     let stats = combined_stats(&runs);
-    results::judge(spec, lb, &plan, runs, stats, records)
+    RunOutcome {
+        views,
+        ..results::judge(spec, lb, &plan, runs, stats, records)
+    }
 }
 
 /// The strategies' runs as one: events and message counters summed, the latest end, the worst

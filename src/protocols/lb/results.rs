@@ -285,6 +285,7 @@ pub(crate) fn judge(
         tables,
         plots,
         records,
+        views: Vec::new(),
     }
 }
 

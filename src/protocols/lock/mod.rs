@@ -239,6 +239,7 @@ pub fn judge(
         roles,
         tables,
         records,
+        views: Vec::new(),
     }
 }
 

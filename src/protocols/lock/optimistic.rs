@@ -344,7 +344,7 @@ fn run(spec: &RunSpec, opt: &OptimisticSpec) -> RunOutcome {
         },
         cfg,
     );
-    let stats = sim.run();
+    let (stats, views) = crate::protocols::stepper::run(&mut sim);
     let obs = sim.take_observations();
     // The client history, for reports and the linearizability check.
     let mut ops: Vec<OpRecord> = Vec::new();
@@ -437,7 +437,8 @@ fn run(spec: &RunSpec, opt: &OptimisticSpec) -> RunOutcome {
         ops,
         roles: common::roles_with_crashes(spec, std::iter::empty()),
         tables: vec![t],
-        records: sim.records().to_vec(),
+        records: sim.take_records(),
+        views,
     }
 }
 

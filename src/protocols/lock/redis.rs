@@ -416,7 +416,11 @@ impl Protocol for RedisProtocol {
 pub fn simulate(
     spec: &RunSpec,
     family: Family,
-) -> (RunStats, Vec<(Time, NodeId, LockObs)>, Vec<TraceRecord>) {
+) -> (
+    RunStats,
+    Vec<(Time, NodeId, LockObs)>,
+    (Vec<TraceRecord>, Vec<crate::sim::ViewChange>),
+) {
     // Clients, then the protected resource, after the servers.
     let mut cfg = SimConfig::new(spec.seed, spec.servers, spec.workload.clients + 1);
     cfg.network = spec.network.clone();
@@ -428,13 +432,16 @@ pub fn simulate(
         workload: spec.workload.clone(),
     };
     let mut sim = Sim::new(protocol, cfg);
-    let stats = sim.run();
+    let (stats, views) = crate::protocols::stepper::run(&mut sim);
     let obs = sim.take_observations();
-    (stats, obs, sim.records().to_vec())
+    (stats, obs, (sim.take_records(), views))
 }
 
 /// Runs a Redis-style lock and judges it.
 pub fn run_family(spec: &RunSpec, family: Family, view: LockView) -> RunOutcome {
-    let (stats, obs, records) = simulate(spec, family);
-    judge(spec, stats, obs, records, view)
+    let (stats, obs, (records, views)) = simulate(spec, family);
+    RunOutcome {
+        views,
+        ..judge(spec, stats, obs, records, view)
+    }
 }

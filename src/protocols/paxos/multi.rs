@@ -154,9 +154,9 @@ pub fn run(spec: &RunSpec, multi: &MultiPaxosSpec) -> RunOutcome {
         },
         cfg,
     );
-    let stats = sim.run();
+    let (stats, views) = crate::protocols::stepper::run(&mut sim);
     let obs = sim.take_observations();
-    let records = sim.records().to_vec();
+    let records = sim.take_records();
 
     let (ops, hist) = history(obs.iter().filter_map(|(t, _, o)| match o {
         Obs::Client(c) => Some((*t, c.clone())),
@@ -304,5 +304,6 @@ pub fn run(spec: &RunSpec, multi: &MultiPaxosSpec) -> RunOutcome {
         roles,
         tables: vec![summary, table],
         records,
+        views,
     }
 }

@@ -425,7 +425,7 @@ pub fn run(spec: &RunSpec, paxos: &PaxosSpec) -> RunOutcome {
     cfg.limits = spec.limits;
     cfg.record = spec.record;
     let mut sim = Sim::new(Builder(paxos.clone()), cfg);
-    let stats = sim.run();
+    let (stats, views) = crate::protocols::stepper::run(&mut sim);
     let obs = sim.take_observations();
 
     let mut proposals = Vec::new();
@@ -528,6 +528,7 @@ pub fn run(spec: &RunSpec, paxos: &PaxosSpec) -> RunOutcome {
         ops: vec![],
         roles,
         tables: vec![table],
-        records: sim.records().to_vec(),
+        records: sim.take_records(),
+        views,
     }
 }

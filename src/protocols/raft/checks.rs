@@ -207,5 +207,6 @@ pub fn judge(
         tables: vec![],
         plots: vec![],
         records,
+        views: Vec::new(),
     }
 }

@@ -205,6 +205,18 @@ impl Node for RaftNode {
             (RaftNode::Client(_), _) => {}
         }
     }
+    fn view_stamp(&self, durable: &Persistent) -> Option<u64> {
+        Some(match self {
+            RaftNode::Server(s) => s.view_stamp(durable),
+            RaftNode::Client(c) => c.view_stamp(),
+        })
+    }
+    fn view(&self, durable: &Persistent) -> Option<crate::sim::NodeView> {
+        Some(match self {
+            RaftNode::Server(s) => s.view(durable),
+            RaftNode::Client(c) => c.view(),
+        })
+    }
     fn on_timer(&mut self, ctx: &mut Context<'_, Self>, t: Timer) {
         match (self, t) {
             (RaftNode::Client(c), Timer::Client(ct)) => {
@@ -264,7 +276,7 @@ fn run(spec: &RunSpec, raft: &RaftSpec) -> RunOutcome {
         servers: spec.servers,
     };
     let mut sim = Sim::new(protocol, cfg);
-    let stats = sim.run();
+    let (stats, views) = crate::protocols::stepper::run(&mut sim);
     let logs: Vec<Vec<(u64, u64)>> = (0..spec.servers)
         .map(|i| {
             sim.durable(NodeId(i))
@@ -275,5 +287,9 @@ fn run(spec: &RunSpec, raft: &RaftSpec) -> RunOutcome {
         })
         .collect();
     let obs = sim.take_observations();
-    checks::judge(spec, stats, obs, logs, sim.records().to_vec())
+    let records = sim.take_records();
+    RunOutcome {
+        views,
+        ..checks::judge(spec, stats, obs, logs, records)
+    }
 }

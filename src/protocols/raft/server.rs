@@ -83,6 +83,46 @@ impl Server {
         }
     }
 
+    /// Changes whenever [`view`](Self::view) would.
+    pub fn view_stamp(&self, p: &Persistent) -> u64 {
+        let vote = self
+            .volatile_vote
+            .or(p.voted_for)
+            .map_or(u64::MAX, u64::from);
+        let last_term = p.log.last().map_or(0, |e| e.term);
+        stable_hash(&(
+            self.role.name(),
+            p.current_term,
+            vote,
+            self.commit_index,
+            self.last_applied,
+            p.log.len(),
+            last_term,
+        ))
+    }
+
+    /// What the step-through view shows: role, term, vote, commit index, the end of the log
+    /// and the state machine.
+    pub fn view(&self, p: &Persistent) -> crate::sim::NodeView {
+        let vote = if self.bug(RaftBug::ForgetVote) {
+            self.volatile_vote
+        } else {
+            p.voted_for
+        };
+        crate::sim::NodeView::new(self.role.name(), Some(p.current_term))
+            .field("commit", self.commit_index.to_string())
+            .field("voted for", vote.map_or("-".into(), |v| format!("n{v}")))
+            .field("kv", crate::workload::kv::KvOp::map_view(&self.kv))
+            .log_tail(p.log.len() as u64, |i| {
+                let e = &p.log[i as usize - 1];
+                let text = match &e.command {
+                    Command::Noop => "noop".to_string(),
+                    Command::Client { client, op, .. } => format!("c{client} {}", op.short()),
+                };
+                (e.term, text)
+            })
+    }
+
     fn bug(&self, b: RaftBug) -> bool {
         self.spec.bug == Some(b)
     }

@@ -1,0 +1,64 @@
+//! Runs a simulation to its end and, when it keeps records, asks each node for its
+//! [`NodeView`] after every event that touched it, keeping only the changes: what the
+//! step-through view of a report replays. Every protocol runs through [`run`], so every
+//! protocol gets the view; one that does not implement [`Node::view`] is drawn from its role
+//! timeline. A run without records is exactly `Sim::run` (no view is ever built).
+
+use crate::sim::{EventKind, Node, NodeId, NodeView, Protocol, RunStats, Sim, ViewChange};
+
+/// Runs `sim` to its end; with records on, also returns every change of a node's view.
+pub fn run<P: Protocol>(sim: &mut Sim<P>) -> (RunStats, Vec<ViewChange>) {
+    if !sim.config().record {
+        return (sim.run(), Vec::new());
+    }
+    let n = sim.config().servers + sim.config().clients;
+    // Per node, its last view: `None` until first seen; `Some(None)` while down.
+    let mut last: Vec<Option<Option<NodeView>>> = vec![None; n as usize];
+    let mut stamps: Vec<Option<u64>> = vec![None; n as usize];
+    let mut changes = Vec::new();
+    let mut seen = 0;
+    let mut touched: Vec<u32> = Vec::new();
+    while sim.step() {
+        let records = sim.records();
+        touched.clear();
+        for r in &records[seen..] {
+            match r.kind {
+                EventKind::Fault => touched.extend(0..n),
+                EventKind::Start | EventKind::Restart | EventKind::Deliver | EventKind::Timer => {
+                    touched.push(r.node.0)
+                }
+                _ => {}
+            }
+        }
+        seen = records.len();
+        let Some(step) = seen.checked_sub(1) else {
+            continue;
+        };
+        touched.sort_unstable();
+        touched.dedup();
+        for &i in &touched {
+            let id = NodeId(i);
+            let stamp = sim
+                .node(id)
+                .and_then(|node| node.view_stamp(sim.durable(id)));
+            let known = &mut stamps[i as usize];
+            if stamp.is_some() && *known == stamp && last[i as usize].is_some() {
+                continue;
+            }
+            *known = stamp;
+            let view = sim
+                .node(id)
+                .map(|node| node.view(sim.durable(id)).unwrap_or_default());
+            let slot = &mut last[i as usize];
+            if slot.as_ref() != Some(&view) {
+                changes.push(ViewChange {
+                    step: step as u32,
+                    node: i,
+                    view: view.clone(),
+                });
+                *slot = Some(view);
+            }
+        }
+    }
+    (sim.stats(), changes)
+}
