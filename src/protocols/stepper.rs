@@ -4,7 +4,12 @@
 //! protocol gets the view; one that does not implement [`Node::view`] is drawn from its role
 //! timeline. A run without records is exactly `Sim::run` (no view is ever built).
 
-use crate::sim::{EventKind, Node, NodeId, NodeView, Protocol, RunStats, Sim, ViewChange};
+use crate::sim::{
+    EventKind, Node, NodeId, NodeView, Protocol, RunStats, Sim, TraceRecord, ViewChange,
+};
+
+/// A run's records and the changes of its nodes' views.
+pub type Trace = (Vec<TraceRecord>, Vec<ViewChange>);
 
 /// Runs `sim` to its end; with records on, also returns every change of a node's view.
 pub fn run<P: Protocol>(sim: &mut Sim<P>) -> (RunStats, Vec<ViewChange>) {

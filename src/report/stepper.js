@@ -125,6 +125,13 @@
     if (e.key === "ArrowLeft") go(-1); else if (e.key === "ArrowRight") go(1);
   });
   draw(D.start);
+  // `#only` shows the step-through view alone (screenshots, a focused link).
+  if (/only/.test(location.hash)) {
+    var keep = document.getElementById("stepper"), title = document.getElementById("step");
+    Array.prototype.forEach.call(document.body.children, function (el) {
+      if (el !== keep && el !== title && el.tagName !== "H1" && el.id !== "verdict") el.style.display = "none";
+    });
+  }
   // `#step=N` moves the slider as a reader would (tests and links use it).
   var m = /step=(\d+)/.exec(location.hash);
   if (m) { slider.value = m[1]; slider.dispatchEvent(new Event("input")); }

@@ -17,7 +17,6 @@ use serde::{Deserialize, Serialize};
 use super::{ProtocolDef, ProtocolInfo, RunOutcome, RunSpec};
 use crate::sim::{
     Context, MILLIS, Node, NodeId, Protocol, RunStats, Sim, SimConfig, StableHasher, Time,
-    TraceRecord,
 };
 use crate::workload::open_loop::{
     self, ClientTimer, Done, OpenLoopClient, OpenLoopNode, OpenLoopSpec, Reply, Request,
@@ -434,6 +433,15 @@ impl Node for LbNode {
     type Durable = ();
     type Obs = Obs;
 
+    /// A backend's busy workers and queue; the balancer and clients keep the default.
+    fn view(&self, _: &()) -> Option<crate::sim::NodeView> {
+        match self {
+            LbNode::Backend(b) => Some(b.view()),
+            LbNode::Balancer(_) => Some(crate::sim::NodeView::new("balancer", None)),
+            LbNode::Client(_) => None,
+        }
+    }
+
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
         match self {
             LbNode::Backend(_) => {}
@@ -519,7 +527,7 @@ fn run_one(
     load: &Arc<open_loop::Shared>,
     strategy: Strategy,
     record: bool,
-) -> (StrategyRun, (Vec<TraceRecord>, Vec<crate::sim::ViewChange>)) {
+) -> (StrategyRun, crate::protocols::stepper::Trace) {
     let mut cfg = SimConfig::new(spec.seed, spec.servers, spec.workload.clients);
     cfg.network = spec.network.clone();
     cfg.faults = spec.faults.clone();

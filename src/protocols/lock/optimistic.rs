@@ -258,6 +258,18 @@ impl Node for OptNode {
     type Durable = Record;
     type Obs = Obs;
 
+    /// The store's record (version and value); clients are drawn from their role timeline.
+    fn view(&self, d: &Record) -> Option<crate::sim::NodeView> {
+        match self {
+            OptNode::Store { .. } => Some(
+                crate::sim::NodeView::new("store", Some(d.version))
+                    .field("version", d.version.to_string())
+                    .field("value", d.value.clone()),
+            ),
+            OptNode::Client(_) => None,
+        }
+    }
+
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
         if let OptNode::Client(c) = self {
             c.think(ctx)

@@ -72,6 +72,13 @@ impl Node for MultiNode {
     type Durable = Durable;
     type Obs = Obs;
 
+    fn view(&self, durable: &Durable) -> Option<crate::sim::NodeView> {
+        Some(match self {
+            MultiNode::Replica(r) => r.view(durable),
+            MultiNode::Client(c) => c.view(),
+        })
+    }
+
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
         match self {
             MultiNode::Replica(r) => {

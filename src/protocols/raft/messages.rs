@@ -13,6 +13,16 @@ pub enum Command {
     Client { client: u32, seq: u64, op: KvOp },
 }
 
+impl Command {
+    /// Short text for a log cell: `noop`, `c1 append k0 "c1.4 "`.
+    pub fn short(&self) -> String {
+        match self {
+            Command::Noop => "noop".to_string(),
+            Command::Client { client, op, .. } => format!("c{client} {}", op.short()),
+        }
+    }
+}
+
 /// A log entry: a command and the term in which the leader received it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Entry {

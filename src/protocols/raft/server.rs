@@ -115,11 +115,7 @@ impl Server {
             .field("kv", crate::workload::kv::KvOp::map_view(&self.kv))
             .log_tail(p.log.len() as u64, |i| {
                 let e = &p.log[i as usize - 1];
-                let text = match &e.command {
-                    Command::Noop => "noop".to_string(),
-                    Command::Client { client, op, .. } => format!("c{client} {}", op.short()),
-                };
-                (e.term, text)
+                (e.term, e.command.short())
             })
     }
 
