@@ -317,6 +317,9 @@ pub struct RunOutcome {
     /// ([`stepper::run`]).
     #[serde(skip)]
     pub views: Vec<ViewChange>,
+    /// With records: their labels, formatted when a report shows them.
+    #[serde(skip)]
+    pub labels: crate::sim::Labels,
 }
 
 impl RunOutcome {

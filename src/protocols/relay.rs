@@ -68,7 +68,7 @@ fn run(spec: &RunSpec, relay: &RelaySpec) -> RunOutcome {
         },
         cfg,
     );
-    let (stats, views) = crate::protocols::stepper::run(&mut sim);
+    let (stats, trace) = crate::protocols::stepper::run(&mut sim);
     let c = &stats.counters;
     let accounted = c.delivered + c.dropped_loss + c.dropped_partition + c.dropped_dead;
     let verdict = if accounted <= c.sent + c.duplicated {
@@ -95,7 +95,8 @@ fn run(spec: &RunSpec, relay: &RelaySpec) -> RunOutcome {
         roles: vec![],
         tables: vec![],
         plots: vec![],
-        records: sim.take_records(),
-        views,
+        records: trace.records,
+        labels: trace.labels,
+        views: trace.views,
     }
 }

@@ -5,16 +5,29 @@
 //! timeline. A run without records is exactly `Sim::run` (no view is ever built).
 
 use crate::sim::{
-    EventKind, Node, NodeId, NodeView, Protocol, RunStats, Sim, TraceRecord, ViewChange,
+    EventKind, Labels, Node, NodeId, NodeView, Protocol, RunStats, Sim, TraceRecord, ViewChange,
 };
 
-/// A run's records and the changes of its nodes' views.
-pub type Trace = (Vec<TraceRecord>, Vec<ViewChange>);
+/// What a run recorded for its report: its events (taken, not copied), their labels
+/// (formatted on demand) and the changes of its nodes' views. Empty without records.
+#[derive(Default)]
+pub struct Trace {
+    pub records: Vec<TraceRecord>,
+    pub labels: Labels,
+    pub views: Vec<ViewChange>,
+}
 
-/// Runs `sim` to its end; with records on, also returns every change of a node's view.
-pub fn run<P: Protocol>(sim: &mut Sim<P>) -> (RunStats, Vec<ViewChange>) {
+/// Runs `sim` to its end; with records on, also returns what it recorded, with every change
+/// of a node's view. Read what else the protocol needs (durable state, observations) after.
+pub fn run<P: Protocol>(sim: &mut Sim<P>) -> (RunStats, Trace)
+where
+    P::Node: 'static,
+    <P::Node as Node>::Msg: Send + Sync + 'static,
+    <P::Node as Node>::Timer: Send + Sync + 'static,
+    <P::Node as Node>::Obs: Send + Sync + 'static,
+{
     if !sim.config().record {
-        return (sim.run(), Vec::new());
+        return (sim.run(), Trace::default());
     }
     let n = sim.config().servers + sim.config().clients;
     // Per node, its last view: `None` until first seen; `Some(None)` while down.
@@ -65,5 +78,10 @@ pub fn run<P: Protocol>(sim: &mut Sim<P>) -> (RunStats, Vec<ViewChange>) {
             }
         }
     }
-    (sim.stats(), changes)
+    let trace = Trace {
+        records: sim.take_records(),
+        labels: sim.take_labels(),
+        views: changes,
+    };
+    (sim.stats(), trace)
 }

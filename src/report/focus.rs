@@ -43,9 +43,9 @@ impl Names {
         }
     }
     /// `text` with every server id (`n3`, a whole word) replaced by its name.
-    pub fn text(&self, text: &str) -> String {
+    pub fn text<'t>(&self, text: &'t str) -> std::borrow::Cow<'t, str> {
         if self.names.is_empty() {
-            return text.to_string();
+            return text.into();
         }
         let b = text.as_bytes();
         let mut out = String::with_capacity(text.len());
@@ -72,7 +72,7 @@ impl Names {
             out.push(c);
             i += c.len_utf8();
         }
-        out
+        out.into()
     }
 }
 

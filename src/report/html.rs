@@ -75,6 +75,7 @@ pub fn write_visuals(
             marker: focus.time,
             slice: None,
             ops: &outcome.ops,
+            labels: outcome.labels.clone(),
         };
         if !focus.targets.is_empty() {
             opt.slice = Some(&focus.targets);
@@ -324,7 +325,7 @@ fn faults(h: &mut String, spec: &RunSpec, summary: &Summary, names: &Names) {
                 vec![
                     format!("F{}", i + 1),
                     format!("{}s", fmt_time(f.at)),
-                    names.text(&f.fault.to_string()),
+                    names.text(&f.fault.to_string()).into_owned(),
                     String::new(),
                 ]
             })
@@ -339,7 +340,9 @@ fn faults(h: &mut String, spec: &RunSpec, summary: &Summary, names: &Names) {
                 vec![
                     format!("F{}", i + 1),
                     format!("{}s", fmt_time(f.at_ns)),
-                    names.text(f.fault.split_once(' ').map_or(&f.fault[..], |x| x.1)),
+                    names
+                        .text(f.fault.split_once(' ').map_or(&f.fault[..], |x| x.1))
+                        .into_owned(),
                     format!("{mark}{}", names.text(&f.effect)),
                 ]
             })

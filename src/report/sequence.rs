@@ -10,7 +10,7 @@ use std::fmt::Write;
 
 use super::focus::Names;
 use super::svg::esc;
-use crate::sim::{EventKind, Time, TraceRecord, fmt_time};
+use crate::sim::{EventKind, Labels, Time, TraceRecord, fmt_time};
 use crate::workload::OpRecord;
 
 /// Most events drawn in one diagram.
@@ -28,33 +28,41 @@ pub struct Options<'a> {
     pub slice: Option<&'a [(u32, Time)]>,
     /// The clients' operations, to label requests and replies `#i` as everywhere else.
     pub ops: &'a [OpRecord],
+    /// The records' labels (only those drawn are formatted).
+    pub labels: Labels,
 }
 
 /// The diagram of records in `[from, to]` for `nodes` nodes (servers first, then clients).
 pub fn sequence_svg(
     records: &[TraceRecord],
+    labels: &Labels,
     nodes: u32,
     servers: u32,
     from: Time,
     to: Time,
 ) -> String {
-    diagram(records, nodes, servers, from, to, &Options::default())
+    let opt = Options {
+        labels: labels.clone(),
+        ..Options::default()
+    };
+    diagram(records, nodes, servers, from, to, &opt)
 }
 
-/// The shown events of the window, oldest first, with how many repeats each arrow stands for.
+/// The shown events of the window, oldest first, each with its label and how many repeats
+/// its arrow stands for.
 fn select<'r>(
     records: &'r [TraceRecord],
     nodes: u32,
     from: Time,
     to: Time,
     opt: &Options<'_>,
-) -> (Vec<(&'r TraceRecord, u32)>, bool) {
+) -> (Vec<(&'r TraceRecord, String, u32)>, bool) {
     let lo = records.partition_point(|r| r.time < from);
     let hi = records.partition_point(|r| r.time <= to);
     let drawn = |r: &TraceRecord| !matches!(r.kind, EventKind::Observe | EventKind::Backlog);
-    let mut kept: Vec<(&TraceRecord, u32)> = Vec::new();
+    let mut kept: Vec<(usize, u32)> = Vec::new();
     match opt.slice {
-        None => kept.extend(records[lo..hi].iter().filter(|r| drawn(r)).map(|r| (r, 1))),
+        None => kept.extend((lo..hi).filter(|&i| drawn(&records[i])).map(|i| (i, 1))),
         Some(targets) => {
             // Walk back from the targets: an event at a node is in their past if it happened
             // there no later than the latest time that node is known to influence them.
@@ -67,7 +75,8 @@ fn select<'r>(
             let past = |h: &[Option<Time>], n: u32, t: Time| {
                 h.get(n as usize).copied().flatten().is_some_and(|x| t <= x)
             };
-            for r in records[lo..hi].iter().rev().filter(|r| drawn(r)) {
+            for i in (lo..hi).rev().filter(|&i| drawn(&records[i])) {
+                let r = &records[i];
                 let keep = match r.kind {
                     EventKind::Deliver => {
                         let k = past(&horizon, r.node.0, r.time);
@@ -80,17 +89,23 @@ fn select<'r>(
                     _ => past(&horizon, r.node.0, r.time),
                 };
                 if keep {
-                    kept.push((r, 1));
+                    kept.push((i, 1));
                 }
             }
             kept.reverse();
             // Repeats on one link (heartbeats, retries) collapse into the first arrow.
             let mut last: std::collections::BTreeMap<(u32, u32), (usize, String)> =
                 Default::default();
-            let mut out: Vec<(&TraceRecord, u32)> = Vec::with_capacity(kept.len());
-            for (r, _) in kept {
+            let mut out: Vec<(usize, u32)> = Vec::with_capacity(kept.len());
+            for (i, _) in kept {
+                let r = &records[i];
                 if r.kind == EventKind::Deliver && op_label(r, opt).is_none() {
-                    let shape: String = r.label.chars().filter(|c| !c.is_ascii_digit()).collect();
+                    let shape: String = opt
+                        .labels
+                        .get(records, i)
+                        .chars()
+                        .filter(|c| !c.is_ascii_digit())
+                        .collect();
                     if let Some((i, s)) = last.get(&(r.peer.0, r.node.0))
                         && *s == shape
                     {
@@ -101,7 +116,7 @@ fn select<'r>(
                 } else if r.kind == EventKind::Deliver {
                     last.remove(&(r.peer.0, r.node.0));
                 }
-                out.push((r, 1));
+                out.push((i, 1));
             }
             kept = out;
         }
@@ -115,7 +130,11 @@ fn select<'r>(
             kept.truncate(MAX_EVENTS);
         }
     }
-    (kept, truncated)
+    let shown = kept
+        .into_iter()
+        .map(|(i, n)| (&records[i], opt.labels.get(records, i), n))
+        .collect();
+    (shown, truncated)
 }
 
 /// `request #i` / `reply #i ...` for a client's message within operation `i`'s interval.
@@ -160,13 +179,14 @@ pub fn diagram(
         marker: opt.marker,
         slice: opt.slice,
         ops: opt.ops,
+        labels: opt.labels.clone(),
     };
     let (shown, truncated) = select(records, nodes, from, to, opt);
     let by_order = opt.slice.is_some();
     // Rows: by the order of distinct times in a slice, else proportional to time.
     let mut times: Vec<Time> = shown
         .iter()
-        .flat_map(|(r, _)| [r.time, r.sent.max(from)])
+        .flat_map(|(r, _, _)| [r.time, r.sent.max(from)])
         .collect();
     times.sort_unstable();
     times.dedup();
@@ -251,8 +271,12 @@ pub fn diagram(
             fmt_time(t)
         );
     }
-    for (r, repeats) in &shown {
-        draw(&mut s, r, *repeats, opt, &x, &y, from, left, width);
+    for (r, label, repeats) in &shown {
+        let r = TraceRecord {
+            label: label.clone(),
+            ..TraceRecord::clone(r)
+        };
+        draw(&mut s, &r, *repeats, opt, &x, &y, from, left, width);
     }
     s.push_str("</svg>\n");
     s
@@ -393,7 +417,7 @@ fn draw(
             let text = if r.label.is_empty() {
                 format!("{} {}", r.kind.as_str(), opt.names.node(n))
             } else {
-                opt.names.text(&r.label)
+                opt.names.text(&r.label).into_owned()
             };
             let _ = write!(
                 s,

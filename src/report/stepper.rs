@@ -85,14 +85,22 @@ pub fn section(
     let hi = (lo + LABELLED).min(recs.len());
     let mut first = true;
     for (i, r) in recs.iter().enumerate().take(hi).skip(lo) {
-        if r.label.is_empty() || r.kind == EventKind::Timer {
+        if matches!(
+            r.kind,
+            EventKind::Timer | EventKind::Start | EventKind::Restart
+        ) {
+            continue;
+        }
+        let label = outcome.labels.get(recs, i);
+        if label.is_empty() {
             continue;
         }
         if !first {
             d.push(',');
         }
         first = false;
-        let _ = write!(d, "\"{i}\":{}", json(&names.text(&compact(&r.label))));
+        let _ = write!(d, "\"{i}\":");
+        push_json(&mut d, &names.text(&compact(&label)));
     }
     d.push_str("},\"views\":[");
     for (k, v) in outcome.views.iter().enumerate() {
@@ -119,7 +127,9 @@ pub fn section(
             d.push(',');
         }
         let ret = o.ret.map_or("null".to_string(), |t| t.to_string());
-        let _ = write!(d, "[{},{},{ret},{}]", o.client, o.call, json(&o.desc));
+        let _ = write!(d, "[{},{},{ret},", o.client, o.call);
+        push_json(&mut d, &o.desc);
+        d.push(']');
     }
     d.push_str("],\"faults\":[");
     for (k, w) in windows.iter().enumerate() {
@@ -146,8 +156,6 @@ pub fn section(
         let _ = write!(d, "[{n},{}]", json(why));
     }
     d.push_str("]}");
-    // `</` cannot close the script early: JSON strings escape it.
-    let d = d.replace("</", "<\\/");
     let mut h = String::with_capacity(d.len() + SCRIPT.len() + 2_000);
     h.push_str(
         "<h2 id=\"step\">Step through the run</h2>\n<p>Every server's role, term, log (index:term, \
@@ -188,21 +196,35 @@ const KINDS: [EventKind; 11] = [
 /// `[role, term|null, [[name, value]..], [[index, term, text]..], log_len]`.
 fn view_json(d: &mut String, v: &NodeView, names: &Names) {
     let term = v.term.map_or("null".to_string(), |t| t.to_string());
-    let _ = write!(d, "[{},{term},[", json(v.role));
+    d.push('[');
+    push_json(d, v.role);
+    let _ = write!(d, ",{term},[");
     for (k, (name, value)) in v.fields.iter().enumerate() {
         if k > 0 {
             d.push(',');
         }
-        let _ = write!(d, "[{},{}]", json(name), json(&names.text(value)));
+        d.push('[');
+        push_json(d, name);
+        d.push(',');
+        push_json(d, &names.text(value));
+        d.push(']');
     }
     d.push_str("],[");
     for (k, c) in v.log.iter().enumerate() {
         if k > 0 {
             d.push(',');
         }
-        let _ = write!(d, "[{},{},{}]", c.index, c.term, json(&c.text));
+        d.push('[');
+        push_u64(d, c.index);
+        d.push(',');
+        push_u64(d, c.term);
+        d.push(',');
+        push_json(d, &c.text);
+        d.push(']');
     }
-    let _ = write!(d, "],{}]", v.log_len);
+    d.push_str("],");
+    push_u64(d, v.log_len);
+    d.push(']');
 }
 
 /// Writes `v` in decimal (the page holds five numbers per event: `write!` costs too much).
@@ -220,8 +242,31 @@ fn push_u64(d: &mut String, mut v: u64) {
     d.push_str(std::str::from_utf8(&buf[i..]).unwrap_or("0"));
 }
 
+/// A JSON string; `</` is written `<\/` so that no text can close the inline script early.
 fn json(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
+    let mut d = String::with_capacity(s.len() + 2);
+    push_json(&mut d, s);
+    d
+}
+
+/// Appends `s` as a JSON string (quotes, backslashes and control characters escaped, `</`
+/// written `<\/`), without a temporary.
+fn push_json(d: &mut String, s: &str) {
+    d.push('"');
+    let mut prev = '\0';
+    for c in s.chars() {
+        match c {
+            '"' => d.push_str("\\\""),
+            '\\' => d.push_str("\\\\"),
+            '/' if prev == '<' => d.push_str("\\/"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(d, "\\u{:04x}", c as u32);
+            }
+            c => d.push(c),
+        }
+        prev = c;
+    }
+    d.push('"');
 }
 
 /// The page's script: reads the inline JSON, draws step `i` on every slider move.

@@ -54,5 +54,5 @@ pub use node::{Context, Node, NodeId, Protocol};
 pub use time::{
     MICROS, MILLIS, NANOS, SECS, Time, dur, fmt_duration, fmt_time, parse_duration, write_duration,
 };
-pub use trace::{EventKind, StableHasher, TraceRecord, stable_hash};
+pub use trace::{EventKind, Labels, StableHasher, TraceRecord, stable_hash};
 pub use view::{LogCell, NodeView, ViewChange};

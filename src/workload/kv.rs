@@ -51,6 +51,11 @@ impl KvOp {
     /// Short text for a log cell or a pending operation: `append k0 "12"`.
     pub fn short(&self) -> String {
         let mut s = String::with_capacity(24);
+        self.write_short(&mut s);
+        s
+    }
+    /// [`short`](Self::short), appended to `s`.
+    pub fn write_short(&self, s: &mut String) {
         s.push_str(self.kind());
         s.push(' ');
         s.push_str(self.key());
@@ -67,7 +72,6 @@ impl KvOp {
                 quoted(to);
             }
         }
-        s
     }
     /// A key-value map as a view shows it: `k0=…3 4 5` (each value's end), keys in order.
     pub fn map_view(kv: &std::collections::BTreeMap<String, String>) -> String {

@@ -252,6 +252,7 @@ pub fn judge(
         tables,
         records,
         views: Vec::new(),
+        labels: Default::default(),
     }
 }
 

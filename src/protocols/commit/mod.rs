@@ -750,15 +750,15 @@ fn run(spec: &RunSpec, kind: Kind) -> RunOutcome {
         servers: spec.servers,
     };
     let mut sim = Sim::new(protocol, cfg);
-    let (stats, views) = crate::protocols::stepper::run(&mut sim);
+    let (stats, trace) = crate::protocols::stepper::run(&mut sim);
     let finals: Vec<Durable> = (1..spec.servers)
         .map(|i| sim.durable(NodeId(i)).clone())
         .collect();
     let obs = sim.take_observations();
     let expected_total = spec.workload.keys as i64 * balance as i64;
-    let records = sim.take_records();
     RunOutcome {
-        views,
-        ..checks::judge(spec, stats, obs, &finals, expected_total, records)
+        labels: trace.labels,
+        views: trace.views,
+        ..checks::judge(spec, stats, obs, &finals, expected_total, trace.records)
     }
 }

@@ -539,7 +539,7 @@ fn run_one(
         strategy,
     };
     let mut sim = Sim::new(protocol, cfg);
-    let (stats, views) = crate::protocols::stepper::run(&mut sim);
+    let (stats, trace) = crate::protocols::stepper::run(&mut sim);
     let (mut issued, mut open) = (0, 0);
     for c in 0..spec.workload.clients {
         if let Some(LbNode::Client(cl)) = sim.node(NodeId(spec.servers + c)) {
@@ -548,7 +548,7 @@ fn run_one(
         }
     }
     let obs = sim.take_observations();
-    let records = (sim.take_records(), views);
+    let records = trace;
     (
         StrategyRun {
             strategy,
@@ -574,19 +574,20 @@ fn run(spec: &RunSpec, lb: &LbSpec) -> RunOutcome {
         w.timeout,
     ));
     let mut runs = Vec::with_capacity(lb.strategies.len());
-    let (mut records, mut views) = (Vec::new(), Vec::new());
+    let mut trace = crate::protocols::stepper::Trace::default();
     for (i, &s) in lb.strategies.iter().enumerate() {
         // The trace of the first strategy only: one sequence diagram, not one per strategy.
         let (r, rec) = run_one(spec, &plan, &load, s, spec.record && i == 0);
         if i == 0 {
-            (records, views) = rec;
+            trace = rec;
         }
         runs.push(r);
     }
     let stats = combined_stats(&runs);
     RunOutcome {
-        views,
-        ..results::judge(spec, lb, &plan, runs, stats, records)
+        labels: trace.labels,
+        views: trace.views,
+        ..results::judge(spec, lb, &plan, runs, stats, trace.records)
     }
 }
 

@@ -286,6 +286,7 @@ pub(crate) fn judge(
         plots,
         records,
         views: Vec::new(),
+        labels: Default::default(),
     }
 }
 

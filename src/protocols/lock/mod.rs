@@ -240,6 +240,7 @@ pub fn judge(
         tables,
         records,
         views: Vec::new(),
+        labels: Default::default(),
     }
 }
 

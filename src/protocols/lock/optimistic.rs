@@ -356,7 +356,7 @@ fn run(spec: &RunSpec, opt: &OptimisticSpec) -> RunOutcome {
         },
         cfg,
     );
-    let (stats, views) = crate::protocols::stepper::run(&mut sim);
+    let (stats, trace) = crate::protocols::stepper::run(&mut sim);
     let obs = sim.take_observations();
     // The client history, for reports and the linearizability check.
     let mut ops: Vec<OpRecord> = Vec::new();
@@ -449,8 +449,9 @@ fn run(spec: &RunSpec, opt: &OptimisticSpec) -> RunOutcome {
         ops,
         roles: common::roles_with_crashes(spec, std::iter::empty()),
         tables: vec![t],
-        records: sim.take_records(),
-        views,
+        records: trace.records,
+        labels: trace.labels,
+        views: trace.views,
     }
 }
 

@@ -453,16 +453,17 @@ pub fn simulate(
         workload: spec.workload.clone(),
     };
     let mut sim = Sim::new(protocol, cfg);
-    let (stats, views) = crate::protocols::stepper::run(&mut sim);
+    let (stats, trace) = crate::protocols::stepper::run(&mut sim);
     let obs = sim.take_observations();
-    (stats, obs, (sim.take_records(), views))
+    (stats, obs, trace)
 }
 
 /// Runs a Redis-style lock and judges it.
 pub fn run_family(spec: &RunSpec, family: Family, view: LockView) -> RunOutcome {
-    let (stats, obs, (records, views)) = simulate(spec, family);
+    let (stats, obs, trace) = simulate(spec, family);
     RunOutcome {
-        views,
-        ..judge(spec, stats, obs, records, view)
+        labels: trace.labels,
+        views: trace.views,
+        ..judge(spec, stats, obs, trace.records, view)
     }
 }

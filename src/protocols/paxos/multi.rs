@@ -161,9 +161,8 @@ pub fn run(spec: &RunSpec, multi: &MultiPaxosSpec) -> RunOutcome {
         },
         cfg,
     );
-    let (stats, views) = crate::protocols::stepper::run(&mut sim);
+    let (stats, trace) = crate::protocols::stepper::run(&mut sim);
     let obs = sim.take_observations();
-    let records = sim.take_records();
 
     let (ops, hist) = history(obs.iter().filter_map(|(t, _, o)| match o {
         Obs::Client(c) => Some((*t, c.clone())),
@@ -310,7 +309,8 @@ pub fn run(spec: &RunSpec, multi: &MultiPaxosSpec) -> RunOutcome {
         ops,
         roles,
         tables: vec![summary, table],
-        records,
-        views,
+        records: trace.records,
+        labels: trace.labels,
+        views: trace.views,
     }
 }

@@ -466,7 +466,7 @@ pub fn run(spec: &RunSpec, paxos: &PaxosSpec) -> RunOutcome {
     cfg.limits = spec.limits;
     cfg.record = spec.record;
     let mut sim = Sim::new(Builder(paxos.clone()), cfg);
-    let (stats, views) = crate::protocols::stepper::run(&mut sim);
+    let (stats, trace) = crate::protocols::stepper::run(&mut sim);
     let obs = sim.take_observations();
 
     let mut proposals = Vec::new();
@@ -569,7 +569,8 @@ pub fn run(spec: &RunSpec, paxos: &PaxosSpec) -> RunOutcome {
         ops: vec![],
         roles,
         tables: vec![table],
-        records: sim.take_records(),
-        views,
+        records: trace.records,
+        labels: trace.labels,
+        views: trace.views,
     }
 }

@@ -208,5 +208,6 @@ pub fn judge(
         plots: vec![],
         records,
         views: Vec::new(),
+        labels: Default::default(),
     }
 }

@@ -18,9 +18,31 @@ impl Command {
     pub fn short(&self) -> String {
         match self {
             Command::Noop => "noop".to_string(),
-            Command::Client { client, op, .. } => format!("c{client} {}", op.short()),
+            Command::Client { client, op, .. } => {
+                let mut s = String::with_capacity(24);
+                s.push('c');
+                s.push_str(itoa(*client).as_str());
+                s.push(' ');
+                op.write_short(&mut s);
+                s
+            }
         }
     }
+}
+
+/// `n` in decimal, without the formatting machinery (log cells are drawn often).
+fn itoa(mut n: u32) -> String {
+    let mut b = [0u8; 10];
+    let mut i = b.len();
+    loop {
+        i -= 1;
+        b[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    String::from_utf8_lossy(&b[i..]).into_owned()
 }
 
 /// A log entry: a command and the term in which the leader received it.

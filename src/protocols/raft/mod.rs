@@ -276,7 +276,7 @@ fn run(spec: &RunSpec, raft: &RaftSpec) -> RunOutcome {
         servers: spec.servers,
     };
     let mut sim = Sim::new(protocol, cfg);
-    let (stats, views) = crate::protocols::stepper::run(&mut sim);
+    let (stats, trace) = crate::protocols::stepper::run(&mut sim);
     let logs: Vec<Vec<(u64, u64)>> = (0..spec.servers)
         .map(|i| {
             sim.durable(NodeId(i))
@@ -287,9 +287,9 @@ fn run(spec: &RunSpec, raft: &RaftSpec) -> RunOutcome {
         })
         .collect();
     let obs = sim.take_observations();
-    let records = sim.take_records();
     RunOutcome {
-        views,
-        ..checks::judge(spec, stats, obs, logs, records)
+        labels: trace.labels,
+        views: trace.views,
+        ..checks::judge(spec, stats, obs, logs, trace.records)
     }
 }
