@@ -5,7 +5,7 @@
 //! timeline. A run without records is exactly `Sim::run` (no view is ever built).
 
 use crate::sim::{
-    EventKind, Labels, Node, NodeId, NodeView, Protocol, RunStats, Sim, TraceRecord, ViewChange,
+    EventKind, Labels, Node, NodeId, Protocol, RunStats, Sim, TraceRecord, ViewChange,
 };
 
 /// What a run recorded for its report: its events (taken, not copied), their labels
@@ -30,10 +30,10 @@ where
         return (sim.run(), Trace::default());
     }
     let n = sim.config().servers + sim.config().clients;
-    // Per node, its last view: `None` until first seen; `Some(None)` while down.
-    let mut last: Vec<Option<Option<NodeView>>> = vec![None; n as usize];
+    // Per node, its last view (an index into `changes`): `None` until first seen.
+    let mut last: Vec<Option<usize>> = vec![None; n as usize];
     let mut stamps: Vec<Option<u64>> = vec![None; n as usize];
-    let mut changes = Vec::new();
+    let mut changes: Vec<ViewChange> = Vec::new();
     let mut seen = 0;
     let mut touched: Vec<u32> = Vec::new();
     while sim.step() {
@@ -60,21 +60,21 @@ where
                 .node(id)
                 .and_then(|node| node.view_stamp(sim.durable(id)));
             let known = &mut stamps[i as usize];
-            if stamp.is_some() && *known == stamp && last[i as usize].is_some() {
+            let slot = &mut last[i as usize];
+            if stamp.is_some() && *known == stamp && slot.is_some() {
                 continue;
             }
             *known = stamp;
             let view = sim
                 .node(id)
                 .map(|node| node.view(sim.durable(id)).unwrap_or_default());
-            let slot = &mut last[i as usize];
-            if slot.as_ref() != Some(&view) {
+            if slot.is_none_or(|k| changes[k].view != view) {
+                *slot = Some(changes.len());
                 changes.push(ViewChange {
                     step: step as u32,
                     node: i,
-                    view: view.clone(),
+                    view,
                 });
-                *slot = Some(view);
             }
         }
     }

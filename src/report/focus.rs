@@ -93,6 +93,8 @@ pub struct Focus {
     pub servers: Vec<(u32, String)>,
     /// Events the causal slice ends at: `(node, time)`.
     pub targets: Vec<(u32, Time)>,
+    /// Where the step-through view opens when `time` is unknown.
+    pub open_at: Option<Time>,
 }
 
 /// The most operations a focus names.
@@ -205,6 +207,9 @@ pub fn focus(spec: &RunSpec, outcome: &RunOutcome) -> Focus {
             .unwrap_or(0);
         f.from = t.saturating_sub(100_000_000);
         f.to = t + 400_000_000;
+        // Not the violation's own time (the check names no operation or role to date it):
+        // the step-through view opens there, the timelines are not marked.
+        f.open_at = Some(t);
     }
     f.servers.sort();
     f.servers.dedup_by_key(|s| s.0);

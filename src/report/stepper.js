@@ -12,7 +12,13 @@
   // Per node, the steps at which its view changed (ascending) and the views.
   var vs = [], vv = [];
   for (var n = 0; n < N; n++) { vs.push([]); vv.push([]); }
-  D.views.forEach(function (c) { if (c[1] < N) { vs[c[1]].push(c[0]); vv[c[1]].push(c[2]); } });
+  var lastLog = [];
+  D.views.forEach(function (c) {
+    if (c[1] >= N) return;
+    // A log written 0 is the node's previous one.
+    if (c[2]) { if (c[2][3] === 0) c[2][3] = lastLog[c[1]] || []; else lastLog[c[1]] = c[2][3]; }
+    vs[c[1]].push(c[0]); vv[c[1]].push(c[2]);
+  });
   var rolesOf = [];
   for (n = 0; n < N; n++) rolesOf.push([]);
   D.roles.forEach(function (r) { if (r[1] < N) rolesOf[r[1]].push(r); });

@@ -32,7 +32,7 @@ pub fn section(
         return String::new();
     }
     let nodes = spec.servers + spec.workload.clients;
-    let start = focus.time.map_or(0, |t| {
+    let start = focus.time.or(focus.open_at).map_or(0, |t| {
         recs.partition_point(|r| r.time <= t).saturating_sub(1)
     });
     let mut d = String::with_capacity(recs.len() * 28 + outcome.views.len() * 120);
@@ -103,6 +103,8 @@ pub fn section(
         push_json(&mut d, &names.text(&compact(&label)));
     }
     d.push_str("},\"views\":[");
+    // A log shown as in the node's previous view is written `0`.
+    let mut last_log: Vec<Option<&[crate::sim::LogCell]>> = vec![None; nodes as usize];
     for (k, v) in outcome.views.iter().enumerate() {
         if k > 0 {
             d.push(',');
@@ -110,7 +112,16 @@ pub fn section(
         let _ = write!(d, "[{},{},", v.step, v.node);
         match &v.view {
             None => d.push_str("null"),
-            Some(v) => view_json(&mut d, v, names),
+            Some(view) => {
+                let prev = last_log.get_mut(v.node as usize);
+                let same = prev
+                    .as_ref()
+                    .is_some_and(|p| p.is_some_and(|l| l == view.log.as_slice()));
+                if let Some(p) = prev {
+                    *p = Some(view.log.as_slice());
+                }
+                view_json(&mut d, view, names, same)
+            }
         }
         d.push(']');
     }
@@ -193,8 +204,8 @@ const KINDS: [EventKind; 11] = [
     EventKind::Observe,
 ];
 
-/// `[role, term|null, [[name, value]..], [[index, term, text]..], log_len]`.
-fn view_json(d: &mut String, v: &NodeView, names: &Names) {
+/// `[role, term|null, [[name, value]..], [[index, term, text]..] or 0 (as before), log_len]`.
+fn view_json(d: &mut String, v: &NodeView, names: &Names, same_log: bool) {
     let term = v.term.map_or("null".to_string(), |t| t.to_string());
     d.push('[');
     push_json(d, v.role);
@@ -208,6 +219,12 @@ fn view_json(d: &mut String, v: &NodeView, names: &Names) {
         d.push(',');
         push_json(d, &names.text(value));
         d.push(']');
+    }
+    if same_log {
+        d.push_str("],0,");
+        push_u64(d, v.log_len);
+        d.push(']');
+        return;
     }
     d.push_str("],[");
     for (k, c) in v.log.iter().enumerate() {

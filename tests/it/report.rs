@@ -110,7 +110,10 @@ pub(crate) fn chromium(args: &[&str], page: &str) -> Option<std::process::Output
         eprintln!("SKIPPED: no chromium on this machine (.ci/install-browser.sh installs it)");
         return None;
     };
-    let profile = tmp("profile");
+    // One profile per browser: tests run in parallel and a profile is locked while in use.
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let profile = tmp(&format!("profile-{n}"));
     let o = Command::new(chromium)
         .args([
             "--headless",

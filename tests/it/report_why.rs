@@ -221,15 +221,20 @@ fn tour_screenshots_of_every_bug_report() {
         assert_eq!(code, 1, "{name} seed {seed} still fails");
         let page = format!("file://{}", out.join("report.html").display());
         let views: &[(&str, &str, &str)] = if step {
-            &[("", "", "900,1300"), ("-step", "#only", "900,900")]
+            &[("", "", "1000,1000"), ("-step", "#only", "1000,900")]
         } else {
-            &[("", "", "900,1300")]
+            &[("", "", "1000,1000")]
         };
         for &(suffix, hash, size) in views {
             let file = shots.join(format!("{name}{suffix}.png"));
             let arg = format!("--screenshot={}", file.display());
+            // Three quarters scale: readable, and small files for the repository.
             let Some(_) = chromium(
-                &[&arg, &format!("--window-size={size}")],
+                &[
+                    &arg,
+                    &format!("--window-size={size}"),
+                    "--force-device-scale-factor=0.75",
+                ],
                 &format!("{page}{hash}"),
             ) else {
                 return;
