@@ -72,6 +72,48 @@ pub(super) fn explain<M: Model>(
             }
         }
     }
+    // The culprits: completed operations of the failing prefix without which it could be
+    // linearized (a read whose value no order explains, a write it contradicts). Removing an
+    // operation from a linearizable history leaves it linearizable, so each one found is
+    // necessary to the violation. The latest completions among those the search could not
+    // place and the end of its partial order are tried first (the one that closes the shortest
+    // failing prefix is always among them), at most `CULPRIT_TRIES` of them, until two are found.
+    const CULPRIT_TRIES: usize = 6;
+    const CULPRITS_ENOUGH: usize = 2;
+    const CULPRIT_BUDGET: u64 = 1_000_000;
+    let mut culprits: Vec<usize> = Vec::new();
+    if let Some((t, _, out)) = &chosen {
+        // Positions in the prefix, as the search of the prefix gave them.
+        let (pos, v) = prefix(*t);
+        // Candidates: completed operations the search could not place, then the end of the
+        // partial order it found, latest completion first.
+        let mut done: Vec<usize> = out
+            .unplaced
+            .iter()
+            .chain(out.best.iter().rev().take(CULPRIT_TRIES))
+            .map(|&q| q as usize)
+            .filter(|&p| p < v.len() && v[p].ret.is_some())
+            .collect();
+        done.sort_by_key(|&p| (std::cmp::Reverse(v[p].ret), p));
+        done.dedup();
+        for &p in done.iter().take(CULPRIT_TRIES) {
+            let refs: Vec<&Operation<&M::Input, &M::Output>> = v
+                .iter()
+                .enumerate()
+                .filter(|&(q, _)| q != p)
+                .map(|(_, o)| o)
+                .collect();
+            let budget = opts.budget.min(CULPRIT_BUDGET);
+            if search(&by_ref, &refs, budget).verdict == Verdict::Linearizable {
+                culprits.push(idx[pos[p]]);
+                // A read and the write it contradicts tell the story; more costs more searches.
+                if culprits.len() == CULPRITS_ENOUGH {
+                    break;
+                }
+            }
+        }
+        culprits.sort_unstable();
+    }
     let (end, pos, best, unplaced) = match chosen {
         Some((t, pos, out)) => {
             let b = out
@@ -97,7 +139,24 @@ pub(super) fn explain<M: Model>(
     let ops_h: Vec<usize> = pos.iter().map(to_hist).collect();
     let lin_h: Vec<usize> = best.iter().map(to_hist).collect();
     let un_h: Vec<usize> = unplaced.iter().map(to_hist).collect();
-    counterexample(model, history, key, end, ops_h, lin_h, un_h)
+    let mut c = counterexample(model, history, key, end, ops_h, lin_h, un_h);
+    if !culprits.is_empty() {
+        c.text
+            .push_str("without any one of these completed operations it could be linearized:\n");
+        for &i in &culprits {
+            let o = &history.ops[i];
+            let _ = writeln!(
+                c.text,
+                "  #{i} client {} [{}, {}] {}",
+                o.client,
+                o.call,
+                o.ret.unwrap_or(0),
+                model.describe(&o.input, o.output.as_ref())
+            );
+        }
+    }
+    c.culprits = culprits;
+    c
 }
 
 /// A counterexample with its text, from history indexes.
@@ -150,6 +209,7 @@ pub(crate) fn counterexample<M: Model>(
         prefix_end: end,
         linearized: lin_h,
         unplaced: un_h,
+        culprits: Vec::new(),
         text,
     }
 }

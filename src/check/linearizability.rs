@@ -117,6 +117,9 @@ pub struct Counterexample {
     /// Operations that could not be placed after `linearized` (the first is the one that had
     /// to complete next).
     pub unplaced: Vec<usize>,
+    /// Completed operations of the prefix without any one of which it could be linearized:
+    /// the operations that make it impossible (a stale read, the write it contradicts).
+    pub culprits: Vec<usize>,
     /// The same, as text.
     pub text: String,
 }

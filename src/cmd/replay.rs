@@ -61,8 +61,14 @@ pub fn main(a: ReplayArgs) -> Result<i32, InputError> {
             to
         };
         let nodes = spec.servers + spec.workload.clients;
-        let svg =
-            crate::report::sequence::sequence_svg(&outcome.records, nodes, spec.servers, from, to);
+        let svg = crate::report::sequence::sequence_svg(
+            &outcome.records,
+            &outcome.labels,
+            nodes,
+            spec.servers,
+            from,
+            to,
+        );
         crate::report::write_atomic(path, svg.as_bytes())
             .map_err(|e| InputError(format!("cannot write {}: {e}", path.display())))?;
         println!("wrote {}", path.display());
@@ -70,7 +76,7 @@ pub fn main(a: ReplayArgs) -> Result<i32, InputError> {
     }
     let stdout = std::io::stdout();
     let mut w = std::io::BufWriter::new(stdout.lock());
-    for r in &outcome.records {
+    for (i, r) in outcome.records.iter().enumerate() {
         if r.time < from || r.time > to {
             continue;
         }
@@ -80,7 +86,8 @@ pub fn main(a: ReplayArgs) -> Result<i32, InputError> {
         {
             continue;
         }
-        if writeln!(w, "{}", r.line()).is_err() {
+        let line = r.line_with(&outcome.labels.get(&outcome.records, i));
+        if writeln!(w, "{line}").is_err() {
             return Ok(0); // a closed pipe (| head) is not an error
         }
     }

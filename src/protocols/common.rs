@@ -21,6 +21,7 @@ pub fn pass(name: &str, detail: String) -> CheckOutcome {
         ops: vec![],
         linearized: vec![],
         unplaced: vec![],
+        culprits: vec![],
     }
 }
 
@@ -33,6 +34,7 @@ pub fn fail(name: &str, detail: String, ops: Vec<usize>) -> CheckOutcome {
         ops,
         linearized: vec![],
         unplaced: vec![],
+        culprits: vec![],
     }
 }
 
@@ -179,6 +181,7 @@ fn stale_violation(
     CheckOutcome {
         linearized: vec![c.write],
         unplaced: vec![c.read],
+        culprits: vec![c.write],
         ..fail("linearizability", d, involved)
     }
 }
@@ -199,7 +202,13 @@ fn mapped(mut r: CheckResult, map: &[usize]) -> CheckResult {
 /// The VIOLATION of a search that found the history (or a prefix of it) not linearizable.
 fn violation(ops: &[OpRecord], r: CheckResult, witness: Option<&witness::Refuted>) -> CheckOutcome {
     let c = r.counterexample.expect("a violation has a counterexample");
-    let mut involved: Vec<usize> = c.linearized.iter().chain(&c.unplaced).copied().collect();
+    let mut involved: Vec<usize> = c
+        .linearized
+        .iter()
+        .chain(&c.unplaced)
+        .chain(&c.culprits)
+        .copied()
+        .collect();
     involved.sort_unstable();
     involved.dedup();
     // The checker's own text counts in raw history times; this one speaks in
@@ -239,6 +248,12 @@ fn violation(ops: &[OpRecord], r: CheckResult, witness: Option<&witness::Refuted
     if c.unplaced.len() > 8 {
         d.push_str(&format!("  ... {} more\n", c.unplaced.len() - 8));
     }
+    if !c.culprits.is_empty() {
+        d.push_str("because of these completed operations (without any one of them the history could be linearized):\n");
+        for &i in &c.culprits {
+            d.push_str(&line(i));
+        }
+    }
     if let Some(w) = witness {
         d.push_str(&format!(
             "(found searching the time prefix where the state machine's apply order failed: {})\n",
@@ -248,6 +263,7 @@ fn violation(ops: &[OpRecord], r: CheckResult, witness: Option<&witness::Refuted
     CheckOutcome {
         linearized: c.linearized.clone(),
         unplaced: c.unplaced.clone(),
+        culprits: c.culprits.clone(),
         ..fail("linearizability", d, involved)
     }
 }

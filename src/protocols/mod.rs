@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::sim::{Limits, NetworkConfig, RunStats, ScheduledFault, Time, TraceRecord};
+use crate::sim::{Limits, NetworkConfig, RunStats, ScheduledFault, Time, TraceRecord, ViewChange};
 use crate::workload::{OpRecord, WorkloadSpec};
 
 pub mod commit;
@@ -14,6 +14,7 @@ pub mod lock;
 pub mod paxos;
 pub mod raft;
 pub mod relay;
+pub mod stepper;
 
 /// Which protocol, with its parameters (and known-bug variant where it has them).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -139,6 +140,11 @@ pub fn catalogue() -> Vec<ProtocolInfo> {
 #[derive(Clone, Debug)]
 pub struct RunSpec {
     pub name: String,
+    /// The scenario's title and description, for the top of its report.
+    pub title: String,
+    pub description: String,
+    /// The servers' names (`cluster.names`), empty for `n0..`: reports use them everywhere.
+    pub names: Vec<String>,
     pub seed: u64,
     pub protocol: ProtocolSpec,
     pub servers: u32,
@@ -233,6 +239,10 @@ pub struct CheckOutcome {
     pub linearized: Vec<usize>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unplaced: Vec<usize>,
+    /// For a linearizability violation: the completed operations that make it impossible
+    /// (without any one of them the failing prefix could be linearized), e.g. a stale read.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub culprits: Vec<usize>,
 }
 
 /// A node's role from `time` on (for role timelines).
@@ -308,6 +318,13 @@ pub struct RunOutcome {
     pub plots: Vec<(String, String)>,
     #[serde(skip)]
     pub records: Vec<TraceRecord>,
+    /// With records: every change of a node's state as the step-through view draws it
+    /// ([`stepper::run`]).
+    #[serde(skip)]
+    pub views: Vec<ViewChange>,
+    /// With records: their labels, formatted when a report shows them.
+    #[serde(skip)]
+    pub labels: crate::sim::Labels,
 }
 
 impl RunOutcome {

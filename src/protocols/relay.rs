@@ -68,7 +68,7 @@ fn run(spec: &RunSpec, relay: &RelaySpec) -> RunOutcome {
         },
         cfg,
     );
-    let stats = sim.run();
+    let (stats, trace) = crate::protocols::stepper::run(&mut sim);
     let c = &stats.counters;
     let accounted = c.delivered + c.dropped_loss + c.dropped_partition + c.dropped_dead;
     let verdict = if accounted <= c.sent + c.duplicated {
@@ -86,6 +86,7 @@ fn run(spec: &RunSpec, relay: &RelaySpec) -> RunOutcome {
         ops: vec![],
         linearized: vec![],
         unplaced: vec![],
+        culprits: vec![],
     }];
     RunOutcome {
         stats,
@@ -94,6 +95,8 @@ fn run(spec: &RunSpec, relay: &RelaySpec) -> RunOutcome {
         roles: vec![],
         tables: vec![],
         plots: vec![],
-        records: sim.records().to_vec(),
+        records: trace.records,
+        labels: trace.labels,
+        views: trace.views,
     }
 }

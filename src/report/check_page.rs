@@ -41,7 +41,7 @@ pub fn picture(rep: &FileReport) -> Option<(&'static str, String)> {
     if let Some(c) = &r.counterexample {
         Some((
             "counterexample.svg",
-            counterexample_bars(&bars, &c.linearized, &c.unplaced, &time),
+            counterexample_bars(&bars, &c.linearized, &c.unplaced, &c.culprits, &time),
         ))
     } else if r.verdict == Verdict::Linearizable {
         Some(("timeline.svg", timeline_svg(&bars, &r.linearization, &time)))
@@ -95,12 +95,19 @@ pub fn check_html(file: &str, model: &str, rep: &FileReport) -> String {
         h.push_str(&esc(&rep.explanation().unwrap_or_default()));
         h.push_str("</pre>\n<h3>The operations where no order works</h3>\n");
         h.push_str(
-            "<p>Blue bars took effect in the numbered order; the red ones could not take effect next. \
+            "<p>Blue bars took effect in the numbered order; the red ones could not take effect next; \
+             orange ones (thick outline) are the completed operations that make it impossible. \
              Hover a bar for details.</p>\n",
         );
         h.push_str(&picture);
         h.push_str("<h3>Operations that could not take effect</h3>\n");
         table(&mut h, &bars, &c.unplaced, &time);
+        if !c.culprits.is_empty() {
+            h.push_str(
+                "<h3>Culprits: completed operations without any one of which the history could be linearized</h3>\n",
+            );
+            table(&mut h, &bars, &c.culprits, &time);
+        }
     } else if r.verdict == Verdict::Linearizable {
         h.push_str("<h2>Timeline and linearization points</h2>\n");
         h.push_str(

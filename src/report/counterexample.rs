@@ -43,17 +43,24 @@ pub fn bars_of(ops: &[OpRecord]) -> Vec<Bar<'_>> {
 }
 
 /// The counterexample of a simulated run (times in simulated seconds).
-pub fn counterexample_svg(ops: &[OpRecord], linearized: &[usize], unplaced: &[usize]) -> String {
-    counterexample_bars(&bars_of(ops), linearized, unplaced, &sim_seconds)
+pub fn counterexample_svg(
+    ops: &[OpRecord],
+    linearized: &[usize],
+    unplaced: &[usize],
+    culprits: &[usize],
+) -> String {
+    counterexample_bars(&bars_of(ops), linearized, unplaced, culprits, &sim_seconds)
 }
 
-/// Draws the last `TAIL` operations of `linearized` (numbered in their order) and every
-/// operation of `unplaced` (red), on a time axis zoomed to them, with a legend below that
+/// Draws the last `TAIL` operations of `linearized` (numbered in their order), every
+/// operation of `unplaced` (red) and the `culprits` (completed operations without which the
+/// history could be linearized: orange, outlined), on a time axis zoomed to them, with a legend below that
 /// spells each one out. `time` labels a time.
 pub fn counterexample_bars(
     ops: &[Bar<'_>],
     linearized: &[usize],
     unplaced: &[usize],
+    culprits: &[usize],
     time: &dyn Fn(u64) -> String,
 ) -> String {
     let skipped = linearized.len().saturating_sub(TAIL);
@@ -61,10 +68,13 @@ pub fn counterexample_bars(
     let mut shown: Vec<usize> = tail
         .iter()
         .chain(unplaced.iter().take(TAIL))
+        .chain(culprits.iter().take(TAIL))
         .copied()
         .filter(|&i| i < ops.len())
         .collect();
-    shown.dedup();
+    // Each once, in first-seen order (linearized, then unplaced, then culprits).
+    let mut seen = std::collections::BTreeSet::new();
+    shown.retain(|&i| seen.insert(i));
     let Some(&first) = shown.first() else {
         return r#"<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"></svg>"#
             .to_string()
@@ -97,7 +107,7 @@ pub fn counterexample_bars(
     );
     let _ = write!(
         s,
-        r#"<text x="8" y="18" font-size="13">Not linearizable: blue bars took effect in the numbered order; red bars could not take effect next.</text>"#
+        r#"<text x="8" y="18" font-size="13">Not linearizable: blue bars took effect in the numbered order; red could not take effect next; orange (thick outline): the completed operations that make it impossible.</text>"#
     );
     for (k, c) in clients.iter().enumerate() {
         let _ = write!(
@@ -113,17 +123,20 @@ pub fn counterexample_bars(
         let (x1, x2) = (x(o.call), x(o.ret.unwrap_or(to)));
         let order = tail.iter().position(|&j| j == i).map(|n| n + skipped);
         let bad = unplaced.contains(&i);
-        let fill = if bad {
+        let culprit = culprits.contains(&i);
+        let fill = if culprit {
+            "#f0a030"
+        } else if bad {
             "#e06060"
         } else if order.is_some() {
             "#7fb2e5"
         } else {
             "#cccccc"
         };
-        let dash = if o.ret.is_none() {
-            r#" stroke-dasharray="4,2""#
-        } else {
-            ""
+        let dash = match (o.ret.is_none(), culprit) {
+            (true, _) => r#" stroke-dasharray="4,2""#,
+            (false, true) => r#" stroke-width="3""#,
+            _ => "",
         };
         let _ = write!(
             s,
@@ -136,7 +149,9 @@ pub fn counterexample_bars(
         // The number always; the description only where the bar has room (the legend
         // below has them all).
         let tag = match order {
+            Some(n) if culprit => format!("{}. culprit", n + 1),
             Some(n) => format!("{}.", n + 1),
+            None if culprit => "culprit".to_string(),
             None if bad => "!".to_string(),
             None => String::new(),
         };
@@ -169,19 +184,32 @@ pub fn counterexample_bars(
     for (k, &i) in shown.iter().enumerate() {
         let o = &ops[i];
         let bad = unplaced.contains(&i) && !tail.contains(&i);
+        let culprit = culprits.contains(&i);
+        let pos = tail.iter().position(|&j| j == i);
         let text = format!(
-            "{} #{i} client {} [{}, {}] {}",
-            if bad {
-                "could not take effect:".to_string()
+            "{}{} #{i} client {} [{}, {}] {}",
+            match pos {
+                Some(n) => format!("{}.", skipped + n + 1),
+                None if bad => "could not take effect:".to_string(),
+                None => String::new(),
+            },
+            if culprit {
+                " CULPRIT (no order explains it):"
             } else {
-                format!("{}.", skipped + k + 1)
+                ""
             },
             o.client,
             time(o.call),
             o.ret.map_or("never completed".to_string(), time),
             o.desc
         );
-        let fill = if bad { "#b3261e" } else { "#222" };
+        let fill = if culprit {
+            "#a05a00"
+        } else if bad {
+            "#b3261e"
+        } else {
+            "#222"
+        };
         let _ = write!(
             s,
             r#"<text x="16" y="{:.1}" font-size="11" fill="{fill}" font-family="monospace">{}</text>"#,

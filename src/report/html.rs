@@ -1,14 +1,32 @@
-//! `report.html`: one self-contained page (inline SVG, inline CSS, no script) with the
-//! summary, the checks, the plots and, for a violation, the operations involved.
+//! `report.html`: one self-contained page (inline SVG, inline CSS, one inline script for the
+//! step-through view; no network): the scenario's title and description, the verdict, the
+//! checks, for a violation its culprit operations and the servers that answered them, the
+//! plots (each timeline marked at the violation), the causal slice of the messages, the
+//! step-through view, and the faults and counters as tables. Names from `cluster.names` are
+//! used throughout; operations are numbered `#i` (their index in the history) everywhere.
 
 use std::fmt::Write;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::svg::{esc, fault_windows, latency_svg, roles_svg, throughput_svg};
+use super::focus::{Focus, Names, focus};
+use super::sequence::{Options, diagram};
+use super::svg::{esc, fault_windows, latency_svg, roles_svg, throughput_svg, with_marker};
 use super::{Summary, verdict_word, write_atomic};
-use crate::protocols::{RunOutcome, RunSpec, Verdict};
+use crate::protocols::{CheckOutcome, RunOutcome, RunSpec, Verdict};
 use crate::sim::fmt_time;
+
+const STYLE: &str = "body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}\
+.pass{color:#1d7a35}.violation{color:#b3261e}.unknown{color:#9a6b00}.inconclusive{color:#9a6b00}\
+table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}\
+pre{background:#f6f6f6;padding:8px;overflow-x:auto;white-space:pre-wrap}.scroll{overflow:auto;max-height:900px}\
+tr.culprit td{background:#fde7c8}tr.unplaced td{background:#f8d7d4}.desc{font-size:1.05em;line-height:1.4}\
+#stepper{border:1px solid #ccc;padding:8px}.nodes{display:flex;flex-wrap:wrap;gap:6px;margin:6px 0}\
+.node{border:1px solid #bbb;padding:4px;min-width:150px;max-width:260px;font-size:12px}\
+.node.hl{border:3px solid #b3261e}.node .name{font-weight:bold}.node .role{padding:1px 4px;margin:2px 0}\
+.node .why{color:#b3261e}.log{display:flex;flex-wrap:wrap;gap:2px;margin-top:3px}\
+.log .e{border:1px solid #999;padding:1px 3px;font-size:10px;max-width:70px;overflow:hidden}\
+#st-event{font-family:monospace;font-size:12px;margin:4px 0}#stepper table{font-size:12px}";
 
 /// Writes the plots and `report.html` into `dir`.
 pub fn write_visuals(
@@ -18,55 +36,20 @@ pub fn write_visuals(
     summary: &Summary,
 ) -> io::Result<Vec<PathBuf>> {
     let end = outcome.stats.time.max(1);
+    let names = Names::new(spec);
+    let focus = focus(spec, outcome);
     let windows = fault_windows(spec, end);
-    let mut files = Vec::new();
     let mut plots: Vec<(&str, String)> = Vec::new();
     if !outcome.ops.is_empty() {
-        plots.push((
-            "latency.svg",
-            latency_svg(
-                &outcome.ops,
-                &windows,
-                end,
-                "Latency of each operation (hover for details)",
-            ),
-        ));
-        plots.push((
-            "throughput.svg",
-            throughput_svg(&outcome.ops, &windows, end),
-        ));
+        let title = "Latency of each operation (hover for details)";
+        let svg = latency_svg(&outcome.ops, &windows, end, title);
+        plots.push(("latency.svg", with_marker(&svg, focus.time, end)));
+        let svg = throughput_svg(&outcome.ops, &windows, end);
+        plots.push(("throughput.svg", with_marker(&svg, focus.time, end)));
     }
     if !outcome.roles.is_empty() {
-        plots.push((
-            "roles.svg",
-            roles_svg(&outcome.roles, spec.servers, &windows, end),
-        ));
-    }
-    // A message sequence diagram: around the first violation's operations, else the start.
-    if !outcome.records.is_empty() {
-        let nodes = outcome
-            .records
-            .iter()
-            .map(|r| r.node.0.max(r.peer.0))
-            .max()
-            .unwrap_or(0)
-            + 1;
-        let focus = outcome
-            .checks
-            .iter()
-            .filter(|c| c.verdict == Verdict::Violation)
-            .flat_map(|c| c.unplaced.iter().chain(&c.ops))
-            .filter_map(|&i| outcome.ops.get(i))
-            .map(|o| o.call)
-            .next();
-        let (from, to) = match focus {
-            Some(t) => (t.saturating_sub(100_000_000), t + 200_000_000),
-            None => (0, 500_000_000),
-        };
-        plots.push((
-            "sequence.svg",
-            super::sequence::sequence_svg(&outcome.records, nodes, spec.servers, from, to),
-        ));
+        let svg = roles_svg(&outcome.roles, spec.servers, &windows, end, &names);
+        plots.push(("roles.svg", with_marker(&svg, focus.time, end)));
     }
     if let Some(c) = outcome
         .checks
@@ -75,13 +58,53 @@ pub fn write_visuals(
     {
         plots.push((
             "counterexample.svg",
-            super::counterexample::counterexample_svg(&outcome.ops, &c.linearized, &c.unplaced),
+            super::counterexample::counterexample_svg(
+                &outcome.ops,
+                &c.linearized,
+                &c.unplaced,
+                &c.culprits,
+            ),
         ));
+    }
+    // Message diagrams: the causal slice of a violation, and the whole window around it.
+    if !outcome.records.is_empty() {
+        let nodes = spec.servers + spec.workload.clients;
+        let mut opt = Options {
+            names: names.clone(),
+            highlight: &focus.servers,
+            marker: focus.time,
+            slice: None,
+            ops: &outcome.ops,
+            labels: outcome.labels.clone(),
+        };
+        if !focus.targets.is_empty() {
+            opt.slice = Some(&focus.targets);
+            let svg = diagram(
+                &outcome.records,
+                nodes,
+                spec.servers,
+                focus.from,
+                focus.to,
+                &opt,
+            );
+            plots.push(("causal.svg", svg));
+            opt.slice = None;
+        }
+        let svg = diagram(
+            &outcome.records,
+            nodes,
+            spec.servers,
+            focus.from,
+            focus.to,
+            &opt,
+        );
+        plots.push(("sequence.svg", svg));
     }
     // The protocol's own plots, as it drew them.
     for (name, svg) in &outcome.plots {
         plots.push((name.as_str(), svg.clone()));
     }
+    let mut files = Vec::new();
     for (name, svg) in &plots {
         let p = dir.join(name);
         write_atomic(&p, svg.as_bytes())?;
@@ -94,34 +117,128 @@ pub fn write_visuals(
         write_atomic(&p, &png)?;
         files.push(p);
     }
-    let mut h = String::new();
-    let title = format!("{} seed {}", summary.scenario, summary.seed);
-    let _ = write!(
-        h,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title>\
-         <style>body{{font-family:sans-serif;max-width:960px;margin:2em auto;color:#222}}\
-         .pass{{color:#1d7a35}}.violation{{color:#b3261e}}.unknown{{color:#9a6b00}}.inconclusive{{color:#9a6b00}}\
-         table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}}\
-         pre{{background:#f6f6f6;padding:8px;overflow-x:auto}}</style></head><body>\n",
-        esc(&title)
-    );
-    let class = summary.verdict.name();
+    let mut h = String::with_capacity(1 << 20);
+    head(&mut h, spec, summary, &names);
+    checks(&mut h, outcome, &names);
+    for c in outcome
+        .checks
+        .iter()
+        .filter(|c| c.verdict == Verdict::Violation && !c.ops.is_empty())
+    {
+        violation(&mut h, outcome, c, &focus, &names);
+    }
+    if focus.time.is_some() && !focus.servers.is_empty() {
+        h.push_str("<p><b>Servers involved:</b> ");
+        for (k, (n, why)) in focus.servers.iter().enumerate() {
+            let sep = if k > 0 { "; " } else { "" };
+            let _ = write!(h, "{sep}{} ({})", esc(&names.node(*n)), esc(why));
+        }
+        h.push_str("</p>\n");
+    }
+    for t in &summary.tables {
+        let rows: Vec<Vec<String>> = t.rows.clone();
+        let cols: Vec<&str> = t.columns.iter().map(String::as_str).collect();
+        table(&mut h, &t.title, &cols, &rows);
+    }
+    h.push_str("<h2>What happened</h2>\n");
+    for (name, svg) in &plots {
+        let caption = match *name {
+            "latency.svg" => {
+                "Latency of each operation over time; shaded: fault windows (F<n>: the fault table below)"
+            }
+            "throughput.svg" => "Completed operations over time",
+            "roles.svg" => "Who led when, with each leader's term",
+            "causal.svg" => "Why: the messages the violation depends on (its happens-before past)",
+            "sequence.svg" => "Every message in the same window",
+            "counterexample.svg" => "Why the history is not linearizable",
+            _ => "",
+        };
+        let _ = writeln!(h, "<h3>{}</h3><p><small>{name}</small></p>", esc(caption));
+        if *name == "sequence.svg" && plots.iter().any(|p| p.0 == "causal.svg") {
+            h.push_str("<details><summary>show the full window</summary><div class=\"scroll\">");
+            h.push_str(svg);
+            h.push_str("</div></details>\n");
+        } else {
+            h.push_str("<div class=\"scroll\">");
+            h.push_str(svg);
+            h.push_str("</div>\n");
+        }
+    }
+    h.push_str(&super::stepper::section(
+        spec, outcome, &focus, &names, &windows,
+    ));
+    faults(&mut h, spec, summary, &names);
+    let counters = serde_json::to_value(&summary.counters).unwrap_or_default();
+    let rows: Vec<Vec<String>> = counters
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| vec![k.replace('_', " "), v.to_string()])
+                .collect()
+        })
+        .unwrap_or_default();
+    table(&mut h, "Counters", &["counter", "count"], &rows);
+    h.push_str("</body></html>\n");
+    let p = dir.join("report.html");
+    write_atomic(&p, h.as_bytes())?;
+    files.push(p);
+    Ok(files)
+}
+
+/// Title, description, verdict, the run's numbers and the command that reproduces it.
+fn head(h: &mut String, spec: &RunSpec, summary: &Summary, names: &Names) {
+    let title = if spec.title.is_empty() {
+        summary.scenario.clone()
+    } else {
+        spec.title.clone()
+    };
     let _ = writeln!(
         h,
-        "<h1>{}</h1>\n<p id=\"verdict\" class=\"{class}\"><b>{}</b></p>",
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{} seed {}</title><style>{STYLE}</style></head><body>",
         esc(&title),
+        summary.seed
+    );
+    let _ = writeln!(
+        h,
+        "<h1>{}</h1>\n<p><code>{}</code> seed {}</p>",
+        esc(&title),
+        esc(&summary.scenario),
+        summary.seed
+    );
+    if !spec.description.is_empty() {
+        let _ = writeln!(
+            h,
+            "<p class=\"desc\">{}</p>",
+            esc(&names.text(&spec.description))
+        );
+    }
+    let _ = writeln!(
+        h,
+        "<p id=\"verdict\" class=\"{}\"><b>{}</b></p>",
+        summary.verdict.name(),
         esc(verdict_word(summary.verdict))
     );
     let _ = writeln!(
         h,
-        "<p>{} / {} &middot; simulated {}s &middot; {} events &middot; trace hash <code>{}</code></p>\n<p>Reproduce: <code>{}</code></p>",
+        "<p>{} / {} &middot; {} servers ({}) &middot; simulated {}s &middot; {} events &middot; trace hash <code>{}</code></p>\n<p>Reproduce: <code>{}</code></p>",
         esc(&summary.protocol),
         esc(&summary.variant),
+        spec.servers,
+        esc(&(0..spec.servers)
+            .map(|n| names.node(n))
+            .collect::<Vec<_>>()
+            .join(", ")),
         fmt_time(summary.sim_time_ns),
         summary.events,
         summary.trace_hash,
         esc(&summary.reproduce)
     );
+    if spec.record {
+        h.push_str("<p><a href=\"#step\">Step through the run</a></p>\n");
+    }
+}
+
+fn checks(h: &mut String, outcome: &RunOutcome, names: &Names) {
     h.push_str("<h2>Checks</h2><table><tr><th>check</th><th>verdict</th><th>detail</th></tr>\n");
     for c in &outcome.checks {
         let cl = c.verdict.name();
@@ -129,119 +246,127 @@ pub fn write_visuals(
             h,
             "<tr><td>{}</td><td class=\"{cl}\">{cl}</td><td><pre>{}</pre></td></tr>",
             esc(&c.name),
-            esc(&c.detail)
+            esc(&names.text(&c.detail))
         );
     }
     h.push_str("</table>\n");
-    if !summary.fault_effects.is_empty() {
-        h.push_str("<h2>Fault effects</h2><table><tr><th>fault</th><th>what it did</th></tr>\n");
-        for f in &summary.fault_effects {
-            let (cl, mark) = if f.no_effect {
-                (" class=\"unknown\"", "no effect: ")
-            } else {
-                ("", "")
-            };
-            let _ = writeln!(
-                h,
-                "<tr><td>{}</td><td{cl}>{mark}{}</td></tr>",
-                esc(&f.fault),
-                esc(&f.effect)
-            );
-        }
-        h.push_str("</table>\n");
-    }
-    for c in outcome
-        .checks
-        .iter()
-        .filter(|c| c.verdict == Verdict::Violation && !c.ops.is_empty())
-    {
-        let table = |h: &mut String, ids: &[usize]| {
-            h.push_str("<table><tr><th>#</th><th>client</th><th>invoked</th><th>completed</th><th>operation</th></tr>\n");
-            for &i in ids.iter().take(200) {
-                if let Some(o) = outcome.ops.get(i) {
-                    let ret = o.ret.map_or("?".to_string(), fmt_time);
-                    let _ = writeln!(
-                        h,
-                        "<tr><td>{i}</td><td>c{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                        o.client,
-                        fmt_time(o.call),
-                        ret,
-                        esc(&o.desc)
-                    );
-                }
-            }
-            if ids.len() > 200 {
+}
+
+/// The operations of a violation: culprits first, then those that could not take effect,
+/// then every operation involved (folded when long).
+fn violation(h: &mut String, outcome: &RunOutcome, c: &CheckOutcome, focus: &Focus, names: &Names) {
+    let ops_table = |h: &mut String, ids: &[usize]| {
+        h.push_str("<table><tr><th>#</th><th>client</th><th>invoked</th><th>completed</th><th>operation</th><th>role in the violation</th></tr>\n");
+        for &i in ids.iter().take(200) {
+            if let Some(o) = outcome.ops.get(i) {
+                let (class, role) = if c.culprits.contains(&i) {
+                    (" class=\"culprit\"", "culprit: no order explains it")
+                } else if c.unplaced.contains(&i) {
+                    (" class=\"unplaced\"", "could not take effect")
+                } else {
+                    ("", "")
+                };
+                let ret = o.ret.map_or("?".to_string(), fmt_time);
                 let _ = writeln!(
                     h,
-                    "<tr><td colspan=\"5\">... {} more</td></tr>",
-                    ids.len() - 200
+                    "<tr{class}><td>#{i}</td><td>c{}</td><td>{}s</td><td>{}s</td><td>{}</td><td>{role}</td></tr>",
+                    o.client,
+                    fmt_time(o.call),
+                    ret,
+                    esc(&names.text(&o.desc))
                 );
             }
-            h.push_str("</table>\n");
-        };
-        if !c.unplaced.is_empty() {
+        }
+        if ids.len() > 200 {
             let _ = writeln!(
                 h,
-                "<h3>{}: operations that could not take effect</h3>",
-                esc(&c.name)
+                "<tr><td colspan=\"6\">... {} more</td></tr>",
+                ids.len() - 200
             );
-            table(&mut h, &c.unplaced);
-        }
-        // Long lists fold away: the story is in the few lines above and in the pictures.
-        let open = if c.ops.len() <= 20 { " open" } else { "" };
-        let _ = writeln!(
-            h,
-            "<details{open}><summary>All {} operations involved in {}</summary>",
-            c.ops.len(),
-            esc(&c.name)
-        );
-        table(&mut h, &c.ops);
-        h.push_str("</details>\n");
-    }
-    for t in &summary.tables {
-        let _ = write!(h, "<h2>{}</h2><table><tr>", esc(&t.title));
-        for c in &t.columns {
-            let _ = write!(h, "<th>{}</th>", esc(c));
-        }
-        h.push_str("</tr>\n");
-        for r in &t.rows {
-            h.push_str("<tr>");
-            for c in r {
-                let _ = write!(h, "<td>{}</td>", esc(c));
-            }
-            h.push_str("</tr>\n");
         }
         h.push_str("</table>\n");
+    };
+    let mut key: Vec<usize> = c.culprits.iter().chain(&c.unplaced).copied().collect();
+    key.dedup();
+    if !key.is_empty() {
+        let _ = writeln!(
+            h,
+            "<h3 id=\"culprits\">{}: the operations that make it impossible</h3>",
+            esc(&c.name)
+        );
+        if let Some(t) = focus.time {
+            let _ = writeln!(h, "<p>The violation shows at {}s.</p>", fmt_time(t));
+        }
+        ops_table(h, &key);
     }
-    h.push_str("<h2>What happened</h2>\n");
-    for (name, svg) in &plots {
-        let caption = match *name {
-            "latency.svg" => "Latency of each operation over time; shaded: fault windows",
-            "throughput.svg" => "Completed operations over time",
-            "roles.svg" => "Who led when",
-            "sequence.svg" => "Messages around the first violation (or the start of the run)",
-            "counterexample.svg" => "Why the history is not linearizable",
-            _ => "",
-        };
-        let _ = writeln!(h, "<h3>{}</h3><p><small>{name}</small></p>", esc(caption));
-        h.push_str(svg);
-    }
-    h.push_str("<h2>Faults</h2><pre>");
-    if spec.faults.is_empty() {
-        h.push_str("none");
-    }
-    for f in &spec.faults {
-        let _ = writeln!(h, "{}", esc(&f.to_string()));
-    }
-    h.push_str("</pre>\n<h2>Counters</h2><pre>");
-    let _ = write!(
+    // Long lists fold away; the involved list always includes the culprits.
+    let mut all = c.ops.clone();
+    all.extend(&c.culprits);
+    all.sort_unstable();
+    all.dedup();
+    let open = if all.len() <= 20 { " open" } else { "" };
+    let _ = writeln!(
         h,
-        "{}",
-        esc(&serde_json::to_string_pretty(&summary.counters).unwrap_or_default())
+        "<details{open}><summary>All {} operations involved in {}</summary>",
+        all.len(),
+        esc(&c.name)
     );
-    h.push_str("</pre>\n</body></html>\n");
-    let p = dir.join("report.html");
-    write_atomic(&p, h.as_bytes())?;
-    files.push(p);
-    Ok(files)
+    ops_table(h, &all);
+    h.push_str("</details>\n");
+}
+
+/// The fault schedule, one row per action (`F<n>` as the plots tag them), with what it did.
+fn faults(h: &mut String, spec: &RunSpec, summary: &Summary, names: &Names) {
+    let rows: Vec<Vec<String>> = if summary.fault_effects.is_empty() {
+        spec.faults
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                vec![
+                    format!("F{}", i + 1),
+                    format!("{}s", fmt_time(f.at)),
+                    names.text(&f.fault.to_string()).into_owned(),
+                    String::new(),
+                ]
+            })
+            .collect()
+    } else {
+        summary
+            .fault_effects
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let mark = if f.no_effect { "NO EFFECT: " } else { "" };
+                vec![
+                    format!("F{}", i + 1),
+                    format!("{}s", fmt_time(f.at_ns)),
+                    names
+                        .text(f.fault.split_once(' ').map_or(&f.fault[..], |x| x.1))
+                        .into_owned(),
+                    format!("{mark}{}", names.text(&f.effect)),
+                ]
+            })
+            .collect()
+    };
+    if rows.is_empty() {
+        h.push_str("<h2>Faults</h2><p>none</p>\n");
+        return;
+    }
+    table(h, "Faults", &["", "at", "fault", "what it did"], &rows);
+}
+
+fn table(h: &mut String, title: &str, cols: &[&str], rows: &[Vec<String>]) {
+    let _ = write!(h, "<h2>{}</h2><table><tr>", esc(title));
+    for c in cols {
+        let _ = write!(h, "<th>{}</th>", esc(c));
+    }
+    h.push_str("</tr>\n");
+    for r in rows {
+        h.push_str("<tr>");
+        for c in r {
+            let _ = write!(h, "<td>{}</td>", esc(c));
+        }
+        h.push_str("</tr>\n");
+    }
+    h.push_str("</table>\n");
 }

@@ -16,9 +16,11 @@ use crate::workload::OpStatus;
 
 pub mod check_page;
 pub mod counterexample;
+pub mod focus;
 pub mod html;
 pub mod png;
 pub mod sequence;
+pub mod stepper;
 pub mod svg;
 
 /// Writes `bytes` to `path` atomically.

@@ -1,45 +1,212 @@
 //! Message sequence (space-time, Lamport) diagrams of a window of the trace: one lifeline per
 //! node, an arrow per message from its send time to its delivery (dropped messages dashed red
-//! and ending in a cross), timers as ticks, faults as marks across the lifelines.
+//! and ending in a cross), timers as ticks, faults as marks across the lifelines, a legend for
+//! every mark. A *causal slice* keeps only the messages in the happens-before past of chosen
+//! events (the culprit operations' completions, the two elections) and collapses repeats on a
+//! link (heartbeats) into one arrow marked `×N`; its rows follow the order of events, not the
+//! clock, so arrows never sit on top of each other.
 
 use std::fmt::Write;
 
+use super::focus::Names;
 use super::svg::esc;
-use crate::sim::{EventKind, Time, TraceRecord, fmt_time};
+use crate::sim::{EventKind, Labels, Time, TraceRecord, fmt_time};
+use crate::workload::OpRecord;
 
 /// Most events drawn in one diagram.
 pub const MAX_EVENTS: usize = 400;
 
+/// What to draw besides the records.
+#[derive(Default)]
+pub struct Options<'a> {
+    pub names: Names,
+    /// Servers to highlight, with why.
+    pub highlight: &'a [(u32, String)],
+    /// A line across at this time (the violation).
+    pub marker: Option<Time>,
+    /// Keep only the happens-before past of these `(node, time)` events.
+    pub slice: Option<&'a [(u32, Time)]>,
+    /// The clients' operations, to label requests and replies `#i` as everywhere else.
+    pub ops: &'a [OpRecord],
+    /// The records' labels (only those drawn are formatted).
+    pub labels: Labels,
+}
+
 /// The diagram of records in `[from, to]` for `nodes` nodes (servers first, then clients).
 pub fn sequence_svg(
     records: &[TraceRecord],
+    labels: &Labels,
     nodes: u32,
     servers: u32,
     from: Time,
     to: Time,
 ) -> String {
-    let window: Vec<&TraceRecord> = records
-        .iter()
-        .filter(|r| {
-            r.time >= from
-                && r.time <= to
-                && r.kind != EventKind::Observe
-                && r.kind != EventKind::Backlog
-        })
+    let opt = Options {
+        labels: labels.clone(),
+        ..Options::default()
+    };
+    diagram(records, nodes, servers, from, to, &opt)
+}
+
+/// The shown events of the window, oldest first, each with its label and how many repeats
+/// its arrow stands for.
+fn select<'r>(
+    records: &'r [TraceRecord],
+    nodes: u32,
+    from: Time,
+    to: Time,
+    opt: &Options<'_>,
+) -> (Vec<(&'r TraceRecord, String, u32)>, bool) {
+    let lo = records.partition_point(|r| r.time < from);
+    let hi = records.partition_point(|r| r.time <= to);
+    let drawn = |r: &TraceRecord| !matches!(r.kind, EventKind::Observe | EventKind::Backlog);
+    let mut kept: Vec<(usize, u32)> = Vec::new();
+    match opt.slice {
+        None => kept.extend((lo..hi).filter(|&i| drawn(&records[i])).map(|i| (i, 1))),
+        Some(targets) => {
+            // Walk back from the targets: an event at a node is in their past if it happened
+            // there no later than the latest time that node is known to influence them.
+            let mut horizon: Vec<Option<Time>> = vec![None; nodes as usize];
+            for &(n, t) in targets {
+                if let Some(h) = horizon.get_mut(n as usize) {
+                    *h = Some(h.map_or(t, |x| x.max(t)));
+                }
+            }
+            let past = |h: &[Option<Time>], n: u32, t: Time| {
+                h.get(n as usize).copied().flatten().is_some_and(|x| t <= x)
+            };
+            for i in (lo..hi).rev().filter(|&i| drawn(&records[i])) {
+                let r = &records[i];
+                let keep = match r.kind {
+                    EventKind::Deliver => {
+                        let k = past(&horizon, r.node.0, r.time);
+                        if k && let Some(h) = horizon.get_mut(r.peer.0 as usize) {
+                            *h = Some(h.map_or(r.sent, |x| x.max(r.sent)));
+                        }
+                        k
+                    }
+                    EventKind::Fault => true,
+                    _ => past(&horizon, r.node.0, r.time),
+                };
+                if keep {
+                    kept.push((i, 1));
+                }
+            }
+            kept.reverse();
+            // Repeats on one link (heartbeats, retries) collapse into the first arrow.
+            let mut last: std::collections::BTreeMap<(u32, u32), (usize, String)> =
+                Default::default();
+            let mut out: Vec<(usize, u32)> = Vec::with_capacity(kept.len());
+            for (i, _) in kept {
+                let r = &records[i];
+                if r.kind == EventKind::Deliver && op_label(r, opt).is_none() {
+                    let shape: String = opt
+                        .labels
+                        .get(records, i)
+                        .chars()
+                        .filter(|c| !c.is_ascii_digit())
+                        .collect();
+                    if let Some((i, s)) = last.get(&(r.peer.0, r.node.0))
+                        && *s == shape
+                    {
+                        out[*i].1 += 1;
+                        continue;
+                    }
+                    last.insert((r.peer.0, r.node.0), (out.len(), shape));
+                } else if r.kind == EventKind::Deliver {
+                    last.remove(&(r.peer.0, r.node.0));
+                }
+                out.push((i, 1));
+            }
+            kept = out;
+        }
+    }
+    let truncated = kept.len() > MAX_EVENTS;
+    if truncated {
+        // A slice keeps its end (where the violation is); a window its start.
+        if opt.slice.is_some() {
+            kept.drain(..kept.len() - MAX_EVENTS);
+        } else {
+            kept.truncate(MAX_EVENTS);
+        }
+    }
+    let shown = kept
+        .into_iter()
+        .map(|(i, n)| (&records[i], opt.labels.get(records, i), n))
         .collect();
-    let truncated = window.len() > MAX_EVENTS;
-    let window = &window[..window.len().min(MAX_EVENTS)];
-    let to = if truncated {
-        window.last().map_or(to, |r| r.time)
+    (shown, truncated)
+}
+
+/// `request #i` / `reply #i ...` for a client's message within operation `i`'s interval.
+fn op_label(r: &TraceRecord, opt: &Options<'_>) -> Option<String> {
+    let servers = opt.names.servers();
+    let (client, t) = if r.node.0 >= servers && r.peer.0 < servers {
+        (r.node.0 - servers, r.time)
+    } else if r.peer.0 >= servers && r.node.0 < servers {
+        (r.peer.0 - servers, r.sent)
     } else {
-        to
+        return None;
+    };
+    let i = opt
+        .ops
+        .iter()
+        .rposition(|o| o.client == client && o.call <= t && o.ret.is_none_or(|done| t <= done))?;
+    let o = &opt.ops[i];
+    Some(if r.node.0 >= servers {
+        format!("reply #{i} {}", o.desc)
+    } else {
+        format!("request #{i} {} {}", o.kind, o.key)
+    })
+}
+
+/// The diagram of `[from, to]` drawn with `opt`.
+pub fn diagram(
+    records: &[TraceRecord],
+    nodes: u32,
+    servers: u32,
+    from: Time,
+    to: Time,
+    opt: &Options<'_>,
+) -> String {
+    let names = if opt.names.servers() == servers {
+        opt.names.clone()
+    } else {
+        Names::plain(servers)
+    };
+    let opt = &Options {
+        names,
+        highlight: opt.highlight,
+        marker: opt.marker,
+        slice: opt.slice,
+        ops: opt.ops,
+        labels: opt.labels.clone(),
+    };
+    let (shown, truncated) = select(records, nodes, from, to, opt);
+    let by_order = opt.slice.is_some();
+    // Rows: by the order of distinct times in a slice, else proportional to time.
+    let mut times: Vec<Time> = shown
+        .iter()
+        .flat_map(|(r, _, _)| [r.time, r.sent.max(from)])
+        .collect();
+    times.sort_unstable();
+    times.dedup();
+    let (left, top, lane) = (70.0, 120.0, 120.0);
+    let row = 13.0;
+    let height = if by_order {
+        top + 30.0 + row * times.len().max(1) as f64
+    } else {
+        900.0
     };
     let span = to.saturating_sub(from).max(1);
-    let (left, top, lane) = (40.0, 50.0, 90.0);
-    let height = 900.0;
-    let width = left * 2.0 + lane * nodes.max(1) as f64;
-    let x = |n: u32| left + lane * n as f64 + lane / 2.0;
-    let y = |t: Time| top + (height - top - 20.0) * (t.saturating_sub(from) as f64 / span as f64);
+    let width = left + 20.0 + lane * nodes.max(1) as f64;
+    let x = |n: u32| left + lane * n.min(nodes.saturating_sub(1)) as f64 + lane / 2.0;
+    let y = |t: Time| {
+        if by_order {
+            top + row * times.partition_point(|&u| u < t) as f64
+        } else {
+            top + (height - top - 20.0) * (t.saturating_sub(from) as f64 / span as f64)
+        }
+    };
     let mut s = String::new();
     let _ = write!(
         s,
@@ -49,119 +216,259 @@ pub fn sequence_svg(
         s,
         r##"<defs><marker id="ah" markerWidth="8" markerHeight="6" refX="8" refY="3" orient="auto"><path d="M0,0 L8,3 L0,6 z" fill="#333"/></marker></defs>"##
     );
+    let what = if by_order {
+        "Causal slice: only messages in the happens-before past of the violation"
+    } else {
+        "Messages"
+    };
     let note = if truncated {
-        format!(" (first {MAX_EVENTS} events)")
+        format!(" ({MAX_EVENTS} events shown)")
     } else {
         String::new()
     };
     let _ = write!(
         s,
-        r#"<text x="8" y="16" font-size="13">Messages from {}s to {}s{}</text>"#,
+        r#"<text x="8" y="16" font-size="13">{what}, {}s to {}s{note}</text>"#,
         fmt_time(from),
         fmt_time(to),
-        note
     );
+    legend(&mut s, by_order);
+    let highlighted = |n: u32| opt.highlight.iter().find(|h| h.0 == n);
     for n in 0..nodes {
-        let label = if n < servers {
-            format!("n{n}")
+        let (stroke, weight) = if highlighted(n).is_some() {
+            ("#b3261e", 3.0)
         } else {
-            format!("c{}", n - servers)
+            ("#bbb", 1.0)
         };
         let _ = write!(
             s,
-            r##"<text x="{:.1}" y="38" font-size="12" text-anchor="middle">{label}</text><line x1="{:.1}" y1="{top}" x2="{:.1}" y2="{:.1}" stroke="#bbb"/>"##,
+            r##"<text x="{:.1}" y="{:.1}" font-size="12" text-anchor="middle" font-weight="{}">{}</text><line x1="{:.1}" y1="{top}" x2="{:.1}" y2="{:.1}" stroke="{stroke}" stroke-width="{weight}"/>"##,
             x(n),
+            top - 18.0,
+            if weight > 1.0 { "bold" } else { "normal" },
+            esc(&opt.names.node(n)),
             x(n),
             x(n),
             height - 20.0
         );
-    }
-    for r in window {
-        let (n, p) = (
-            r.node.0.min(nodes.saturating_sub(1)),
-            r.peer.0.min(nodes.saturating_sub(1)),
-        );
-        let label: String = r.label.chars().take(28).collect();
-        match r.kind {
-            EventKind::Deliver => {
-                let _ = write!(
-                    s,
-                    r##"<line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="#333" stroke-width="0.8" marker-end="url(#ah)"><title>{}</title></line>"##,
-                    x(p),
-                    y(r.sent.max(from)),
-                    x(n),
-                    y(r.time),
-                    esc(&r.label)
-                );
-                let _ = write!(
-                    s,
-                    r##"<text x="{:.1}" y="{:.1}" font-size="7" fill="#555">{}</text>"##,
-                    (x(p) + x(n)) / 2.0,
-                    (y(r.sent.max(from)) + y(r.time)) / 2.0 - 2.0,
-                    esc(&label)
-                );
-            }
-            EventKind::DropLoss | EventKind::DropPartition | EventKind::DropDead => {
-                let (x1, y1, x2, y2) = (x(p), y(r.sent.max(from)), x(n), y(r.time));
-                let (xe, ye) = if r.kind == EventKind::DropLoss {
-                    ((x1 + x2) / 2.0, y1 + 8.0)
-                } else {
-                    (x2, y2)
-                };
-                let _ = write!(
-                    s,
-                    r##"<line x1="{x1:.1}" y1="{y1:.1}" x2="{xe:.1}" y2="{ye:.1}" stroke="#c0392b" stroke-dasharray="4,3"><title>{} {}</title></line>"##,
-                    r.kind.as_str(),
-                    esc(&r.label)
-                );
-                let _ = write!(
-                    s,
-                    r##"<path d="M{:.1},{:.1} l6,6 m0,-6 l-6,6" stroke="#c0392b"/>"##,
-                    xe - 3.0,
-                    ye - 3.0
-                );
-            }
-            EventKind::Timer => {
-                let _ = write!(
-                    s,
-                    r##"<line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="#2a7ab9"><title>timer {}</title></line>"##,
-                    x(n) - 5.0,
-                    y(r.time),
-                    x(n) + 5.0,
-                    y(r.time),
-                    esc(&r.label)
-                );
-            }
-            EventKind::Fault | EventKind::Start | EventKind::Restart => {
-                let color = if r.label.starts_with("crash") {
-                    "#d04040"
-                } else if r.kind == EventKind::Fault {
-                    "#e08a00"
-                } else {
-                    "#2e9e4f"
-                };
-                let _ = write!(
-                    s,
-                    r##"<line x1="{left}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="{color}" stroke-dasharray="2,2"/><text x="{:.1}" y="{:.1}" font-size="9" fill="{color}">{}</text>"##,
-                    y(r.time),
-                    width - left,
-                    y(r.time),
-                    left + 2.0,
-                    y(r.time) - 2.0,
-                    esc(&format!(
-                        "{} {}",
-                        r.kind.as_str(),
-                        if r.label.is_empty() {
-                            format!("n{}", r.node.0)
-                        } else {
-                            r.label.clone()
-                        }
-                    ))
-                );
-            }
-            _ => {}
+        if let Some((_, why)) = highlighted(n) {
+            let _ = write!(
+                s,
+                r##"<text x="{:.1}" y="{:.1}" font-size="9" text-anchor="middle" fill="#b3261e">{}</text>"##,
+                x(n),
+                top - 6.0,
+                esc(why)
+            );
         }
+    }
+    if let Some(t) = opt.marker.filter(|&t| t >= from && t <= to) {
+        let _ = write!(
+            s,
+            r##"<line x1="{left}" y1="{0:.1}" x2="{1:.1}" y2="{0:.1}" stroke="#b3261e" stroke-width="2"/><text x="{1:.1}" y="{2:.1}" font-size="10" fill="#b3261e" text-anchor="end">violation {3}s</text>"##,
+            y(t),
+            width - 10.0,
+            y(t) - 3.0,
+            fmt_time(t)
+        );
+    }
+    for (r, label, repeats) in &shown {
+        let r = TraceRecord {
+            label: label.clone(),
+            ..TraceRecord::clone(r)
+        };
+        draw(&mut s, &r, *repeats, opt, &x, &y, from, left, width);
     }
     s.push_str("</svg>\n");
     s
+}
+
+/// The legend: one sample of every mark.
+fn legend(s: &mut String, slice: bool) {
+    let y0 = 34.0;
+    let items: [(&str, &str); 7] = [
+        (
+            r##"<line x1="0" y1="0" x2="28" y2="0" stroke="#333" marker-end="url(#ah)"/>"##,
+            "message delivered",
+        ),
+        (
+            r##"<line x1="0" y1="0" x2="24" y2="0" stroke="#c0392b" stroke-dasharray="4,3"/><path d="M21,-3 l6,6 m0,-6 l-6,6" stroke="#c0392b"/>"##,
+            "dropped: lost, cut by a partition, or to a crashed node (hover)",
+        ),
+        (
+            r##"<line x1="8" y1="0" x2="18" y2="0" stroke="#2a7ab9"/>"##,
+            "timer fired",
+        ),
+        (
+            r##"<line x1="0" y1="0" x2="28" y2="0" stroke="#e08a00" stroke-dasharray="2,2"/>"##,
+            "fault: partition, heal, pause, clock",
+        ),
+        (
+            r##"<line x1="0" y1="0" x2="28" y2="0" stroke="#d04040" stroke-dasharray="2,2"/>"##,
+            "crash",
+        ),
+        (
+            r##"<line x1="0" y1="0" x2="28" y2="0" stroke="#2e9e4f" stroke-dasharray="2,2"/>"##,
+            "start or restart",
+        ),
+        (
+            r##"<line x1="14" y1="-6" x2="14" y2="6" stroke="#b3261e" stroke-width="3"/>"##,
+            "highlighted server; red line across: the violation",
+        ),
+    ];
+    for (k, (mark, text)) in items.iter().enumerate() {
+        let (col, rowi) = (k % 3, k / 3);
+        let (gx, gy) = (8.0 + 330.0 * col as f64, y0 + 16.0 * rowi as f64);
+        let _ = write!(
+            s,
+            r#"<g transform="translate({gx},{gy})">{mark}<text x="34" y="4" font-size="10">{}</text></g>"#,
+            esc(text)
+        );
+    }
+    if slice {
+        let _ = write!(
+            s,
+            r#"<text x="{:.0}" y="{:.0}" font-size="10">×N: N similar messages on that link (heartbeats, retries) drawn as one</text>"#,
+            8.0 + 330.0,
+            y0 + 32.0
+        );
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn draw(
+    s: &mut String,
+    r: &TraceRecord,
+    repeats: u32,
+    opt: &Options<'_>,
+    x: &dyn Fn(u32) -> f64,
+    y: &dyn Fn(Time) -> f64,
+    from: Time,
+    left: f64,
+    width: f64,
+) {
+    let (n, p) = (r.node.0, r.peer.0);
+    match r.kind {
+        EventKind::Deliver => {
+            let op = op_label(r, opt);
+            let mut label = op.clone().unwrap_or_else(|| compact(&r.label));
+            if repeats > 1 {
+                label = format!("×{repeats} {label}");
+            }
+            let (color, w) = if op.is_some() {
+                ("#1f5fa8", 1.4)
+            } else {
+                ("#333", 0.8)
+            };
+            let (x1, y1, x2, y2) = (x(p), y(r.sent.max(from)), x(n), y(r.time));
+            let _ = write!(
+                s,
+                r##"<line x1="{x1:.1}" y1="{y1:.1}" x2="{x2:.1}" y2="{y2:.1}" stroke="{color}" stroke-width="{w}" marker-end="url(#ah)"><title>{}s {} → {}: {}</title></line>"##,
+                fmt_time(r.time),
+                esc(&opt.names.node(p)),
+                esc(&opt.names.node(n)),
+                esc(&r.label)
+            );
+            let _ = write!(
+                s,
+                r##"<text x="{:.1}" y="{:.1}" font-size="8" fill="{color}" text-anchor="middle">{}</text>"##,
+                (x1 + x2) / 2.0,
+                (y1 + y2) / 2.0 - 2.0,
+                esc(&label)
+            );
+        }
+        EventKind::DropLoss | EventKind::DropPartition | EventKind::DropDead => {
+            let (x1, y1, x2, y2) = (x(p), y(r.sent.max(from)), x(n), y(r.time));
+            let (xe, ye) = if r.kind == EventKind::DropLoss {
+                ((x1 + x2) / 2.0, y1 + 8.0)
+            } else {
+                (x2, y2)
+            };
+            let why = match r.kind {
+                EventKind::DropLoss => "lost by the network",
+                EventKind::DropPartition => "cut by a partition",
+                _ => "to a crashed node",
+            };
+            let _ = write!(
+                s,
+                r##"<line x1="{x1:.1}" y1="{y1:.1}" x2="{xe:.1}" y2="{ye:.1}" stroke="#c0392b" stroke-dasharray="4,3"><title>{why}: {}</title></line><path d="M{:.1},{:.1} l6,6 m0,-6 l-6,6" stroke="#c0392b"/>"##,
+                esc(&r.label),
+                xe - 3.0,
+                ye - 3.0
+            );
+        }
+        EventKind::Timer => {
+            let _ = write!(
+                s,
+                r##"<line x1="{:.1}" y1="{2:.1}" x2="{1:.1}" y2="{2:.1}" stroke="#2a7ab9"><title>timer {3}</title></line>"##,
+                x(n) - 5.0,
+                x(n) + 5.0,
+                y(r.time),
+                esc(&r.label)
+            );
+        }
+        EventKind::Fault | EventKind::Start | EventKind::Restart => {
+            let color = if r.label.starts_with("crash") {
+                "#d04040"
+            } else if r.kind == EventKind::Fault {
+                "#e08a00"
+            } else {
+                "#2e9e4f"
+            };
+            let text = if r.label.is_empty() {
+                format!("{} {}", r.kind.as_str(), opt.names.node(n))
+            } else {
+                opt.names.text(&r.label).into_owned()
+            };
+            let _ = write!(
+                s,
+                r##"<line x1="{left}" y1="{0:.1}" x2="{1:.1}" y2="{0:.1}" stroke="{color}" stroke-dasharray="2,2"/><text x="{2:.1}" y="{3:.1}" font-size="9" fill="{color}">{4}</text>"##,
+                y(r.time),
+                width - 10.0,
+                left + 2.0,
+                y(r.time) - 2.0,
+                esc(&text)
+            );
+        }
+        _ => {}
+    }
+}
+
+/// A message's `Debug` text made short enough to read beside its arrow (`name=value`, no
+/// braces), at most 48 characters; the full text is in the tooltip.
+pub fn compact(label: &str) -> String {
+    const MAX: usize = 48;
+    let mut out = String::with_capacity(label.len().min(MAX + 4));
+    let mut chars = label.chars().peekable();
+    let mut n = 0;
+    while let Some(c) = chars.next() {
+        if n == MAX - 1 {
+            out.push('…');
+            break;
+        }
+        let next = chars.peek().copied();
+        match (c, next) {
+            (' ', Some('{')) => {
+                out.push('(');
+                chars.next();
+                if chars.peek() == Some(&' ') {
+                    chars.next();
+                }
+            }
+            (' ', Some('}')) => {
+                out.push(')');
+                chars.next();
+            }
+            (':', Some(' ')) => {
+                out.push('=');
+                chars.next();
+            }
+            (',', Some(' ')) => {
+                out.push(' ');
+                chars.next();
+            }
+            _ => out.push(c),
+        }
+        n += 1;
+    }
+    out
 }

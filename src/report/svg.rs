@@ -3,8 +3,9 @@
 
 use std::fmt::Write;
 
+use super::focus::Names;
 use crate::protocols::{RoleChange, RunSpec};
-use crate::sim::{Fault, SECS, Time};
+use crate::sim::{Fault, SECS, Time, fmt_time};
 use crate::workload::{OpRecord, OpStatus};
 
 /// Escapes text for XML/HTML.
@@ -21,6 +22,9 @@ pub struct Window {
     pub end: Time,
     pub label: String,
     pub color: &'static str,
+    /// The fault action that opened it (index into the schedule): tagged `F<index + 1>`,
+    /// as the report's fault table numbers it.
+    pub fault: usize,
 }
 
 /// Fault windows of a run: partition..heal, crash..restart, pause..+duration.
@@ -39,6 +43,7 @@ pub fn fault_windows(spec: &RunSpec, end: Time) -> Vec<Window> {
                     end: stop,
                     label: format!("{p}"),
                     color: "#f4c27a",
+                    fault: i,
                 });
             }
             Fault::Crash(n) => {
@@ -51,6 +56,7 @@ pub fn fault_windows(spec: &RunSpec, end: Time) -> Vec<Window> {
                     end: stop,
                     label: format!("crash n{n}"),
                     color: "#f08c8c",
+                    fault: i,
                 });
             }
             Fault::Pause { node, duration } => out.push(Window {
@@ -58,6 +64,7 @@ pub fn fault_windows(spec: &RunSpec, end: Time) -> Vec<Window> {
                 end: sf.at + duration,
                 label: format!("pause n{node}"),
                 color: "#b9a4e8",
+                fault: i,
             }),
             Fault::ClockSkew {
                 node,
@@ -73,6 +80,7 @@ pub fn fault_windows(spec: &RunSpec, end: Time) -> Vec<Window> {
                     end: stop,
                     label: format!("skew n{node}"),
                     color: "#9ed3e6",
+                    fault: i,
                 });
             }
             Fault::Slow { node, factor } if *factor > 1 => {
@@ -85,6 +93,7 @@ pub fn fault_windows(spec: &RunSpec, end: Time) -> Vec<Window> {
                     end: stop,
                     label: format!("slow n{node} x{factor}"),
                     color: "#c9c9c9",
+                    fault: i,
                 });
             }
             _ => {}
@@ -146,24 +155,50 @@ fn fmt_secs(t: Time) -> String {
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
+/// Shades each fault window (its full text in the tooltip) and tags it `F<n>` (the report's
+/// fault table spells each out) in rows placed so that no two tags overlap; a tag with no
+/// room in [`TAG_ROWS`] rows is left to its tooltip and the table.
 fn shade(s: &mut String, windows: &[Window], end: Time, top: f64, bottom: f64) {
-    for (i, w) in windows.iter().enumerate() {
+    const TAG_ROWS: usize = 3;
+    let mut free_from = [f64::MIN; TAG_ROWS];
+    for w in windows {
         let (x1, x2) = (x_of(w.start, end), x_of(w.end.min(end), end));
+        let tag = format!("F{}", w.fault + 1);
         let _ = write!(
             s,
-            r#"<rect x="{x1:.1}" y="{top:.1}" width="{:.1}" height="{:.1}" fill="{}" opacity="0.35"><title>{}</title></rect>"#,
+            r#"<rect x="{x1:.1}" y="{top:.1}" width="{:.1}" height="{:.1}" fill="{}" opacity="0.35"><title>{tag} {}</title></rect>"#,
             (x2 - x1).max(1.0),
             bottom - top,
             w.color,
             esc(&w.label)
         );
-        let ly = top + 11.0 + (i % 3) as f64 * 11.0;
-        let _ = write!(
-            s,
-            r##"<text x="{:.1}" y="{ly:.1}" font-size="9" fill="#555">{}</text>"##,
-            x1 + 2.0,
-            esc(&w.label)
-        );
+        let tag_width = 5.5 * tag.len() as f64 + 3.0;
+        if let Some(row) = free_from.iter().position(|&f| f <= x1) {
+            free_from[row] = x1 + tag_width;
+            let _ = write!(
+                s,
+                r##"<text x="{:.1}" y="{:.1}" font-size="9" fill="#555">{tag}</text>"##,
+                x1 + 1.0,
+                top + 10.0 + row as f64 * 10.0
+            );
+        }
+    }
+}
+
+/// A red line across a timeline plot at `t` (the violation), labelled.
+pub fn with_marker(svg: &str, t: Option<Time>, end: Time) -> String {
+    let Some(t) = t.filter(|&t| t <= end) else {
+        return svg.to_string();
+    };
+    let x = x_of(t, end);
+    let mark = format!(
+        r##"<line x1="{x:.1}" y1="22" x2="{x:.1}" y2="100%" stroke="#b3261e" stroke-width="1.5"/><text x="{:.1}" y="30" font-size="10" fill="#b3261e">violation {}s</text></svg>"##,
+        x + 3.0,
+        fmt_time(t)
+    );
+    match svg.rfind("</svg>") {
+        Some(i) => format!("{}{mark}{}", &svg[..i], &svg[i + 6..]),
+        None => svg.to_string(),
     }
 }
 
@@ -374,7 +409,13 @@ pub fn throughput_svg(ops: &[OpRecord], windows: &[Window], end: Time) -> String
 
 /// One lane per server, and per other node that reported a role (a lock's clients), showing
 /// its role over time.
-pub fn roles_svg(roles: &[RoleChange], servers: u32, windows: &[Window], end: Time) -> String {
+pub fn roles_svg(
+    roles: &[RoleChange],
+    servers: u32,
+    windows: &[Window],
+    end: Time,
+    names: &Names,
+) -> String {
     let servers = roles.iter().map(|r| r.node + 1).fold(servers, u32::max);
     let lane = 24.0;
     let top = 30.0;
@@ -386,15 +427,17 @@ pub fn roles_svg(roles: &[RoleChange], servers: u32, windows: &[Window], end: Ti
     );
     let _ = write!(
         s,
-        r#"<text x="{L}" y="18" font-size="14">Role of each node (leader or holder green, candidate or waiting orange, uncertain yellow, blocked or paused purple, down red, others grey)</text>"#
+        r#"<text x="{L}" y="18" font-size="14">Role of each node; a leader's bar names its term (t3) (leader or holder green, candidate or waiting orange, uncertain yellow, blocked or paused purple, down red, others grey)</text>"#
     );
     shade(&mut s, windows, end, top, top + lane * servers as f64);
+    let mut last_tag = vec![f64::MIN; servers as usize];
     for n in 0..servers {
         let y = top + lane * n as f64;
         let _ = write!(
             s,
-            r#"<text x="8" y="{:.1}" font-size="12">n{n}</text>"#,
-            y + 16.0
+            r#"<text x="8" y="{:.1}" font-size="12">{}</text>"#,
+            y + 16.0,
+            esc(&names.node(n))
         );
         let mine: Vec<&RoleChange> = roles.iter().filter(|r| r.node == n).collect();
         for (i, r) in mine.iter().enumerate() {
@@ -411,13 +454,30 @@ pub fn roles_svg(roles: &[RoleChange], servers: u32, windows: &[Window], end: Ti
             let (x1, x2) = (x_of(r.time, end), x_of(stop, end));
             let _ = write!(
                 s,
-                r#"<rect x="{x1:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="{color}"><title>n{n} {} term {}</title></rect>"#,
+                r#"<rect x="{x1:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="{color}"><title>{} {} term {} from {}s</title></rect>"#,
                 y + 4.0,
                 (x2 - x1).max(0.5),
                 lane - 8.0,
+                esc(&names.node(n)),
                 esc(&r.role),
-                r.term
+                r.term,
+                fmt_time(r.time)
             );
+            // A leader's bar says its term, where there is room (else in the tooltip).
+            let tag = format!("t{}", r.term);
+            let room = x2 - x1;
+            if matches!(r.role.as_str(), "leader" | "holder")
+                && room >= 5.5 * tag.len() as f64 + 2.0
+                && x1 >= last_tag[n as usize]
+            {
+                let _ = write!(
+                    s,
+                    r##"<text x="{:.1}" y="{:.1}" font-size="9" fill="#fff" font-weight="bold">{tag}</text>"##,
+                    x1 + 1.5,
+                    y + 15.0
+                );
+                last_tag[n as usize] = x1 + 5.5 * tag.len() as f64 + 2.0;
+            }
         }
     }
     time_axis(&mut s, end, top + lane * servers as f64);

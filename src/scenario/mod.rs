@@ -144,6 +144,9 @@ impl Scenario {
         let faults = self.faults_for(seed);
         RunSpec {
             name: self.name.clone(),
+            title: self.title.clone(),
+            description: self.description.clone(),
+            names: self.cluster.names.clone(),
             seed,
             protocol: self.protocol.clone(),
             servers: self.cluster.servers,

@@ -18,7 +18,7 @@ use super::node::{Context, Node, NodeId, Outbox, Protocol, TimerCmd};
 use super::rng::{ChaCha8Rng, Stream, stream, unit_f64};
 use super::time::{SECS, Time};
 use super::topology::Topology;
-use super::trace::{EventKind, StableHasher, TraceRecord};
+use super::trace::{EventKind, Label, Labels, StableHasher, TraceRecord};
 
 /// When a run ends, whichever comes first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -202,6 +202,9 @@ pub struct Sim<P: Protocol> {
     counters: Counters,
     effects: Vec<FaultEffect>,
     records: Vec<TraceRecord>,
+    /// The labels of records that are a message, timer or observation, unformatted:
+    /// `(record index, label)` in record order.
+    typed_labels: Vec<(u32, Label<P::Node>)>,
     observations: Vec<(Time, NodeId, <P::Node as Node>::Obs)>,
     stopped: Option<StopReason>,
 }
@@ -252,6 +255,7 @@ impl<P: Protocol> Sim<P> {
             counters: Counters::default(),
             effects: vec![FaultEffect::default(); cfg.faults.len()],
             records: Vec::new(),
+            typed_labels: Vec::new(),
             observations: Vec::new(),
             stopped: None,
             cfg,
@@ -349,7 +353,7 @@ impl<P: Protocol> Sim<P> {
                         e.events_delayed += 1;
                     }
                     self.note(EventKind::Backlog, to as u32, to as u32, now, 0, || {
-                        String::from("queued while paused")
+                        Label::Text(String::from("queued while paused"))
                     });
                     return;
                 }
@@ -364,7 +368,7 @@ impl<P: Protocol> Sim<P> {
                 let s = &mut self.nodes[i as usize];
                 s.node = Some(self.protocol.node(NodeId(i), &s.durable));
                 s.alive = true;
-                self.note(EventKind::Start, i, i, now, 0, String::new);
+                self.note(EventKind::Start, i, i, now, 0, Label::none);
                 self.call(i, |node, ctx| node.on_start(ctx));
             }
             Ev::Deliver {
@@ -381,7 +385,7 @@ impl<P: Protocol> Sim<P> {
                         e.messages_lost += 1;
                     }
                     self.note(EventKind::DropDead, to, from, sent, 0, || {
-                        format!("{msg:?}")
+                        Label::Msg(msg.clone())
                     });
                 } else if !self.topology.reaches(NodeId(from), NodeId(to)) {
                     self.counters.dropped_partition += 1;
@@ -391,7 +395,7 @@ impl<P: Protocol> Sim<P> {
                         e.messages_cut += 1;
                     }
                     self.note(EventKind::DropPartition, to, from, sent, 0, || {
-                        format!("{msg:?}")
+                        Label::Msg(msg.clone())
                     });
                 } else {
                     self.counters.delivered += 1;
@@ -400,7 +404,9 @@ impl<P: Protocol> Sim<P> {
                     }
                     msg.hash(&mut self.hash);
                     let h = 0;
-                    self.note(EventKind::Deliver, to, from, sent, h, || format!("{msg:?}"));
+                    self.note(EventKind::Deliver, to, from, sent, h, || {
+                        Label::Msg(msg.clone())
+                    });
                     self.call(to, |node, ctx| node.on_message(ctx, NodeId(from), msg));
                 }
             }
@@ -428,7 +434,7 @@ impl<P: Protocol> Sim<P> {
                 }
                 tag.hash(&mut self.hash);
                 let h = 0;
-                self.note(EventKind::Timer, node, node, now, h, || format!("{tag:?}"));
+                self.note(EventKind::Timer, node, node, now, h, || Label::Timer(tag));
                 self.call(node, |n, ctx| n.on_timer(ctx, tag));
             }
             Ev::Fault(i) => {
@@ -442,7 +448,7 @@ impl<P: Protocol> Sim<P> {
                 }
                 let backlog = std::mem::take(&mut s.backlog);
                 self.note(EventKind::Fault, node, node, now, 1, || {
-                    format!("resume n{node} ({} queued)", backlog.len())
+                    Label::Text(format!("resume n{node} ({} queued)", backlog.len()))
                 });
                 for &b in &backlog {
                     self.events += 1;
@@ -528,8 +534,10 @@ impl<P: Protocol> Sim<P> {
                         e.applied = true;
                     }
                     let label = fault.to_string();
-                    self.note(EventKind::Fault, *r, *r, now, fault_code(fault), || label);
-                    self.note(EventKind::Restart, *r, *r, now, 0, String::new);
+                    self.note(EventKind::Fault, *r, *r, now, fault_code(fault), || {
+                        Label::Text(label)
+                    });
+                    self.note(EventKind::Restart, *r, *r, now, 0, Label::none);
                     self.call(*r, |node, ctx| node.on_restart(ctx));
                     return;
                 }
@@ -585,7 +593,7 @@ impl<P: Protocol> Sim<P> {
             let code = fault_code(fault);
             let named = fault.named().first().copied().unwrap_or(0);
             self.note(EventKind::Fault, named, named, now, code, || {
-                fault.to_string()
+                Label::Text(fault.to_string())
             });
         }
     }
@@ -666,7 +674,7 @@ impl<P: Protocol> Sim<P> {
             let mut obs = std::mem::take(&mut self.out.obs);
             for o in obs.drain(..) {
                 self.counters.observations += 1;
-                self.note(EventKind::Observe, i, i, now, 0, || format!("{o:?}"));
+                self.note(EventKind::Observe, i, i, now, 0, || Label::Obs(o.clone()));
                 let durable = &self.nodes[i as usize].durable;
                 if let Some(o) = self.protocol.observed(now, NodeId(i), o, durable) {
                     self.observations.push((now, NodeId(i), o));
@@ -693,7 +701,9 @@ impl<P: Protocol> Sim<P> {
         let to_inc = self.nodes[to as usize].incarnation;
         if lost {
             self.counters.dropped_loss += 1;
-            self.note(EventKind::DropLoss, to, from, now, 0, || format!("{msg:?}"));
+            self.note(EventKind::DropLoss, to, from, now, 0, || {
+                Label::Msg(msg.clone())
+            });
             return;
         }
         if dup {
@@ -701,7 +711,7 @@ impl<P: Protocol> Sim<P> {
             let latency2 = link.cfg.latency.sample(&mut link.rng).max(1);
             self.counters.duplicated += 1;
             self.note(EventKind::Duplicate, to, from, now, 0, || {
-                format!("{msg:?}")
+                Label::Msg(msg.clone())
             });
             self.push(
                 now + latency2,
@@ -726,7 +736,9 @@ impl<P: Protocol> Sim<P> {
         );
     }
 
-    /// Hashes one event and, when recording, keeps it. `label` is only called when recording.
+    /// Hashes one event and, when recording, keeps it. `label` is only called when recording:
+    /// a message, timer or observation is kept as it is and formatted only when a report
+    /// asks for its text ([`Sim::take_labels`]).
     #[inline(always)]
     fn note(
         &mut self,
@@ -735,7 +747,7 @@ impl<P: Protocol> Sim<P> {
         peer: u32,
         sent: Time,
         h: u64,
-        label: impl FnOnce() -> String,
+        label: impl FnOnce() -> Label<P::Node>,
     ) {
         let hs = &mut self.hash;
         hs.write_u64(
@@ -743,13 +755,21 @@ impl<P: Protocol> Sim<P> {
         );
         hs.write_u64(h ^ sent);
         if self.cfg.record {
+            let text = match label() {
+                Label::Text(t) => t,
+                Label::None => String::new(),
+                typed => {
+                    self.typed_labels.push((self.records.len() as u32, typed));
+                    String::new()
+                }
+            };
             self.records.push(TraceRecord {
                 time: self.now,
                 kind,
                 node: NodeId(node),
                 peer: NodeId(peer),
                 sent,
-                label: label(),
+                label: text,
             });
         }
     }
@@ -807,21 +827,45 @@ impl<P: Protocol> Sim<P> {
         std::mem::take(&mut self.observations)
     }
     /// Recorded events (empty unless `record` is on).
-    /// Takes the recorded trace out (leaves the run's list empty).
-    pub fn take_records(&mut self) -> Vec<TraceRecord> {
-        std::mem::take(&mut self.records)
-    }
     pub fn records(&self) -> &[TraceRecord] {
         &self.records
+    }
+    /// Takes the recorded events out (leaves the run's list empty): a report keeps them
+    /// without a copy.
+    pub fn take_records(&mut self) -> Vec<TraceRecord> {
+        std::mem::take(&mut self.records)
     }
     /// The text trace: one line per recorded event.
     pub fn trace_text(&self) -> String {
         let mut s = String::with_capacity(self.records.len() * 64);
-        for r in &self.records {
-            s.push_str(&r.line());
+        let mut typed = self.typed_labels.iter().peekable();
+        for (i, r) in self.records.iter().enumerate() {
+            match typed.next_if(|(k, _)| *k as usize == i) {
+                Some((_, l)) => s.push_str(&r.line_with(&l.text())),
+                None => s.push_str(&r.line()),
+            }
             s.push('\n');
         }
         s
+    }
+    /// Takes the unformatted labels out: a [`Labels`] formats the label of a record taken by
+    /// [`take_records`](Sim::take_records) when asked, so that a report formats only the
+    /// labels it shows.
+    pub fn take_labels(&mut self) -> Labels
+    where
+        P::Node: 'static,
+        <P::Node as Node>::Msg: Send + Sync + 'static,
+        <P::Node as Node>::Timer: Send + Sync + 'static,
+        <P::Node as Node>::Obs: Send + Sync + 'static,
+    {
+        let typed = std::mem::take(&mut self.typed_labels);
+        if typed.is_empty() {
+            return Labels::default();
+        }
+        Labels::new(move |i| {
+            let k = typed.binary_search_by_key(&(i as u32), |x| x.0).ok()?;
+            Some(typed[k].1.text())
+        })
     }
     /// The stable hash of every event so far.
     pub fn trace_hash(&self) -> u64 {

@@ -44,6 +44,7 @@ pub mod rng;
 pub mod time;
 mod topology;
 mod trace;
+pub mod view;
 
 pub use engine::{Counters, FaultEffect, Limits, RunStats, Sim, SimConfig, StopReason};
 pub use fault::{
@@ -56,4 +57,5 @@ pub use time::{
     MICROS, MILLIS, NANOS, SECS, Time, dur, fmt_duration, fmt_time, parse_duration, write_duration,
 };
 pub use topology::Topology;
-pub use trace::{EventKind, StableHasher, TraceRecord, stable_hash};
+pub use trace::{EventKind, Labels, StableHasher, TraceRecord, stable_hash};
+pub use view::{LogCell, NodeView, ViewChange};

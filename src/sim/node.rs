@@ -60,6 +60,19 @@ pub trait Node: Sized {
     fn on_restart(&mut self, ctx: &mut Context<'_, Self>) {
         self.on_start(ctx)
     }
+    /// How the step-through view of a report draws this node now (role, term, log, state
+    /// machine, pending operation), from the node and its durable storage. Only asked for
+    /// when a run keeps records, after each event; `None` (the default) draws the node from
+    /// the run's role timeline alone.
+    fn view(&self, _durable: &Self::Durable) -> Option<super::view::NodeView> {
+        None
+    }
+    /// Optional: a cheap number that changes whenever [`view`](Node::view) would (a hash of
+    /// role, term, log length, commit index...). When it has not changed since the node's last
+    /// view, the view is not rebuilt: most events (heartbeats) change nothing drawn.
+    fn view_stamp(&self, _durable: &Self::Durable) -> Option<u64> {
+        None
+    }
 }
 
 /// Builds the nodes of a run.

@@ -140,9 +140,67 @@ pub struct TraceRecord {
     pub label: String,
 }
 
+/// A record's label as the engine keeps it: text for its own events (faults), else the message,
+/// timer or observation itself, formatted with `Debug` only when asked.
+pub(crate) enum Label<N: super::node::Node> {
+    None,
+    Text(String),
+    Msg(N::Msg),
+    Timer(N::Timer),
+    Obs(N::Obs),
+}
+
+impl<N: super::node::Node> Label<N> {
+    pub(crate) fn none() -> Self {
+        Label::None
+    }
+    pub(crate) fn text(&self) -> String {
+        match self {
+            Label::None => String::new(),
+            Label::Text(t) => t.clone(),
+            Label::Msg(m) => format!("{m:?}"),
+            Label::Timer(t) => format!("{t:?}"),
+            Label::Obs(o) => format!("{o:?}"),
+        }
+    }
+}
+
+type LabelFn = dyn Fn(usize) -> Option<String> + Send + Sync;
+
+/// The labels of a run's records, formatted on demand ([`Sim::take_labels`]): a record whose
+/// `label` is empty may have one here. Cheap to clone.
+///
+/// [`Sim::take_labels`]: super::Sim::take_labels
+#[derive(Clone, Default)]
+pub struct Labels(Option<std::sync::Arc<LabelFn>>);
+
+impl Labels {
+    pub(crate) fn new(f: impl Fn(usize) -> Option<String> + Send + Sync + 'static) -> Self {
+        Labels(Some(std::sync::Arc::new(f)))
+    }
+    /// The label of `records[i]`: its own text, else the one formatted now.
+    pub fn get(&self, records: &[TraceRecord], i: usize) -> String {
+        match records.get(i) {
+            Some(r) if !r.label.is_empty() => r.label.clone(),
+            Some(_) => self.0.as_ref().and_then(|f| f(i)).unwrap_or_default(),
+            None => String::new(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Labels {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Labels")
+    }
+}
+
 impl TraceRecord {
     /// One stable line: `time kind node [<- peer] label`.
     pub fn line(&self) -> String {
+        self.line_with(&self.label)
+    }
+    /// The same line with `label` (from [`Labels`]) in place of the record's own.
+    pub fn line_with(&self, label: &str) -> String {
         match self.kind {
             EventKind::Deliver
             | EventKind::DropPartition
@@ -154,7 +212,7 @@ impl TraceRecord {
                     self.kind.as_str(),
                     self.node,
                     self.peer,
-                    self.label
+                    label
                 )
             }
             EventKind::DropLoss => format!(
@@ -163,20 +221,20 @@ impl TraceRecord {
                 self.kind.as_str(),
                 self.peer,
                 self.node,
-                self.label
+                label
             ),
             EventKind::Fault => format!(
                 "{} {:<14} {}",
                 fmt_time(self.time),
                 self.kind.as_str(),
-                self.label
+                label
             ),
             _ => format!(
                 "{} {:<14} {} {}",
                 fmt_time(self.time),
                 self.kind.as_str(),
                 self.node,
-                self.label
+                label
             ),
         }
     }

@@ -48,6 +48,48 @@ impl KvOp {
             KvOp::Cas { .. } => "cas",
         }
     }
+    /// Short text for a log cell or a pending operation: `append k0 "12"`.
+    pub fn short(&self) -> String {
+        let mut s = String::with_capacity(24);
+        self.write_short(&mut s);
+        s
+    }
+    /// [`short`](Self::short), appended to `s`.
+    pub fn write_short(&self, s: &mut String) {
+        s.push_str(self.kind());
+        s.push(' ');
+        s.push_str(self.key());
+        let mut quoted = |v: &str| {
+            s.push_str(" \"");
+            s.push_str(v);
+            s.push('"');
+        };
+        match self {
+            KvOp::Get { .. } => {}
+            KvOp::Put { value, .. } | KvOp::Append { value, .. } => quoted(value),
+            KvOp::Cas { from, to, .. } => {
+                quoted(from);
+                quoted(to);
+            }
+        }
+    }
+    /// A key-value map as a view shows it: `k0=…3 4 5` (each value's end), keys in order.
+    pub fn map_view(kv: &std::collections::BTreeMap<String, String>) -> String {
+        let mut s = String::new();
+        for (k, v) in kv {
+            if !s.is_empty() {
+                s.push(' ');
+            }
+            let t = crate::sim::view::tail(v, 12);
+            s.push_str(k);
+            s.push('=');
+            if t.len() < v.len() {
+                s.push('…');
+            }
+            s.push_str(t);
+        }
+        s
+    }
     pub fn is_read(&self) -> bool {
         matches!(self, KvOp::Get { .. })
     }
@@ -95,6 +137,51 @@ pub enum Command<Op = KvOp> {
     /// An operation the leader proposed on its own (a lock service's session expiry): no
     /// client waits for it.
     Service { op: std::sync::Arc<Op> },
+}
+
+/// An operation as a log cell of the step-through view shows it.
+pub trait OpText {
+    /// Appends the short text to `s`.
+    fn write_short(&self, s: &mut String);
+}
+
+impl OpText for KvOp {
+    fn write_short(&self, s: &mut String) {
+        KvOp::write_short(self, s)
+    }
+}
+
+impl<Op: OpText> Command<Op> {
+    /// Short text for a log cell: `noop`, `c1 append k0 "c1.4 "`.
+    pub fn short(&self) -> String {
+        let mut s = String::with_capacity(24);
+        match self {
+            Command::Noop => s.push_str("noop"),
+            Command::Client { client, op, .. } => {
+                s.push('c');
+                push_decimal(&mut s, *client);
+                s.push(' ');
+                op.write_short(&mut s);
+            }
+            Command::Service { op } => op.write_short(&mut s),
+        }
+        s
+    }
+}
+
+/// Appends `n` in decimal, without the formatting machinery (log cells are drawn often).
+fn push_decimal(s: &mut String, mut n: u32) {
+    let mut b = [0u8; 10];
+    let mut i = b.len();
+    loop {
+        i -= 1;
+        b[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    s.extend(b[i..].iter().map(|&d| d as char));
 }
 
 /// The result of an operation.
@@ -297,6 +384,31 @@ pub struct Requester<Op> {
     servers: u32,
 }
 
+impl<Op> Requester<Op> {
+    /// Changes whenever [`view`](Self::view) would.
+    pub fn view_stamp(&self) -> u64 {
+        match &self.pending {
+            None => u64::MAX,
+            Some(p) => crate::sim::stable_hash(&(p.seq, p.tries, self.target)),
+        }
+    }
+}
+
+impl<Op: OpText> Requester<Op> {
+    /// `v` with the pending request and its attempt, as the step-through view shows them.
+    pub fn view(&self, v: crate::sim::NodeView) -> crate::sim::NodeView {
+        match &self.pending {
+            None => v.field("pending", "none"),
+            Some(p) => {
+                let mut op = String::new();
+                p.op.write_short(&mut op);
+                v.field("pending", format!("{op} (seq {})", p.seq))
+                    .field("try", format!("{} to n{}", p.tries, self.target))
+            }
+        }
+    }
+}
+
 impl<Op: Clone> Requester<Op> {
     /// Client `client` of a service on servers `0..servers`, giving each attempt `timeout`
     /// and each request `attempts` attempts.
@@ -494,6 +606,17 @@ impl KvClient {
             request: N::request,
             attempt_timer: N::client_timer(ClientTimer::Attempt),
         }
+    }
+
+    /// Changes whenever [`view`](Self::view) would.
+    pub fn view_stamp(&self) -> u64 {
+        self.requests.view_stamp()
+    }
+
+    /// What the step-through view shows of this client: its pending operation and attempt.
+    pub fn view(&self) -> crate::sim::NodeView {
+        self.requests
+            .view(crate::sim::NodeView::new("client", None))
     }
 
     pub fn on_start<N: KvNode>(&mut self, ctx: &mut Context<'_, N>) {

@@ -87,7 +87,9 @@ fn a_violation_exits_1_and_the_report_shows_the_operations() {
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(
         html.contains("operations involved in linearizability")
-            && html.contains("linearizability: operations that could not take effect")
+            && html.contains("linearizability: the operations that make it impossible")
+            && html.contains("could not take effect")
+            && html.contains("culprit: no order explains it")
             && html.contains(" get k"),
         "report lists the violating operations"
     );

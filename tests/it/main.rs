@@ -18,6 +18,7 @@ mod locks;
 mod paxos;
 mod raft;
 mod report;
+mod report_why;
 mod scenario_errors;
 mod shrink;
 mod verdict;

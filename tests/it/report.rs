@@ -5,20 +5,20 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn bin() -> Command {
+pub(crate) fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_faultline"));
     c.current_dir(env!("CARGO_MANIFEST_DIR"));
     c
 }
 
-fn tmp(name: &str) -> PathBuf {
+pub(crate) fn tmp(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("faultline-report-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
 }
 
-fn report(scenario: &str, seed: u64, out: &Path) -> i32 {
+pub(crate) fn report(scenario: &str, seed: u64, out: &Path) -> i32 {
     bin()
         .args([
             "run",
@@ -97,8 +97,9 @@ fn every_bundled_scenario_gets_identical_valid_reports_twice() {
     }
 }
 
-#[test]
-fn report_html_loads_in_a_headless_browser() {
+/// Headless Chromium run with `args` then `page`: its output, or `None` (with the reason
+/// printed) when no browser is installed or it cannot start here.
+pub(crate) fn chromium(args: &[&str], page: &str) -> Option<std::process::Output> {
     let Some(chromium) = [
         "/usr/bin/chromium",
         "/usr/bin/chromium-browser",
@@ -107,15 +108,12 @@ fn report_html_loads_in_a_headless_browser() {
     .into_iter()
     .find(|p| Path::new(p).exists()) else {
         eprintln!("SKIPPED: no chromium on this machine (.ci/install-browser.sh installs it)");
-        return;
+        return None;
     };
-    let out = tmp("browser");
-    assert_eq!(
-        report("scenarios/raft-bug-stale_leader_read.ron", 33, &out),
-        1
-    );
-    let profile = tmp("profile");
-    let page = format!("file://{}", out.join("report.html").display());
+    // One profile per browser: tests run in parallel and a profile is locked while in use.
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let profile = tmp(&format!("profile-{n}"));
     let o = Command::new(chromium)
         .args([
             "--headless",
@@ -126,23 +124,42 @@ fn report_html_loads_in_a_headless_browser() {
             "--disable-background-networking",
             "--disable-component-update",
             "--disable-sync",
+            "--hide-scrollbars",
             "--enable-logging=stderr",
             "--v=0",
             &format!("--user-data-dir={}", profile.display()),
-            "--dump-dom",
-            &page,
         ])
+        .args(args)
+        .arg(page)
         .output()
         .unwrap();
-    let dom = String::from_utf8_lossy(&o.stdout);
-    let log = String::from_utf8_lossy(&o.stderr);
-    if dom.trim().is_empty() && !o.status.success() {
+    let _ = std::fs::remove_dir_all(&profile);
+    if o.stdout.is_empty() && !o.status.success() {
         eprintln!(
             "SKIPPED: chromium could not start here: {}",
-            log.lines().last().unwrap_or("")
+            String::from_utf8_lossy(&o.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
         );
-        return;
+        return None;
     }
+    Some(o)
+}
+
+#[test]
+fn report_html_loads_in_a_headless_browser() {
+    let out = tmp("browser");
+    assert_eq!(
+        report("scenarios/raft-bug-stale_leader_read.ron", 33, &out),
+        1
+    );
+    let page = format!("file://{}", out.join("report.html").display());
+    let Some(o) = chromium(&["--dump-dom"], &page) else {
+        return;
+    };
+    let dom = String::from_utf8_lossy(&o.stdout);
+    let log = String::from_utf8_lossy(&o.stderr);
     assert!(
         dom.contains("id=\"verdict\"") && dom.contains("VIOLATION"),
         "the page shows the verdict"

@@ -375,8 +375,7 @@ fn each_fault_reports_its_effect_and_idle_faults_are_flagged() {
     assert!(t.contains("3 had NO EFFECT"), "{t}");
     let html = std::fs::read_to_string(tmp_report("effects")).unwrap();
     assert!(
-        html.contains("<h2>Fault effects</h2>")
-            && html.contains("no effect: nothing read the clock"),
+        html.contains("<h2>Faults</h2>") && html.contains("NO EFFECT: nothing read the clock"),
         "report.html lists the effects"
     );
 }

@@ -251,6 +251,8 @@ pub fn judge(
         roles,
         tables,
         records,
+        views: Vec::new(),
+        labels: Default::default(),
     }
 }
 

@@ -578,6 +578,47 @@ impl Node for CommitNode {
     type Durable = Durable;
     type Obs = Obs;
 
+    /// A coordinator's or participant's log (newest last) and a participant's balances; a
+    /// client is drawn from its role timeline.
+    fn view(&self, d: &Durable) -> Option<crate::sim::NodeView> {
+        let txn = |t: &TxnId| format!("t{}.{}", t.client, t.seq);
+        let v = match self {
+            CommitNode::Client(_) => return None,
+            CommitNode::TwoPcCoordinator(_) | CommitNode::ThreePcCoordinator(_) => {
+                let log: Vec<String> = d
+                    .coord_log
+                    .iter()
+                    .map(|(t, r)| {
+                        format!(
+                            "{} {:?}{}",
+                            txn(t),
+                            r.state,
+                            if r.ended { " end" } else { "" }
+                        )
+                    })
+                    .collect();
+                crate::sim::NodeView::new("coordinator", None)
+                    .log_tail(log.len() as u64, |i| (0, log[i as usize - 1].clone()))
+            }
+            _ => {
+                let log: Vec<String> = d
+                    .rm_log
+                    .iter()
+                    .map(|(t, r)| format!("{} {:?}", txn(t), r.state))
+                    .collect();
+                let balances: Vec<String> = d
+                    .balances
+                    .iter()
+                    .map(|(a, b)| format!("a{a}={b}"))
+                    .collect();
+                crate::sim::NodeView::new("participant", None)
+                    .field("balances", balances.join(" "))
+                    .log_tail(log.len() as u64, |i| (0, log[i as usize - 1].clone()))
+            }
+        };
+        Some(v)
+    }
+
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
         match self {
             CommitNode::TwoPcCoordinator(c) => c.on_start(ctx, false),
@@ -709,18 +750,15 @@ fn run(spec: &RunSpec, kind: Kind) -> RunOutcome {
         servers: spec.servers,
     };
     let mut sim = Sim::new(protocol, cfg);
-    let stats = sim.run();
+    let (stats, trace) = crate::protocols::stepper::run(&mut sim);
     let finals: Vec<Durable> = (1..spec.servers)
         .map(|i| sim.durable(NodeId(i)).clone())
         .collect();
     let obs = sim.take_observations();
     let expected_total = spec.workload.keys as i64 * balance as i64;
-    checks::judge(
-        spec,
-        stats,
-        obs,
-        &finals,
-        expected_total,
-        sim.records().to_vec(),
-    )
+    RunOutcome {
+        labels: trace.labels,
+        views: trace.views,
+        ..checks::judge(spec, stats, obs, &finals, expected_total, trace.records)
+    }
 }

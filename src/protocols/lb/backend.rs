@@ -80,6 +80,14 @@ pub struct Backend {
 }
 
 impl Backend {
+    /// What the step-through view shows: workers busy and requests waiting.
+    pub fn view(&self) -> crate::sim::NodeView {
+        let busy = self.workers.iter().filter(|w| w.is_some()).count();
+        crate::sim::NodeView::new("backend", None)
+            .field("busy", format!("{busy} of {}", self.workers.len()))
+            .field("queued", self.waiting.len().to_string())
+    }
+
     pub fn new(spec: &BackendSpec) -> Self {
         Backend {
             speed: spec.speed,

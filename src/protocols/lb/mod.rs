@@ -17,7 +17,6 @@ use serde::{Deserialize, Serialize};
 use super::{ProtocolDef, ProtocolInfo, RunOutcome, RunSpec};
 use crate::sim::{
     Context, MILLIS, Node, NodeId, Protocol, RunStats, Sim, SimConfig, StableHasher, Time,
-    TraceRecord,
 };
 use crate::workload::open_loop::{
     self, ClientTimer, Done, OpenLoopClient, OpenLoopNode, OpenLoopSpec, Reply, Request,
@@ -434,6 +433,15 @@ impl Node for LbNode {
     type Durable = ();
     type Obs = Obs;
 
+    /// A backend's busy workers and queue; the balancer and clients keep the default.
+    fn view(&self, _: &()) -> Option<crate::sim::NodeView> {
+        match self {
+            LbNode::Backend(b) => Some(b.view()),
+            LbNode::Balancer(_) => Some(crate::sim::NodeView::new("balancer", None)),
+            LbNode::Client(_) => None,
+        }
+    }
+
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
         match self {
             LbNode::Backend(_) => {}
@@ -519,7 +527,7 @@ fn run_one(
     load: &Arc<open_loop::Shared>,
     strategy: Strategy,
     record: bool,
-) -> (StrategyRun, Vec<TraceRecord>) {
+) -> (StrategyRun, crate::protocols::stepper::Trace) {
     let mut cfg = SimConfig::new(spec.seed, spec.servers, spec.workload.clients);
     cfg.network = spec.network.clone();
     cfg.faults = spec.faults.clone();
@@ -531,7 +539,7 @@ fn run_one(
         strategy,
     };
     let mut sim = Sim::new(protocol, cfg);
-    let stats = sim.run();
+    let (stats, trace) = crate::protocols::stepper::run(&mut sim);
     let (mut issued, mut open) = (0, 0);
     for c in 0..spec.workload.clients {
         if let Some(LbNode::Client(cl)) = sim.node(NodeId(spec.servers + c)) {
@@ -540,7 +548,7 @@ fn run_one(
         }
     }
     let obs = sim.take_observations();
-    let records = sim.records().to_vec();
+    let records = trace;
     (
         StrategyRun {
             strategy,
@@ -566,17 +574,21 @@ fn run(spec: &RunSpec, lb: &LbSpec) -> RunOutcome {
         w.timeout,
     ));
     let mut runs = Vec::with_capacity(lb.strategies.len());
-    let mut records = Vec::new();
+    let mut trace = crate::protocols::stepper::Trace::default();
     for (i, &s) in lb.strategies.iter().enumerate() {
         // The trace of the first strategy only: one sequence diagram, not one per strategy.
         let (r, rec) = run_one(spec, &plan, &load, s, spec.record && i == 0);
         if i == 0 {
-            records = rec;
+            trace = rec;
         }
         runs.push(r);
     }
     let stats = combined_stats(&runs);
-    results::judge(spec, lb, &plan, runs, stats, records)
+    RunOutcome {
+        labels: trace.labels,
+        views: trace.views,
+        ..results::judge(spec, lb, &plan, runs, stats, trace.records)
+    }
 }
 
 /// The strategies' runs as one: events and message counters summed, the latest end, the worst

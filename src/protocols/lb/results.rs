@@ -289,6 +289,8 @@ pub(crate) fn judge(
         tables,
         plots,
         records,
+        views: Vec::new(),
+        labels: Default::default(),
     }
 }
 

@@ -28,9 +28,7 @@ use crate::protocols::raft::{self, RaftHost, RaftSpec, Server};
 use crate::protocols::{
     CheckOutcome, ProtocolDef, ProtocolInfo, RoleChange, RunOutcome, RunSpec, Table,
 };
-use crate::sim::{
-    Context, MILLIS, Node, NodeId, Protocol, RunStats, Sim, SimConfig, Time, TraceRecord,
-};
+use crate::sim::{Context, MILLIS, Node, NodeId, Protocol, RunStats, Sim, SimConfig, Time};
 use crate::workload::WorkloadSpec;
 use crate::workload::lock::{
     KeepAliveStatus, LeaseRule, LockClient, LockClientSpec, LockMsg, LockNode, LockObs, LockTimer,
@@ -137,7 +135,11 @@ impl ProtocolDef for CoordinatorLockSpec {
     }
     fn run(&self, spec: &RunSpec) -> RunOutcome {
         let s = simulate(spec, self);
-        let mut o = judge(spec, s.stats, s.lock, s.records, LockView::Service);
+        let mut o = RunOutcome {
+            labels: s.trace.labels,
+            views: s.trace.views,
+            ..judge(spec, s.stats, s.lock, s.trace.records, LockView::Service)
+        };
         o.checks.extend(s.consensus);
         o.roles.extend(s.raft_roles);
         o.roles.sort_by_key(|r| (r.time, r.node));
@@ -303,6 +305,22 @@ impl Node for CoordNode {
     type Durable = raft::Persistent<SessionOp>;
     type Obs = CoordObs;
 
+    /// A server's Raft state and lock table; clients are drawn from their role timeline
+    /// (holder, waiting).
+    fn view(&self, d: &raft::Persistent<SessionOp>) -> Option<crate::sim::NodeView> {
+        match self {
+            CoordNode::Server(s) => Some(s.raft.view(d)),
+            CoordNode::Resource(_) => Some(crate::sim::NodeView::new("resource", None)),
+            CoordNode::Client(_) => None,
+        }
+    }
+    fn view_stamp(&self, d: &raft::Persistent<SessionOp>) -> Option<u64> {
+        match self {
+            CoordNode::Server(s) => Some(s.raft.view_stamp(d)),
+            _ => None,
+        }
+    }
+
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
         match self {
             CoordNode::Server(s) => {
@@ -456,7 +474,8 @@ pub struct Simulated {
     /// The servers' Raft roles over time.
     pub raft_roles: Vec<RoleChange>,
     pub figures: Table,
-    pub records: Vec<TraceRecord>,
+    /// What the run recorded for its report.
+    pub trace: crate::protocols::stepper::Trace,
 }
 
 /// Runs a coordinator lock scenario.
@@ -474,7 +493,7 @@ pub fn simulate(spec: &RunSpec, c: &CoordinatorLockSpec) -> Simulated {
         judge: raft::Judge::new(spec),
     };
     let mut sim = Sim::new(protocol, cfg);
-    let stats = sim.run();
+    let (stats, trace) = crate::protocols::stepper::run(&mut sim);
     let mut judge = std::mem::take(&mut sim.protocol_mut().judge);
     for i in 0..spec.servers {
         judge.final_log(i, sim.durable(NodeId(i)));
@@ -536,6 +555,6 @@ pub fn simulate(spec: &RunSpec, c: &CoordinatorLockSpec) -> Simulated {
         consensus,
         raft_roles,
         figures,
-        records: sim.records().to_vec(),
+        trace,
     }
 }

@@ -242,6 +242,8 @@ pub fn judge(
         roles,
         tables,
         records,
+        views: Vec::new(),
+        labels: Default::default(),
     }
 }
 

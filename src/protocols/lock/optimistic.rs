@@ -258,6 +258,18 @@ impl Node for OptNode {
     type Durable = Record;
     type Obs = Obs;
 
+    /// The store's record (version and value); clients are drawn from their role timeline.
+    fn view(&self, d: &Record) -> Option<crate::sim::NodeView> {
+        match self {
+            OptNode::Store { .. } => Some(
+                crate::sim::NodeView::new("store", Some(d.version))
+                    .field("version", d.version.to_string())
+                    .field("value", d.value.clone()),
+            ),
+            OptNode::Client(_) => None,
+        }
+    }
+
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
         if let OptNode::Client(c) = self {
             c.think(ctx)
@@ -344,7 +356,7 @@ fn run(spec: &RunSpec, opt: &OptimisticSpec) -> RunOutcome {
         },
         cfg,
     );
-    let stats = sim.run();
+    let (stats, trace) = crate::protocols::stepper::run(&mut sim);
     let obs = sim.take_observations();
     // The client history, for reports and the linearizability check.
     let mut ops: Vec<OpRecord> = Vec::new();
@@ -437,7 +449,9 @@ fn run(spec: &RunSpec, opt: &OptimisticSpec) -> RunOutcome {
         ops,
         roles: common::roles_with_crashes(spec, std::iter::empty()),
         tables: vec![t],
-        records: sim.records().to_vec(),
+        records: trace.records,
+        labels: trace.labels,
+        views: trace.views,
     }
 }
 

@@ -15,9 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{LockView, Resource, judge};
 use crate::protocols::{ProtocolDef, ProtocolInfo, RunOutcome, RunSpec};
-use crate::sim::{
-    Context, MILLIS, Node, NodeId, Protocol, RunStats, Sim, SimConfig, Time, TraceRecord,
-};
+use crate::sim::{Context, MILLIS, Node, NodeId, Protocol, RunStats, Sim, SimConfig, Time};
 use crate::workload::WorkloadSpec;
 use crate::workload::lock::{
     LeaseRule, LockClient, LockClientSpec, LockMsg, LockNode, LockObs, LockTimer, Owner,
@@ -335,6 +333,29 @@ impl Node for RedisNode {
     type Durable = Stored;
     type Obs = LockObs;
 
+    /// A server's key (owner, expiry on its clock, token) and token counter; clients are
+    /// drawn from their role timeline (holder, waiting).
+    fn view(&self, d: &Stored) -> Option<crate::sim::NodeView> {
+        match self {
+            RedisNode::Server(s) => {
+                let st = if s.persistent { d } else { &s.memory };
+                let k = &st.key;
+                Some(
+                    crate::sim::NodeView::new("redis", None)
+                        .field("owner", k.owner.map_or("-".into(), |o| format!("{o:?}")))
+                        .field(
+                            "expires",
+                            format!("{}s", crate::sim::fmt_time(k.expires_at)),
+                        )
+                        .field("token", k.token.map_or("-".into(), |t| t.to_string()))
+                        .field("counter", st.counter.to_string()),
+                )
+            }
+            RedisNode::Resource(_) => Some(crate::sim::NodeView::new("resource", None)),
+            RedisNode::Client(_) => None,
+        }
+    }
+
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
         if let RedisNode::Client(c) = self {
             c.on_start(ctx)
@@ -417,7 +438,11 @@ impl Protocol for RedisProtocol {
 pub fn simulate(
     spec: &RunSpec,
     family: Family,
-) -> (RunStats, Vec<(Time, NodeId, LockObs)>, Vec<TraceRecord>) {
+) -> (
+    RunStats,
+    Vec<(Time, NodeId, LockObs)>,
+    crate::protocols::stepper::Trace,
+) {
     // Clients, then the protected resource, after the servers.
     let mut cfg = SimConfig::new(spec.seed, spec.servers, spec.workload.clients + 1);
     cfg.network = spec.network.clone();
@@ -429,13 +454,17 @@ pub fn simulate(
         workload: spec.workload.clone(),
     };
     let mut sim = Sim::new(protocol, cfg);
-    let stats = sim.run();
+    let (stats, trace) = crate::protocols::stepper::run(&mut sim);
     let obs = sim.take_observations();
-    (stats, obs, sim.records().to_vec())
+    (stats, obs, trace)
 }
 
 /// Runs a Redis-style lock and judges it.
 pub fn run_family(spec: &RunSpec, family: Family, view: LockView) -> RunOutcome {
-    let (stats, obs, records) = simulate(spec, family);
-    judge(spec, stats, obs, records, view)
+    let (stats, obs, trace) = simulate(spec, family);
+    RunOutcome {
+        labels: trace.labels,
+        views: trace.views,
+        ..judge(spec, stats, obs, trace.records, view)
+    }
 }

@@ -194,6 +194,21 @@ impl LockTable {
 impl StateMachine for LockTable {
     type Op = SessionOp;
     type Result = SessionResult;
+    const VIEW_NAME: &'static str = "table";
+
+    /// `queue 12:c0 15:c3 · 4 sessions`: the queue's nodes (the first holds the lock) with
+    /// their owners, then how many sessions are open.
+    fn view(&self) -> String {
+        let mut s = String::from("queue");
+        for (node, c) in &self.children {
+            s.push_str(&format!(" {node}:c{}", c.owner.client));
+        }
+        if self.children.is_empty() {
+            s.push_str(" empty");
+        }
+        s.push_str(&format!(" · {} sessions", self.sessions.len()));
+        s
+    }
 
     fn apply(
         &mut self,

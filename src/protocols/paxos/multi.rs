@@ -76,6 +76,13 @@ impl Node for MultiNode {
     type Durable = Durable;
     type Obs = Obs;
 
+    fn view(&self, durable: &Durable) -> Option<crate::sim::NodeView> {
+        Some(match self {
+            MultiNode::Replica(r) => r.view(durable),
+            MultiNode::Client(c) => c.view(),
+        })
+    }
+
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
         match self {
             MultiNode::Replica(r) => {
@@ -158,9 +165,8 @@ pub fn run(spec: &RunSpec, multi: &MultiPaxosSpec) -> RunOutcome {
         },
         cfg,
     );
-    let stats = sim.run();
+    let (stats, trace) = crate::protocols::stepper::run(&mut sim);
     let obs = sim.take_observations();
-    let records = sim.records().to_vec();
 
     let (ops, hist) = history(obs.iter().filter_map(|(t, _, o)| match o {
         Obs::Client(c) => Some((*t, c.clone())),
@@ -332,6 +338,8 @@ pub fn run(spec: &RunSpec, multi: &MultiPaxosSpec) -> RunOutcome {
         ops,
         roles,
         tables: vec![summary, table],
-        records,
+        records: trace.records,
+        labels: trace.labels,
+        views: trace.views,
     }
 }

@@ -120,6 +120,29 @@ impl Replica {
         }
     }
 
+    /// What the step-through view shows: role, ballot, leader, applied prefix, the end of the
+    /// chosen log (each slot with the ballot round that carried it where known) and the store.
+    pub fn view(&self, d: &Durable) -> crate::sim::NodeView {
+        let last = d.chosen.last().unwrap_or(0);
+        crate::sim::NodeView::new(self.role.name(), Some(self.seen.round))
+            .field("ballot", self.ballot.to_string())
+            .field("promised", d.promised.to_string())
+            .field(
+                "leader",
+                self.leader.map_or("-".into(), |l| format!("n{l}")),
+            )
+            .field("applied", self.applied.to_string())
+            .field("kv", crate::workload::kv::KvOp::map_view(&self.kv))
+            .log_tail(last, |slot| {
+                let round = d.accepted.get(slot).map_or(0, |(b, _)| b.round);
+                let text = d
+                    .chosen
+                    .get(slot)
+                    .map_or("(hole)".to_string(), |c| c.command.short());
+                (round, text)
+            })
+    }
+
     fn bug(&self, b: MultiPaxosBug) -> bool {
         self.spec.bug == Some(b)
     }

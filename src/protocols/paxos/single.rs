@@ -120,6 +120,43 @@ impl Server {
         }
     }
 
+    /// What the step-through view shows: the proposer's phase and ballot, the acceptor's
+    /// promise and accepted proposal, the learned value.
+    fn view(&self, d: &Durable) -> crate::sim::NodeView {
+        let acc = if self.bug(PaxosBug::AcceptorForgets) {
+            self.volatile
+        } else {
+            d.acceptor
+        };
+        let role = match (&self.phase, self.proposer) {
+            (_, false) => "acceptor",
+            (Phase::Idle, true) => "proposer",
+            (Phase::Prepare { .. }, true) => "preparing",
+            (Phase::Accept { .. }, true) => "accepting",
+        };
+        let mut v = crate::sim::NodeView::new(role, Some(acc.promised.round))
+            .field("promised", acc.promised.to_string())
+            .field(
+                "accepted",
+                acc.accepted
+                    .map_or("-".into(), |(b, val)| format!("{} at {b}", val.0)),
+            )
+            .field(
+                "learned",
+                self.learned.map_or("-".into(), |val| val.0.to_string()),
+            );
+        if let Phase::Prepare {
+            ballot, promised, ..
+        } = &self.phase
+        {
+            v = v.field("phase 1", format!("{ballot}: {} promised", promised.len()));
+        }
+        if let Phase::Accept { ballot } = &self.phase {
+            v = v.field("phase 2", ballot.to_string());
+        }
+        v
+    }
+
     fn bug(&self, b: PaxosBug) -> bool {
         self.spec.bug == Some(b)
     }
@@ -388,6 +425,10 @@ impl Node for Server {
     type Durable = Durable;
     type Obs = Obs;
 
+    fn view(&self, durable: &Durable) -> Option<crate::sim::NodeView> {
+        Some(Server::view(self, durable))
+    }
+
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
         Server::on_start(self, ctx)
     }
@@ -425,7 +466,7 @@ pub fn run(spec: &RunSpec, paxos: &PaxosSpec) -> RunOutcome {
     cfg.limits = spec.limits;
     cfg.record = spec.record;
     let mut sim = Sim::new(Builder(paxos.clone()), cfg);
-    let stats = sim.run();
+    let (stats, trace) = crate::protocols::stepper::run(&mut sim);
     let obs = sim.take_observations();
 
     let mut proposals = Vec::new();
@@ -528,6 +569,8 @@ pub fn run(spec: &RunSpec, paxos: &PaxosSpec) -> RunOutcome {
         ops: vec![],
         roles,
         tables: vec![table],
-        records: sim.records().to_vec(),
+        records: trace.records,
+        labels: trace.labels,
+        views: trace.views,
     }
 }

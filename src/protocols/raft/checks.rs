@@ -429,6 +429,8 @@ impl Judge {
             tables: vec![],
             plots: vec![],
             records,
+            views: Vec::new(),
+            labels: Default::default(),
         }
     }
 }

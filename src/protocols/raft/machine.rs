@@ -8,12 +8,12 @@ use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::hash::Hash;
 
-use crate::workload::kv::{KvOp, KvResult, Sessions};
+use crate::workload::kv::{KvOp, KvResult, OpText, Sessions};
 
 /// A deterministic state machine fed by Raft's committed log.
 pub trait StateMachine: Clone + Debug + Default {
     /// An operation as it travels in requests and log entries.
-    type Op: Clone + Debug + PartialEq + Eq + Hash;
+    type Op: Clone + Debug + PartialEq + Eq + Hash + OpText;
     /// What a client is answered.
     type Result: Clone + Debug + PartialEq + Eq + Hash;
     /// Applies the committed entry at log `index`: a client's request (`Some((client, seq))`,
@@ -34,6 +34,10 @@ pub trait StateMachine: Clone + Debug + Default {
     fn read_locally(&self, _op: &Self::Op) -> Option<Self::Result> {
         None
     }
+    /// The state's name in the step-through view.
+    const VIEW_NAME: &'static str = "state";
+    /// The state as the step-through view shows it, in one line.
+    fn view(&self) -> String;
 }
 
 /// The key-value store: a map and, per client, the last applied request (Raft §8).
@@ -52,6 +56,10 @@ impl StateMachine for KvMachine {
     }
     fn answered(&self, client: u32, seq: u64) -> Option<KvResult> {
         self.sessions.answered(client, seq)
+    }
+    const VIEW_NAME: &'static str = "kv";
+    fn view(&self) -> String {
+        KvOp::map_view(&self.kv)
     }
     fn read_locally(&self, op: &KvOp) -> Option<KvResult> {
         match op {

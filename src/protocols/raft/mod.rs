@@ -211,6 +211,18 @@ impl Node for RaftNode {
             (RaftNode::Client(_), _) => {}
         }
     }
+    fn view_stamp(&self, durable: &Persistent) -> Option<u64> {
+        Some(match self {
+            RaftNode::Server(s) => s.view_stamp(durable),
+            RaftNode::Client(c) => c.view_stamp(),
+        })
+    }
+    fn view(&self, durable: &Persistent) -> Option<crate::sim::NodeView> {
+        Some(match self {
+            RaftNode::Server(s) => s.view(durable),
+            RaftNode::Client(c) => c.view(),
+        })
+    }
     fn on_timer(&mut self, ctx: &mut Context<'_, Self>, t: Timer) {
         match (self, t) {
             (RaftNode::Client(c), Timer::Client(ct)) => {
@@ -289,13 +301,16 @@ fn run(spec: &RunSpec, raft: &RaftSpec) -> RunOutcome {
         judge: checks::Judge::new(spec),
     };
     let mut sim = Sim::new(protocol, cfg);
-    let stats = sim.run();
+    let (stats, trace) = crate::protocols::stepper::run(&mut sim);
     let mut judge = std::mem::take(&mut sim.protocol_mut().judge);
     for i in 0..spec.servers {
         judge.final_log(i, sim.durable(NodeId(i)));
     }
     // The servers' state is judged: free it before the history is written out.
-    let records = sim.take_records();
     drop(sim);
-    judge.finish(spec, stats, spec.servers, records)
+    RunOutcome {
+        labels: trace.labels,
+        views: trace.views,
+        ..judge.finish(spec, stats, spec.servers, trace.records)
+    }
 }

@@ -152,6 +152,42 @@ impl<M: StateMachine> Server<M> {
         self.leader_id
     }
 
+    /// Changes whenever [`view`](Self::view) would.
+    pub fn view_stamp(&self, p: &Persistent<M::Op>) -> u64 {
+        let vote = self
+            .volatile_vote
+            .or(p.voted_for)
+            .map_or(u64::MAX, u64::from);
+        let last_term = p.log.last().map_or(0, |e| e.term);
+        stable_hash(&(
+            self.role.name(),
+            p.current_term,
+            vote,
+            self.commit_index,
+            self.last_applied,
+            p.log.len(),
+            last_term,
+        ))
+    }
+
+    /// What the step-through view shows: role, term, vote, commit index, the end of the log
+    /// and the state machine.
+    pub fn view(&self, p: &Persistent<M::Op>) -> crate::sim::NodeView {
+        let vote = if self.bug(RaftBug::ForgetVote) {
+            self.volatile_vote
+        } else {
+            p.voted_for
+        };
+        crate::sim::NodeView::new(self.role.name(), Some(p.current_term))
+            .field("commit", self.commit_index.to_string())
+            .field("voted for", vote.map_or("-".into(), |v| format!("n{v}")))
+            .field(M::VIEW_NAME, self.sm.view())
+            .log_tail(p.log.len() as u64, |i| {
+                let e = &p.log[i as usize - 1];
+                (e.term, e.command.short())
+            })
+    }
+
     fn bug(&self, b: RaftBug) -> bool {
         self.spec.bug == Some(b)
     }

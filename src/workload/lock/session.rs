@@ -37,6 +37,24 @@ pub enum SessionOp {
     Expire { session: u64 },
 }
 
+impl crate::workload::kv::OpText for SessionOp {
+    fn write_short(&self, s: &mut String) {
+        let text = match self {
+            SessionOp::Open { timeout } => {
+                format!("open {}", crate::sim::fmt_duration(*timeout))
+            }
+            SessionOp::Create { session, owner } => {
+                format!("create s{session} c{}", owner.client)
+            }
+            SessionOp::Check { session, node } => format!("check s{session} {node}"),
+            SessionOp::Delete { session, node } => format!("delete s{session} {node}"),
+            SessionOp::Close { session } => format!("close s{session}"),
+            SessionOp::Expire { session } => format!("expire s{session}"),
+        };
+        s.push_str(&text);
+    }
+}
+
 /// The lock table's answers.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub enum SessionResult {

@@ -1,0 +1,235 @@
+//! Where a report looks: the violation's time, the operations and servers to its name (the
+//! culprits of a linearizability violation and the server that answered them; the two
+//! leaders of one term), and the window of the trace that shows it. Protocol-neutral: it reads
+//! only checks, operations, roles and records. Also the names a report gives to nodes.
+
+use crate::protocols::{RunOutcome, RunSpec, Verdict};
+use crate::sim::{EventKind, Time};
+
+/// How nodes are named in a report: `cluster.names` for servers (else `n0..`), `c0..` for
+/// clients.
+#[derive(Clone, Debug, Default)]
+pub struct Names {
+    servers: u32,
+    names: Vec<String>,
+}
+
+impl Names {
+    pub fn new(spec: &RunSpec) -> Self {
+        Names {
+            servers: spec.servers,
+            names: spec.names.clone(),
+        }
+    }
+    /// Plain ids (`n0..`, `c0..`) for a cluster of `servers`.
+    pub fn plain(servers: u32) -> Self {
+        Names {
+            servers,
+            names: Vec::new(),
+        }
+    }
+    pub fn servers(&self) -> u32 {
+        self.servers
+    }
+    /// The name of node `i`.
+    pub fn node(&self, i: u32) -> String {
+        if i >= self.servers {
+            format!("c{}", i - self.servers)
+        } else {
+            self.names
+                .get(i as usize)
+                .cloned()
+                .unwrap_or_else(|| format!("n{i}"))
+        }
+    }
+    /// `text` with every server id (`n3`, a whole word) replaced by its name.
+    pub fn text<'t>(&self, text: &'t str) -> std::borrow::Cow<'t, str> {
+        if self.names.is_empty() {
+            return text.into();
+        }
+        let b = text.as_bytes();
+        let mut out = String::with_capacity(text.len());
+        let mut i = 0;
+        while i < b.len() {
+            let word_start = i == 0 || !b[i - 1].is_ascii_alphanumeric();
+            if word_start && b[i] == b'n' {
+                let mut j = i + 1;
+                while j < b.len() && b[j].is_ascii_digit() {
+                    j += 1;
+                }
+                let word_end = j == b.len() || !b[j].is_ascii_alphanumeric();
+                if j > i + 1
+                    && word_end
+                    && let Ok(n) = text[i + 1..j].parse::<u32>()
+                    && n < self.servers
+                {
+                    out.push_str(&self.node(n));
+                    i = j;
+                    continue;
+                }
+            }
+            let c = text[i..].chars().next().unwrap_or(' ');
+            out.push(c);
+            i += c.len_utf8();
+        }
+        out.into()
+    }
+}
+
+/// What a report centres on.
+#[derive(Clone, Debug, Default)]
+pub struct Focus {
+    /// The first violated check.
+    pub check: String,
+    /// When the violation shows: the culprit's completion, the second leader's election.
+    pub time: Option<Time>,
+    /// The window of the trace its diagrams show.
+    pub from: Time,
+    pub to: Time,
+    /// Operations to draw (indexes into `RunOutcome::ops`): culprits, then those that could
+    /// not take effect, then the others involved (at most a few).
+    pub ops: Vec<usize>,
+    /// The servers to highlight, with why (`answered #412`, `leader of term 7`).
+    pub servers: Vec<(u32, String)>,
+    /// Events the causal slice ends at: `(node, time)`.
+    pub targets: Vec<(u32, Time)>,
+    /// Where the step-through view opens when `time` is unknown.
+    pub open_at: Option<Time>,
+}
+
+/// The most operations a focus names.
+const FOCUS_OPS: usize = 8;
+
+/// Where the report of `outcome` looks.
+pub fn focus(spec: &RunSpec, outcome: &RunOutcome) -> Focus {
+    let end = outcome.stats.time;
+    let Some(c) = outcome
+        .checks
+        .iter()
+        .find(|c| c.verdict == Verdict::Violation)
+    else {
+        return Focus {
+            from: 0,
+            to: end.min(500_000_000),
+            ..Default::default()
+        };
+    };
+    let mut f = Focus {
+        check: c.name.clone(),
+        ..Default::default()
+    };
+    for &i in c.culprits.iter().chain(&c.unplaced).chain(&c.ops) {
+        if f.ops.len() < FOCUS_OPS && !f.ops.contains(&i) && i < outcome.ops.len() {
+            f.ops.push(i);
+        }
+    }
+    // The primary operations: culprits and those that could not take effect, else all named.
+    let primary: Vec<usize> = if c.culprits.is_empty() && c.unplaced.is_empty() {
+        f.ops.clone()
+    } else {
+        f.ops
+            .iter()
+            .copied()
+            .filter(|i| c.culprits.contains(i) || c.unplaced.contains(i))
+            .collect()
+    };
+    // An operation that never completed (pending since long before) does not set the window.
+    let ops = &outcome.ops;
+    let completed: Vec<usize> = primary
+        .iter()
+        .copied()
+        .filter(|&i| ops[i].ret.is_some())
+        .collect();
+    let primary = if completed.is_empty() {
+        primary
+    } else {
+        completed
+    };
+    if !primary.is_empty() {
+        let start = primary.iter().map(|&i| ops[i].call).min().unwrap_or(0);
+        let stop = primary
+            .iter()
+            .map(|&i| ops[i].ret.unwrap_or(ops[i].call))
+            .max()
+            .unwrap_or(start);
+        f.time = Some(
+            c.culprits
+                .iter()
+                .filter_map(|&i| ops[i].ret)
+                .max()
+                .unwrap_or(stop),
+        );
+        f.from = start.saturating_sub(200_000_000);
+        f.to = stop + 50_000_000;
+        for &i in &primary {
+            let o = &ops[i];
+            let client = spec.servers + o.client;
+            f.targets.push((client, o.ret.unwrap_or(o.call)));
+            // The server whose reply completed it: the last delivery to its client in its
+            // interval.
+            if let Some(done) = o.ret
+                && let Some(r) = outcome.records.iter().rev().find(|r| {
+                    r.kind == EventKind::Deliver
+                        && r.node.0 == client
+                        && r.peer.0 < spec.servers
+                        && r.time <= done
+                        && r.time >= o.call
+                })
+            {
+                let why = if c.culprits.contains(&i) {
+                    format!("answered culprit #{i}")
+                } else {
+                    format!("answered #{i}")
+                };
+                f.servers.push((r.peer.0, why));
+            }
+        }
+    } else if let Some((a, b)) = two_leaders(outcome) {
+        // Two leaders of one term: around the second election, with the first in the window.
+        let (ra, rb) = (&outcome.roles[a], &outcome.roles[b]);
+        f.time = Some(rb.time);
+        f.from = ra.time.min(rb.time).saturating_sub(150_000_000);
+        f.to = rb.time + 100_000_000;
+        f.servers
+            .push((ra.node, format!("leader of term {}", ra.term)));
+        f.servers
+            .push((rb.node, format!("also leader of term {}", rb.term)));
+        f.targets.push((ra.node, ra.time));
+        f.targets.push((rb.node, rb.time));
+    } else {
+        // A check without operations or roles to point at: the last fault before the end.
+        let t = spec
+            .faults
+            .iter()
+            .map(|x| x.at)
+            .filter(|&t| t < end)
+            .max()
+            .unwrap_or(0);
+        f.from = t.saturating_sub(100_000_000);
+        f.to = t + 400_000_000;
+        // Not the violation's own time (the check names no operation or role to date it):
+        // the step-through view opens there, the timelines are not marked.
+        f.open_at = Some(t);
+    }
+    f.servers.sort();
+    f.servers.dedup_by_key(|s| s.0);
+    f.to = f.to.min(end.max(1));
+    f
+}
+
+/// The first pair of leader role changes of one term on two nodes (indexes into roles).
+fn two_leaders(outcome: &RunOutcome) -> Option<(usize, usize)> {
+    let roles = &outcome.roles;
+    for (j, b) in roles.iter().enumerate() {
+        if b.role != "leader" {
+            continue;
+        }
+        if let Some(i) = roles[..j]
+            .iter()
+            .position(|a| a.role == "leader" && a.term == b.term && a.node != b.node)
+        {
+            return Some((i, j));
+        }
+    }
+    None
+}

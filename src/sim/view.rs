@@ -1,0 +1,97 @@
+//! What the step-through view of a report draws of one node at one moment: a small,
+//! protocol-neutral snapshot ([`NodeView`]) that each protocol builds from its node through
+//! [`Node::view`](super::Node::view) (role, term or ballot, a few named values, the end of its
+//! log). The engine never calls it; `protocols::stepper` asks for it after each recorded event
+//! and keeps only the changes.
+
+use serde::Serialize;
+
+/// The most log entries a view shows: the end of the log, where the action is.
+pub const LOG_TAIL: usize = 6;
+
+/// The widest value a view shows; longer ones keep their end (`…` + the last characters).
+pub const VALUE_CHARS: usize = 28;
+
+/// One log entry as drawn: its index, its term (ballot, epoch) and what it holds.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct LogCell {
+    pub index: u64,
+    pub term: u64,
+    pub text: String,
+}
+
+/// A node's state at one moment, as the step-through view draws it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct NodeView {
+    /// Its role now: `leader`, `follower`, `candidate`, `client`, `coordinator`, ...
+    pub role: &'static str,
+    /// Its term, ballot or epoch, where the protocol has one.
+    pub term: Option<u64>,
+    /// Named values in the protocol's words (`commit`, `kv`, `pending`, `voted for`...).
+    pub fields: Vec<(&'static str, String)>,
+    /// The end of its log (at most [`LOG_TAIL`] entries), oldest first.
+    pub log: Vec<LogCell>,
+    /// How many entries the log holds in all.
+    pub log_len: u64,
+}
+
+impl NodeView {
+    pub fn new(role: &'static str, term: Option<u64>) -> Self {
+        NodeView {
+            role,
+            term,
+            ..Default::default()
+        }
+    }
+    /// Adds a named value, cut to its last [`VALUE_CHARS`] characters.
+    pub fn field(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.fields.push((name, short(value.into())));
+        self
+    }
+    /// Shows the end of a log of `len` entries: `cell(i)` gives the entry at 1-based index `i`
+    /// as `(term, text)`; only the last [`LOG_TAIL`] are asked for.
+    pub fn log_tail(mut self, len: u64, cell: impl Fn(u64) -> (u64, String)) -> Self {
+        self.log_len = len;
+        let first = len.saturating_sub(LOG_TAIL as u64) + 1;
+        self.log = (first..=len)
+            .map(|index| {
+                let (term, text) = cell(index);
+                LogCell {
+                    index,
+                    term,
+                    text: short(text),
+                }
+            })
+            .collect();
+        self
+    }
+}
+
+/// `s` cut to its last [`VALUE_CHARS`] characters (a growing appended value keeps its news).
+pub fn short(s: String) -> String {
+    if s.len() <= VALUE_CHARS {
+        return s;
+    }
+    let t = tail(&s, VALUE_CHARS - 1);
+    if t.len() == s.len() {
+        return s;
+    }
+    format!("…{t}")
+}
+
+/// The last `chars` characters of `s`, without copying.
+pub fn tail(s: &str, chars: usize) -> &str {
+    match s.char_indices().rev().nth(chars.saturating_sub(1)) {
+        Some((i, _)) if chars > 0 => &s[i..],
+        _ if chars == 0 => "",
+        _ => s,
+    }
+}
+
+/// A node's view changed after record `step` of the trace; `view` is `None` while it is down.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ViewChange {
+    pub step: u32,
+    pub node: u32,
+    pub view: Option<NodeView>,
+}

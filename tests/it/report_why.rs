@@ -1,0 +1,247 @@
+//! Reports that show why: the culprit operations of a linearizability violation appear in
+//! every place (check detail, counterexample picture, operations table, causal diagram) with
+//! one numbering; the diagram of two leaders in one term holds both elections; the
+//! step-through view loads in headless Chromium and moving its slider changes what it draws;
+//! and the tour's screenshot of each bundled bug scenario (skipped without Chromium).
+
+use std::path::Path;
+
+use faultline::protocols::run;
+use faultline::report::focus::focus;
+use faultline::scenario::load_file;
+
+use super::report::{chromium, report, tmp};
+
+/// Culprit operation numbers from a linearizability detail (`#N` lines after "because").
+fn culprits(detail: &str) -> Vec<String> {
+    detail
+        .split("because of these completed operations")
+        .nth(1)
+        .unwrap_or("")
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix('#'))
+        .filter_map(|l| l.split_whitespace().next())
+        .map(|n| format!("#{n}"))
+        .collect()
+}
+
+#[test]
+fn the_stale_read_is_shown_in_every_place() {
+    let out = tmp("why-stale");
+    assert_eq!(
+        report("scenarios/raft-bug-stale_leader_read.ron", 33, &out),
+        1
+    );
+    let read = |f: &str| std::fs::read_to_string(out.join(f)).unwrap();
+    let summary: serde_json::Value = serde_json::from_str(&read("summary.json")).unwrap();
+    let detail = summary["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "linearizability")
+        .unwrap()["detail"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let named = culprits(&detail);
+    assert!(
+        !named.is_empty(),
+        "the detail names the culprits:\n{detail}"
+    );
+    // The stale read itself: a completed get among the culprits.
+    let stale_get = detail
+        .split("because")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .any(|l| l.contains(" get ") && !l.contains("-> ?"));
+    assert!(stale_get, "a completed get is a culprit:\n{detail}");
+    let (html, picture, causal) = (
+        read("report.html"),
+        read("counterexample.svg"),
+        read("causal.svg"),
+    );
+    for n in &named {
+        assert!(
+            picture.contains(&format!("{n} ")),
+            "{n} in counterexample.svg"
+        );
+        assert!(
+            html.contains(&format!("<td>{n}</td>"))
+                && html.contains("culprit: no order explains it"),
+            "{n} in the operations table of report.html"
+        );
+        assert!(
+            causal.contains(&format!("reply {n} ")) || causal.contains(&format!("culprit {n}")),
+            "{n} in the causal diagram"
+        );
+    }
+    assert!(
+        picture.contains("CULPRIT"),
+        "the picture marks the culprits"
+    );
+    assert!(
+        causal.contains("answered culprit"),
+        "the answering server is highlighted"
+    );
+    assert!(causal.contains("violation"), "the violation is marked");
+    // The scenario's own words open the report.
+    assert!(html.contains("Raft bug: a deposed leader answers reads with stale data"));
+    assert!(html.contains("When a partition cuts the leader off"));
+}
+
+#[test]
+fn the_election_safety_window_holds_both_elections() {
+    let scenario = load_file(Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scenarios/raft-bug-forget_vote.ron"
+    )))
+    .unwrap();
+    let spec = scenario.to_run_spec(6, true);
+    let outcome = run(&spec);
+    let f = focus(&spec, &outcome);
+    assert_eq!(f.check, "election-safety");
+    assert_eq!(
+        f.servers.len(),
+        2,
+        "two leaders highlighted: {:?}",
+        f.servers
+    );
+    let term: u64 = f.servers[0]
+        .1
+        .rsplit(' ')
+        .next()
+        .and_then(|t| t.parse().ok())
+        .unwrap();
+    let elections: Vec<u64> = outcome
+        .roles
+        .iter()
+        .filter(|r| r.role == "leader" && r.term == term)
+        .map(|r| r.time)
+        .collect();
+    assert!(elections.len() >= 2, "{elections:?}");
+    for t in &elections[..2] {
+        assert!(
+            f.from <= *t && *t <= f.to,
+            "election at {t} outside the window [{}, {}]",
+            f.from,
+            f.to
+        );
+    }
+    // The diagram the report draws is that window, with both leaders marked.
+    let out = tmp("why-election");
+    assert_eq!(report("scenarios/raft-bug-forget_vote.ron", 6, &out), 1);
+    let causal = std::fs::read_to_string(out.join("causal.svg")).unwrap();
+    assert!(causal.contains(&format!("leader of term {term}")));
+    assert!(causal.contains(&format!("also leader of term {term}")));
+}
+
+/// The text of the step-through view's server cards in a dumped DOM.
+fn drawn_state(dom: &str) -> String {
+    let start = dom
+        .find("id=\"st-nodes\"")
+        .expect("the step-through view is drawn");
+    let end = dom[start..].find("id=\"st-clients\"").unwrap_or(0);
+    dom[start..start + end].to_string()
+}
+
+#[test]
+fn moving_the_step_through_slider_changes_the_drawn_state() {
+    let out = tmp("why-slider");
+    assert_eq!(
+        report("scenarios/raft-bug-stale_leader_read.ron", 33, &out),
+        1
+    );
+    let page = format!("file://{}", out.join("report.html").display());
+    let mut states = Vec::new();
+    // `#step=N` sets the slider and sends it an input event, as dragging it does.
+    for step in ["", "#step=10", "#step=3000"] {
+        let Some(o) = chromium(&["--dump-dom"], &format!("{page}{step}")) else {
+            return;
+        };
+        let dom = String::from_utf8_lossy(&o.stdout).to_string();
+        assert!(dom.contains("data-ready="), "the script ran");
+        let errors: Vec<String> = String::from_utf8_lossy(&o.stderr)
+            .lines()
+            .filter(|l| l.contains("CONSOLE") && l.contains("ERROR"))
+            .map(str::to_string)
+            .collect();
+        assert!(errors.is_empty(), "{errors:?}");
+        states.push(drawn_state(&dom));
+    }
+    assert!(states[0].contains("leader"), "opens with a leader drawn");
+    assert!(
+        states[0].contains("answered culprit"),
+        "opens at the violation"
+    );
+    assert_ne!(states[0], states[1], "the slider changed the drawing");
+    assert_ne!(states[1], states[2], "the slider changed the drawing");
+    assert!(states[1].contains("term"), "servers show their term");
+}
+
+/// Every bundled bug scenario, at its first failing seed, and whether the tour also shows its
+/// step-through view (one per protocol family).
+const BUGS: &[(&str, u64, bool)] = &[
+    ("2pc-bug-commit_without_all_votes", 0, false),
+    ("2pc-bug-decide_before_log", 2, true),
+    ("2pc-bug-unilateral_abort", 1, false),
+    ("2pc-bug-vote_before_log", 0, false),
+    ("lock-bug-blind_write", 0, false),
+    ("lock-bug-client_clock_lease", 0, false),
+    ("lock-bug-no_drift_margin", 0, false),
+    ("lock-bug-no_fencing", 0, true),
+    ("lock-bug-release_without_owner_check", 0, false),
+    ("lock-bug-volatile_redis", 0, false),
+    ("multipaxos-bug-no_gap_fill", 146, true),
+    ("multipaxos-bug-skip_phase1_recovery", 0, false),
+    ("paxos-bug-acceptor_forgets", 0, true),
+    ("paxos-bug-half_quorum", 13, false),
+    ("paxos-bug-no_value_adoption", 17, false),
+    ("raft-bug-commit_previous_term", 160, false),
+    ("raft-bug-forget_vote", 6, true),
+    ("raft-bug-no_log_check", 0, false),
+    ("raft-bug-stale_leader_read", 33, true),
+];
+
+/// The tour's screenshots: each bug scenario's report (its top: title, verdict, checks,
+/// culprits, servers) and its step-through view at the violation. Written to docs/tour/ when
+/// `FAULTLINE_UPDATE_TOUR=1`, else to a temporary folder (the run still proves they render).
+#[test]
+fn tour_screenshots_of_every_bug_report() {
+    let update = std::env::var("FAULTLINE_UPDATE_TOUR").is_ok_and(|v| v == "1");
+    let shots = if update {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/tour")
+    } else {
+        tmp("why-tour")
+    };
+    std::fs::create_dir_all(&shots).unwrap();
+    for &(name, seed, step) in BUGS {
+        let out = tmp(&format!("why-tour-{name}"));
+        let code = report(&format!("scenarios/{name}.ron"), seed, &out);
+        assert_eq!(code, 1, "{name} seed {seed} still fails");
+        let page = format!("file://{}", out.join("report.html").display());
+        let views: &[(&str, &str, &str)] = if step {
+            &[("", "", "1000,1000"), ("-step", "#only", "1000,900")]
+        } else {
+            &[("", "", "1000,1000")]
+        };
+        for &(suffix, hash, size) in views {
+            let file = shots.join(format!("{name}{suffix}.png"));
+            let arg = format!("--screenshot={}", file.display());
+            // Three quarters scale: readable, and small files for the repository.
+            let Some(_) = chromium(
+                &[
+                    &arg,
+                    &format!("--window-size={size}"),
+                    "--force-device-scale-factor=0.75",
+                ],
+                &format!("{page}{hash}"),
+            ) else {
+                return;
+            };
+            let png = std::fs::read(&file).unwrap();
+            assert!(png.starts_with(b"\x89PNG"), "{name}: a PNG");
+        }
+        let _ = std::fs::remove_dir_all(&out);
+    }
+}
