@@ -169,11 +169,13 @@ fn stale_violation(
     let until = ops[c.read].ret.map_or("?".into(), fmt_time);
     let d = format!(
         "key {key:?}: the history up to {until}s cannot be linearized: the read #{r} is stale.\n\
-         the write\n{}completed before the read\n{}was invoked, so every order applies it first; what it wrote is not in \
-         the value read, and no put or CAS that could come between the two wrote a value the read's starts with.\n\
+         the write #{w} completed before the read #{r} was invoked, so every order applies it first; what it wrote \
+         is not in the value read, and no put or CAS that could come between the two wrote a value the read's starts with.\n\
+         because of these completed operations (no order places both):\n{}{}\
          (a certificate found where the order the state machine applied the operations in could not place the read)\n",
         line(c.write),
         line(c.read),
+        w = c.write,
         r = c.read
     );
     let mut involved = vec![c.write, c.read];
@@ -181,7 +183,7 @@ fn stale_violation(
     CheckOutcome {
         linearized: vec![c.write],
         unplaced: vec![c.read],
-        culprits: vec![c.write],
+        culprits: involved.clone(),
         ..fail("linearizability", d, involved)
     }
 }
@@ -190,7 +192,12 @@ fn stale_violation(
 /// whole history's index of the sub-history's operation `i`).
 fn mapped(mut r: CheckResult, map: &[usize]) -> CheckResult {
     if let Some(c) = &mut r.counterexample {
-        for v in [&mut c.ops, &mut c.linearized, &mut c.unplaced] {
+        for v in [
+            &mut c.ops,
+            &mut c.linearized,
+            &mut c.unplaced,
+            &mut c.culprits,
+        ] {
             for i in v.iter_mut() {
                 *i = map[*i];
             }
