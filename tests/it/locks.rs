@@ -59,10 +59,10 @@ fn sweep_passes(s: &Scenario, seeds: std::ops::Range<u64>, what: &str) {
 #[test]
 fn correct_locks_are_safe_under_pauses_crashes_and_drift() {
     for name in [
-        "redis-lock-basic.ron",
+        "lock-redis.ron",
         "redis-lock-gc-pause.ron",
-        "redlock-clock-skew.ron",
-        "optimistic-lock.ron",
+        "lock-redlock.ron",
+        "lock-optimistic.ron",
         "lock-coordinator.ron",
     ] {
         sweep_passes(&scenario(name), 0..60, name);
@@ -182,16 +182,16 @@ fn lock_mistakes_shrink_through_the_binary() {
 fn recorded_lock_histories_are_read_by_check_model_mutex() {
     let d = tmp("mutex");
     // Correct, with server crashes: the service's history is a mutex history.
-    let spec = scenario("redis-lock-basic.ron").to_run_spec(1, false);
+    let spec = scenario("lock-redis.ron").to_run_spec(1, false);
     let h = lock::history(&spec).expect("a Redis lock has a lock history");
     assert!(h.len() > 100, "{} operations", h.len());
-    let good = d.join("redis-lock-basic-1.json");
+    let good = d.join("lock-redis-1.json");
     std::fs::write(&good, lock::mutex_json(&h)).unwrap();
     let (code, text) = bin(&["check", good.to_str().unwrap(), "--model", "mutex"]);
     assert_eq!(code, Some(0), "{text}");
     assert!(text.contains("linearizable"), "{text}");
     // Redlock's history of beliefs, too.
-    let spec = scenario("redlock-clock-skew.ron").to_run_spec(0, false);
+    let spec = scenario("lock-redlock.ron").to_run_spec(0, false);
     let f = d.join("redlock-0.json");
     std::fs::write(&f, lock::mutex_json(&lock::history(&spec).unwrap())).unwrap();
     assert_eq!(
@@ -246,9 +246,9 @@ fn a_gc_pause_shows_in_roles_and_figures_and_fencing_rejects_the_stale_write() {
 #[test]
 fn lock_runs_are_deterministic() {
     for name in [
-        "redis-lock-basic.ron",
+        "lock-redis.ron",
         "redlock-clock-jump.ron",
-        "optimistic-lock.ron",
+        "lock-optimistic.ron",
         "lock-coordinator.ron",
     ] {
         let s = scenario(name);
