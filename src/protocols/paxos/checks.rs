@@ -5,7 +5,7 @@
 //! carries that value: P2b of Paxos Made Simple). Chosen is judged with a true majority of
 //! the servers whatever quorum the protocol variant used.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use crate::protocols::common::{fail, pass, unhealed_note};
 use crate::protocols::{CheckOutcome, RunSpec};
@@ -154,36 +154,66 @@ pub fn stability(
     majority: usize,
     names: &Names,
 ) -> CheckOutcome {
-    // (instance, ballot, value, acceptor), distinct, with the time the acceptor first did so.
-    let mut acc: Vec<(u64, Ballot, u64, u32, Time)> = accepts
+    // Accepts grouped by instance with a counting sort (instances are dense: slots are
+    // handed out in order), then each instance's few sorted by (ballot, value, acceptor,
+    // time): a run of one key keeps the acceptor's earliest report first.
+    let top = accepts
         .iter()
-        .map(|a| (a.instance, a.ballot, a.value, a.acceptor, a.time))
-        .collect();
-    // Reports come in time order, so nearly sorted by slot: a stable sort on the key keeps
-    // each key's earliest report first (and runs fast on such input).
-    acc.sort_by_key(|a| (a.0, a.1, a.2, a.3));
-    acc.dedup_by_key(|a| (a.0, a.1, a.2, a.3));
-    // Per instance: the lowest ballot at which a majority accepted one value, and when.
-    let mut chosen: BTreeMap<u64, (Ballot, u64, Time)> = BTreeMap::new();
-    let mut i = 0;
-    while i < acc.len() {
-        let key = (acc[i].0, acc[i].1, acc[i].2);
-        let mut j = i;
-        let mut when = 0;
-        while j < acc.len() && (acc[j].0, acc[j].1, acc[j].2) == key {
-            when = when.max(acc[j].4);
-            j += 1;
-        }
-        if j - i >= majority {
-            let e = chosen.entry(key.0).or_insert((key.1, key.2, when));
-            if key.1 < e.0 {
-                *e = (key.1, key.2, when);
-            }
-        }
-        i = j;
+        .map(|a| a.instance)
+        .max()
+        .map_or(0, |m| m as usize + 1);
+    let mut start = vec![0usize; top + 1];
+    for a in accepts {
+        start[a.instance as usize + 1] += 1;
     }
+    for i in 1..start.len() {
+        start[i] += start[i - 1];
+    }
+    let mut order = vec![0usize; accepts.len()];
+    let mut next = start.clone();
+    for (i, a) in accepts.iter().enumerate() {
+        let k = &mut next[a.instance as usize];
+        order[*k] = i;
+        *k += 1;
+    }
+    // Per instance: the lowest ballot at which a majority accepted one value, and when.
+    let mut chosen: Vec<Option<(Ballot, u64, Time)>> = vec![None; top];
+    for (instance, slot) in chosen.iter_mut().enumerate() {
+        let bucket = &mut order[start[instance]..start[instance + 1]];
+        let key = |i: usize| {
+            let a = &accepts[i];
+            (a.ballot, a.value, a.acceptor, a.time)
+        };
+        bucket.sort_unstable_by_key(|&i| key(i));
+        let mut i = 0;
+        while i < bucket.len() {
+            let (ballot, value, _, _) = key(bucket[i]);
+            let (mut j, mut distinct, mut when, mut last) = (i, 0, 0, None);
+            while j < bucket.len() && (key(bucket[j]).0, key(bucket[j]).1) == (ballot, value) {
+                let (_, _, acceptor, t) = key(bucket[j]);
+                if last != Some(acceptor) {
+                    // The acceptor's earliest report of this (ballot, value).
+                    distinct += 1;
+                    when = when.max(t);
+                    last = Some(acceptor);
+                }
+                j += 1;
+            }
+            // Ballots ascend within the instance: the first majority is the lowest ballot.
+            if distinct >= majority && slot.is_none() {
+                *slot = Some((ballot, value, when));
+            }
+            i = j;
+        }
+    }
+    let chosen_at = |instance: u64| -> Option<(Ballot, u64, Time)> {
+        chosen
+            .get(usize::try_from(instance).ok()?)
+            .copied()
+            .flatten()
+    };
     for p in proposals {
-        if let Some(&(b, v, t)) = chosen.get(&p.instance)
+        if let Some((b, v, t)) = chosen_at(p.instance)
             && p.ballot > b
             && p.value != v
         {
@@ -204,13 +234,13 @@ pub fn stability(
     }
     let later = proposals
         .iter()
-        .filter(|p| chosen.get(&p.instance).is_some_and(|c| p.ballot > c.0))
+        .filter(|p| chosen_at(p.instance).is_some_and(|c| p.ballot > c.0))
         .count();
     pass(
         "stability",
         format!(
             "{} instance(s) chosen; {later} proposal(s) at higher ballots all carried the chosen value",
-            chosen.len()
+            chosen.iter().flatten().count()
         ),
     )
 }

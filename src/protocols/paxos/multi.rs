@@ -12,11 +12,11 @@ use super::replica::{Durable, Replica};
 use super::{MULTI_CHECKS, MultiPaxosSpec, quorum};
 use crate::protocols::common::{self, roles_with_crashes};
 use crate::protocols::{RoleChange, RunOutcome, RunSpec, Table};
-use crate::sim::{Context, Node, NodeId, Protocol, Sim, SimConfig, stable_hash};
+use crate::sim::{Context, Node, NodeId, Protocol, Sim, SimConfig, Time, stable_hash};
 use crate::workload::WorkloadSpec;
 use crate::workload::kv::Command;
 use crate::workload::kv::{
-    ClientObs, ClientTimer, KvClient, KvNode, KvRequest, history, witness_order,
+    ClientObs, ClientTimer, HistoryBuilder, KvClient, KvNode, KvRequest, witness_order,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -133,10 +133,16 @@ struct Builder {
     spec: MultiPaxosSpec,
     workload: WorkloadSpec,
     servers: u32,
+    /// What the checks read, taken from each observation as it is made.
+    judge: Judge,
 }
 
 impl Protocol for Builder {
     type Node = MultiNode;
+    fn observed(&mut self, t: Time, n: NodeId, o: Obs, _durable: &Durable) -> Option<Obs> {
+        self.judge.observe(t, n, o);
+        None
+    }
     fn node(&self, id: NodeId, _durable: &Durable) -> MultiNode {
         if id.0 < self.servers {
             MultiNode::Replica(Box::new(Replica::new(id.0, &self.spec)))
@@ -146,6 +152,90 @@ impl Protocol for Builder {
                 &self.workload,
                 self.servers,
             )))
+        }
+    }
+}
+
+/// What the checks of a Multi-Paxos run read, kept as the run goes instead of every
+/// observation: the client history, every invoked command by hash, and the proposals,
+/// acceptances and learns in time order.
+#[derive(Default)]
+struct Judge {
+    clients: HistoryBuilder,
+    /// Command hash -> the index of the operation that invoked it (for validity and for the
+    /// checks' counterexamples).
+    proposed: BTreeMap<u64, usize>,
+    proposals: Vec<Proposal>,
+    accepts: Vec<Accept>,
+    learns: Vec<Learn>,
+    /// (time, leader, ballot, re-proposed, no-ops) per phase 1 won.
+    leaders: Vec<(Time, u32, Ballot, u64, u64)>,
+    roles: Vec<RoleChange>,
+    lease_reads: u64,
+}
+
+impl Judge {
+    fn observe(&mut self, t: Time, n: NodeId, o: Obs) {
+        match o {
+            Obs::Client(c) => {
+                if let ClientObs::Invoke { client, seq, op } = &c {
+                    let h = stable_hash(&Command::Client {
+                        client: *client,
+                        seq: *seq,
+                        op: std::sync::Arc::new(op.clone()),
+                    });
+                    self.proposed.insert(h, self.clients.ids().len());
+                }
+                self.clients.push(t, c);
+            }
+            Obs::Role { role, term } => self.roles.push(RoleChange {
+                time: t,
+                node: n.0,
+                role: role.to_string(),
+                term,
+            }),
+            Obs::Leader {
+                ballot,
+                recovered,
+                noops,
+            } => self.leaders.push((t, n.0, ballot, recovered, noops)),
+            Obs::Propose {
+                slot,
+                ballot,
+                command,
+            } => crate::frugal::push(
+                &mut self.proposals,
+                Proposal {
+                    time: t,
+                    instance: slot,
+                    ballot,
+                    value: command,
+                },
+            ),
+            Obs::Accepted {
+                slot,
+                ballot,
+                command,
+            } => crate::frugal::push(
+                &mut self.accepts,
+                Accept {
+                    time: t,
+                    instance: slot,
+                    acceptor: n.0,
+                    ballot,
+                    value: command,
+                },
+            ),
+            Obs::Applied { slot, command } => crate::frugal::push(
+                &mut self.learns,
+                Learn {
+                    time: t,
+                    node: n.0,
+                    instance: slot,
+                    value: command,
+                },
+            ),
+            Obs::LeaseRead => self.lease_reads += 1,
         }
     }
 }
@@ -162,84 +252,45 @@ pub fn run(spec: &RunSpec, multi: &MultiPaxosSpec) -> RunOutcome {
             spec: multi.clone(),
             workload: spec.workload.clone(),
             servers: spec.servers,
+            judge: Judge::default(),
         },
         cfg,
     );
     let (stats, trace) = crate::protocols::stepper::run(&mut sim);
-    let obs = sim.take_observations();
-
-    let (ops, hist) = history(obs.iter().filter_map(|(t, _, o)| match o {
-        Obs::Client(c) => Some((*t, c.clone())),
-        _ => None,
-    }));
-    // Every command a client asked for (by hash, as the replicas report them), and no-ops.
-    // Command hash -> the observation that invoked it (for the checks' counterexamples).
-    let mut proposed: BTreeMap<u64, usize> = BTreeMap::new();
-    let mut proposals = Vec::new();
-    let mut accepts = Vec::new();
-    let mut learns = Vec::new();
+    let Judge {
+        clients,
+        proposed,
+        proposals,
+        accepts,
+        learns,
+        leaders,
+        roles,
+        lease_reads,
+    } = std::mem::take(&mut sim.protocol_mut().judge);
+    drop(sim);
+    let ids = clients.ids().to_vec();
+    let (ops, hist) = clients.finish();
     let mut table = Table::new(
         "Multi-Paxos leaders",
         &["time", "leader", "ballot", "re-proposed", "no-ops"],
     );
-    for (i, (t, n, o)) in obs.iter().enumerate() {
-        match o {
-            Obs::Client(ClientObs::Invoke { client, seq, op }) => {
-                let h = stable_hash(&Command::Client {
-                    client: *client,
-                    seq: *seq,
-                    op: std::sync::Arc::new(op.clone()),
-                });
-                proposed.insert(h, i);
-            }
-            Obs::Propose {
-                slot,
-                ballot,
-                command,
-            } => proposals.push(Proposal {
-                time: *t,
-                instance: *slot,
-                ballot: *ballot,
-                value: *command,
-            }),
-            Obs::Accepted {
-                slot,
-                ballot,
-                command,
-            } => accepts.push(Accept {
-                time: *t,
-                instance: *slot,
-                acceptor: n.0,
-                ballot: *ballot,
-                value: *command,
-            }),
-            Obs::Applied { slot, command } => learns.push(Learn {
-                time: *t,
-                node: n.0,
-                instance: *slot,
-                value: *command,
-            }),
-            Obs::Leader {
-                ballot,
-                recovered,
-                noops,
-            } => table.row(vec![
-                crate::sim::fmt_time(*t),
-                format!("n{}", n.0),
-                ballot.to_string(),
-                recovered.to_string(),
-                noops.to_string(),
-            ]),
-            _ => {}
-        }
+    for (t, n, ballot, recovered, noops) in leaders {
+        table.row(vec![
+            crate::sim::fmt_time(t),
+            format!("n{n}"),
+            ballot.to_string(),
+            recovered.to_string(),
+            noops.to_string(),
+        ]);
     }
     let noop = stable_hash(&Command::<crate::workload::kv::KvOp>::Noop);
-    let value = |h: u64| match proposed.get(&h).map(|&i| &obs[i].2) {
+    let value = |h: u64| match proposed.get(&h) {
         _ if h == noop => "a no-op".to_string(),
-        Some(Obs::Client(ClientObs::Invoke { client, seq, op })) => {
-            format!("c{client}'s request {seq} ({op:?})")
+        Some(&i) => {
+            let (client, seq) = ids[i];
+            format!("c{client}'s request {seq} ({:?})", hist.ops[i].input)
         }
-        _ => format!("a command nobody invoked (hash {h:016x})"),
+        None => format!("a command nobody invoked (hash {h:016x})"),
     };
     let names = Names {
         instance: &|s| format!("slot {s}"),
@@ -262,22 +313,22 @@ pub fn run(spec: &RunSpec, multi: &MultiPaxosSpec) -> RunOutcome {
     if wanted("linearizability") {
         // The witness: client requests in the order of the slots they were chosen in (the
         // first value learned per slot; replicas apply slots in order, once per request).
-        let mut chosen: BTreeMap<u64, u64> = BTreeMap::new();
+        // Slots are handed out in order: one entry per slot up to the highest learned.
+        let top = learns
+            .iter()
+            .map(|l| l.instance)
+            .max()
+            .map_or(0, |m| m as usize + 1);
+        let mut chosen: Vec<Option<u64>> = vec![None; top];
         for l in &learns {
-            chosen.entry(l.instance).or_insert(l.value);
+            chosen[l.instance as usize].get_or_insert(l.value);
         }
         let applied: Vec<(u32, u64)> = chosen
-            .values()
-            .filter_map(|h| match proposed.get(h).map(|&i| &obs[i].2) {
-                Some(Obs::Client(ClientObs::Invoke { client, seq, .. })) => Some((*client, *seq)),
-                _ => None,
-            })
+            .iter()
+            .flatten()
+            .filter_map(|h| proposed.get(h).map(|&i| ids[i]))
             .collect();
-        let ids = obs.iter().filter_map(|(_, _, o)| match o {
-            Obs::Client(ClientObs::Invoke { client, seq, .. }) => Some((*client, *seq)),
-            _ => None,
-        });
-        let order = witness_order(ids, &applied);
+        let order = witness_order(ids.iter().copied(), &applied);
         out.push(common::linearizability(&ops, &hist, Some(&order)));
     }
     if wanted("liveness") {
@@ -292,16 +343,16 @@ pub fn run(spec: &RunSpec, multi: &MultiPaxosSpec) -> RunOutcome {
     } else {
         format!("{:.1}", stats.counters.sent as f64 / slots as f64)
     };
-    let mut applied_by: BTreeMap<u32, u64> = BTreeMap::new();
+    let mut applied_by = vec![0u64; spec.servers as usize];
     for l in &learns {
-        let e = applied_by.entry(l.node).or_default();
-        *e = (*e).max(l.instance);
+        if let Some(e) = applied_by.get_mut(l.node as usize) {
+            *e = (*e).max(l.instance);
+        }
     }
     if multi.lease.is_some() {
-        let reads = obs.iter().filter(|o| matches!(o.2, Obs::LeaseRead)).count();
         summary.row(vec![
             "reads answered under a lease".into(),
-            reads.to_string(),
+            lease_reads.to_string(),
         ]);
     }
     for (k, v) in [
@@ -311,7 +362,7 @@ pub fn run(spec: &RunSpec, multi: &MultiPaxosSpec) -> RunOutcome {
         (
             "slots applied per replica",
             (0..spec.servers)
-                .map(|i| applied_by.get(&i).copied().unwrap_or(0).to_string())
+                .map(|i| applied_by[i as usize].to_string())
                 .collect::<Vec<_>>()
                 .join(" "),
         ),
@@ -319,18 +370,7 @@ pub fn run(spec: &RunSpec, multi: &MultiPaxosSpec) -> RunOutcome {
         summary.row(vec![k.into(), v]);
     }
 
-    let roles = roles_with_crashes(
-        spec,
-        obs.iter().filter_map(|(t, n, o)| match o {
-            Obs::Role { role, term } => Some(RoleChange {
-                time: *t,
-                node: n.0,
-                role: role.to_string(),
-                term: *term,
-            }),
-            _ => None,
-        }),
-    );
+    let roles = roles_with_crashes(spec, roles.into_iter());
     RunOutcome {
         plots: vec![],
         stats,
