@@ -1,6 +1,13 @@
 //! `cargo bench --bench checker`: checks every history in ../shared/data/porcupine and prints
 //! per-file time (median of 9 after a warm-up; parsing timed apart) next to Porcupine's
-//! (porcupine_times.csv, a median of 3), then a generated 100k-operation history's time.
+//! (porcupine_times.csv, a median of 3), then a generated 100k-operation history's time, then
+//! issue 20's table of big generated histories (`checker/scale.rs`).
+//!
+//! `ROWS=small` keeps the table to rows under 10^5 operations, `ROWS=none` leaves it out;
+//! `ROWS=etcd-register,10000,100,false;...` runs the rows named.
+
+#[path = "checker/scale.rs"]
+mod scale;
 
 use std::path::Path;
 use std::time::Instant;
@@ -9,11 +16,21 @@ use faultline::check::parse::{ModelName, events, kv_history, register_history};
 use faultline::check::{CasRegister, CheckOptions, History, KvAppend, KvInput, KvOutput, check};
 
 fn main() {
-    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/porcupine");
-    if !d.is_dir() {
-        println!("SKIPPED: {} is absent", d.display());
-        return;
+    if let Ok(row) = std::env::var(scale::ROW_VAR) {
+        return scale::child(&row);
     }
+    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/porcupine");
+    if d.is_dir() {
+        porcupine(&d);
+    } else {
+        println!("SKIPPED: {} is absent", d.display());
+    }
+    kv_100k();
+    scale::table(&std::env::var("ROWS").unwrap_or_default());
+}
+
+/// Porcupine's shared histories, file by file, against its recorded times.
+fn porcupine(d: &Path) {
     let minimize = std::env::var("MINIMIZE").is_ok();
     let expected = std::fs::read_to_string(d.join("expected.csv")).unwrap();
     let times = std::fs::read_to_string(d.join("porcupine_times.csv")).unwrap();
@@ -95,8 +112,10 @@ fn main() {
         "parsing all files (not included above): {:.1} ms",
         parse_total / 1e3
     );
+}
 
-    // A generated 100k-operation key-value history (10 clients, 100 keys).
+/// A generated 100k-operation key-value history (10 clients, 100 keys).
+fn kv_100k() {
     let mut h = History::new();
     let mut vals = vec![String::new(); 100];
     let mut t = 0u64;

@@ -5,8 +5,9 @@
 use std::fmt::Write as _;
 
 use super::history::{History, Operation, Status};
-use super::linearizability::{CheckOptions, Counterexample, Outcome, Verdict, search};
+use super::linearizability::{CheckOptions, Counterexample, Verdict};
 use super::model::Model;
+use super::search::{Outcome, search};
 
 /// Builds the counterexample of a failing partition: the shortest failing prefix (binary search
 /// over completion times; linearizability is prefix-closed), searched again for its longest

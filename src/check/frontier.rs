@@ -20,7 +20,7 @@
 //! - A step budget (not wall-clock) and a cap on the frontier's size end the search
 //!   with `Unknown`, so every verdict reproduces exactly.
 //!
-//! The depth-first search in `linearizability.rs` is faster on short, highly concurrent
+//! The depth-first search in `search.rs` is faster on short, highly concurrent
 //! histories (its memo prunes across the whole history); this one wins on long histories,
 //! whose memo would grow without bound. `check` picks by size unless told.
 
@@ -30,9 +30,11 @@
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 
+use super::hash::{PreHashed, splitmix, state_hash};
 use super::history::{Operation, Status};
-use super::linearizability::{PreHashed, Verdict, splitmix, state_hash};
+use super::linearizability::Verdict;
 use super::model::Model;
+use super::search::read_only_and_grows;
 
 const NONE: u32 = u32::MAX;
 /// How many of the latest linearized operations a configuration remembers, for the
@@ -379,15 +381,7 @@ pub(crate) fn sweep<M: Model>(
 ) -> FrontierOutcome {
     let n = ops.len();
     let total_budget = budget.saturating_add(200u64.saturating_mul(n as u64));
-    let read_only: Vec<bool> = ops
-        .iter()
-        .map(|o| model.read_only(&o.input, o.output.as_ref()))
-        .collect();
-    let grows: Vec<bool> = ops
-        .iter()
-        .zip(&read_only)
-        .map(|(o, &r)| r || model.grows(&o.input, o.output.as_ref()))
-        .collect();
+    let (read_only, grows) = read_only_and_grows(model, ops);
     let mut shrink_calls: Vec<u64> = ops
         .iter()
         .zip(&grows)

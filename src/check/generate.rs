@@ -17,8 +17,13 @@ use super::model::{KvInput, KvOutput, RegisterInput, RegisterOutput};
 /// Which object the clients drive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GenModel {
-    /// A register with read, write and compare-and-set (`etcd-register`, `cas-register`).
+    /// A register as Porcupine's etcd tests drive it: half reads, two fifths writes, one
+    /// tenth compare-and-set (`etcd-register`).
     EtcdRegister,
+    /// A register as Knossos's cas-register tests drive it: reads, writes and
+    /// compare-and-sets in equal parts, each compare-and-set expecting a recently written
+    /// value, so that about half of them succeed (`cas-register`).
+    CasRegister,
     /// Ten keys with get, put and append (`kv-append`).
     KvAppend,
 }
@@ -71,11 +76,29 @@ fn schedule(n: usize, clients: u32, rng: &mut ChaCha8Rng) -> (Vec<Slot>, Vec<usi
 pub fn register(spec: &GenSpec) -> History<RegisterInput, RegisterOutput> {
     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
     let (slots, order) = schedule(spec.ops, spec.clients, &mut rng);
+    let cas = spec.model == GenModel::CasRegister;
+    // Values are unique: operation i writes i. A cas-register CAS expects the value of the
+    // last write or CAS invoked before it (which the register often still holds).
+    let mut last = 0i64;
     let inputs: Vec<RegisterInput> = (0..spec.ops)
-        .map(|i| match rng.random_range(0..10u32) {
-            0..5 => RegisterInput::Read,
-            5..9 => RegisterInput::Write(i as i64),
-            _ => RegisterInput::Cas(rng.random_range(0..i as i64 + 1), i as i64),
+        .map(|i| {
+            let i = i as i64;
+            if cas {
+                match rng.random_range(0..3u32) {
+                    0 => RegisterInput::Read,
+                    1 => {
+                        last = i;
+                        RegisterInput::Write(i)
+                    }
+                    _ => RegisterInput::Cas(std::mem::replace(&mut last, i), i),
+                }
+            } else {
+                match rng.random_range(0..10u32) {
+                    0..5 => RegisterInput::Read,
+                    5..9 => RegisterInput::Write(i),
+                    _ => RegisterInput::Cas(rng.random_range(0..i + 1), i),
+                }
+            }
         })
         .collect();
     let mut outputs: Vec<Option<RegisterOutput>> = vec![None; spec.ops];

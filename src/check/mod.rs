@@ -5,10 +5,12 @@
 mod explain;
 pub mod frontier;
 pub mod generate;
+mod hash;
 pub mod history;
 pub mod linearizability;
 pub mod model;
 pub mod parse;
+mod search;
 pub mod witness;
 
 pub use history::{History, Operation, Status};

@@ -224,7 +224,11 @@ fn both_modes_agree_on_10000_random_small_histories() {
 
 #[test]
 fn generated_histories_are_linearizable_and_one_stale_read_is_caught() {
-    for model in [GenModel::EtcdRegister, GenModel::KvAppend] {
+    for model in [
+        GenModel::EtcdRegister,
+        GenModel::CasRegister,
+        GenModel::KvAppend,
+    ] {
         for stale in [false, true] {
             let spec = GenSpec {
                 model,
@@ -239,7 +243,7 @@ fn generated_histories_are_linearizable_and_one_stale_read_is_caught() {
                 Verdict::Linearizable
             };
             let got = match model {
-                GenModel::EtcdRegister => {
+                GenModel::EtcdRegister | GenModel::CasRegister => {
                     let h = generate::register(&spec);
                     check(&CasRegister::default(), &h, &opts(Mode::Frontier)).verdict
                 }
