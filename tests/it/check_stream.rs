@@ -204,6 +204,12 @@ fn knossos_shaped_histories_get_knossos_verdicts() {
              {:process 3, :type :invoke, :f :read, :value nil}\n {:process 3, :type :ok, :f :read, :value 2}]\n",
         ),
         (
+            "rethink-fail-smaller: maps over lines, :error strings with escaped quotes and brackets",
+            cas,
+            Not,
+            "({:type :invoke, :f :write, :value 0, :process 68, :time 104585569479}\n              {:type :ok, :f :write, :value 0, :process 68, :time 104591832548}\n              ; Value is 0 here, pending\n ; - 62 cas 3->4\n\n              {:type :invoke, :f :cas, :value [3 4], :process 62, :time 1}\n              {:type :info,\n  :f :cas,\n  :value [3 4],\n  :process 62,\n  :time 105332696664,\n  :error\n               \"clojure.lang.ExceptionInfo: lost contact {:t 18, :r [\\\"Cannot perform write\\\"], :n []}\"}\n              {:type :invoke, :f :read, :value nil, :process 17, :time 2}\n              {:type :fail,\n  :f :read,\n  :value nil,\n  :process 17,\n  :time 105332677577,\n  :error nil}\n              {:type :invoke, :f :read, :value nil, :process 12, :time 3}\n              {:type :ok, :f :read, :value 3, :process 12, :index 217 :time 106334571856})\n",
+        ),
+        (
             "multi-register: maps over several lines, a leading comment",
             ModelName::MultiRegister,
             Lin,
