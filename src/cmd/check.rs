@@ -2,14 +2,15 @@
 //! [--html OUT.html | --report DIR]`: checks histories from files (or every file of a
 //! directory). Exit 0 linearizable, 1 not linearizable, 2 input error, 3 unknown (budget
 //! exhausted): the worst over all files. A file that cannot be read completely in one format
-//! gets no verdict: it is an input error naming the line.
+//! gets no verdict: it is an input error naming the line. Files are read a window at a time,
+//! never held whole as text.
 
 use std::path::{Path, PathBuf};
 
 use clap::Args;
 
 use super::InputError;
-use crate::check::parse::{FileReport, Format, ModelName, check_text};
+use crate::check::parse::{FileReport, Format, ModelName, check_from};
 use crate::check::{CheckOptions, Verdict};
 
 #[derive(Args, Debug)]
@@ -21,7 +22,8 @@ and key-value logs, JSON (an array of objects or one a line). Records of non-int
 (:nemesis) are not client operations: they are counted and reported. What is refused (exit 2, \
 with file:line:column and what was expected): an empty file, a file with no client operation, \
 any record or line that cannot be read, content that fits no format, a --format the content \
-contradicts, an operation the model does not have.
+contradicts, an operation the model does not have. Files are read a window at a time: memory \
+grows with the operations, not with the size of the file.
 
 Exit codes: 0 linearizable, 1 not linearizable, 2 input error, 3 unknown (the search budget ran \
 out). With several files, the worst: 2 > 1 > 3 > 0.
@@ -121,7 +123,7 @@ pub fn main(a: CheckArgs) -> Result<i32, InputError> {
     let mut worst = 0;
     let (mut total_ops, mut total_us) = (0usize, 0u128);
     for f in &files {
-        match check_one(f, a.format, model, a.initial, &opts) {
+        match check_one(f, a.format, model, a.initial, &opts, page.is_some()) {
             Err(e) => {
                 eprintln!("error: {e}");
                 worst = rank_max(worst, 2);
@@ -244,25 +246,12 @@ fn check_one(
     model: ModelName,
     initial: Option<i64>,
     opts: &CheckOptions,
+    full_view: bool,
 ) -> Result<(u128, FileReport), String> {
-    let bytes = std::fs::read(f).map_err(|e| format!("{}: {e}", f.display()))?;
-    let text = String::from_utf8(bytes).map_err(|e| {
-        let at = e.utf8_error().valid_up_to();
-        let b = e.as_bytes();
-        let line = b[..at].iter().filter(|&&c| c == b'\n').count() + 1;
-        let col = at
-            - b[..at]
-                .iter()
-                .rposition(|&c| c == b'\n')
-                .map_or(0, |i| i + 1)
-            + 1;
-        format!(
-            "{}:{line}:{col}: not UTF-8 text (a history is text: EDN, JSON or a log)",
-            f.display()
-        )
-    })?;
+    // Read a window at a time (never the whole text): only the operations are held.
+    let file = std::fs::File::open(f).map_err(|e| format!("{}: {e}", f.display()))?;
     let start = std::time::Instant::now();
-    let rep = check_text(&text, format, model, initial, opts)
+    let rep = check_from(file, format, model, initial, opts, full_view)
         .map_err(|e| format!("{}:{}", f.display(), e.located()))?;
     Ok((start.elapsed().as_micros(), rep))
 }

@@ -4,6 +4,7 @@
 //! allocator must see nothing else.)
 
 mod check_input;
+mod check_stream;
 mod checker_data;
 mod checker_modes;
 mod checker_props;

@@ -2,7 +2,10 @@
 //! never from its name; and the EDN layouts of a history. Content that fits no format is an
 //! error that says what was found and what was expected.
 
+use std::io::Read;
+
 use super::edn::{Pos, Reader, Val};
+use super::stream::Feed;
 use super::{Format, ParseError};
 
 /// What each format looks like, for messages.
@@ -108,47 +111,78 @@ fn offset(text: &str, pos: Pos) -> usize {
     (line_start + pos.col - 1).min(text.len())
 }
 
+/// The format of the input in `feed`, from its first record: the window grows until it holds
+/// the first record's line and some of what follows (or the whole input), then `detect`
+/// decides on it. Nothing is consumed.
+/// The outer error is a failure to read (not UTF-8, I/O); the inner one, content that fits
+/// no format.
+pub fn detect_feed<R: Read>(
+    feed: &mut Feed<R>,
+) -> Result<Result<(Format, usize), ParseError>, ParseError> {
+    /// Bytes after the first record's start that detection may look at.
+    const LOOK: usize = 4096;
+    feed.run(false, |w, pos, more| {
+        // The window is UTF-8 up to a character cut by its end.
+        let text = match std::str::from_utf8(w) {
+            Ok(t) => t,
+            Err(e) => std::str::from_utf8(&w[..e.valid_up_to()]).unwrap_or(""),
+        };
+        let mut r = Reader::window(text.as_bytes(), pos, more);
+        r.ws();
+        if more && (r.starved() || text.len() - r.offset() < LOOK) {
+            return Ok(None);
+        }
+        Ok(Some((detect(text).map(|f| (f, first_line(text))), 0)))
+    })
+}
+
 /// Every record of an EDN history, with its position: a vector or list of records (the whole
 /// file), or records one after another (one per line, as Jepsen's `history.edn` and
 /// Porcupine's key-value logs write them). A record is a map, a tagged map
-/// (`#jepsen.history.Op{...}`) or a `[process type f value]` tuple.
-pub fn edn_records(
-    text: &str,
+/// (`#jepsen.history.Op{...}`) or a `[process type f value]` tuple. Read a record at a time.
+pub fn edn_records<R: Read>(
+    feed: &mut Feed<R>,
     sink: &mut dyn FnMut(Pos, &Val) -> Result<(), ParseError>,
 ) -> Result<(), ParseError> {
-    let mut r = Reader::new(text);
-    r.skip(0)?;
-    if let Some(open @ (b'[' | b'(')) = r.peek() {
+    feed.edn(true, |r| r.skip(0))?;
+    let head = feed.edn(false, |r| r.peek_more())?;
+    if let Some(open @ (b'[' | b'(')) = head {
         // A collection of records, unless it is itself a tuple record `[0 :invoke :read nil]`.
-        let mut probe = r.clone();
-        probe.eat(open);
-        probe.skip(1)?;
         let close = if open == b'[' { b']' } else { b')' };
-        if matches!(probe.peek(), Some(b'{' | b'#' | b'[' | b'(')) || probe.peek() == Some(close) {
-            let opened = r.pos();
-            r = probe;
+        let collection = feed.edn(false, |r| {
+            r.eat(open);
+            r.skip(1)?;
+            let next = r.peek_more()?;
+            Ok(matches!(next, Some(b'{' | b'#' | b'[' | b'(')) || next == Some(close))
+        })?;
+        if collection {
+            let opened = feed.pos();
+            feed.edn(true, |r| Ok(r.eat(open)))?;
             loop {
-                r.skip(1)?;
-                if r.eat(close) {
-                    break;
+                feed.edn(true, |r| r.skip(1))?;
+                match feed.edn(false, |r| r.peek_more())? {
+                    Some(c) if c == close => {
+                        feed.edn(true, |r| Ok(r.eat(close)))?;
+                        break;
+                    }
+                    None => {
+                        return Err(ParseError::at(
+                            feed.pos(),
+                            format!(
+                                "unexpected end of input: the history's `{}` at line {}, column {} is not closed",
+                                open as char, opened.line, opened.col
+                            ),
+                        ));
+                    }
+                    Some(_) => {}
                 }
-                if r.at_end() {
-                    return Err(ParseError::at(
-                        r.pos(),
-                        format!(
-                            "unexpected end of input: the history's `{}` at line {}, column {} is not closed",
-                            open as char, opened.line, opened.col
-                        ),
-                    ));
-                }
-                let pos = r.pos();
-                let v = r.value(1)?;
+                let (pos, v) = feed.edn(true, |r| Ok((r.pos(), r.value(1)?)))?;
                 sink(pos, &v)?;
             }
-            r.skip(0)?;
-            if !r.at_end() {
+            feed.edn(true, |r| r.skip(0))?;
+            if feed.edn(false, |r| r.peek_more())?.is_some() {
                 return Err(ParseError::at(
-                    r.pos(),
+                    feed.pos(),
                     "unexpected content after the end of the history (its closing bracket came earlier)",
                 ));
             }
@@ -156,12 +190,11 @@ pub fn edn_records(
         }
     }
     loop {
-        r.skip(0)?;
-        if r.at_end() {
+        feed.edn(true, |r| r.skip(0))?;
+        if feed.edn(false, |r| r.peek_more())?.is_none() {
             return Ok(());
         }
-        let pos = r.pos();
-        let v = r.value(0)?;
+        let (pos, v) = feed.edn(true, |r| Ok((r.pos(), r.value(0)?)))?;
         sink(pos, &v)?;
     }
 }

@@ -132,6 +132,10 @@ fn delimiter(b: u8) -> bool {
 }
 
 /// The reader: a cursor over the text that keeps its line and column.
+///
+/// Over a window of a longer input (`streaming`), reaching the window's end where the input
+/// may go on is not an error of the text: the reader stops, marks itself `starved`, and the
+/// caller reads more and tries again from the same place (see `stream.rs`).
 #[derive(Clone)]
 pub struct Reader<'a> {
     s: &'a [u8],
@@ -140,6 +144,12 @@ pub struct Reader<'a> {
     line_start: usize,
     /// Added to columns on the first line (for a reader over part of a line).
     col0: usize,
+    /// Whether `s` starts the file (a byte-order mark is skipped only there).
+    file_start: bool,
+    /// Whether more input may follow `s`.
+    more: bool,
+    /// Set when the reader needed bytes past the end of `s` while `more` holds.
+    starved: bool,
 }
 
 impl<'a> Reader<'a> {
@@ -150,16 +160,51 @@ impl<'a> Reader<'a> {
             line: 1,
             line_start: 0,
             col0: 0,
+            file_start: true,
+            more: false,
+            starved: false,
         }
     }
     /// A reader over `text` that starts at `pos` of a larger text.
     pub fn at(text: &'a str, pos: Pos) -> Self {
+        Self::window(text.as_bytes(), pos, false)
+    }
+    /// A reader over `s`, a window of the input starting at `pos`, after which more input
+    /// follows when `more` (then running out of bytes starves the reader instead of failing).
+    /// `s` must be valid UTF-8 (it may end inside a character only when `more`).
+    pub fn window(s: &'a [u8], pos: Pos, more: bool) -> Self {
         Reader {
-            s: text.as_bytes(),
+            s,
             i: 0,
             line: pos.line,
             line_start: 0,
             col0: pos.col - 1,
+            file_start: pos.line == 1 && pos.col == 1,
+            more,
+            starved: false,
+        }
+    }
+    /// Whether the reader stopped for want of input (see `window`).
+    pub fn starved(&self) -> bool {
+        self.starved
+    }
+    /// Bytes read so far.
+    pub fn offset(&self) -> usize {
+        self.i
+    }
+    /// Marks the reader starved (only when more input may come) and returns the error
+    /// `message` otherwise: the end of the window is the end of the input.
+    fn end<T>(&mut self, pos: Pos, message: impl Into<String>) -> Result<T, ParseError> {
+        if self.more {
+            self.starved = true;
+        }
+        self.err(pos, message)
+    }
+    /// The next byte, or `None` at the end of the input; starves at the end of a window.
+    pub fn peek_more(&mut self) -> Result<Option<u8>, ParseError> {
+        match self.peek() {
+            None if self.more => self.end(self.pos(), "more input needed"),
+            b => Ok(b),
         }
     }
     pub fn pos(&self) -> Pos {
@@ -199,9 +244,19 @@ impl<'a> Reader<'a> {
                     while self.peek().is_some_and(|b| b != b'\n') {
                         self.i += 1;
                     }
+                    if self.at_end() && self.more {
+                        // The comment may go on in the next window.
+                        self.starved = true;
+                        return;
+                    }
                 }
                 // A byte-order mark at the very start.
-                0xef if self.i == 0 && self.s.starts_with(&[0xef, 0xbb, 0xbf]) => self.i += 3,
+                0xef if self.i == 0
+                    && self.file_start
+                    && self.s.starts_with(&[0xef, 0xbb, 0xbf]) =>
+                {
+                    self.i += 3
+                }
                 _ => break,
             }
         }
@@ -210,6 +265,12 @@ impl<'a> Reader<'a> {
     pub fn skip(&mut self, depth: usize) -> Result<(), ParseError> {
         loop {
             self.ws();
+            if self.starved {
+                return self.err(self.pos(), "more input needed");
+            }
+            if self.peek() == Some(b'#') && self.peek_at(1).is_none() && self.more {
+                return self.end(self.pos(), "more input needed");
+            }
             if self.peek() == Some(b'#') && self.peek_at(1) == Some(b'_') {
                 self.i += 2;
                 self.value(depth + 1)?;
@@ -238,7 +299,7 @@ impl<'a> Reader<'a> {
             return self.err(pos, format!("nesting deeper than {MAX_DEPTH} levels"));
         }
         let Some(c) = self.peek() else {
-            return self.err(pos, "unexpected end of input, expected a value");
+            return self.end(pos, "unexpected end of input, expected a value");
         };
         match c {
             b'[' => {
@@ -263,21 +324,21 @@ impl<'a> Reader<'a> {
             }
             b'#' => {
                 self.bump();
-                match self.peek() {
+                match self.peek_more()? {
                     Some(b'{') => {
                         self.bump();
                         Ok(Val::Set(self.seq(b'}', pos, depth)?))
                     }
                     Some(b'#') => {
                         self.bump();
-                        let t = self.token();
+                        let t = self.token()?;
                         match t {
                             "Inf" | "-Inf" | "NaN" => Ok(Val::Num(format!("##{t}"))),
                             _ => self.err(pos, format!("unknown symbolic value `##{t}`")),
                         }
                     }
                     Some(b) if b.is_ascii_alphabetic() => {
-                        let tag = self.token().to_string();
+                        let tag = self.token()?.to_string();
                         let v = self.value(depth + 1)?;
                         Ok(Val::Tagged(tag, Box::new(v)))
                     }
@@ -291,15 +352,20 @@ impl<'a> Reader<'a> {
             _ => self.atom(pos),
         }
     }
-    fn token(&mut self) -> &'a str {
+    /// The bytes up to the next delimiter (starves when the window ends first: the token may
+    /// go on).
+    fn token(&mut self) -> Result<&'a str, ParseError> {
         let start = self.i;
         while self.peek().is_some_and(|b| !delimiter(b)) {
             self.i += 1;
         }
-        std::str::from_utf8(&self.s[start..self.i]).unwrap_or("\u{fffd}")
+        if self.at_end() && self.more {
+            return self.end(self.pos(), "more input needed");
+        }
+        Ok(std::str::from_utf8(&self.s[start..self.i]).unwrap_or("\u{fffd}"))
     }
     fn atom(&mut self, pos: Pos) -> Result<Val, ParseError> {
-        let t = self.token();
+        let t = self.token()?;
         if t.is_empty() {
             let c = self.peek().unwrap_or(b'?');
             return self.err(pos, format!("unexpected character `{}`", c as char));
@@ -334,7 +400,7 @@ impl<'a> Reader<'a> {
             self.skip(depth)?;
             match self.peek() {
                 None => {
-                    return self.err(
+                    return self.end(
                         self.pos(),
                         format!(
                             "unexpected end of input: `{}` opened at line {}, column {} is not closed",
@@ -374,7 +440,7 @@ impl<'a> Reader<'a> {
         let mut out: Vec<u8> = Vec::new();
         loop {
             let Some(b) = self.peek() else {
-                return self.err(pos, "unterminated string");
+                return self.end(pos, "unterminated string");
             };
             match b {
                 b'"' => {
@@ -385,7 +451,7 @@ impl<'a> Reader<'a> {
                     let epos = self.pos();
                     self.bump();
                     let Some(e) = self.peek() else {
-                        return self.err(pos, "unterminated string");
+                        return self.end(pos, "unterminated string");
                     };
                     self.bump();
                     match e {
@@ -396,6 +462,9 @@ impl<'a> Reader<'a> {
                         b'f' => out.push(12),
                         b'"' | b'\\' | b'\'' => out.push(e),
                         b'u' => {
+                            if self.more && self.s.len() < self.i + 4 {
+                                return self.end(epos, "more input needed");
+                            }
                             let c = self.hex4().and_then(char::from_u32).ok_or_else(|| {
                                 ParseError::at(epos, "`\\u` needs four hex digits")
                             })?;
@@ -430,12 +499,15 @@ impl<'a> Reader<'a> {
         // One character, then a name if more token bytes follow (`\newline`, `\u0041`).
         // Decode only the first character (validating the rest of the file here would make
         // a file of characters quadratic).
-        let n = match self.peek() {
+        let n = match self.peek_more()? {
             Some(0..=0x7f) => 1,
             Some(0xc0..=0xdf) => 2,
             Some(0xe0..=0xef) => 3,
             _ => 4,
         };
+        if self.more && self.i + n > self.s.len() {
+            return self.end(pos, "more input needed");
+        }
         let head = &self.s[self.i..(self.i + n).min(self.s.len())];
         let Some(first) = std::str::from_utf8(head)
             .ok()
@@ -447,6 +519,9 @@ impl<'a> Reader<'a> {
         self.i += first.len_utf8();
         while self.peek().is_some_and(|b| !delimiter(b)) {
             self.i += 1;
+        }
+        if self.at_end() && self.more {
+            return self.end(self.pos(), "more input needed");
         }
         let t = std::str::from_utf8(&self.s[start..self.i]).unwrap_or("");
         let c = match t {

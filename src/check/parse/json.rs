@@ -1,49 +1,15 @@
 //! JSON histories: an array of objects, or one object after another (JSON Lines), each with
-//! the fields of the EDN maps (`process`, `type`, `f`, `value`, optionally `key`). Each record
-//! keeps its position, so errors name the line and column.
+//! the fields of the EDN maps (`process`, `type`, `f`, `value`, optionally `key`). Read a
+//! record at a time from a `Feed`; each record keeps its position, so errors name the line and
+//! column.
+
+use std::io::Read;
 
 use serde_json::Value;
 
 use super::ParseError;
 use super::edn::{Pos, Val};
-
-/// Line and column of byte `at`.
-fn pos_of(text: &str, at: usize) -> Pos {
-    let at = at.min(text.len());
-    let before = &text.as_bytes()[..at];
-    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-    let start = before
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |i| i + 1);
-    Pos {
-        line,
-        col: at - start + 1,
-    }
-}
-
-/// Positions of increasing byte offsets, found in one pass over the text.
-struct Cursor<'a> {
-    text: &'a [u8],
-    at: usize,
-    pos: Pos,
-}
-
-impl Cursor<'_> {
-    fn to(&mut self, at: usize) -> Pos {
-        let at = at.min(self.text.len());
-        for &b in &self.text[self.at..at] {
-            if b == b'\n' {
-                self.pos.line += 1;
-                self.pos.col = 1;
-            } else {
-                self.pos.col += 1;
-            }
-        }
-        self.at = self.at.max(at);
-        self.pos
-    }
-}
+use super::stream::Feed;
 
 fn skip_ws(b: &[u8], mut i: usize) -> usize {
     while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\r' | b'\n') {
@@ -52,10 +18,10 @@ fn skip_ws(b: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// A serde_json error at `base` in `text`, located in the whole text.
-fn json_err(text: &str, base: usize, e: &serde_json::Error) -> ParseError {
-    // serde_json counts lines and columns from `base`.
-    let mut p = pos_of(text, base);
+/// A serde_json error in a value that starts at `base`.
+fn json_err(base: Pos, e: &serde_json::Error) -> ParseError {
+    // serde_json counts lines and columns from the value's start.
+    let mut p = base;
     if e.line() > 1 {
         p.line += e.line() - 1;
         p.col = e.column();
@@ -67,53 +33,81 @@ fn json_err(text: &str, base: usize, e: &serde_json::Error) -> ParseError {
     ParseError::at(p, format!("invalid JSON: {msg}"))
 }
 
-/// One value starting at byte `i`: the value and the byte after it.
-fn one(text: &str, i: usize) -> Result<(Value, usize), ParseError> {
-    let mut de = serde_json::Deserializer::from_str(&text[i..]).into_iter::<Value>();
-    match de.next() {
-        Some(Ok(v)) => Ok((v, i + de.byte_offset())),
-        Some(Err(e)) => Err(json_err(text, i, &e)),
-        None => Err(ParseError::at(pos_of(text, i), "expected a JSON value")),
-    }
+/// Skips blank space (and a byte-order mark at the start); true if input remains.
+fn blank<R: Read>(feed: &mut Feed<R>) -> Result<bool, ParseError> {
+    feed.run(true, |w, pos, more| {
+        let from = if pos == (Pos { line: 1, col: 1 }) && w.starts_with(&[0xef, 0xbb, 0xbf]) {
+            3
+        } else {
+            0
+        };
+        let i = skip_ws(w, from);
+        if i == w.len() && more {
+            return Ok(None);
+        }
+        Ok(Some((i < w.len(), i)))
+    })
 }
 
-pub fn read(
-    text: &str,
+/// The next byte, not consumed (`None` at the end of the input).
+fn peek<R: Read>(feed: &mut Feed<R>) -> Result<Option<u8>, ParseError> {
+    feed.run(false, |w, _, more| match w.first() {
+        None if more => Ok(None),
+        b => Ok(Some((b.copied(), 0))),
+    })
+}
+
+/// One JSON value, with its position.
+fn one<R: Read>(feed: &mut Feed<R>) -> Result<(Pos, Value), ParseError> {
+    feed.run(true, |w, pos, more| {
+        let mut de = serde_json::Deserializer::from_slice(w).into_iter::<Value>();
+        match de.next() {
+            // A value that ends where the window ends may go on (a number) when more follows.
+            Some(Ok(_)) if more && de.byte_offset() == w.len() => Ok(None),
+            Some(Ok(v)) => Ok(Some(((pos, v), de.byte_offset()))),
+            Some(Err(e)) if more && e.is_eof() => Ok(None),
+            Some(Err(e)) => Err(json_err(pos, &e)),
+            None if more => Ok(None),
+            None => Err(ParseError::at(pos, "expected a JSON value")),
+        }
+    })
+}
+
+pub fn read<R: Read>(
+    feed: &mut Feed<R>,
     sink: &mut dyn FnMut(Pos, &Val) -> Result<(), ParseError>,
 ) -> Result<(), ParseError> {
-    let b = text.as_bytes();
-    let mut cur = Cursor {
-        text: b,
-        at: 0,
-        pos: Pos { line: 1, col: 1 },
-    };
-    let mut i = skip_ws(b, if text.starts_with('\u{feff}') { 3 } else { 0 });
-    if b.get(i) == Some(&b'[') {
-        let open = pos_of(text, i);
-        i = skip_ws(b, i + 1);
-        if b.get(i) == Some(&b']') {
-            i += 1;
+    blank(feed)?;
+    if peek(feed)? == Some(b'[') {
+        let open = feed.pos();
+        feed.run(true, |_, _, _| Ok(Some(((), 1))))?;
+        blank(feed)?;
+        if peek(feed)? == Some(b']') {
+            feed.run(true, |_, _, _| Ok(Some(((), 1))))?;
         } else {
             loop {
-                let at = cur.to(i);
-                let (v, next) = one(text, i)?;
+                let (at, v) = one(feed)?;
                 sink(at, &from_json(&v))?;
-                i = skip_ws(b, next);
-                match b.get(i) {
-                    Some(b',') => i = skip_ws(b, i + 1),
+                blank(feed)?;
+                let at = feed.pos();
+                match peek(feed)? {
+                    Some(b',') => {
+                        feed.run(true, |_, _, _| Ok(Some(((), 1))))?;
+                        blank(feed)?;
+                    }
                     Some(b']') => {
-                        i += 1;
+                        feed.run(true, |_, _, _| Ok(Some(((), 1))))?;
                         break;
                     }
                     Some(_) => {
                         return Err(ParseError::at(
-                            pos_of(text, i),
+                            at,
                             "expected `,` or `]` after an array element",
                         ));
                     }
                     None => {
                         return Err(ParseError::at(
-                            pos_of(text, i),
+                            at,
                             format!(
                                 "unexpected end of input: the `[` at line {}, column {} is not closed",
                                 open.line, open.col
@@ -123,20 +117,17 @@ pub fn read(
                 }
             }
         }
-        i = skip_ws(b, i);
-        if i < b.len() {
+        if blank(feed)? {
             return Err(ParseError::at(
-                pos_of(text, i),
+                feed.pos(),
                 "unexpected content after the end of the JSON array",
             ));
         }
         return Ok(());
     }
-    while i < b.len() {
-        let at = cur.to(i);
-        let (v, next) = one(text, i)?;
+    while blank(feed)? {
+        let (at, v) = one(feed)?;
         sink(at, &from_json(&v))?;
-        i = skip_ws(b, next);
     }
     Ok(())
 }

@@ -14,18 +14,23 @@
 //! Records of processes that are not integers (Jepsen's `:nemesis`) are not client operations:
 //! they are counted, and the count is reported with the verdict.
 
+use std::io::Read;
+
 use serde::Serialize;
+
+use stream::Feed;
 
 pub mod detect;
 pub mod edn;
 pub mod json;
 pub mod ops;
 pub mod porcupine;
+pub mod stream;
 
 pub use edn::{Pos, Val};
 pub use ops::{
-    RegisterReading, kv_history, multi_register_history, mutex_history, register_history,
-    register_history_as,
+    Builder, Conv, KvConv, MutexConv, Outcome, RegisterConv, RegisterReading, TxnConv, kv_history,
+    multi_register_history, mutex_history, register_history, register_history_as,
 };
 
 /// A located input error.
@@ -136,17 +141,34 @@ pub struct Reading {
     pub nemesis: usize,
 }
 
-/// Reads `text` in `format` (detected from the content when `None`; an explicit format that
-/// the content contradicts is an error). A file with no client operation is an error.
-pub fn read(text: &str, format: Option<Format>) -> Result<Reading, ParseError> {
-    let detected = detect::detect(text);
+/// What a file held besides its client records.
+#[derive(Clone, Copy, Debug)]
+pub struct Summary {
+    pub format: Format,
+    /// Client operation records read.
+    pub records: usize,
+    /// Records of non-client processes (`:nemesis`), not operations by design.
+    pub nemesis: usize,
+}
+
+/// Reads a history from `src` a record at a time, in `format` (detected from the first records
+/// when `None`; an explicit format that the content contradicts is an error), and hands each
+/// client record to `sink` in file order. The text is never held whole: only the unread window
+/// (see `stream`). A file with no client operation is an error.
+pub fn read_from<R: Read>(
+    src: R,
+    format: Option<Format>,
+    sink: &mut dyn FnMut(Event) -> Result<(), ParseError>,
+) -> Result<Summary, ParseError> {
+    let mut feed = Feed::new(src);
+    let detected = detect::detect_feed(&mut feed)?;
     let format = match (format, detected) {
-        (None, Ok(f)) => f,
+        (None, Ok((f, _))) => f,
         (None, Err(e)) => return Err(e),
-        (Some(f), Ok(d)) if f.same_reader(d) => f,
-        (Some(f), Ok(d)) => {
+        (Some(f), Ok((d, _))) if f.same_reader(d) => f,
+        (Some(f), Ok((d, first))) => {
             return Err(ParseError::line(
-                detect::first_line(text),
+                first,
                 format!(
                     "--format {} was given, but the content is {} ({})",
                     f.name(),
@@ -162,36 +184,54 @@ pub fn read(text: &str, format: Option<Format>) -> Result<Reading, ParseError> {
             });
         }
     };
-    let mut reading = Reading {
-        format,
-        events: Vec::new(),
-        nemesis: 0,
-    };
-    let mut sink = |pos: Pos, v: &Val| -> Result<(), ParseError> {
+    let (mut records, mut nemesis) = (0, 0);
+    let mut each = |pos: Pos, v: &Val| -> Result<(), ParseError> {
         match record(pos, v)? {
-            Some(e) => reading.events.push(e),
-            None => reading.nemesis += 1,
+            Some(e) => {
+                records += 1;
+                sink(e)
+            }
+            None => {
+                nemesis += 1;
+                Ok(())
+            }
         }
-        Ok(())
     };
     match format {
-        Format::PorcupineEtcd => porcupine::read(text, &mut sink)?,
-        Format::PorcupineKv | Format::Edn => detect::edn_records(text, &mut sink)?,
-        Format::Json => json::read(text, &mut sink)?,
+        Format::PorcupineEtcd => porcupine::read(&mut feed, &mut each)?,
+        Format::PorcupineKv | Format::Edn => detect::edn_records(&mut feed, &mut each)?,
+        Format::Json => json::read(&mut feed, &mut each)?,
     }
-    if reading.events.is_empty() {
-        let end = text.lines().count().max(1);
-        let why = if reading.nemesis > 0 {
-            format!(
-                "no client operation in the file: all {} records are nemesis operations",
-                reading.nemesis
-            )
+    if records == 0 {
+        let end = feed.lines_read().max(1);
+        let why = if nemesis > 0 {
+            format!("no client operation in the file: all {nemesis} records are nemesis operations")
         } else {
             "no operation in the file: a history needs at least one".to_string()
         };
         return Err(ParseError::line(end, why));
     }
-    Ok(reading)
+    Ok(Summary {
+        format,
+        records,
+        nemesis,
+    })
+}
+
+/// Reads `text` in `format` (detected from the content when `None`; an explicit format that
+/// the content contradicts is an error), keeping every client record. A file with no client
+/// operation is an error.
+pub fn read(text: &str, format: Option<Format>) -> Result<Reading, ParseError> {
+    let mut events = Vec::new();
+    let s = read_from(text.as_bytes(), format, &mut |e| {
+        events.push(e);
+        Ok(())
+    })?;
+    Ok(Reading {
+        format: s.format,
+        events,
+        nemesis: s.nemesis,
+    })
 }
 
 /// Reads the events of `text` in `format` (detected when `None`).
@@ -436,36 +476,57 @@ pub fn check_text(
     initial: Option<i64>,
     opts: &super::CheckOptions,
 ) -> Result<FileReport, ParseError> {
-    let r = read(text, format)?;
-    let ev = &r.events;
-    fn judge<M: super::Model>(
+    check_from(text.as_bytes(), format, model, initial, opts, true)
+}
+
+/// Reads a history from `src` a record at a time (see `read_from`) and checks it against
+/// `model`, whose registers start at `initial` (nil when `None`). Only the operations are held,
+/// never the text. `full_view`: describe every operation for a picture even when the history
+/// is linearizable (a counterexample always gets its descriptions).
+pub fn check_from<R: Read>(
+    src: R,
+    format: Option<Format>,
+    model: ModelName,
+    initial: Option<i64>,
+    opts: &super::CheckOptions,
+    full_view: bool,
+) -> Result<FileReport, ParseError> {
+    fn judge<M: super::Model, C: Conv<I = M::Input, O = M::Output>, R: Read>(
         m: &M,
-        h: &super::History<M::Input, M::Output>,
-        ev: &[Event],
-        r: &Reading,
+        conv: C,
+        src: R,
+        format: Option<Format>,
         opts: &super::CheckOptions,
-    ) -> FileReport {
-        let view = h
-            .ops
-            .iter()
-            .map(|o| OpView {
-                client: o.client,
-                call: o.call,
-                ret: o.ret,
-                desc: m.describe(&o.input, o.output.as_ref()),
-                line: ev.get(o.call as usize).map_or(0, |e| e.pos.line),
-            })
-            .collect();
-        FileReport {
-            format: r.format,
+        full_view: bool,
+    ) -> Result<FileReport, ParseError> {
+        let mut b = Builder::new(conv);
+        let s = read_from(src, format, &mut |e| b.push(&e))?;
+        let (h, lines) = (b.history, b.lines);
+        let result = super::check(m, &h, opts);
+        let view = if full_view || result.verdict != super::Verdict::Linearizable {
+            h.ops
+                .iter()
+                .map(|o| OpView {
+                    client: o.client,
+                    call: o.call,
+                    ret: o.ret,
+                    desc: m.describe(&o.input, o.output.as_ref()),
+                    line: lines.get(o.call as usize).copied().unwrap_or(0),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Ok(FileReport {
+            format: s.format,
             ops: h.len(),
-            nemesis: r.nemesis,
-            result: super::check(m, h, opts),
+            nemesis: s.nemesis,
+            result,
             view,
-            lines: ev.iter().map(|e| e.pos.line).collect(),
-        }
+            lines,
+        })
     }
-    Ok(match model {
+    match model {
         ModelName::EtcdRegister
         | ModelName::CasRegister
         | ModelName::KnossosCasRegister
@@ -475,28 +536,28 @@ pub fn check_text(
                 ModelName::KnossosCasRegister => RegisterReading::Knossos,
                 _ => RegisterReading::Plain,
             };
-            let h = register_history_as(ev, how)?;
-            if model == ModelName::Register
-                && let Some(o) = h
-                    .ops
-                    .iter()
-                    .find(|o| matches!(o.input, super::RegisterInput::Cas(..)))
-            {
-                return Err(ParseError::at(
-                    ev[o.call as usize].pos,
-                    ":cas is not an operation of a plain register (use --model cas-register)",
-                ));
-            }
-            judge(&super::CasRegister { initial }, &h, ev, &r, opts)
+            let conv = RegisterConv {
+                how,
+                cas: model != ModelName::Register,
+            };
+            judge(
+                &super::CasRegister { initial },
+                conv,
+                src,
+                format,
+                opts,
+                full_view,
+            )
         }
-        ModelName::KvAppend => judge(&super::KvAppend, &kv_history(ev)?, ev, &r, opts),
+        ModelName::KvAppend => judge(&super::KvAppend, KvConv, src, format, opts, full_view),
         ModelName::MultiRegister => judge(
             &super::MultiRegister { initial },
-            &multi_register_history(ev)?,
-            ev,
-            &r,
+            TxnConv,
+            src,
+            format,
             opts,
+            full_view,
         ),
-        ModelName::Mutex => judge(&super::Mutex, &mutex_history(ev)?, ev, &r, opts),
-    })
+        ModelName::Mutex => judge(&super::Mutex, MutexConv, src, format, opts, full_view),
+    }
 }

@@ -20,52 +20,124 @@ fn err<T>(e: &Event, message: impl Into<String>) -> Result<T, ParseError> {
     Err(ParseError::at(e.pos, message))
 }
 
-/// Pairs invocations with completions: (invoke, completion or None), in invocation order.
-fn pair(events: &[Event]) -> Result<Vec<(usize, Option<usize>)>, ParseError> {
-    let mut open: BTreeMap<i64, usize> = BTreeMap::new();
-    let mut out: Vec<(usize, Option<usize>)> = Vec::new();
-    for (i, e) in events.iter().enumerate() {
-        match e.kind {
-            Kind::Invoke => {
-                if let Some(&slot) = open.get(&e.process) {
-                    let prev = &events[out[slot].0];
-                    return err(
-                        e,
-                        format!(
-                            "process {} invokes again before its :{} at line {} completed",
-                            e.process, prev.f, prev.pos.line
-                        ),
-                    );
-                }
-                open.insert(e.process, out.len());
-                out.push((i, None));
-            }
-            _ => {
-                let Some(slot) = open.remove(&e.process) else {
-                    return err(
-                        e,
-                        format!(
-                            "a completion (:{}) of process {} with no pending invocation",
-                            kind_name(e.kind),
-                            e.process
-                        ),
-                    );
-                };
-                let inv = &events[out[slot].0];
-                if inv.f != e.f {
-                    return err(
-                        e,
-                        format!(
-                            "completion :{} does not match the invocation :{} at line {}",
-                            e.f, inv.f, inv.pos.line
-                        ),
-                    );
-                }
-                out[slot].1 = Some(i);
-            }
+/// What a completion says of its operation.
+pub enum Outcome<O> {
+    /// Completed, with its output (`None`: completed, but what it returned is unconstrained).
+    Ok(Option<O>),
+    /// Certainly did not take effect.
+    Fail,
+    /// May have taken effect, or not.
+    Unknown,
+}
+
+/// How one model reads operation records.
+pub trait Conv {
+    type I;
+    type O;
+    /// The operation an invocation asks for.
+    fn input(&self, inv: &Event) -> Result<Self::I, ParseError>;
+    /// What the completion `c` of the operation `input` (invoked at line `inv_line`) says.
+    fn outcome(
+        &self,
+        inv_line: usize,
+        input: &Self::I,
+        c: &Event,
+    ) -> Result<Outcome<Self::O>, ParseError>;
+}
+
+/// A history built a record at a time: each invocation becomes an operation at once (in
+/// invocation order), and its completion, whenever it comes, fills it in. Only the pending
+/// invocations (one per process at most) are kept besides the operations.
+pub struct Builder<C: Conv> {
+    conv: C,
+    pub history: History<C::I, C::O>,
+    /// The file line of each client record: record `t` (a time of the history) is at
+    /// `lines[t]`.
+    pub lines: Vec<usize>,
+    /// Pending invocations by process: the operation, its `:f` and line.
+    open: BTreeMap<i64, (usize, String, usize)>,
+}
+
+impl<C: Conv> Builder<C> {
+    pub fn new(conv: C) -> Self {
+        Builder {
+            conv,
+            history: History::new(),
+            lines: Vec::new(),
+            open: BTreeMap::new(),
         }
     }
-    Ok(out)
+
+    /// The next client record.
+    pub fn push(&mut self, e: &Event) -> Result<(), ParseError> {
+        let t = self.lines.len() as u64;
+        self.lines.push(e.pos.line);
+        if e.kind == Kind::Invoke {
+            if let Some((_, f, line)) = self.open.get(&e.process) {
+                return err(
+                    e,
+                    format!(
+                        "process {} invokes again before its :{f} at line {line} completed",
+                        e.process
+                    ),
+                );
+            }
+            let input = self.conv.input(e)?;
+            self.open
+                .insert(e.process, (self.history.ops.len(), e.f.clone(), e.pos.line));
+            self.history.ops.push(Operation {
+                client: e.process as u64,
+                call: t,
+                ret: None,
+                input,
+                output: None,
+                status: Status::Unknown,
+            });
+            return Ok(());
+        }
+        let Some((slot, f, line)) = self.open.remove(&e.process) else {
+            return err(
+                e,
+                format!(
+                    "a completion (:{}) of process {} with no pending invocation",
+                    kind_name(e.kind),
+                    e.process
+                ),
+            );
+        };
+        if f != e.f {
+            return err(
+                e,
+                format!(
+                    "completion :{} does not match the invocation :{f} at line {line}",
+                    e.f
+                ),
+            );
+        }
+        let op = &mut self.history.ops[slot];
+        match self.conv.outcome(line, &op.input, e)? {
+            Outcome::Ok(out) => {
+                op.ret = Some(t);
+                op.output = out;
+                op.status = Status::Ok;
+            }
+            Outcome::Fail => {
+                op.ret = Some(t);
+                op.status = Status::Fail;
+            }
+            Outcome::Unknown => {}
+        }
+        Ok(())
+    }
+}
+
+/// The history of `events` read by `conv`.
+fn build<C: Conv>(conv: C, events: &[Event]) -> Result<History<C::I, C::O>, ParseError> {
+    let mut b = Builder::new(conv);
+    for e in events {
+        b.push(e)?;
+    }
+    Ok(b.history)
 }
 
 fn kind_name(k: Kind) -> &'static str {
@@ -121,16 +193,32 @@ pub fn register_history_as(
     events: &[Event],
     how: RegisterReading,
 ) -> Result<History<RegisterInput, RegisterOutput>, ParseError> {
-    let etcd = how == RegisterReading::Etcd;
-    let mut h = History::new();
-    for (inv, done) in pair(events)? {
-        let e = &events[inv];
-        let input = match e.f.as_str() {
+    build(RegisterConv { how, cas: true }, events)
+}
+
+/// Register records, read the way `how` says; `cas: false` refuses compare-and-set (a plain
+/// register).
+pub struct RegisterConv {
+    pub how: RegisterReading,
+    pub cas: bool,
+}
+
+impl Conv for RegisterConv {
+    type I = RegisterInput;
+    type O = RegisterOutput;
+    fn input(&self, e: &Event) -> Result<RegisterInput, ParseError> {
+        Ok(match e.f.as_str() {
             "read" => RegisterInput::Read,
             "write" => match int_or_nil(&e.value, e)? {
                 Some(v) => RegisterInput::Write(v),
                 None => return err(e, "a write of nil (expected an integer)"),
             },
+            "cas" if !self.cas => {
+                return err(
+                    e,
+                    ":cas is not an operation of a plain register (use --model cas-register)",
+                );
+            }
             "cas" => {
                 let (a, b) = pair_of(&e.value, e)?;
                 RegisterInput::Cas(a, b)
@@ -148,66 +236,66 @@ pub fn register_history_as(
                     ),
                 );
             }
-        };
-        let (client, call) = (e.process as u64, inv as u64);
-        match done.map(|d| (d, &events[d])) {
-            None => h.unknown(client, call, input),
-            Some((d, c)) => match (c.kind, &input) {
-                (Kind::Ok, RegisterInput::Read) => match int_or_nil(&c.value, c)? {
-                    // Completed, but what it saw is unknown: it must still take effect in time.
-                    None if how == RegisterReading::Knossos => h.ops.push(Operation {
-                        client,
-                        call,
-                        ret: Some(d as u64),
-                        input,
-                        output: None,
-                        status: Status::Ok,
-                    }),
-                    v => h.ok(client, call, d as u64, input, RegisterOutput::Read(v)),
-                },
-                (Kind::Ok, RegisterInput::Write(_)) => {
-                    h.ok(client, call, d as u64, input, RegisterOutput::Written)
-                }
-                (Kind::Ok, RegisterInput::Cas(..)) => {
-                    h.ok(client, call, d as u64, input, RegisterOutput::Cas(true))
-                }
-                (Kind::Fail, RegisterInput::Cas(..)) if etcd => {
-                    h.ok(client, call, d as u64, input, RegisterOutput::Cas(false))
-                }
-                (Kind::Fail, RegisterInput::Read) if etcd => h.unknown(client, call, input),
-                (Kind::Fail, _) => h.fail(client, call, d as u64, input),
-                _ => h.unknown(client, call, input),
-            },
-        }
+        })
     }
-    Ok(h)
+    fn outcome(
+        &self,
+        _: usize,
+        input: &RegisterInput,
+        c: &Event,
+    ) -> Result<Outcome<RegisterOutput>, ParseError> {
+        let etcd = self.how == RegisterReading::Etcd;
+        Ok(match (c.kind, input) {
+            (Kind::Ok, RegisterInput::Read) => match int_or_nil(&c.value, c)? {
+                // Completed, but what it saw is unknown: it must still take effect in time.
+                None if self.how == RegisterReading::Knossos => Outcome::Ok(None),
+                v => Outcome::Ok(Some(RegisterOutput::Read(v))),
+            },
+            (Kind::Ok, RegisterInput::Write(_)) => Outcome::Ok(Some(RegisterOutput::Written)),
+            (Kind::Ok, RegisterInput::Cas(..)) => Outcome::Ok(Some(RegisterOutput::Cas(true))),
+            (Kind::Fail, RegisterInput::Cas(..)) if etcd => {
+                Outcome::Ok(Some(RegisterOutput::Cas(false)))
+            }
+            (Kind::Fail, RegisterInput::Read) if etcd => Outcome::Unknown,
+            (Kind::Fail, _) => Outcome::Fail,
+            _ => Outcome::Unknown,
+        })
+    }
 }
 
 /// A key-value history (get / put / append by key).
 pub fn kv_history(events: &[Event]) -> Result<History<KvInput, KvOutput>, ParseError> {
-    let mut h = History::new();
-    let text = |v: &Val, e: &Event| -> Result<String, ParseError> {
-        match v {
-            Val::Str(s) => Ok(s.clone()),
-            Val::Nil => Ok(String::new()),
-            Val::Int(i) => Ok(i.to_string()),
-            _ => err(e, format!("expected a string value, found {v}")),
-        }
-    };
-    for (inv, done) in pair(events)? {
-        let e = &events[inv];
+    build(KvConv, events)
+}
+
+fn kv_text(v: &Val, e: &Event) -> Result<String, ParseError> {
+    match v {
+        Val::Str(s) => Ok(s.clone()),
+        Val::Nil => Ok(String::new()),
+        Val::Int(i) => Ok(i.to_string()),
+        _ => err(e, format!("expected a string value, found {v}")),
+    }
+}
+
+/// Key-value records.
+pub struct KvConv;
+
+impl Conv for KvConv {
+    type I = KvInput;
+    type O = KvOutput;
+    fn input(&self, e: &Event) -> Result<KvInput, ParseError> {
         let Some(key) = e.key.clone() else {
             return err(e, "a key-value operation needs :key");
         };
-        let input = match e.f.as_str() {
+        Ok(match e.f.as_str() {
             "get" | "read" => KvInput::Get { key },
             "put" | "write" => KvInput::Put {
                 key,
-                value: text(&e.value, e)?,
+                value: kv_text(&e.value, e)?,
             },
             "append" => KvInput::Append {
                 key,
-                value: text(&e.value, e)?,
+                value: kv_text(&e.value, e)?,
             },
             f => {
                 return err(
@@ -217,61 +305,65 @@ pub fn kv_history(events: &[Event]) -> Result<History<KvInput, KvOutput>, ParseE
                     ),
                 );
             }
-        };
-        let (client, call) = (e.process as u64, inv as u64);
-        match done.map(|d| (d, &events[d])) {
-            None => h.unknown(client, call, input),
-            Some((d, c)) => match c.kind {
-                Kind::Ok => {
-                    let out = match &input {
-                        KvInput::Get { .. } => KvOutput::Value(text(&c.value, c)?),
-                        _ => KvOutput::Done,
-                    };
-                    h.ok(client, call, d as u64, input, out)
-                }
-                Kind::Fail => h.fail(client, call, d as u64, input),
-                _ => h.unknown(client, call, input),
-            },
-        }
+        })
     }
-    Ok(h)
+    fn outcome(
+        &self,
+        _: usize,
+        input: &KvInput,
+        c: &Event,
+    ) -> Result<Outcome<KvOutput>, ParseError> {
+        Ok(match c.kind {
+            Kind::Ok => Outcome::Ok(Some(match input {
+                KvInput::Get { .. } => KvOutput::Value(kv_text(&c.value, c)?),
+                _ => KvOutput::Done,
+            })),
+            Kind::Fail => Outcome::Fail,
+            _ => Outcome::Unknown,
+        })
+    }
 }
 
 /// A mutex history (acquire / release; an acquire's value, if an integer, is its fencing token).
 pub fn mutex_history(events: &[Event]) -> Result<History<MutexInput, MutexOutput>, ParseError> {
-    let mut h = History::new();
-    for (inv, done) in pair(events)? {
-        let e = &events[inv];
-        let input = match e.f.as_str() {
-            "acquire" | "lock" => MutexInput::Acquire,
-            "release" | "unlock" => MutexInput::Release,
-            f => {
-                return err(
-                    e,
-                    format!("unknown operation :{f} for a mutex (expected :acquire or :release)"),
-                );
-            }
-        };
-        let (client, call) = (e.process as u64, inv as u64);
-        match done.map(|d| (d, &events[d])) {
-            None => h.unknown(client, call, input),
-            Some((d, c)) => match (c.kind, &input) {
-                (Kind::Ok, MutexInput::Acquire) => {
-                    let tok = match &c.value {
-                        Val::Int(t) => Some(*t),
-                        _ => None,
-                    };
-                    h.ok(client, call, d as u64, input, MutexOutput::Granted(tok))
-                }
-                (Kind::Ok, MutexInput::Release) => {
-                    h.ok(client, call, d as u64, input, MutexOutput::Released)
-                }
-                (Kind::Fail, _) => h.fail(client, call, d as u64, input),
-                _ => h.unknown(client, call, input),
-            },
+    build(MutexConv, events)
+}
+
+/// Lock records.
+pub struct MutexConv;
+
+impl Conv for MutexConv {
+    type I = MutexInput;
+    type O = MutexOutput;
+    fn input(&self, e: &Event) -> Result<MutexInput, ParseError> {
+        match e.f.as_str() {
+            "acquire" | "lock" => Ok(MutexInput::Acquire),
+            "release" | "unlock" => Ok(MutexInput::Release),
+            f => err(
+                e,
+                format!("unknown operation :{f} for a mutex (expected :acquire or :release)"),
+            ),
         }
     }
-    Ok(h)
+    fn outcome(
+        &self,
+        _: usize,
+        input: &MutexInput,
+        c: &Event,
+    ) -> Result<Outcome<MutexOutput>, ParseError> {
+        Ok(match (c.kind, input) {
+            (Kind::Ok, MutexInput::Acquire) => {
+                let tok = match &c.value {
+                    Val::Int(t) => Some(*t),
+                    _ => None,
+                };
+                Outcome::Ok(Some(MutexOutput::Granted(tok)))
+            }
+            (Kind::Ok, MutexInput::Release) => Outcome::Ok(Some(MutexOutput::Released)),
+            (Kind::Fail, _) => Outcome::Fail,
+            _ => Outcome::Unknown,
+        })
+    }
 }
 
 /// A transaction `[[:read :x nil] [:write :y 2]]` (`:r`/`:w` too).
@@ -309,9 +401,16 @@ fn txn(v: &Val, e: &Event) -> Result<Vec<MicroOp>, ParseError> {
 pub fn multi_register_history(
     events: &[Event],
 ) -> Result<History<TxnInput, TxnOutput>, ParseError> {
-    let mut h = History::new();
-    for (inv, done) in pair(events)? {
-        let e = &events[inv];
+    build(TxnConv, events)
+}
+
+/// Transaction records of a multi-register.
+pub struct TxnConv;
+
+impl Conv for TxnConv {
+    type I = TxnInput;
+    type O = TxnOutput;
+    fn input(&self, e: &Event) -> Result<TxnInput, ParseError> {
         if e.f != "txn" {
             return err(
                 e,
@@ -321,33 +420,34 @@ pub fn multi_register_history(
                 ),
             );
         }
-        let input = TxnInput(txn(&e.value, e)?);
-        let (client, call) = (e.process as u64, inv as u64);
-        match done.map(|d| (d, &events[d])) {
-            None => h.unknown(client, call, input),
-            Some((d, c)) => match c.kind {
-                Kind::Ok => {
-                    let out = txn(&c.value, c)?;
-                    let same = out.len() == input.0.len()
-                        && out
-                            .iter()
-                            .zip(&input.0)
-                            .all(|(a, b)| a.write == b.write && a.key == b.key);
-                    if !same {
-                        return err(
-                            c,
-                            format!(
-                                "the completed transaction does not match its invocation at line {}",
-                                e.pos.line
-                            ),
-                        );
-                    }
-                    h.ok(client, call, d as u64, input, TxnOutput(out))
-                }
-                Kind::Fail => h.fail(client, call, d as u64, input),
-                _ => h.unknown(client, call, input),
-            },
-        }
+        Ok(TxnInput(txn(&e.value, e)?))
     }
-    Ok(h)
+    fn outcome(
+        &self,
+        inv_line: usize,
+        input: &TxnInput,
+        c: &Event,
+    ) -> Result<Outcome<TxnOutput>, ParseError> {
+        Ok(match c.kind {
+            Kind::Ok => {
+                let out = txn(&c.value, c)?;
+                let same = out.len() == input.0.len()
+                    && out
+                        .iter()
+                        .zip(&input.0)
+                        .all(|(a, b)| a.write == b.write && a.key == b.key);
+                if !same {
+                    return err(
+                        c,
+                        format!(
+                            "the completed transaction does not match its invocation at line {inv_line}"
+                        ),
+                    );
+                }
+                Outcome::Ok(Some(TxnOutput(out)))
+            }
+            Kind::Fail => Outcome::Fail,
+            _ => Outcome::Unknown,
+        })
+    }
 }
