@@ -256,35 +256,32 @@ impl<R> KvReply<R> {
 
 /// A replicated key-value store's dedup table: per client, the last sequence number applied
 /// and its result, so that a retried request is applied once (Raft §8; Multi-Paxos uses the
-/// same, and so does the lock table of `CoordinatorLock`, with its own result type). Rebuilt
-/// from the log on restart by applying it again.
+/// same, and so does the lock table of `CoordinatorLock`, with its own result type), indexed
+/// by client number. Rebuilt from the log on restart by applying it again.
 #[derive(Clone, Debug)]
-pub struct Sessions<R = KvResult>(std::collections::BTreeMap<u32, (u64, R)>);
+pub struct Sessions<R = KvResult>(Vec<Option<(u64, R)>>);
 
 impl<R> Default for Sessions<R> {
     fn default() -> Self {
-        Sessions(std::collections::BTreeMap::new())
+        Sessions(Vec::new())
     }
 }
 
 impl<R: Clone> Sessions<R> {
     /// Runs `apply` for request (`client`, `seq`) unless it was applied already: its result,
-    /// the stored one for a retry of the last request, or `None` for an older one.
+    /// the stored one for a retry of the last request, or `None` for an older one. Clients are
+    /// numbered from 0, so the table is indexed by client (a tree of a thousand clients cost a
+    /// search per apply on every server).
     pub fn apply_once(&mut self, client: u32, seq: u64, apply: impl FnOnce() -> R) -> Option<R> {
-        use std::collections::btree_map::Entry;
-        match self.0.entry(client) {
-            Entry::Occupied(e) if e.get().0 >= seq => {
-                let (last, res) = e.get();
-                (*last == seq).then(|| res.clone())
-            }
-            Entry::Occupied(mut e) => {
+        let c = client as usize;
+        if self.0.len() <= c {
+            self.0.resize_with(c + 1, || None);
+        }
+        match &mut self.0[c] {
+            Some((last, res)) if *last >= seq => (*last == seq).then(|| res.clone()),
+            slot => {
                 let r = apply();
-                *e.get_mut() = (seq, r.clone());
-                Some(r)
-            }
-            Entry::Vacant(e) => {
-                let r = apply();
-                e.insert((seq, r.clone()));
+                *slot = Some((seq, r.clone()));
                 Some(r)
             }
         }
@@ -292,7 +289,8 @@ impl<R: Clone> Sessions<R> {
     /// The result of (`client`, `seq`) if it is the client's last applied request.
     pub fn answered(&self, client: u32, seq: u64) -> Option<R> {
         self.0
-            .get(&client)
+            .get(client as usize)?
+            .as_ref()
             .filter(|(last, _)| *last == seq)
             .map(|(_, r)| r.clone())
     }
