@@ -2,8 +2,11 @@
 //! stretched in simulated time (100 s .. 3,600 s, 3 and 5 servers) and in clients (1 ..
 //! 1,000 on 3 keys over 20 s), each row run twice (engine with election safety only, then
 //! every check) in a fresh process of this binary, so that its peak RSS is its own. Prints
-//! events, CPU time (user + system, from `getrusage`), events per CPU-second, peak RSS, the
-//! verdict, and the growth exponent of CPU time against events between each pair of rows.
+//! events, client operations, CPU time (user + system, from `getrusage`), events per
+//! CPU-second, peak RSS, the verdict, and the growth exponent of CPU time against events (and
+//! against operations) between each pair of rows. Operations are the work as a user counts
+//! it: with more clients a leader's AppendEntries carry more entries, so events grow slower
+//! than operations and cost per event rises while cost per operation stays flat.
 //!
 //! What a row simulates is deterministic (seed 0 of a fixed scenario); only the timings vary.
 
@@ -103,6 +106,9 @@ pub fn spec(row: Row, all_checks: bool) -> RunSpec {
 #[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Measured {
     pub events: u64,
+    /// Client operations invoked.
+    #[serde(default)]
+    pub ops: u64,
     pub cpu_ms: f64,
     pub rss_kb: u64,
     pub verdict: String,
@@ -140,6 +146,7 @@ pub fn child(row: &str, all_checks: bool) -> Result<i32, InputError> {
         .unwrap_or_default();
     let m = Measured {
         events: o.stats.events,
+        ops: o.ops.len() as u64,
         cpu_ms: cpu1 - cpu0,
         rss_kb: rss,
         verdict: o.verdict().name().to_string(),
@@ -196,49 +203,56 @@ pub fn table(reps: u32, max_secs: u64) -> Result<(), InputError> {
         }
         println!("\n{title}");
         println!(
-            "{:>7} {:>7} {:>7} {:>10} {:>11} {:>11} {:>9} {:>8} {:>9} {:>6}  linearizability",
+            "{:>7} {:>7} {:>7} {:>10} {:>8} {:>11} {:>11} {:>9} {:>8} {:>9} {:>6} {:>7}  linearizability",
             "servers",
             "sim s",
             "clients",
             "events",
+            "ops",
             "CPU engine",
             "CPU all",
             "M ev/s",
             "RSS MB",
             "verdict",
-            "exp"
+            "exp",
+            "exp ops"
         );
-        let mut prev: Option<(u64, f64)> = None;
-        let mut first: Option<(u64, f64)> = None;
+        let mut prev: Option<(u64, u64, f64)> = None;
+        let mut first: Option<(u64, u64, f64)> = None;
         for row in rows {
             let e = measure(row, false, reps)?;
             let a = measure(row, true, reps)?;
-            let exp = prev.map_or(String::from("-"), |(e0, c0)| {
-                format!("{:.2}", exponent(e0, c0, a.events, a.cpu_ms))
-            });
+            let exp = |f: fn(&(u64, u64, f64)) -> u64, now: u64| {
+                prev.map_or(String::from("-"), |p| {
+                    format!("{:.2}", exponent(f(&p), p.2, now, a.cpu_ms))
+                })
+            };
             println!(
-                "{:>7} {:>7} {:>7} {:>10} {:>8.0} ms {:>8.0} ms {:>9.2} {:>8.1} {:>9} {:>6}  {}",
+                "{:>7} {:>7} {:>7} {:>10} {:>8} {:>8.0} ms {:>8.0} ms {:>9.2} {:>8.1} {:>9} {:>6} {:>7}  {}",
                 row.servers,
                 row.secs,
                 row.clients,
                 a.events,
+                a.ops,
                 e.cpu_ms,
                 a.cpu_ms,
                 a.events as f64 / a.cpu_ms / 1e3,
                 a.rss_kb as f64 / 1024.0,
                 a.verdict,
-                exp,
+                exp(|p| p.0, a.events),
+                exp(|p| p.1, a.ops),
                 a.lin
             );
-            first.get_or_insert((a.events, a.cpu_ms));
-            prev = Some((a.events, a.cpu_ms));
+            first.get_or_insert((a.events, a.ops, a.cpu_ms));
+            prev = Some((a.events, a.ops, a.cpu_ms));
         }
-        if let (Some((e0, c0)), Some((e1, c1))) = (first, prev)
+        if let (Some((e0, o0, c0)), Some((e1, o1, c1))) = (first, prev)
             && e1 != e0
         {
             println!(
-                "growth over the group: CPU ~ events^{:.2}",
-                exponent(e0, c0, e1, c1)
+                "growth over the group: CPU ~ events^{:.2}, ~ operations^{:.2}",
+                exponent(e0, c0, e1, c1),
+                exponent(o0, c0, o1, c1)
             );
         }
     }

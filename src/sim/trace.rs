@@ -40,9 +40,13 @@ impl Hasher for StableHasher {
         }
         let rest = chunks.remainder();
         if !rest.is_empty() {
-            let mut b = [0u8; 8];
-            b[..rest.len()].copy_from_slice(rest);
-            self.mix(u64::from_le_bytes(b) ^ ((rest.len() as u64) << 56));
+            // The remainder as a little-endian word padded with zeros, assembled byte by byte
+            // (a copy into a buffer costs a `memcpy` call per short string hashed).
+            let mut w = 0u64;
+            for (k, &b) in rest.iter().enumerate() {
+                w |= (b as u64) << (8 * k);
+            }
+            self.mix(w ^ ((rest.len() as u64) << 56));
         }
     }
     #[inline]

@@ -97,18 +97,33 @@ impl KvOp {
     pub fn apply(&self, kv: &mut std::collections::BTreeMap<String, String>) -> KvResult {
         match self {
             KvOp::Get { key } => KvResult::Value(kv.get(key).cloned().unwrap_or_default()),
+            // A key already in the map is updated in place (no copy of the key made to be
+            // dropped): the map ends the same.
             KvOp::Put { key, value } => {
-                kv.insert(key.clone(), value.clone());
+                match kv.get_mut(key) {
+                    Some(v) => value.clone_into(v),
+                    None => {
+                        kv.insert(key.clone(), value.clone());
+                    }
+                }
                 KvResult::Done
             }
             KvOp::Append { key, value } => {
-                kv.entry(key.clone()).or_default().push_str(value);
+                match kv.get_mut(key) {
+                    Some(v) => v.push_str(value),
+                    None => {
+                        kv.insert(key.clone(), value.clone());
+                    }
+                }
                 KvResult::Done
             }
             KvOp::Cas { key, from, to } => {
-                let cur = kv.entry(key.clone()).or_default();
+                let cur = match kv.get_mut(key) {
+                    Some(v) => v,
+                    None => kv.entry(key.clone()).or_default(),
+                };
                 if cur == from {
-                    *cur = to.clone();
+                    to.clone_into(cur);
                     KvResult::Cas(true)
                 } else {
                     KvResult::Cas(false)
@@ -159,7 +174,7 @@ impl<Op: OpText> Command<Op> {
             Command::Noop => s.push_str("noop"),
             Command::Client { client, op, .. } => {
                 s.push('c');
-                push_decimal(&mut s, *client);
+                push_decimal(&mut s, (*client).into());
                 s.push(' ');
                 op.write_short(&mut s);
             }
@@ -169,9 +184,10 @@ impl<Op: OpText> Command<Op> {
     }
 }
 
-/// Appends `n` in decimal, without the formatting machinery (log cells are drawn often).
-fn push_decimal(s: &mut String, mut n: u32) {
-    let mut b = [0u8; 10];
+/// Appends `n` in decimal, without the formatting machinery (log cells are drawn often, and
+/// a client names a key and a value per operation).
+fn push_decimal(s: &mut String, mut n: u64) {
+    let mut b = [0u8; 20];
     let mut i = b.len();
     loop {
         i -= 1;
@@ -240,26 +256,32 @@ impl<R> KvReply<R> {
 
 /// A replicated key-value store's dedup table: per client, the last sequence number applied
 /// and its result, so that a retried request is applied once (Raft §8; Multi-Paxos uses the
-/// same, and so does the lock table of `CoordinatorLock`, with its own result type). Rebuilt
-/// from the log on restart by applying it again.
+/// same, and so does the lock table of `CoordinatorLock`, with its own result type), indexed
+/// by client number. Rebuilt from the log on restart by applying it again.
 #[derive(Clone, Debug)]
-pub struct Sessions<R = KvResult>(std::collections::BTreeMap<u32, (u64, R)>);
+pub struct Sessions<R = KvResult>(Vec<Option<(u64, R)>>);
 
 impl<R> Default for Sessions<R> {
     fn default() -> Self {
-        Sessions(std::collections::BTreeMap::new())
+        Sessions(Vec::new())
     }
 }
 
 impl<R: Clone> Sessions<R> {
     /// Runs `apply` for request (`client`, `seq`) unless it was applied already: its result,
-    /// the stored one for a retry of the last request, or `None` for an older one.
+    /// the stored one for a retry of the last request, or `None` for an older one. Clients are
+    /// numbered from 0, so the table is indexed by client (a tree of a thousand clients cost a
+    /// search per apply on every server).
     pub fn apply_once(&mut self, client: u32, seq: u64, apply: impl FnOnce() -> R) -> Option<R> {
-        match self.0.get(&client) {
+        let c = client as usize;
+        if self.0.len() <= c {
+            self.0.resize_with(c + 1, || None);
+        }
+        match &mut self.0[c] {
             Some((last, res)) if *last >= seq => (*last == seq).then(|| res.clone()),
-            _ => {
+            slot => {
                 let r = apply();
-                self.0.insert(client, (seq, r.clone()));
+                *slot = Some((seq, r.clone()));
                 Some(r)
             }
         }
@@ -267,7 +289,8 @@ impl<R: Clone> Sessions<R> {
     /// The result of (`client`, `seq`) if it is the client's last applied request.
     pub fn answered(&self, client: u32, seq: u64) -> Option<R> {
         self.0
-            .get(&client)
+            .get(client as usize)?
+            .as_ref()
             .filter(|(last, _)| *last == seq)
             .map(|(_, r)| r.clone())
     }
@@ -632,12 +655,21 @@ impl KvClient {
         let m = &self.spec.mix;
         let total = (m.get + m.put + m.append + m.cas) as u64;
         let pick = ctx.random_range(0, total - 1);
-        let key = format!("k{}", ctx.random_range(0, self.spec.keys as u64 - 1));
-        let value = format!("c{}.{} ", self.index, self.seq);
+        let mut key = String::with_capacity(4);
+        key.push('k');
+        push_decimal(&mut key, ctx.random_range(0, self.spec.keys as u64 - 1));
         let (g, p, a) = (m.get as u64, m.put as u64, m.append as u64);
         if pick < g {
-            KvOp::Get { key }
-        } else if pick < g + p {
+            return KvOp::Get { key };
+        }
+        // `c{index}.{seq} `: unique, so that histories are checkable.
+        let mut value = String::with_capacity(16);
+        value.push('c');
+        push_decimal(&mut value, self.index.into());
+        value.push('.');
+        push_decimal(&mut value, self.seq);
+        value.push(' ');
+        if pick < g + p {
             KvOp::Put { key, value }
         } else if pick < g + p + a {
             KvOp::Append { key, value }
@@ -724,14 +756,39 @@ pub struct HistoryBuilder {
     hist: History<KvInput, KvOutput>,
     /// (client, seq) per operation.
     ids: Vec<(u32, u64)>,
-    open: std::collections::BTreeMap<(u32, u64), usize>,
+    /// Per client (its index): (seq, operation) of its invocations not yet completed or
+    /// given up. A closed-loop client has at most one open, so a short list per client
+    /// beats a tree of every open operation of a thousand clients.
+    open: Vec<Vec<(u64, usize)>>,
+}
+
+impl HistoryBuilder {
+    fn open_mut(&mut self, client: u32) -> &mut Vec<(u64, usize)> {
+        let c = client as usize;
+        if self.open.len() <= c {
+            self.open.resize_with(c + 1, Vec::new);
+        }
+        &mut self.open[c]
+    }
+
+    /// Removes and returns the open operation (`client`, `seq`).
+    fn close(&mut self, client: u32, seq: u64) -> Option<usize> {
+        let open = self.open.get_mut(client as usize)?;
+        let k = open.iter().position(|&(s, _)| s == seq)?;
+        Some(open.swap_remove(k).1)
+    }
 }
 
 impl HistoryBuilder {
     pub fn push(&mut self, t: Time, o: ClientObs) {
         match o {
             ClientObs::Invoke { client, seq, op } => {
-                self.open.insert((client, seq), self.ids.len());
+                let i = self.ids.len();
+                let open = self.open_mut(client);
+                match open.iter_mut().find(|(s, _)| *s == seq) {
+                    Some(o) => o.1 = i, // invoked again: the latest invocation is the open one
+                    None => open.push((seq, i)),
+                }
                 crate::frugal::push(&mut self.ids, (client, seq));
                 let input = match op {
                     KvOp::Get { key } => KvInput::Get { key },
@@ -756,7 +813,7 @@ impl HistoryBuilder {
                 seq,
                 result,
             } => {
-                if let Some(i) = self.open.remove(&(client, seq)) {
+                if let Some(i) = self.close(client, seq) {
                     let op = &mut self.hist.ops[i];
                     op.ret = Some(t);
                     op.status = crate::check::Status::Ok;
@@ -768,7 +825,7 @@ impl HistoryBuilder {
                 }
             }
             ClientObs::GiveUp { client, seq } => {
-                self.open.remove(&(client, seq));
+                self.close(client, seq);
             }
         }
     }
@@ -820,17 +877,145 @@ pub fn history(
     b.finish()
 }
 
+/// `c3 put k1 "c3.7 " -> ok`: one operation as reports list it. Written into one string
+/// (a run of a thousand clients describes a hundred thousand operations), byte for byte what
+/// `format!` with `{:?}` of the values gives.
 fn describe(client: u32, op: &KvInput, res: Option<&KvOutput>) -> String {
-    let out = match res {
-        None => "?".to_string(),
-        Some(KvOutput::Value(v)) => format!("{v:?}"),
-        Some(KvOutput::Done) => "ok".into(),
-        Some(KvOutput::Cas(b)) => if *b { "ok" } else { "failed" }.into(),
-    };
+    let mut s = String::with_capacity(48);
+    s.push('c');
+    push_decimal(&mut s, client.into());
+    s.push(' ');
     match op {
-        KvInput::Get { key } => format!("c{client} get {key} -> {out}"),
-        KvInput::Put { key, value } => format!("c{client} put {key} {value:?} -> {out}"),
-        KvInput::Append { key, value } => format!("c{client} append {key} {value:?} -> {out}"),
-        KvInput::Cas { key, from, to } => format!("c{client} cas {key} {from:?}->{to:?} -> {out}"),
+        KvInput::Get { key } => {
+            s.push_str("get ");
+            s.push_str(key);
+        }
+        KvInput::Put { key, value } | KvInput::Append { key, value } => {
+            s.push_str(if matches!(op, KvInput::Put { .. }) {
+                "put "
+            } else {
+                "append "
+            });
+            s.push_str(key);
+            s.push(' ');
+            push_debug(&mut s, value);
+        }
+        KvInput::Cas { key, from, to } => {
+            s.push_str("cas ");
+            s.push_str(key);
+            s.push(' ');
+            push_debug(&mut s, from);
+            s.push_str("->");
+            push_debug(&mut s, to);
+        }
+    }
+    s.push_str(" -> ");
+    match res {
+        None => s.push('?'),
+        Some(KvOutput::Value(v)) => push_debug(&mut s, v),
+        Some(KvOutput::Done) => s.push_str("ok"),
+        Some(KvOutput::Cas(b)) => s.push_str(if *b { "ok" } else { "failed" }),
+    }
+    s
+}
+
+/// Appends `v` as `{:?}` shows it: quoted as it is when every byte is printable ASCII other
+/// than a quote or a backslash (what `Debug` leaves alone), else through `Debug`.
+fn push_debug(s: &mut String, v: &str) {
+    if v.bytes()
+        .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+    {
+        s.push('"');
+        s.push_str(v);
+        s.push('"');
+    } else {
+        use std::fmt::Write;
+        let _ = write!(s, "{v:?}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn push_decimal_writes_decimal() {
+        for n in [0, 7, 10, 99, 1000, 123_456_789, u64::MAX] {
+            let mut s = String::from("x");
+            push_decimal(&mut s, n);
+            assert_eq!(s, format!("x{n}"));
+        }
+    }
+
+    /// `describe` writes what `format!` with `{:?}` wrote, escapes and all.
+    #[test]
+    fn describe_matches_debug_formatting() {
+        let old = |client: u32, op: &KvInput, res: Option<&KvOutput>| {
+            let out = match res {
+                None => "?".to_string(),
+                Some(KvOutput::Value(v)) => format!("{v:?}"),
+                Some(KvOutput::Done) => "ok".into(),
+                Some(KvOutput::Cas(b)) => if *b { "ok" } else { "failed" }.into(),
+            };
+            match op {
+                KvInput::Get { key } => format!("c{client} get {key} -> {out}"),
+                KvInput::Put { key, value } => format!("c{client} put {key} {value:?} -> {out}"),
+                KvInput::Append { key, value } => {
+                    format!("c{client} append {key} {value:?} -> {out}")
+                }
+                KvInput::Cas { key, from, to } => {
+                    format!("c{client} cas {key} {from:?}->{to:?} -> {out}")
+                }
+            }
+        };
+        let values = [
+            "",
+            "c3.7 ",
+            "a\"b",
+            "back\\slash",
+            "tab\there",
+            "nl\n",
+            "é",
+            "\u{301}x",
+            "\u{7f}",
+            "~ok~",
+            "zero\0",
+        ];
+        for v in values {
+            let s = || v.to_string();
+            let ops = [
+                KvInput::Get { key: "k0".into() },
+                KvInput::Put {
+                    key: "k1".into(),
+                    value: s(),
+                },
+                KvInput::Append {
+                    key: "k2".into(),
+                    value: s(),
+                },
+                KvInput::Cas {
+                    key: "k0".into(),
+                    from: s(),
+                    to: "x".into(),
+                },
+                KvInput::Cas {
+                    key: "k0".into(),
+                    from: "".into(),
+                    to: s(),
+                },
+            ];
+            let outs = [
+                None,
+                Some(KvOutput::Value(s())),
+                Some(KvOutput::Done),
+                Some(KvOutput::Cas(true)),
+                Some(KvOutput::Cas(false)),
+            ];
+            for op in &ops {
+                for out in &outs {
+                    assert_eq!(describe(7, op, out.as_ref()), old(7, op, out.as_ref()));
+                }
+            }
+        }
     }
 }

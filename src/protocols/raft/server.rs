@@ -108,6 +108,12 @@ pub struct Server<M: StateMachine = KvMachine> {
     /// Log index -> (client node, client, seq, attempt) of the request waiting for it, its
     /// latest attempt (leader only).
     waiting: BTreeMap<u64, (u32, u32, u64, u32)>,
+    /// Leader only: (client, seq, index) of every client entry of the log past `commit_index`,
+    /// so that a retry finds its entry in O(log n) rather than by a scan of every uncommitted
+    /// entry (which made a leader's cost per request grow with the number of clients). Built
+    /// from the log when this server becomes leader, extended by [`Self::append`] (a leader's
+    /// log changes only there), pruned as `commit_index` advances, dropped with leadership.
+    uncommitted: BTreeSet<(u32, u64, u64)>,
 }
 
 type Ctx<'a, 'b, N> = &'a mut Context<'b, N>;
@@ -127,6 +133,7 @@ impl<M: StateMachine> Server<M> {
             match_index: Vec::new(),
             sm: M::default(),
             waiting: BTreeMap::new(),
+            uncommitted: BTreeSet::new(),
         }
     }
 
@@ -245,6 +252,7 @@ impl<M: StateMachine> Server<M> {
             if self.role == Role::Leader {
                 // A deposed leader answers no one: whoever commits the entries answers retries.
                 self.waiting.clear();
+                self.uncommitted.clear();
                 ctx.cancel_timer(N::raft_timer(Timer::Heartbeat));
             }
             self.role = role;
@@ -372,6 +380,13 @@ impl<M: StateMachine> Server<M> {
         self.next_index = vec![last; n];
         self.match_index = vec![0; n];
         self.match_index[self.id as usize] = last;
+        self.uncommitted.clear();
+        let log = &ctx.durable_ref().log;
+        for (i, e) in log.iter().enumerate().skip(self.commit_index as usize) {
+            if let Command::Client { client, seq, .. } = e.command {
+                self.uncommitted.insert((client, seq, i as u64 + 1));
+            }
+        }
         Self::observe(ctx, Obs::Leader { term, len: last });
         ctx.cancel_timer(N::raft_timer(Timer::Election));
         for peer in ctx.peers().collect::<Vec<_>>() {
@@ -615,21 +630,42 @@ impl<M: StateMachine> Server<M> {
     fn advance_commit<N: RaftHost<M>>(&mut self, ctx: Ctx<'_, '_, N>) {
         let current = ctx.durable_ref().current_term;
         let last = Self::last_index(ctx);
-        let mut n = last;
+        // The largest N on a majority is the majority-th largest matchIndex: only indexes up
+        // to it can qualify, so the search starts there rather than at the end of the log
+        // (which lies ahead of the replicas by every request in flight).
+        let majority = Self::majority(ctx);
+        let on_majority = self
+            .match_index
+            .iter()
+            .copied()
+            .filter(|&m| self.match_index.iter().filter(|&&x| x >= m).count() >= majority)
+            .max()
+            .unwrap_or(0);
+        let mut n = last.min(on_majority);
         while n > self.commit_index {
             // BUG (commit_previous_term): the Figure 8 mistake. Counting replicas is enough to
             // commit an entry only if it is from the leader's current term; an entry of an
             // earlier term that is on a majority can still be overwritten by a later leader.
             let own_term =
                 Self::term_at(ctx, n) == current || self.bug(RaftBug::CommitPreviousTerm);
-            let replicas = self.match_index.iter().filter(|&&m| m >= n).count();
-            if own_term && replicas >= Self::majority(ctx) {
-                self.commit_index = n;
-                self.apply(ctx);
+            if own_term {
+                self.commit(ctx, n);
                 break;
             }
             n -= 1;
         }
+    }
+
+    /// A leader's commit index moves to `n` (entries past it stay indexed for retries).
+    fn commit<N: RaftHost<M>>(&mut self, ctx: Ctx<'_, '_, N>, n: u64) {
+        let log = &ctx.durable_ref().log;
+        for i in self.commit_index..n.min(log.len() as u64) {
+            if let Command::Client { client, seq, .. } = log[i as usize].command {
+                self.uncommitted.remove(&(client, seq, i + 1));
+            }
+        }
+        self.commit_index = n;
+        self.apply(ctx);
     }
 
     /// Applies committed entries in order; the leader answers the clients waiting on them.
@@ -688,8 +724,15 @@ impl<M: StateMachine> Server<M> {
     /// date: its index.
     fn append<N: RaftHost<M>>(&mut self, ctx: Ctx<'_, '_, N>, command: Command<M::Op>) -> u64 {
         let term = ctx.durable_ref().current_term;
+        let key = match command {
+            Command::Client { client, seq, .. } => Some((client, seq)),
+            _ => None,
+        };
         Self::p(ctx).push(Entry { term, command });
         let last = Self::last_index(ctx);
+        if let Some((client, seq)) = key {
+            self.uncommitted.insert((client, seq, last));
+        }
         self.match_index[self.id as usize] = last;
         for peer in ctx.peers().collect::<Vec<_>>() {
             if self.next_index[peer.idx()] == last {
@@ -743,19 +786,28 @@ impl<M: StateMachine> Server<M> {
             Self::send(ctx, from, Msg::Reply(KvReply::done(&r, result)));
             return;
         }
-        // Already in the log (a retry of an uncommitted request)? Wait for that entry.
-        let existing = ctx
-            .durable_ref()
-            .log
-            .iter()
-            .enumerate()
-            .skip(self.commit_index as usize)
-            .find_map(|(i, e)| match &e.command {
-                Command::Client { client, seq, .. } if *client == r.client && *seq == r.seq => {
-                    Some(i as u64 + 1)
-                }
-                _ => None,
-            });
+        // Already in the log (a retry of an uncommitted request)? Wait for that entry: the
+        // first one past the commit index.
+        let existing = self
+            .uncommitted
+            .range((r.client, r.seq, self.commit_index + 1)..=(r.client, r.seq, u64::MAX))
+            .next()
+            .map(|&(_, _, i)| i);
+        debug_assert_eq!(
+            existing,
+            ctx.durable_ref()
+                .log
+                .iter()
+                .enumerate()
+                .skip(self.commit_index as usize)
+                .find_map(|(i, e)| match &e.command {
+                    Command::Client { client, seq, .. } if (*client, *seq) == (r.client, r.seq) =>
+                        Some(i as u64 + 1),
+                    _ => None,
+                }),
+            "n{}: the index of uncommitted entries disagrees with the log",
+            self.id
+        );
         let index = match existing {
             Some(i) => i,
             None => self.append(
