@@ -15,8 +15,12 @@
   var lastLog = [];
   D.views.forEach(function (c) {
     if (c[1] >= N) return;
-    // A log written 0 is the node's previous one.
-    if (c[2]) { if (c[2][3] === 0) c[2][3] = lastLog[c[1]] || []; else lastLog[c[1]] = c[2][3]; }
+    // A log is [cells kept from the end of the node's previous log, new cells...].
+    if (c[2]) {
+      var prev = lastLog[c[1]] || [], k = c[2][3][0];
+      c[2][3] = prev.slice(prev.length - k).concat(c[2][3].slice(1));
+      lastLog[c[1]] = c[2][3];
+    }
     vs[c[1]].push(c[0]); vv[c[1]].push(c[2]);
   });
   var rolesOf = [];
