@@ -37,16 +37,38 @@ pub fn section(
     });
     let mut d = String::with_capacity(recs.len() * 28 + outcome.views.len() * 120);
     d.push_str("{\"names\":[");
-    for n in 0..nodes {
+    // Nodes past the clients (a lock's protected resource) are named by their view's role.
+    let all = recs
+        .iter()
+        .map(|r| r.node.0.max(r.peer.0) + 1)
+        .max()
+        .unwrap_or(0)
+        .max(nodes);
+    for n in 0..all {
         if n > 0 {
             d.push(',');
         }
-        d.push_str(&json(&names.node(n)));
+        if n < nodes {
+            d.push_str(&json(&names.node(n)));
+        } else {
+            let role = outcome
+                .views
+                .iter()
+                .find(|v| v.node == n)
+                .and_then(|v| v.view.as_ref())
+                .map_or("", |v| v.role);
+            let name = if role.is_empty() {
+                format!("x{}", n - nodes)
+            } else {
+                role.to_string()
+            };
+            d.push_str(&json(&name));
+        }
     }
     let _ = write!(
         d,
-        "],\"servers\":{},\"start\":{start},\"kinds\":[",
-        spec.servers
+        "],\"servers\":{},\"clients\":{},\"start\":{start},\"kinds\":[",
+        spec.servers, spec.workload.clients
     );
     for (k, kind) in KINDS.iter().enumerate() {
         if k > 0 {

@@ -191,6 +191,7 @@ const BUGS: &[(&str, u64, bool)] = &[
     ("lock-bug-no_drift_margin", 0, false),
     ("lock-bug-no_fencing", 0, true),
     ("lock-bug-release_without_owner_check", 0, false),
+    ("lock-bug-session_closed_after_acquire", 0, true),
     ("lock-bug-volatile_redis", 0, false),
     ("multipaxos-bug-no_gap_fill", 146, true),
     ("multipaxos-bug-skip_phase1_recovery", 0, false),
