@@ -201,7 +201,7 @@ fn raft_table(seeds: u64) -> Result<(), InputError> {
         let t = Instant::now();
         let spec = scenario.to_run_spec(seed, true);
         let o = run(&spec);
-        write_run_report(&dir, &spec, &o, String::new())
+        write_run_report(&dir, &spec, &o, String::new(), Default::default())
             .map_err(|e| InputError(format!("cannot write {}: {e}", dir.display())))?;
         full += t.elapsed().as_secs_f64();
     }

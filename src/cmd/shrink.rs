@@ -170,7 +170,7 @@ pub fn main(a: ShrinkArgs) -> Result<i32, InputError> {
     );
     print_sizes(&s.before, &after);
     let repro = format!("faultline run {} --seed {}", out.display(), a.seed);
-    write_run_report(&dir, &spec, &outcome, repro.clone())
+    write_run_report(&dir, &spec, &outcome, repro.clone(), Default::default())
         .map_err(|e| InputError(format!("cannot write the report: {e}")))?;
     println!(
         "scenario   {}\nreport     {}/report.html\nreproduce  {repro}",

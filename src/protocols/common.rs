@@ -22,6 +22,9 @@ pub fn pass(name: &str, detail: String) -> CheckOutcome {
         linearized: vec![],
         unplaced: vec![],
         culprits: vec![],
+        at: None,
+        nodes: vec![],
+        since: None,
     }
 }
 
@@ -35,6 +38,9 @@ pub fn fail(name: &str, detail: String, ops: Vec<usize>) -> CheckOutcome {
         linearized: vec![],
         unplaced: vec![],
         culprits: vec![],
+        at: None,
+        nodes: vec![],
+        since: None,
     }
 }
 
@@ -423,6 +429,11 @@ pub fn liveness(spec: &RunSpec, ops: &[OpRecord], end: Time) -> CheckOutcome {
                     fmt_time(from)
                 ),
                 involved,
+            )
+            // It shows once the bound ran out without a completion.
+            .dated(
+                since.saturating_add(bound).min(end),
+                [(spec.servers + c, format!("completed nothing from {}s", fmt_time(since)))],
             )
         }
     }

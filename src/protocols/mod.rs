@@ -243,6 +243,32 @@ pub struct CheckOutcome {
     /// (without any one of them the failing prefix could be linearized), e.g. a stale read.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub culprits: Vec<usize>,
+    /// For a violation: when it shows (the second leader's election, the apply that
+    /// diverged, the stale write), so that a report centres on it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at: Option<Time>,
+    /// For a violation: the nodes it involves, each with why (`leader of term 4`,
+    /// `applied index 7`), which a report highlights.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub nodes: Vec<(u32, String)>,
+    /// For a violation: when what led to it began (the first of two elections, the first
+    /// of two different learns), where a report's window opens.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub since: Option<Time>,
+}
+
+impl CheckOutcome {
+    /// This outcome, dated `at` and naming `nodes` (node id, why).
+    pub fn dated(mut self, at: Time, nodes: impl IntoIterator<Item = (u32, String)>) -> Self {
+        self.at = Some(at);
+        self.nodes.extend(nodes);
+        self
+    }
+    /// This outcome, with what led to it beginning at `t`.
+    pub fn since(mut self, t: Time) -> Self {
+        self.since = Some(t);
+        self
+    }
 }
 
 /// A node's role from `time` on (for role timelines).

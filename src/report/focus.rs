@@ -3,7 +3,7 @@
 //! leaders of one term), and the window of the trace that shows it. Protocol-neutral: it reads
 //! only checks, operations, roles and records. Also the names a report gives to nodes.
 
-use crate::protocols::{RunOutcome, RunSpec, Verdict};
+use crate::protocols::{CheckOutcome, RunOutcome, RunSpec, Verdict};
 use crate::sim::{EventKind, Time};
 
 /// How nodes are named in a report: `cluster.names` for servers (else `n0..`), `c0..` for
@@ -100,20 +100,32 @@ pub struct Focus {
 /// The most operations a focus names.
 const FOCUS_OPS: usize = 8;
 
-/// Where the report of `outcome` looks.
+/// The longest stretch before a violation that its window opens on (for a check whose story
+/// began long before it shows).
+const LEAD_MAX: Time = 2_000_000_000;
+
+/// Where the report of `outcome` looks: at its first violated check.
 pub fn focus(spec: &RunSpec, outcome: &RunOutcome) -> Focus {
     let end = outcome.stats.time;
-    let Some(c) = outcome
+    match outcome
         .checks
         .iter()
         .find(|c| c.verdict == Verdict::Violation)
-    else {
-        return Focus {
+    {
+        Some(c) => focus_on(spec, outcome, c),
+        None => Focus {
             from: 0,
             to: end.min(500_000_000),
             ..Default::default()
-        };
-    };
+        },
+    }
+}
+
+/// Where a report looks to show why check `c` failed: its operations (the culprits and the
+/// servers that answered them), else the time and nodes the check gave, else two leaders of
+/// one term in the roles.
+pub fn focus_on(spec: &RunSpec, outcome: &RunOutcome, c: &CheckOutcome) -> Focus {
+    let end = outcome.stats.time;
     let mut f = Focus {
         check: c.name.clone(),
         ..Default::default()
@@ -184,6 +196,16 @@ pub fn focus(spec: &RunSpec, outcome: &RunOutcome) -> Focus {
                 f.servers.push((r.peer.0, why));
             }
         }
+    } else if let Some(at) = c.at {
+        // The check dated itself: the window opens where its story began.
+        let since = c
+            .since
+            .unwrap_or(at)
+            .min(at)
+            .max(at.saturating_sub(LEAD_MAX));
+        f.time = Some(at);
+        f.from = since.saturating_sub(150_000_000);
+        f.to = at + 100_000_000;
     } else if let Some((a, b)) = two_leaders(outcome) {
         // Two leaders of one term: around the second election, with the first in the window.
         let (ra, rb) = (&outcome.roles[a], &outcome.roles[b]);
@@ -210,6 +232,23 @@ pub fn focus(spec: &RunSpec, outcome: &RunOutcome) -> Focus {
         // Not the violation's own time (the check names no operation or role to date it):
         // the step-through view opens there, the timelines are not marked.
         f.open_at = Some(t);
+    }
+    // The nodes the check names, whatever else located it; dated checks end the causal
+    // slice at their time.
+    let nodes = spec.servers + spec.workload.clients;
+    for (n, why) in &c.nodes {
+        if *n < nodes {
+            f.servers.push((*n, why.clone()));
+            if let Some(at) = c.at {
+                f.targets.push((*n, at));
+            }
+        }
+    }
+    if let (Some(at), false) = (c.at, f.ops.is_empty()) {
+        // Operations located the window: the check's own time marks the violation in it.
+        f.time = Some(at);
+        f.from = f.from.min(at.saturating_sub(150_000_000));
+        f.to = f.to.max(at + 100_000_000);
     }
     f.servers.sort();
     f.servers.dedup_by_key(|s| s.0);

@@ -34,6 +34,7 @@ pub fn write_visuals(
     spec: &RunSpec,
     outcome: &RunOutcome,
     summary: &Summary,
+    extras: super::Extras,
 ) -> io::Result<Vec<PathBuf>> {
     let end = outcome.stats.time.max(1);
     let names = Names::new(spec);
@@ -110,7 +111,8 @@ pub fn write_visuals(
         write_atomic(&p, svg.as_bytes())?;
         files.push(p);
     }
-    if !outcome.ops.is_empty()
+    if extras.png
+        && !outcome.ops.is_empty()
         && let Some(png) = super::png::latency_png(&outcome.ops, &windows, end)
     {
         let p = dir.join("latency.png");

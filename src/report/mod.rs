@@ -404,6 +404,14 @@ pub fn verdict_word(v: Verdict) -> &'static str {
     }
 }
 
+/// What a report writes beyond its default files.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Extras {
+    /// `latency.png` too (a bitmap of `latency.svg` for documents that take no SVG). Off by
+    /// default: drawing and encoding it costs more than the rest of the plots together.
+    pub png: bool,
+}
+
 /// Writes the whole report of a run as the folder `dir` ([`write_dir_atomic`]); returns the
 /// files written.
 pub fn write_run_report(
@@ -411,6 +419,7 @@ pub fn write_run_report(
     spec: &RunSpec,
     outcome: &RunOutcome,
     reproduce: String,
+    extras: Extras,
 ) -> io::Result<Vec<PathBuf>> {
     let summary = Summary::new(spec, outcome, reproduce);
     let names = write_dir_atomic(dir, |tmp| {
@@ -422,7 +431,7 @@ pub fn write_run_report(
         let p = tmp.join("summary.txt");
         write_atomic(&p, summary.text().as_bytes())?;
         written.push(p);
-        written.extend(html::write_visuals(tmp, spec, outcome, &summary)?);
+        written.extend(html::write_visuals(tmp, spec, outcome, &summary, extras)?);
         Ok(written)
     })?;
     // The files as they now are: in `dir`.

@@ -1,7 +1,8 @@
 (function () {
   "use strict";
   var D = JSON.parse(document.getElementById("st-data").textContent);
-  var N = D.names.length, S = D.servers, ev = [];
+  // Servers, then clients, then any other node (a lock's protected resource).
+  var N = D.names.length, S = D.servers, C = S + D.clients, ev = [];
   // Unpack the flat events: [time, kind, node, peer, sent].
   for (var q = 0, tp = 0; q + 4 < D.ev.length; q += 5) {
     tp += D.ev[q];
@@ -15,13 +16,19 @@
   var lastLog = [];
   D.views.forEach(function (c) {
     if (c[1] >= N) return;
-    // A log written 0 is the node's previous one.
-    if (c[2]) { if (c[2][3] === 0) c[2][3] = lastLog[c[1]] || []; else lastLog[c[1]] = c[2][3]; }
+    // A log is [cells kept from the end of the node's previous log, new cells...].
+    if (c[2]) {
+      var prev = lastLog[c[1]] || [], k = c[2][3][0];
+      c[2][3] = prev.slice(prev.length - k).concat(c[2][3].slice(1));
+      lastLog[c[1]] = c[2][3];
+    }
     vs[c[1]].push(c[0]); vv[c[1]].push(c[2]);
   });
   var rolesOf = [];
   for (n = 0; n < N; n++) rolesOf.push([]);
   D.roles.forEach(function (r) { if (r[1] < N) rolesOf[r[1]].push(r); });
+  // Whether clients have roles of their own (a lock's holders and waiters).
+  var clientRoles = D.roles.some(function (r) { return r[1] >= S && r[1] < C; });
   var hl = {};
   D.highlight.forEach(function (h) { hl[h[0]] = h[1]; });
   var focusOps = {};
@@ -92,13 +99,20 @@
     D.ops.forEach(function (o, k) {
       if (o[1] <= t && (o[2] === null || o[2] > t)) pend[o[0]] = [k, o];
     });
-    h = "<b>Clients</b><table><tr><th>client</th><th>pending operation</th><th>since</th></tr>";
-    for (n = S; n < N; n++) {
+    h = "<b>Clients</b><table><tr><th>client</th>" + (clientRoles ? "<th>role</th>" : "") +
+      "<th>pending operation</th><th>since</th></tr>";
+    for (n = S; n < C; n++) {
       var p = pend[n - S];
       h += "<tr" + (p && focusOps[p[0]] ? " class=\"culprit\"" : "") + "><td>" + esc(D.names[n]) +
-        "</td><td>" + (p ? "#" + p[0] + " " + esc(p[1][3]) : "idle") + "</td><td>" +
+        (hl[n] !== undefined ? " <span class=\"why\">(" + esc(hl[n]) + ")</span>" : "") + "</td>";
+      if (clientRoles) {
+        // A client's role (lock holder, waiting, ...) from its role timeline.
+        var cr = roleAt(n, t), rn = cr ? cr[2] : "";
+        h += "<td style=\"background:" + (COLORS[rn] || "#fff") + "\">" + esc(rn) + "</td>";
+      }
+      h += "<td>" + (p ? "#" + p[0] + " " + esc(p[1][3]) : "idle") + "</td><td>" +
         (p ? secs(p[1][1]) : "") + "</td></tr>";
-      if (n - S > 60) { h += "<tr><td colspan=\"3\">… " + (N - n - 1) + " more clients</td></tr>"; break; }
+      if (n - S > 60) { h += "<tr><td colspan=\"3\">… " + (C - n - 1) + " more clients</td></tr>"; break; }
     }
     document.getElementById("st-clients").innerHTML = h + "</table>";
     // Messages in flight: sent by now, delivered (or dropped) later.

@@ -37,16 +37,38 @@ pub fn section(
     });
     let mut d = String::with_capacity(recs.len() * 28 + outcome.views.len() * 120);
     d.push_str("{\"names\":[");
-    for n in 0..nodes {
+    // Nodes past the clients (a lock's protected resource) are named by their view's role.
+    let all = recs
+        .iter()
+        .map(|r| r.node.0.max(r.peer.0) + 1)
+        .max()
+        .unwrap_or(0)
+        .max(nodes);
+    for n in 0..all {
         if n > 0 {
             d.push(',');
         }
-        d.push_str(&json(&names.node(n)));
+        if n < nodes {
+            d.push_str(&json(&names.node(n)));
+        } else {
+            let role = outcome
+                .views
+                .iter()
+                .find(|v| v.node == n)
+                .and_then(|v| v.view.as_ref())
+                .map_or("", |v| v.role);
+            let name = if role.is_empty() {
+                format!("x{}", n - nodes)
+            } else {
+                role.to_string()
+            };
+            d.push_str(&json(&name));
+        }
     }
     let _ = write!(
         d,
-        "],\"servers\":{},\"start\":{start},\"kinds\":[",
-        spec.servers
+        "],\"servers\":{},\"clients\":{},\"start\":{start},\"kinds\":[",
+        spec.servers, spec.workload.clients
     );
     for (k, kind) in KINDS.iter().enumerate() {
         if k > 0 {
@@ -103,8 +125,9 @@ pub fn section(
         push_json(&mut d, &names.text(&compact(&label)));
     }
     d.push_str("},\"views\":[");
-    // A log shown as in the node's previous view is written `0`.
-    let mut last_log: Vec<Option<&[crate::sim::LogCell]>> = vec![None; nodes as usize];
+    // Each log is written as how many cells it keeps from the end of the node's previous
+    // log, then its new cells: a log that grew by one entry costs one cell.
+    let mut last_log: Vec<&[crate::sim::LogCell]> = vec![&[]; nodes as usize];
     for (k, v) in outcome.views.iter().enumerate() {
         if k > 0 {
             d.push(',');
@@ -113,14 +136,12 @@ pub fn section(
         match &v.view {
             None => d.push_str("null"),
             Some(view) => {
-                let prev = last_log.get_mut(v.node as usize);
-                let same = prev
-                    .as_ref()
-                    .is_some_and(|p| p.is_some_and(|l| l == view.log.as_slice()));
-                if let Some(p) = prev {
-                    *p = Some(view.log.as_slice());
-                }
-                view_json(&mut d, view, names, same)
+                let keep = last_log.get_mut(v.node as usize).map_or(0, |p| {
+                    let keep = kept(p, &view.log);
+                    *p = view.log.as_slice();
+                    keep
+                });
+                view_json(&mut d, view, names, keep)
             }
         }
         d.push(']');
@@ -204,12 +225,25 @@ const KINDS: [EventKind; 11] = [
     EventKind::Observe,
 ];
 
-/// `[role, term|null, [[name, value]..], [[index, term, text]..] or 0 (as before), log_len]`.
-fn view_json(d: &mut String, v: &NodeView, names: &Names, same_log: bool) {
-    let term = v.term.map_or("null".to_string(), |t| t.to_string());
+/// The most cells at the start of `new` that are the last cells of `prev`.
+fn kept(prev: &[crate::sim::LogCell], new: &[crate::sim::LogCell]) -> usize {
+    (1..=prev.len().min(new.len()))
+        .rev()
+        .find(|&k| new[..k] == prev[prev.len() - k..])
+        .unwrap_or(0)
+}
+
+/// `[role, term|null, [[name, value]..], [kept, [index, term, text]..], log_len]`: the log as
+/// the number of cells kept from the end of the node's previous log, then the new ones.
+fn view_json(d: &mut String, v: &NodeView, names: &Names, keep: usize) {
     d.push('[');
     push_json(d, v.role);
-    let _ = write!(d, ",{term},[");
+    d.push(',');
+    match v.term {
+        Some(t) => push_u64(d, t),
+        None => d.push_str("null"),
+    }
+    d.push_str(",[");
     for (k, (name, value)) in v.fields.iter().enumerate() {
         if k > 0 {
             d.push(',');
@@ -220,18 +254,10 @@ fn view_json(d: &mut String, v: &NodeView, names: &Names, same_log: bool) {
         push_json(d, &names.text(value));
         d.push(']');
     }
-    if same_log {
-        d.push_str("],0,");
-        push_u64(d, v.log_len);
-        d.push(']');
-        return;
-    }
     d.push_str("],[");
-    for (k, c) in v.log.iter().enumerate() {
-        if k > 0 {
-            d.push(',');
-        }
-        d.push('[');
+    push_u64(d, keep as u64);
+    for c in &v.log[keep.min(v.log.len())..] {
+        d.push_str(",[");
         push_u64(d, c.index);
         d.push(',');
         push_u64(d, c.term);
@@ -256,7 +282,9 @@ fn push_u64(d: &mut String, mut v: u64) {
             break;
         }
     }
-    d.push_str(std::str::from_utf8(&buf[i..]).unwrap_or("0"));
+    for &b in &buf[i..] {
+        d.push(b as char);
+    }
 }
 
 /// A JSON string; `</` is written `<\/` so that no text can close the inline script early.
@@ -267,22 +295,29 @@ fn json(s: &str) -> String {
 }
 
 /// Appends `s` as a JSON string (quotes, backslashes and control characters escaped, `</`
-/// written `<\/`), without a temporary.
+/// written `<\/`), without a temporary: runs of plain text are copied whole.
 fn push_json(d: &mut String, s: &str) {
     d.push('"');
-    let mut prev = '\0';
-    for c in s.chars() {
-        match c {
-            '"' => d.push_str("\\\""),
-            '\\' => d.push_str("\\\\"),
-            '/' if prev == '<' => d.push_str("\\/"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(d, "\\u{:04x}", c as u32);
-            }
-            c => d.push(c),
+    let b = s.as_bytes();
+    let mut run = 0;
+    for (i, &c) in b.iter().enumerate() {
+        let esc: &str = match c {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'/' if i > 0 && b[i - 1] == b'<' => "\\/",
+            c if c < 0x20 => "",
+            _ => continue,
+        };
+        // Every escaped byte is ASCII: `run..i` ends on a character boundary.
+        d.push_str(&s[run..i]);
+        if esc.is_empty() {
+            let _ = write!(d, "\\u{:04x}", c);
+        } else {
+            d.push_str(esc);
         }
-        prev = c;
+        run = i + 1;
     }
+    d.push_str(&s[run..]);
     d.push('"');
 }
 

@@ -76,7 +76,10 @@ pub fn short(s: String) -> String {
     if t.len() == s.len() {
         return s;
     }
-    format!("…{t}")
+    let mut cut = String::with_capacity(t.len() + 3);
+    cut.push('…');
+    cut.push_str(t);
+    cut
 }
 
 /// The last `chars` characters of `s`, without copying.

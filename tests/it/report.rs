@@ -35,6 +35,35 @@ pub(crate) fn report(scenario: &str, seed: u64, out: &Path) -> i32 {
         .unwrap()
 }
 
+/// `latency.png` costs more than every other plot together: written only with `--png`, and
+/// then the same bytes every time.
+#[test]
+fn latency_png_only_when_asked() {
+    let mut pngs = Vec::new();
+    for k in 0..2 {
+        let out = tmp(&format!("png-{k}"));
+        let code = bin()
+            .args([
+                "run",
+                "scenarios/raft-basic.ron",
+                "--seed",
+                "1",
+                "--png",
+                "--out",
+            ])
+            .arg(&out)
+            .output()
+            .unwrap()
+            .status
+            .code();
+        assert_eq!(code, Some(0));
+        let png = std::fs::read(out.join("latency.png")).expect("--png writes latency.png");
+        assert!(png.starts_with(b"\x89PNG"), "not a PNG");
+        pngs.push(png);
+    }
+    assert_eq!(pngs[0], pngs[1], "latency.png differs between two runs");
+}
+
 #[test]
 fn every_bundled_scenario_gets_identical_valid_reports_twice() {
     let scenarios = [
@@ -65,9 +94,13 @@ fn every_bundled_scenario_gets_identical_valid_reports_twice() {
             "{s}: {files:?}"
         );
         if s.contains("raft") {
-            for f in ["latency.svg", "throughput.svg", "roles.svg", "latency.png"] {
+            for f in ["latency.svg", "throughput.svg", "roles.svg"] {
                 assert!(files.contains(&f.to_string()), "{s} lacks {f}");
             }
+            assert!(
+                !files.contains(&"latency.png".to_string()),
+                "{s}: latency.png written unasked"
+            );
         }
         if s.contains("stale_leader_read") {
             assert!(files.contains(&"counterexample.svg".to_string()));

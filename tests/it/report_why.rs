@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use faultline::protocols::run;
-use faultline::report::focus::focus;
+use faultline::report::focus::{focus, focus_on};
 use faultline::scenario::load_file;
 
 use super::report::{chromium, report, tmp};
@@ -191,6 +191,7 @@ const BUGS: &[(&str, u64, bool)] = &[
     ("lock-bug-no_drift_margin", 0, false),
     ("lock-bug-no_fencing", 0, true),
     ("lock-bug-release_without_owner_check", 0, false),
+    ("lock-bug-session_closed_after_acquire", 0, true),
     ("lock-bug-volatile_redis", 0, false),
     ("multipaxos-bug-no_gap_fill", 146, true),
     ("multipaxos-bug-skip_phase1_recovery", 0, false),
@@ -243,5 +244,124 @@ fn tour_screenshots_of_every_bug_report() {
             assert!(png.starts_with(b"\x89PNG"), "{name}: a PNG");
         }
         let _ = std::fs::remove_dir_all(&out);
+    }
+}
+
+/// One failing run per protocol family, and what it breaks: `(scenario, seed, text
+/// replaced in it, checks expected to fail)`. A replacement turns a passing scenario into a
+/// failing one where no bundled bug breaks that check.
+/// `(scenario, seed, (text, replacement), checks that fail)`.
+type Dated = (
+    &'static str,
+    u64,
+    (&'static str, &'static str),
+    &'static [&'static str],
+);
+
+const DATED: &[Dated] = &[
+    ("raft-bug-forget_vote", 6, ("", ""), &["election-safety"]),
+    (
+        "raft-bug-commit_previous_term",
+        160,
+        ("", ""),
+        &["state-machine-safety", "leader-completeness"],
+    ),
+    ("raft-bug-no_log_check", 0, ("", ""), &["log-matching"]),
+    (
+        "raft-bug-stale_leader_read",
+        33,
+        ("", ""),
+        &["linearizability"],
+    ),
+    (
+        "paxos-bug-acceptor_forgets",
+        0,
+        ("", ""),
+        &["agreement", "stability"],
+    ),
+    ("paxos-bug-half_quorum", 13, ("", ""), &["agreement"]),
+    (
+        "multipaxos-bug-skip_phase1_recovery",
+        0,
+        ("", ""),
+        &["agreement", "stability"],
+    ),
+    ("multipaxos-bug-no_gap_fill", 146, ("", ""), &["liveness"]),
+    ("3pc-partition", 0, ("", ""), &["atomicity", "conservation"]),
+    (
+        "2pc-bug-commit_without_all_votes",
+        0,
+        ("", ""),
+        &["validity"],
+    ),
+    ("lock-bug-no_fencing", 0, ("", ""), &["mutual-exclusion"]),
+    (
+        "lock-bug-session_closed_after_acquire",
+        0,
+        ("", ""),
+        &["mutual-exclusion"],
+    ),
+    ("lock-bug-blind_write", 0, ("", ""), &["lost-update"]),
+    (
+        "lb-backend-crash",
+        0,
+        ("error_rate_max: Some(0.01)", "p99_max: Some(\"1us\")"),
+        &["bounds"],
+    ),
+];
+
+/// Every failing check of every protocol family dates its violation and names what it
+/// involves, so that the report centres on it: the focus of each violated check has a time
+/// inside the run and operations or nodes to show.
+#[test]
+fn every_failing_check_gives_the_report_a_time_and_what_it_involves() {
+    for &(name, seed, (from, to), expected) in DATED {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("scenarios/{name}.ron"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(from), "{name}: `{from}` not in the scenario");
+        let text = text.replacen(from, to, 1);
+        let s = faultline::scenario::load_str(&text, name).unwrap();
+        let spec = s.to_run_spec(seed, true);
+        let o = run(&spec);
+        let failed: Vec<&str> = o
+            .checks
+            .iter()
+            .filter(|c| c.verdict == faultline::protocols::Verdict::Violation)
+            .map(|c| c.name.as_str())
+            .collect();
+        for e in expected {
+            assert!(
+                failed.contains(e),
+                "{name} seed {seed}: {e} does not fail: {failed:?}"
+            );
+        }
+        for c in o
+            .checks
+            .iter()
+            .filter(|c| c.verdict == faultline::protocols::Verdict::Violation)
+        {
+            let f = focus_on(&spec, &o, c);
+            let at = f
+                .time
+                .unwrap_or_else(|| panic!("{name}: {} is not dated", c.name));
+            assert!(at <= o.stats.time, "{name}: {} dated after the run", c.name);
+            assert!(
+                f.from <= at && at <= f.to,
+                "{name}: {}'s window {}..{} misses its time {at}",
+                c.name,
+                f.from,
+                f.to
+            );
+            assert!(
+                !f.ops.is_empty() || !f.servers.is_empty(),
+                "{name}: {} names no operation and no node",
+                c.name
+            );
+            assert!(
+                !f.targets.is_empty(),
+                "{name}: {} has no causal slice",
+                c.name
+            );
+        }
     }
 }

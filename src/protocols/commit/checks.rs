@@ -102,6 +102,18 @@ pub fn judge(
         .iter()
         .filter(|(_, d)| d.iter().any(|x| x.2) && d.iter().any(|x| !x.2))
         .collect();
+    // When a split transaction's decisions first disagree, and who decided what.
+    let split_at = |d: &Decisions| {
+        let mut by_time = d.clone();
+        by_time.sort_unstable();
+        let first = by_time.first().is_none_or(|x| x.2);
+        let at = by_time.iter().find(|x| x.2 != first).map_or(end, |x| x.0);
+        let nodes = by_time.iter().map(|&(t, n, c)| {
+            let verb = if c { "committed" } else { "aborted" };
+            (n, format!("{verb} at {}s", fmt_time(t)))
+        });
+        (at, nodes.collect::<Vec<_>>())
+    };
     if wanted("atomicity") {
         checks.push(match split.first() {
             None => pass(
@@ -119,7 +131,7 @@ pub fn judge(
                         .collect::<Vec<_>>()
                         .join(", ")
                 };
-                fail(
+                let failed = fail(
                     "atomicity",
                     format!(
                         "{} committed by some nodes and aborted by others; the first, {txn}, was committed by {} and aborted by {} (n0 is the coordinator, n{}.. are clients)",
@@ -132,7 +144,9 @@ pub fn judge(
                         spec.servers
                     ),
                     ops_of(**txn),
-                )
+                );
+                let (at, nodes) = split_at(d);
+                failed.dated(at, nodes)
             }
         });
     }
@@ -163,6 +177,25 @@ pub fn judge(
                             .collect()
                     })
                     .unwrap_or_default();
+                // Dated by its first commit; the participants that never voted yes named.
+                let d = decisions.get(txn);
+                let at = d
+                    .and_then(|d| d.iter().filter(|x| x.2).map(|x| x.0).min())
+                    .unwrap_or(end);
+                let mut nodes: Vec<(u32, String)> = d
+                    .iter()
+                    .flat_map(|d| d.iter())
+                    .filter(|x| x.2)
+                    .map(|&(t, n, _)| (n, format!("committed {txn} at {}s", fmt_time(t))))
+                    .collect();
+                nodes.extend(
+                    begun
+                        .get(txn)
+                        .into_iter()
+                        .flat_map(|ps| ps.iter())
+                        .filter(|&&p| !yes.get(txn).is_some_and(|y| y.contains(&p)))
+                        .map(|&p| (p, "never voted yes".to_string())),
+                );
                 fail(
                     "validity",
                     format!(
@@ -171,6 +204,7 @@ pub fn judge(
                     ),
                     ops_of(*txn),
                 )
+                .dated(at, nodes)
             }
         });
     }
@@ -199,6 +233,11 @@ pub fn judge(
             pass("conservation", detail)
         } else {
             let involved = split.iter().flat_map(|(t, _)| ops_of(**t)).collect();
+            // Dated by the first split transaction, if any: else the balances are only
+            // known wrong at the end.
+            let (at, nodes) = split
+                .first()
+                .map_or((end, Vec::new()), |(_, d)| split_at(d));
             fail(
                 "conservation",
                 format!(
@@ -207,6 +246,7 @@ pub fn judge(
                 ),
                 involved,
             )
+            .dated(at, nodes)
         });
     }
 

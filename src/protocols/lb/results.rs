@@ -260,7 +260,7 @@ pub(crate) fn judge(
         checks.push(bounded_cap(lb, &figs));
     }
     if (wanted("bounds") && !lb.bounds.is_empty()) || explicit("bounds") {
-        checks.push(bounds(lb, &figs));
+        checks.push(bounds(lb, &figs, spec));
     }
     let mut ops: Vec<OpRecord> = Vec::new();
     for r in &runs {
@@ -335,7 +335,8 @@ fn accounting(spec: &RunSpec, runs: &[StrategyRun], figs: &[Figures]) -> CheckOu
                     r.stats.stop
                 ),
                 vec![],
-            );
+            )
+            .dated(r.stats.time, balancer(spec, "had requests still open"));
         }
     }
     let first = &figs[0];
@@ -350,6 +351,10 @@ fn accounting(spec: &RunSpec, runs: &[StrategyRun], figs: &[Figures]) -> CheckOu
                 f.issued
             ),
             vec![],
+        )
+        .dated(
+            spec.workload.stop,
+            balancer(spec, "saw other arrivals per strategy"),
         );
     }
     if first.issued == 0 {
@@ -397,7 +402,8 @@ fn health_detection(plan: &Plan, figs: &[Figures], down: &[Vec<(Time, Time)>]) -
                     fmt_duration(late),
                 ),
                 vec![],
-            );
+            )
+            .dated(t, [(b, "down, still sent a try".to_string())]);
         }
     }
     match bound {
@@ -458,7 +464,8 @@ fn bounded_cap(lb: &LbSpec, figs: &[Figures]) -> CheckOutcome {
                 lb.epsilon
             ),
             vec![],
-        ),
+        )
+        .dated(t, [(b, format!("{load} in flight, over its cap {cap}"))]),
         None => pass(
             name,
             format!(
@@ -470,7 +477,7 @@ fn bounded_cap(lb: &LbSpec, figs: &[Figures]) -> CheckOutcome {
     }
 }
 
-fn bounds(lb: &LbSpec, figs: &[Figures]) -> CheckOutcome {
+fn bounds(lb: &LbSpec, figs: &[Figures], spec: &RunSpec) -> CheckOutcome {
     let name = "bounds";
     let mut broken = Vec::new();
     let mut judged = 0;
@@ -525,7 +532,17 @@ fn bounds(lb: &LbSpec, figs: &[Figures]) -> CheckOutcome {
             ),
             vec![],
         )
+        // Figures over the whole workload: they are known broken when it stops.
+        .dated(
+            spec.workload.stop.min(spec.limits.time),
+            balancer(spec, "routed the requests"),
+        )
     }
+}
+
+/// The balancer (the last server), with why, for a check's focus.
+fn balancer(spec: &RunSpec, why: &str) -> [(u32, String); 1] {
+    [(spec.servers.saturating_sub(1), why.to_string())]
 }
 
 fn tables(spec: &RunSpec, lb: &LbSpec, plan: &Plan, figs: &[Figures]) -> Vec<Table> {

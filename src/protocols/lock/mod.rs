@@ -217,16 +217,21 @@ pub fn judge(
     let wanted = |name: &str| spec.checks.is_empty() || spec.checks.iter().any(|c| c == name);
     let mut checks = Vec::new();
     if wanted("mutual-exclusion") {
-        checks.push(mutual_exclusion(&obs, &g));
+        checks.push(mutual_exclusion(&obs, &g, spec.servers));
     }
     let tokens_in_use = obs
         .iter()
         .any(|(_, _, o)| matches!(o, LockObs::Granted { token: Some(_), .. }));
     if wanted("fencing-monotonicity") && tokens_in_use {
-        checks.push(fencing_monotonicity(&obs));
+        checks.push(fencing_monotonicity(&obs, spec.servers));
     }
     if wanted("lock-linearizability") {
-        checks.push(lock_linearizability(&lock_history(&obs, view), view));
+        checks.push(lock_linearizability(
+            &lock_history(&obs, view),
+            view,
+            &obs,
+            spec.servers,
+        ));
     }
     if wanted("liveness") {
         checks.push(common::liveness(spec, &g.ops, stats.time));
@@ -253,12 +258,12 @@ fn hold_rank(h: &HoldSpan) -> (u64, Time) {
     (h.token.unwrap_or(0), h.start)
 }
 
-fn mutual_exclusion(obs: &[(Time, NodeId, LockObs)], g: &Gathered) -> CheckOutcome {
+fn mutual_exclusion(obs: &[(Time, NodeId, LockObs)], g: &Gathered, servers: u32) -> CheckOutcome {
     const NAME: &str = "mutual-exclusion";
     // The newest hold that has written: (hold, time and op id of its latest write).
     let mut newest: Option<(&HoldSpan, Time, u64)> = None;
     let mut accepted = 0;
-    for (t, _, o) in obs {
+    for (t, at, o) in obs {
         let LockObs::Accepted { owner, seq, .. } = o else {
             continue;
         };
@@ -293,7 +298,16 @@ fn mutual_exclusion(obs: &[(Time, NodeId, LockObs)], g: &Gathered) -> CheckOutco
                         }
                     ),
                     ops,
-                );
+                )
+                .dated(
+                    *t,
+                    [
+                        (servers + h.owner.client, format!("stale write as {}", h.owner)),
+                        (servers + n.owner.client, format!("newer holder {}", n.owner)),
+                        (at.0, "accepted the stale write".into()),
+                    ],
+                )
+                .since(nt.min(*t));
             }
             _ => newest = Some((h, *t, *seq)),
         }
@@ -307,7 +321,7 @@ fn mutual_exclusion(obs: &[(Time, NodeId, LockObs)], g: &Gathered) -> CheckOutco
     )
 }
 
-fn fencing_monotonicity(obs: &[(Time, NodeId, LockObs)]) -> CheckOutcome {
+fn fencing_monotonicity(obs: &[(Time, NodeId, LockObs)], servers: u32) -> CheckOutcome {
     const NAME: &str = "fencing-monotonicity";
     type Tok = (Time, u64, Owner);
     let (mut grants, mut writes): (Vec<Tok>, Vec<Tok>) = (vec![], vec![]);
@@ -339,6 +353,13 @@ fn fencing_monotonicity(obs: &[(Time, NodeId, LockObs)]) -> CheckOutcome {
                 NAME,
                 format!("{verb} {} after {}", d(&w[1]), d(&w[0])),
                 vec![],
+            )
+            .dated(
+                w[1].0,
+                [
+                    (servers + w[1].2.client, format!("token {}", w[1].1)),
+                    (servers + w[0].2.client, format!("token {} before", w[0].1)),
+                ],
             );
         }
     }
@@ -352,6 +373,17 @@ fn fencing_monotonicity(obs: &[(Time, NodeId, LockObs)]) -> CheckOutcome {
     )
 }
 
+/// How many processes of a lock history are clients (the expiries are numbered after them).
+fn client_processes(obs: &[(Time, NodeId, LockObs)]) -> u64 {
+    obs.iter()
+        .filter_map(|(_, _, o)| match o {
+            LockObs::Invoke { client, .. } => Some(*client as u64 + 1),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0)
+}
+
 /// The acquire/release history of the lock (see [`LockView`]), as the checker reads it:
 /// times are positions, so that the service's own order is kept exactly.
 pub fn lock_history(
@@ -360,14 +392,7 @@ pub fn lock_history(
 ) -> History<MutexInput, MutexOutput> {
     let mut h = History::new();
     // Expiries get processes of their own, numbered after every client.
-    let clients = obs
-        .iter()
-        .filter_map(|(_, _, o)| match o {
-            LockObs::Invoke { client, .. } => Some(*client as u64 + 1),
-            _ => None,
-        })
-        .max()
-        .unwrap_or(0);
+    let clients = client_processes(obs);
     let mut extra = clients;
     match view {
         LockView::Service => {
@@ -447,7 +472,12 @@ pub fn lock_history(
     h
 }
 
-fn lock_linearizability(h: &History<MutexInput, MutexOutput>, view: LockView) -> CheckOutcome {
+fn lock_linearizability(
+    h: &History<MutexInput, MutexOutput>,
+    view: LockView,
+    obs: &[(Time, NodeId, LockObs)],
+    servers: u32,
+) -> CheckOutcome {
     const NAME: &str = "lock-linearizability";
     let what = match view {
         LockView::Service => "the service's grants, releases and expiries",
@@ -493,7 +523,29 @@ fn lock_linearizability(h: &History<MutexInput, MutexOutput>, view: LockView) ->
             let un: Vec<String> = c.unplaced.iter().take(4).map(|&i| show(i)).collect();
             d.push_str(&un.join(", "));
             d.push_str("] can take effect (a second grant while the lock is held, a release of a free lock, or a token that does not increase)");
-            fail(NAME, d, vec![])
+            // Positions back to times (`lock_history`): the service's history numbers its
+            // observations, the beliefs' doubles their times.
+            let time = |pos: u64| match view {
+                LockView::Service => obs.get((pos / 2) as usize).map_or(0, |o| o.0),
+                LockView::Beliefs => pos / 2,
+            };
+            let clients = client_processes(obs);
+            let at = c.unplaced.iter().map(|&i| time(h.ops[i].call)).min();
+            let nodes = c.unplaced.iter().filter_map(|&i| {
+                let o = &h.ops[i];
+                // Expiries are processes of their own, numbered after the clients.
+                (o.client < clients).then(|| {
+                    (
+                        servers + o.client as u32,
+                        format!("{:?} could not take effect", o.input),
+                    )
+                })
+            });
+            let nodes: Vec<(u32, String)> = nodes.collect();
+            match at {
+                Some(at) => fail(NAME, d, vec![]).dated(at, nodes),
+                None => fail(NAME, d, vec![]),
+            }
         }
     }
 }

@@ -416,7 +416,7 @@ fn run(spec: &RunSpec, opt: &OptimisticSpec) -> RunOutcome {
     let wanted = |name: &str| spec.checks.is_empty() || spec.checks.iter().any(|c| c == name);
     let mut checks = Vec::new();
     if wanted("lost-update") {
-        checks.push(lost_update(&written, &index));
+        checks.push(lost_update(&written, &index, spec.servers));
     }
     if wanted("linearizability") {
         checks.push(common::linearizability(&ops, &hist, None));
@@ -455,7 +455,11 @@ fn run(spec: &RunSpec, opt: &OptimisticSpec) -> RunOutcome {
     }
 }
 
-fn lost_update(written: &[(Time, Obs)], index: &BTreeMap<(u32, u64), usize>) -> CheckOutcome {
+fn lost_update(
+    written: &[(Time, Obs)],
+    index: &BTreeMap<(u32, u64), usize>,
+    servers: u32,
+) -> CheckOutcome {
     const NAME: &str = "lost-update";
     // Who wrote each version, to name the update that was lost.
     let mut by_version: BTreeMap<u64, (u32, Time)> = BTreeMap::new();
@@ -483,7 +487,8 @@ fn lost_update(written: &[(Time, Obs)], index: &BTreeMap<(u32, u64), usize>) -> 
                     fmt_time(*t)
                 ),
                 index.get(&(*client, *seq)).copied().into_iter().collect(),
-            );
+            )
+            .dated(*t, [(servers + *client, format!("wrote version {new} over {replaced}"))]);
         }
         by_version.insert(*new, (*client, *t));
     }

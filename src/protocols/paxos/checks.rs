@@ -70,7 +70,15 @@ pub fn agreement(learns: &[Learn], names: &Names, verb: &str) -> CheckOutcome {
                         fmt_time(l.time)
                     ),
                     vec![],
-                );
+                )
+                .dated(
+                    l.time,
+                    [
+                        (f.node, format!("{verb} {}", (names.value)(f.value))),
+                        (l.node, format!("{verb} {}", (names.value)(l.value))),
+                    ],
+                )
+                .since(f.time);
             }
             Some(_) => {}
         }
@@ -121,6 +129,10 @@ pub fn validity(
                 fmt_time(a.time)
             ),
             vec![],
+        )
+        .dated(
+            a.time,
+            [(a.acceptor, "accepted an unproposed value".into())],
         );
     }
     if let Some(l) = learns.iter().find(|l| unknown(l.value)) {
@@ -134,7 +146,8 @@ pub fn validity(
                 fmt_time(l.time)
             ),
             vec![],
-        );
+        )
+        .dated(l.time, [(l.node, "learned an unproposed value".into())]);
     }
     pass(
         "validity",
@@ -229,7 +242,18 @@ pub fn stability(
                     fmt_time(p.time)
                 ),
                 vec![],
-            );
+            )
+            .dated(
+                p.time,
+                [
+                    (b.node, format!("its ballot {b} chose {}", (names.value)(v))),
+                    (
+                        p.ballot.node,
+                        format!("ballot {} proposed {}", p.ballot, (names.value)(p.value)),
+                    ),
+                ],
+            )
+            .since(t);
         }
     }
     let later = proposals
@@ -313,5 +337,11 @@ pub fn every_server_learns(spec: &RunSpec, learns: &[Learn], end: Time) -> Check
             fmt_time(heal_at)
         ),
         vec![],
+    )
+    .dated(
+        deadline,
+        missing
+            .iter()
+            .map(|&n| (n, "learned nothing after the faults healed".into())),
     )
 }

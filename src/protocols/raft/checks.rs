@@ -47,6 +47,23 @@ enum Label {
     Final(u32),
 }
 
+/// A violation found as the run went: its text, when it showed and the servers involved.
+struct Found {
+    detail: String,
+    at: Time,
+    nodes: Vec<(u32, String)>,
+    /// When what led to it began.
+    since: Time,
+}
+
+impl Found {
+    fn check(self, name: &str) -> CheckOutcome {
+        fail(name, self.detail, vec![])
+            .dated(self.at, self.nodes)
+            .since(self.since)
+    }
+}
+
 struct Election {
     time: Time,
     node: u32,
@@ -78,10 +95,12 @@ pub struct Judge {
     tree: Vec<Node>,
     /// Per index - 1: the first tree node at that index (the rest follow `next`).
     at_index: Vec<u32>,
-    log_matching: Option<String>,
+    log_matching: Option<Found>,
     /// Per index - 1.
     applied: Vec<Option<Applied>>,
-    state_machine: Option<String>,
+    state_machine: Option<Found>,
+    /// The time of the latest observation (a final log is dated by it).
+    now: Time,
     /// Client operations (client, seq) in the order the first server applied their entries.
     apply_order: Vec<(u32, u64)>,
 }
@@ -98,6 +117,7 @@ impl Judge {
 
     /// Takes one observation of server or client `n` at `t`; `d` is n's durable state.
     pub fn observe<Op>(&mut self, t: Time, n: NodeId, o: Obs, d: &Persistent<Op>) {
+        self.now = self.now.max(t);
         match o {
             Obs::Client(c) => self.clients.push(t, c),
             Obs::Role { role, term } => self.roles.push(RoleChange {
@@ -154,10 +174,18 @@ impl Judge {
             }
             Some(a) => {
                 let (t0, n0) = (a.term, a.node);
-                self.state_machine.get_or_insert_with(|| format!(
-                    "index {index}: n{n0} applied an entry of term {t0}, n{n} applied a different entry of term {term} at {}s",
-                    fmt_time(t)
-                ));
+                self.state_machine.get_or_insert_with(|| Found {
+                    detail: format!(
+                        "index {index}: n{n0} applied an entry of term {t0}, n{n} applied a different entry of term {term} at {}s",
+                        fmt_time(t)
+                    ),
+                    at: t,
+                    since: t,
+                    nodes: vec![
+                        (n0, format!("applied index {index} (term {t0}) first")),
+                        (n, format!("applied another entry at index {index} (term {term})")),
+                    ],
+                });
             }
             slot @ None => {
                 *slot = Some(Applied {
@@ -208,11 +236,18 @@ impl Judge {
             while m != NONE && self.log_matching.is_none() {
                 let x = &self.tree[m as usize];
                 if x.term == term {
-                    self.log_matching = Some(format!(
-                        "index {j}: {} and {} both have term {term} there but differ at or before it",
-                        self.label(x.label),
-                        self.label(label)
-                    ));
+                    let (a, b) = (self.label_node(x.label), self.label_node(label));
+                    let why = format!("holds index {j} term {term}, differs before");
+                    self.log_matching = Some(Found {
+                        detail: format!(
+                            "index {j}: {} and {} both have term {term} there but differ at or before it",
+                            self.label(x.label),
+                            self.label(label)
+                        ),
+                        at: self.label_time(x.label).max(self.label_time(label)),
+                        since: self.label_time(x.label).min(self.label_time(label)),
+                        nodes: vec![(a, why.clone()), (b, why)],
+                    });
                 }
                 m = x.next;
             }
@@ -232,6 +267,22 @@ impl Judge {
             self.at_index[j - 1] = parent;
         }
         parent
+    }
+
+    /// The server whose log a label names.
+    fn label_node(&self, l: Label) -> u32 {
+        match l {
+            Label::Final(n) => n,
+            Label::Election(e) => self.elections[e as usize].node,
+        }
+    }
+
+    /// When the log a label names was taken: its election, or the end for a final log.
+    fn label_time(&self, l: Label) -> Time {
+        match l {
+            Label::Final(_) => self.now,
+            Label::Election(e) => self.elections[e as usize].time,
+        }
     }
 
     fn label(&self, l: Label) -> String {
@@ -254,7 +305,7 @@ impl Judge {
     /// earlier; judging by the time of the apply instead would blame a leader whose election
     /// (votes granted before the commit) completed after it. The first election (in order)
     /// that misses such an entry, at the smallest such index.
-    fn leader_completeness(&self) -> Option<String> {
+    fn leader_completeness(&self) -> Option<Found> {
         // Per tree node: the smallest term in which an entry was committed that this node's
         // prefix holds differently.
         let mut worst = vec![u64::MAX; self.tree.len()];
@@ -301,8 +352,8 @@ impl Judge {
         }
         self.applied.iter().enumerate().find_map(|(i, a)| {
             let a = (*a)?;
-            (a.committed_in < e.term && log.get(i) != Some(&(a.term, a.cmd))).then(|| {
-                format!(
+            (a.committed_in < e.term && log.get(i) != Some(&(a.term, a.cmd))).then(|| Found {
+                detail: format!(
                     "n{} became leader of term {} at {}s without index {} (an entry of term {}), committed in term {}",
                     e.node,
                     e.term,
@@ -310,7 +361,13 @@ impl Judge {
                     i + 1,
                     a.term,
                     a.committed_in
-                )
+                ),
+                at: e.time,
+                since: e.time,
+                nodes: vec![
+                    (e.node, format!("leader of term {} without index {}", e.term, i + 1)),
+                    (a.node, format!("applied index {} first", i + 1)),
+                ],
             })
         })
     }
@@ -332,11 +389,23 @@ impl Judge {
         if wanted("election-safety") {
             let two = self.leaders.iter().find(|(_, s)| s.len() > 1);
             checks.push(match two {
-                Some((term, s)) => fail(
-                    "election-safety",
-                    format!("term {term} had {} leaders: {:?}", s.len(), s),
-                    vec![],
-                ),
+                Some((term, s)) => {
+                    // Dated by the election that made a second leader of the term.
+                    let mine: Vec<&Election> =
+                        self.elections.iter().filter(|e| e.term == *term).collect();
+                    let at = mine.get(1).map_or(self.now, |e| e.time);
+                    let nodes = mine.iter().enumerate().map(|(k, e)| {
+                        let also = if k > 0 { "also " } else { "" };
+                        (e.node, format!("{also}leader of term {term}"))
+                    });
+                    fail(
+                        "election-safety",
+                        format!("term {term} had {} leaders: {:?}", s.len(), s),
+                        vec![],
+                    )
+                    .dated(at, nodes)
+                    .since(mine.first().map_or(at, |e| e.time))
+                }
                 None => pass(
                     "election-safety",
                     format!("{} elections, one leader per term", self.elections.len()),
@@ -347,7 +416,7 @@ impl Judge {
         // State machine safety: no two servers apply different commands at the same index.
         if wanted("state-machine-safety") {
             checks.push(match self.state_machine.take() {
-                Some(d) => fail("state-machine-safety", d, vec![]),
+                Some(f) => f.check("state-machine-safety"),
                 None => pass(
                     "state-machine-safety",
                     format!(
@@ -362,7 +431,7 @@ impl Judge {
         // identical up to that index. Over the final logs and every leader's log at election.
         if wanted("log-matching") {
             checks.push(match self.log_matching.take() {
-                Some(d) => fail("log-matching", d, vec![]),
+                Some(f) => f.check("log-matching"),
                 None => pass(
                     "log-matching",
                     format!(
@@ -378,7 +447,7 @@ impl Judge {
 
         if wanted("leader-completeness") {
             checks.push(match self.leader_completeness() {
-                Some(d) => fail("leader-completeness", d, vec![]),
+                Some(f) => f.check("leader-completeness"),
                 None => pass(
                     "leader-completeness",
                     format!(
