@@ -12,6 +12,9 @@ use crate::sim::{EventKind, Time};
 pub struct Names {
     servers: u32,
     names: Vec<String>,
+    /// Nodes past the servers and clients (a lock's protected resource), named by the role
+    /// their first view gives them.
+    extra: Vec<(u32, String)>,
 }
 
 impl Names {
@@ -19,13 +22,42 @@ impl Names {
         Names {
             servers: spec.servers,
             names: spec.names.clone(),
+            extra: Vec::new(),
         }
+    }
+    /// These names, with each node past the servers and `clients` named by the role of its
+    /// first view (`resource`; `resource1`, `resource2`... when several share one), rather
+    /// than as a client.
+    pub fn with_extra_nodes(mut self, clients: u32, views: &[crate::sim::ViewChange]) -> Self {
+        let first = self.servers.saturating_add(clients);
+        let mut roles: Vec<(u32, &'static str)> = Vec::new();
+        for v in views {
+            if v.node >= first
+                && let Some(view) = &v.view
+                && !roles.iter().any(|r| r.0 == v.node)
+            {
+                roles.push((v.node, view.role));
+            }
+        }
+        roles.sort_unstable();
+        for &(node, role) in &roles {
+            let same = roles.iter().filter(|r| r.1 == role).count();
+            let name = if same == 1 {
+                role.to_string()
+            } else {
+                let k = roles.iter().filter(|r| r.1 == role && r.0 < node).count();
+                format!("{role}{}", k + 1)
+            };
+            self.extra.push((node, name));
+        }
+        self
     }
     /// Plain ids (`n0..`, `c0..`) for a cluster of `servers`.
     pub fn plain(servers: u32) -> Self {
         Names {
             servers,
             names: Vec::new(),
+            extra: Vec::new(),
         }
     }
     pub fn servers(&self) -> u32 {
@@ -33,7 +65,9 @@ impl Names {
     }
     /// The name of node `i`.
     pub fn node(&self, i: u32) -> String {
-        if i >= self.servers {
+        if let Some((_, name)) = self.extra.iter().find(|e| e.0 == i) {
+            name.clone()
+        } else if i >= self.servers {
             format!("c{}", i - self.servers)
         } else {
             self.names

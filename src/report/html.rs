@@ -37,7 +37,7 @@ pub fn write_visuals(
     extras: super::Extras,
 ) -> io::Result<Vec<PathBuf>> {
     let end = outcome.stats.time.max(1);
-    let names = Names::new(spec);
+    let names = Names::new(spec).with_extra_nodes(spec.workload.clients, &outcome.views);
     let focus = focus(spec, outcome);
     let windows = fault_windows(spec, end);
     let mut plots: Vec<(&str, String)> = Vec::new();
