@@ -152,22 +152,26 @@ fn stale_read(hist: &History<KvInput, KvOutput>, order: &[usize]) -> Option<witn
         .find_map(|&(_, r)| witness::stale_read_kv(hist, r))
 }
 
+/// Operation `i` as a check's detail lists it, in simulated seconds:
+/// `  #194 client 0 [6.175392661s, 6.197383382s] c0 append k0 "c0.50 " -> ok`.
+fn op_line(ops: &[OpRecord], i: usize) -> String {
+    let o = &ops[i];
+    let ret = o.ret.map_or("?".into(), fmt_time);
+    format!(
+        "  #{i} client {} [{}s, {ret}s] {}\n",
+        o.client,
+        fmt_time(o.call),
+        o.desc
+    )
+}
+
 /// The VIOLATION a stale-read certificate proves.
 fn stale_violation(
     ops: &[OpRecord],
     hist: &History<KvInput, KvOutput>,
     c: &witness::StaleRead,
 ) -> CheckOutcome {
-    let line = |i: usize| {
-        let o = &ops[i];
-        let ret = o.ret.map_or("?".into(), fmt_time);
-        format!(
-            "  #{i} client {} [{}s, {ret}s] {}\n",
-            o.client,
-            fmt_time(o.call),
-            o.desc
-        )
-    };
+    let line = |i: usize| op_line(ops, i);
     let key = match &hist.ops[c.read].input {
         KvInput::Get { key } => key.clone(),
         _ => String::new(),
@@ -226,16 +230,7 @@ fn violation(ops: &[OpRecord], r: CheckResult, witness: Option<&witness::Refuted
     involved.dedup();
     // The checker's own text counts in raw history times; this one speaks in
     // simulated seconds and shows only the end of the partial order.
-    let line = |i: usize| {
-        let o = &ops[i];
-        let ret = o.ret.map_or("?".into(), fmt_time);
-        format!(
-            "  #{i} client {} [{}s, {ret}s] {}\n",
-            o.client,
-            fmt_time(o.call),
-            o.desc
-        )
-    };
+    let line = |i: usize| op_line(ops, i);
     let mut d = format!(
         "key {:?}: the history up to {}s ({} operations) cannot be linearized.\n",
         c.key,

@@ -78,28 +78,22 @@ pub fn write_visuals(
             ops: &outcome.ops,
             labels: outcome.labels.clone(),
         };
-        if !focus.targets.is_empty() {
-            opt.slice = Some(&focus.targets);
-            let svg = diagram(
+        let draw = |opt: &Options<'_>| {
+            diagram(
                 &outcome.records,
                 nodes,
                 spec.servers,
                 focus.from,
                 focus.to,
-                &opt,
-            );
-            plots.push(("causal.svg", svg));
+                opt,
+            )
+        };
+        if !focus.targets.is_empty() {
+            opt.slice = Some(&focus.targets);
+            plots.push(("causal.svg", draw(&opt)));
             opt.slice = None;
         }
-        let svg = diagram(
-            &outcome.records,
-            nodes,
-            spec.servers,
-            focus.from,
-            focus.to,
-            &opt,
-        );
-        plots.push(("sequence.svg", svg));
+        plots.push(("sequence.svg", draw(&opt)));
     }
     // The protocol's own plots, as it drew them.
     for (name, svg) in &outcome.plots {

@@ -41,6 +41,7 @@ mod links;
 mod network;
 mod node;
 pub mod rng;
+mod run;
 pub mod time;
 mod topology;
 mod trace;

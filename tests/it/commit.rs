@@ -4,22 +4,14 @@
 //! and shrinks. (The full figures, 2,000 seeds per scenario, come from `faultline sweep`; see
 //! README.)
 
-use std::path::Path;
 use std::process::Command;
 
 use faultline::protocols::{RunOutcome, Table, Verdict, run};
-use faultline::scenario::{Scenario, load_file, load_str, ron_options};
+use faultline::scenario::{load_str, ron_options};
 use faultline::shrink::{Options, shrink};
 use faultline::sim::{MILLIS, SECS, Time};
 
-fn scenario(name: &str) -> Scenario {
-    load_file(
-        &Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("scenarios")
-            .join(name),
-    )
-    .expect("bundled scenario loads")
-}
+use super::scenario;
 
 fn verdict(o: &RunOutcome, check: &str) -> Verdict {
     o.checks

@@ -6,23 +6,16 @@
 //! `faultline check --model mutex` reads. The pinned first failing seed and the shrink are in
 //! `locks.rs` with the other lock mistakes; 2,000-seed figures are in the README.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use faultline::protocols::lock::table::{LockTable, TableEvent};
 use faultline::protocols::raft::StateMachine;
 use faultline::protocols::{ProtocolSpec, RunOutcome, Verdict, lock, run};
-use faultline::scenario::{Scenario, load_file};
+use faultline::scenario::Scenario;
 use faultline::workload::lock::{Owner, SessionOp, SessionResult};
 
-fn scenario(name: &str) -> Scenario {
-    load_file(
-        &Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("scenarios")
-            .join(name),
-    )
-    .expect("bundled scenario loads")
-}
+use super::scenario;
 
 fn set_fencing(s: &mut Scenario, on: bool) {
     match &mut s.protocol {

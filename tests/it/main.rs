@@ -23,3 +23,13 @@ mod report_why;
 mod scenario_errors;
 mod shrink;
 mod verdict;
+
+/// A bundled scenario by its file name in `scenarios/`.
+pub fn scenario(name: &str) -> faultline::scenario::Scenario {
+    faultline::scenario::load_file(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("scenarios")
+            .join(name),
+    )
+    .expect("bundled scenario loads")
+}

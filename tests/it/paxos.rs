@@ -7,16 +7,9 @@ use std::path::Path;
 use std::process::Command;
 
 use faultline::protocols::{Verdict, run};
-use faultline::scenario::{Scenario, load_file, load_str};
+use faultline::scenario::load_str;
 
-fn scenario(name: &str) -> Scenario {
-    load_file(
-        &Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("scenarios")
-            .join(name),
-    )
-    .expect("bundled scenario loads")
-}
+use super::scenario;
 
 fn bin(args: &[&str]) -> (Option<i32>, String) {
     let o = Command::new(env!("CARGO_BIN_EXE_faultline"))

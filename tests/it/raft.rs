@@ -2,19 +2,9 @@
 //! its pinned seed; runs are deterministic. (The full figures — 2,000 seeds per scenario — come
 //! from `faultline sweep`, see README.)
 
-use std::path::Path;
-
 use faultline::protocols::{Verdict, run};
-use faultline::scenario::{Scenario, load_file};
 
-fn scenario(name: &str) -> Scenario {
-    load_file(
-        &Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("scenarios")
-            .join(name),
-    )
-    .expect("bundled scenario loads")
-}
+use super::scenario;
 
 #[test]
 fn correct_raft_passes_every_check_under_faults() {
