@@ -6,9 +6,9 @@
 //!   [`compare`] checks, seed by seed, that both scenarios expand to the same actions;
 //! - the network draws come from the same per-link streams (delay, loss, duplication per
 //!   message), consumed message by message, so they follow each protocol's own traffic;
-//! - each client draws its operations from its own node stream, the same in both runs; a
-//!   retry back-off draws from it too, so a client's operations stay the same until one
-//!   protocol makes it back off. [`Figures::same_ops`] counts how many invocations match
+//! - each client draws its think times, operations and keys from its own workload stream
+//!   (`Stream::Workload`), apart from the back-offs that depend on how the protocol answered,
+//!   so its `k`-th operation is the same in both runs. [`Comparison::same_ops`] verifies it
 //!   (same operation kind and key, per client, in order), and the text prints it.
 //!
 //! Anything else that differs between the two scenarios (cluster, network, workload, faults,
@@ -219,8 +219,9 @@ pub struct Comparison {
     /// Fault actions over all seeds (the same for both sides, verified per seed).
     pub fault_actions: u64,
     /// Invocations with the same operation kind and key on both sides (per client, in
-    /// order), and all invocations of the side with more.
-    pub same_ops: (u64, u64),
+    /// order, until the first that differs), the invocations both sides made (per client,
+    /// the shorter side's count), and all invocations of the side with more.
+    pub same_ops: (u64, u64, u64),
     /// The first seed of the range, kept for the plot.
     pub shown: Option<Shown>,
 }
@@ -234,8 +235,9 @@ pub enum CompareError {
     Schedule(u64),
 }
 
-/// Invocations that match (kind and key, per client, in order) and the larger count.
-fn same_ops(a: &[OpRecord], b: &[OpRecord]) -> (u64, u64) {
+/// Invocations that match (kind and key, per client, in order, until the first that
+/// differs), the number both sides made, and the larger count.
+fn same_ops(a: &[OpRecord], b: &[OpRecord]) -> (u64, u64, u64) {
     let per_client = |ops: &[OpRecord]| {
         let mut m: BTreeMap<u32, Vec<(String, String)>> = BTreeMap::new();
         for o in ops {
@@ -246,7 +248,7 @@ fn same_ops(a: &[OpRecord], b: &[OpRecord]) -> (u64, u64) {
         m
     };
     let (x, y) = (per_client(a), per_client(b));
-    let (mut same, mut total) = (0, 0);
+    let (mut same, mut common, mut total) = (0, 0, 0);
     for c in x
         .keys()
         .chain(y.keys())
@@ -257,9 +259,10 @@ fn same_ops(a: &[OpRecord], b: &[OpRecord]) -> (u64, u64) {
             y.get(c).map_or(&[][..], |v| v),
         );
         same += p.iter().zip(q).take_while(|(u, v)| u == v).count() as u64;
+        common += p.len().min(q.len()) as u64;
         total += p.len().max(q.len()) as u64;
     }
-    (same, total)
+    (same, common, total)
 }
 
 /// The seeds of a comparison: the `i`-th seed, `None` past the last (a lazy range).
@@ -285,7 +288,7 @@ pub fn compare(
         seeds: label,
         sides: Default::default(),
         fault_actions: 0,
-        same_ops: (0, 0),
+        same_ops: (0, 0, 0),
         shown: None,
     });
     let bad_schedule: Mutex<Option<u64>> = Mutex::new(None);
@@ -312,6 +315,7 @@ pub fn compare(
         c.fault_actions += sa.faults.len() as u64;
         c.same_ops.0 += same.0;
         c.same_ops.1 += same.1;
+        c.same_ops.2 += same.2;
         if shown.is_some() {
             c.shown = shown;
         }
@@ -417,7 +421,7 @@ impl Comparison {
     /// The whole text: what was verified to be the same, then the table.
     pub fn text(&self) -> String {
         let n = self.sides[0].runs;
-        let (same, total) = self.same_ops;
+        let (same, common, total) = self.same_ops;
         let mut s = format!(
             "compare {} vs {} on seed{} {}\n",
             self.labels[0],
@@ -430,10 +434,19 @@ impl Comparison {
              every seed ({} actions in all)\n",
             self.fault_actions
         ));
-        s.push_str(&format!(
-            "workload:    {same} of {total} invocations the same operation on the same key (per \
-             client, in order; a client's draws shift once a protocol makes it back off)\n"
-        ));
+        s.push_str(&if same == common {
+            format!(
+                "workload:    every client invoked the same operations on the same keys in the same \
+                 order ({common} invocations on both sides; {} more where one side got further)\n",
+                total - common
+            )
+        } else {
+            // Each client's workload stream is independent of the protocol: a difference is a bug.
+            format!(
+                "workload:    DIFFERS: only {same} of the {common} invocations both sides made are \
+                 the same operation on the same key (per client, in order)\n"
+            )
+        });
         s.push_str(
             "network:     the same per-link streams (delay and loss drawn per message, so they \
              follow each protocol's own traffic)\n\n",

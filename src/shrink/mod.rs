@@ -6,7 +6,8 @@
 //! 1. delta debugging (ddmin) over fault *windows* (a crash with its restart, a partition with
 //!    its heal, a skew with its reset, a pause);
 //! 2. shorter windows (the closing action moved earlier, or dropped) and later starts;
-//! 3. a smaller workload: fewer clients, fewer operations per client, fewer keys;
+//! 3. a smaller workload: fewer clients, fewer operations per client, fewer keys,
+//!    slower clients (longer think times);
 //! 4. fewer servers, where the protocol allows it;
 //! 5. a shorter simulated run (tried first: it drops every fault after the new end).
 //!

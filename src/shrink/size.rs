@@ -1,5 +1,5 @@
 //! Shrinking passes over the run's size: simulated duration, workload (clients, operations,
-//! keys) and cluster (servers). Each pass proposes candidates to [`Search`] and keeps the first
+//! keys, think time) and cluster (servers). Each pass proposes candidates to [`Search`] and keeps the first
 //! that still fails.
 
 use super::schedule::{windows, with_windows};
@@ -64,6 +64,7 @@ pub(super) fn shrink_workload(s: &mut Search) {
                 cands.push(c);
             }
         }
+        cands.extend(slower(&s.best, &[(4, 1), (2, 1)]));
         if !s.try_first(cands) {
             break;
         }
@@ -184,4 +185,21 @@ pub(super) fn fine_workload(s: &mut Search) {
             break;
         }
     }
+    while !s.spent() && s.try_first(slower(&s.best, &[(3, 1), (3, 2), (5, 4)])) {}
+}
+
+/// Slower clients: think times scaled by each `num/den`, so that fewer operations fill the
+/// same time and the few around the failure can still be there (a stale read needs a read
+/// while the old leader is cut off). Think times stay within the run's time limit.
+fn slower(base: &Scenario, factors: &[(u64, u64)]) -> Vec<Scenario> {
+    let (lo, hi) = base.workload.think;
+    factors
+        .iter()
+        .filter(|&&(num, den)| hi.saturating_mul(num) / den <= base.limits.time)
+        .map(|&(num, den)| {
+            let mut c = base.clone();
+            c.workload.think = (lo.saturating_mul(num) / den, hi.saturating_mul(num) / den);
+            c
+        })
+        .collect()
 }

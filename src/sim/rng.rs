@@ -22,6 +22,10 @@ pub enum Stream {
     Nemesis = 3,
     /// Free for tools built on top (workload generators, shrinking) to derive their own.
     User = 4,
+    /// One stream per client (index = client index): what it asks and how long it thinks.
+    /// Kept apart from the node's stream, whose draws (back-offs) depend on how the protocol
+    /// answered, so two protocols run on one seed see the same operations in the same order.
+    Workload = 5,
 }
 
 /// SplitMix64 finaliser: a fixed, well-mixed 64-bit permutation.

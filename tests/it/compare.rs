@@ -112,7 +112,7 @@ fn a_bug_variant_against_its_correct_protocol() {
         "scenarios/multipaxos-leases.ron",
         "scenarios/multipaxos-bug-lease_read_without_margin.ron",
         "--seeds",
-        "7",
+        "318",
     ]);
     assert_eq!(code, Some(1), "{out}{err}");
     let lin = out

@@ -100,13 +100,13 @@ const BUGS: &[(&str, u64, &str)] = &[
     ("paxos-bug-no_value_adoption.ron", 17, "agreement"),
     ("paxos-bug-half_quorum.ron", 13, "agreement"),
     ("multipaxos-bug-skip_phase1_recovery.ron", 0, "agreement"),
-    ("multipaxos-bug-no_gap_fill.ron", 146, "liveness"),
+    ("multipaxos-bug-no_gap_fill.ron", 440, "liveness"),
     (
         "multipaxos-bug-lease_read_without_margin.ron",
-        7,
+        318,
         "linearizability",
     ),
-    ("multipaxos-bug-acceptor_forgets.ron", 0, "agreement"),
+    ("multipaxos-bug-acceptor_forgets.ron", 1, "agreement"),
 ];
 
 #[test]

@@ -133,6 +133,8 @@ struct Builder {
     spec: MultiPaxosSpec,
     workload: WorkloadSpec,
     servers: u32,
+    /// The run's seed, from which each client's workload stream is drawn.
+    seed: u64,
     /// What the checks read, taken from each observation as it is made.
     judge: Judge,
 }
@@ -151,6 +153,7 @@ impl Protocol for Builder {
                 id.0 - self.servers,
                 &self.workload,
                 self.servers,
+                self.seed,
             )))
         }
     }
@@ -252,6 +255,7 @@ pub fn run(spec: &RunSpec, multi: &MultiPaxosSpec) -> RunOutcome {
             spec: multi.clone(),
             workload: spec.workload.clone(),
             servers: spec.servers,
+            seed: spec.seed,
             judge: Judge::default(),
         },
         cfg,

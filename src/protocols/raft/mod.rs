@@ -265,6 +265,8 @@ pub struct RaftProtocol {
     pub spec: RaftSpec,
     pub workload: WorkloadSpec,
     pub servers: u32,
+    /// The run's seed, from which each client's workload stream is drawn.
+    pub seed: u64,
     /// The checks, judging each observation as it is made.
     pub judge: checks::Judge,
 }
@@ -283,6 +285,7 @@ impl Protocol for RaftProtocol {
                 id.0 - self.servers,
                 &self.workload,
                 self.servers,
+                self.seed,
             )))
         }
     }
@@ -299,6 +302,7 @@ fn run(spec: &RunSpec, raft: &RaftSpec) -> RunOutcome {
         spec: raft.clone(),
         workload: spec.workload.clone(),
         servers: spec.servers,
+        seed: spec.seed,
         judge: checks::Judge::new(spec),
     };
     let mut sim = Sim::new(protocol, cfg);

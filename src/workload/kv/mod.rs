@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::{OpRecord, OpStatus, WorkloadSpec};
 use crate::check::{History, KvInput, KvOutput};
+use crate::sim::rng::{ChaCha8Rng, Stream, range_u64, stream};
 use crate::sim::{Context, Node, NodeId, Time};
 
 mod history;
@@ -371,12 +372,17 @@ pub struct KvClient {
     seq: u64,
     issued: u32,
     requests: Requester<KvOp>,
+    /// The workload's own draws (think times, operations, keys), from the run's
+    /// `Stream::Workload` for this client: the `k`-th operation is the same whatever the
+    /// protocol, so `faultline compare` runs one workload against both.
+    draws: ChaCha8Rng,
 }
 
 impl KvClient {
-    pub fn new(index: u32, spec: &WorkloadSpec, servers: u32) -> Self {
+    pub fn new(index: u32, spec: &WorkloadSpec, servers: u32, seed: u64) -> Self {
         KvClient {
             index,
+            draws: stream(seed, Stream::Workload, index.into()),
             spec: spec.clone(),
             seq: 0,
             issued: 0,
@@ -407,17 +413,20 @@ impl KvClient {
     }
 
     fn think<N: KvNode>(&mut self, ctx: &mut Context<'_, N>) {
-        let d = ctx.random_range(self.spec.think.0, self.spec.think.1);
+        let d = range_u64(&mut self.draws, self.spec.think.0, self.spec.think.1);
         ctx.set_timer(N::client_timer(ClientTimer::Think), d);
     }
 
-    fn next_op<N: KvNode>(&mut self, ctx: &mut Context<'_, N>) -> KvOp {
+    fn next_op(&mut self) -> KvOp {
         let m = &self.spec.mix;
         let total = (m.get + m.put + m.append + m.cas) as u64;
-        let pick = ctx.random_range(0, total - 1);
+        let pick = range_u64(&mut self.draws, 0, total - 1);
         let mut key = String::with_capacity(4);
         key.push('k');
-        push_decimal(&mut key, ctx.random_range(0, self.spec.keys as u64 - 1));
+        push_decimal(
+            &mut key,
+            range_u64(&mut self.draws, 0, self.spec.keys as u64 - 1),
+        );
         let (g, p, a) = (m.get as u64, m.put as u64, m.append as u64);
         if pick < g {
             return KvOp::Get { key };
@@ -457,7 +466,7 @@ impl KvClient {
                 }
                 self.seq += 1;
                 self.issued += 1;
-                let op = self.next_op(ctx);
+                let op = self.next_op();
                 ctx.observe(N::client_obs(ClientObs::Invoke {
                     client: self.index,
                     seq: self.seq,
