@@ -4,9 +4,9 @@
 //! was a client's or a no-op), stability (a chosen command stays chosen), and the shared
 //! linearizability and liveness checks of the client history.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
-use super::checks::{self, Accept, Learn, Names, Proposal};
+use super::checks::{Accept, Learn, Names, Proposal, Safety};
 use super::messages::{Ballot, MultiMsg};
 use super::replica::{Durable, Replica};
 use super::{MULTI_CHECKS, MultiPaxosSpec, quorum};
@@ -156,18 +156,19 @@ impl Protocol for Builder {
     }
 }
 
-/// What the checks of a Multi-Paxos run read, kept as the run goes instead of every
-/// observation: the client history, every invoked command by hash, and the proposals,
-/// acceptances and learns in time order.
-#[derive(Default)]
+/// What the checks of a Multi-Paxos run read, judged as the run goes instead of keeping every
+/// observation: the client history, every invoked command by hash, and the safety checks'
+/// state (`checks::Safety`).
 struct Judge {
     clients: HistoryBuilder,
     /// Command hash -> the index of the operation that invoked it (for validity and for the
     /// checks' counterexamples).
     proposed: BTreeMap<u64, usize>,
-    proposals: Vec<Proposal>,
-    accepts: Vec<Accept>,
-    learns: Vec<Learn>,
+    /// The no-op's hash: a leader proposes it in the holes.
+    noop: u64,
+    safety: Safety,
+    /// Per replica, the highest slot it applied.
+    applied_by: Vec<u64>,
     /// (time, leader, ballot, re-proposed, no-ops) per phase 1 won.
     leaders: Vec<(Time, u32, Ballot, u64, u64)>,
     roles: Vec<RoleChange>,
@@ -175,14 +176,31 @@ struct Judge {
 }
 
 impl Judge {
+    fn new(servers: u32) -> Judge {
+        Judge {
+            clients: HistoryBuilder::default(),
+            proposed: BTreeMap::new(),
+            noop: stable_hash(&Command::<crate::workload::kv::KvOp>::Noop),
+            safety: Safety::default(),
+            applied_by: vec![0; servers as usize],
+            leaders: Vec::new(),
+            roles: Vec::new(),
+            lease_reads: 0,
+        }
+    }
+
     fn observe(&mut self, t: Time, n: NodeId, o: Obs) {
+        let (noop, proposed) = (self.noop, &self.proposed);
+        let proposed = |h: u64| h == noop || proposed.contains_key(&h);
         match o {
             Obs::Client(c) => {
                 if let ClientObs::Invoke { client, seq, op } = &c {
+                    // The command's hash as the leader will compute it (`Arc<&KvOp>` hashes
+                    // as the operation: no copy of it is made).
                     let h = stable_hash(&Command::Client {
                         client: *client,
                         seq: *seq,
-                        op: std::sync::Arc::new(op.clone()),
+                        op: std::sync::Arc::new(op),
                     });
                     self.proposed.insert(h, self.clients.ids().len());
                 }
@@ -203,38 +221,38 @@ impl Judge {
                 slot,
                 ballot,
                 command,
-            } => crate::frugal::push(
-                &mut self.proposals,
-                Proposal {
-                    time: t,
-                    instance: slot,
-                    ballot,
-                    value: command,
-                },
-            ),
+            } => self.safety.propose(Proposal {
+                time: t,
+                instance: slot,
+                ballot,
+                value: command,
+            }),
             Obs::Accepted {
                 slot,
                 ballot,
                 command,
-            } => crate::frugal::push(
-                &mut self.accepts,
-                Accept {
+            } => {
+                let a = Accept {
                     time: t,
                     instance: slot,
                     acceptor: n.0,
                     ballot,
                     value: command,
-                },
-            ),
-            Obs::Applied { slot, command } => crate::frugal::push(
-                &mut self.learns,
-                Learn {
+                };
+                self.safety.accept(a, proposed);
+            }
+            Obs::Applied { slot, command } => {
+                let l = Learn {
                     time: t,
                     node: n.0,
                     instance: slot,
                     value: command,
-                },
-            ),
+                };
+                self.safety.learn(l, proposed);
+                if let Some(e) = self.applied_by.get_mut(n.idx()) {
+                    *e = (*e).max(slot);
+                }
+            }
             Obs::LeaseRead => self.lease_reads += 1,
         }
     }
@@ -252,7 +270,7 @@ pub fn run(spec: &RunSpec, multi: &MultiPaxosSpec) -> RunOutcome {
             spec: multi.clone(),
             workload: spec.workload.clone(),
             servers: spec.servers,
-            judge: Judge::default(),
+            judge: Judge::new(spec.servers),
         },
         cfg,
     );
@@ -260,13 +278,13 @@ pub fn run(spec: &RunSpec, multi: &MultiPaxosSpec) -> RunOutcome {
     let Judge {
         clients,
         proposed,
-        proposals,
-        accepts,
-        learns,
+        noop,
+        safety,
+        applied_by,
         leaders,
         roles,
         lease_reads,
-    } = std::mem::take(&mut sim.protocol_mut().judge);
+    } = std::mem::replace(&mut sim.protocol_mut().judge, Judge::new(0));
     drop(sim);
     let ids = clients.ids().to_vec();
     let (ops, hist) = clients.finish();
@@ -283,7 +301,6 @@ pub fn run(spec: &RunSpec, multi: &MultiPaxosSpec) -> RunOutcome {
             noops.to_string(),
         ]);
     }
-    let noop = stable_hash(&Command::<crate::workload::kv::KvOp>::Noop);
     let value = |h: u64| match proposed.get(&h) {
         _ if h == noop => "a no-op".to_string(),
         Some(&i) => {
@@ -298,35 +315,24 @@ pub fn run(spec: &RunSpec, multi: &MultiPaxosSpec) -> RunOutcome {
     };
     let wanted = |name: &str| spec.checks.is_empty() || spec.checks.iter().any(|c| c == name);
     let mut out = Vec::new();
+    let is_proposed = |h: u64| h == noop || proposed.contains_key(&h);
     if wanted("agreement") {
-        out.push(checks::agreement(&learns, &names, "applied"));
+        out.push(safety.agreement(&names, "applied"));
     }
     if wanted("validity") {
-        let mut valid: BTreeSet<u64> = proposed.keys().copied().collect();
-        valid.insert(noop);
-        out.push(checks::validity(&learns, &accepts, &valid, &names));
+        out.push(safety.validity(&names, is_proposed));
     }
     if wanted("stability") {
         let majority = quorum(spec.servers, false);
-        out.push(checks::stability(&proposals, &accepts, majority, &names));
+        out.push(safety.stability(majority, &names));
     }
     if wanted("linearizability") {
         // The witness: client requests in the order of the slots they were chosen in (the
         // first value learned per slot; replicas apply slots in order, once per request).
-        // Slots are handed out in order: one entry per slot up to the highest learned.
-        let top = learns
-            .iter()
-            .map(|l| l.instance)
-            .max()
-            .map_or(0, |m| m as usize + 1);
-        let mut chosen: Vec<Option<u64>> = vec![None; top];
-        for l in &learns {
-            chosen[l.instance as usize].get_or_insert(l.value);
-        }
-        let applied: Vec<(u32, u64)> = chosen
-            .iter()
+        let applied: Vec<(u32, u64)> = safety
+            .first_learned()
             .flatten()
-            .filter_map(|h| proposed.get(h).map(|&i| ids[i]))
+            .filter_map(|h| proposed.get(&h).map(|&i| ids[i]))
             .collect();
         let order = witness_order(ids.iter().copied(), &applied);
         out.push(common::linearizability(&ops, &hist, Some(&order)));
@@ -336,19 +342,13 @@ pub fn run(spec: &RunSpec, multi: &MultiPaxosSpec) -> RunOutcome {
     }
     debug_assert!(out.iter().all(|c| MULTI_CHECKS.contains(&c.name.as_str())));
 
-    let slots = learns.iter().map(|l| l.instance).max().unwrap_or(0);
+    let slots = applied_by.iter().copied().max().unwrap_or(0);
     let mut summary = Table::new("Multi-Paxos", &["figure", "value"]);
     let per_slot = if slots == 0 {
         "-".into()
     } else {
         format!("{:.1}", stats.counters.sent as f64 / slots as f64)
     };
-    let mut applied_by = vec![0u64; spec.servers as usize];
-    for l in &learns {
-        if let Some(e) = applied_by.get_mut(l.node as usize) {
-            *e = (*e).max(l.instance);
-        }
-    }
     if multi.lease.is_some() {
         summary.row(vec![
             "reads answered under a lease".into(),
