@@ -5,13 +5,14 @@
 //! carries that value: P2b of Paxos Made Simple). Chosen is judged with a true majority of
 //! the servers whatever quorum the protocol variant used.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use crate::protocols::common::{fail, pass, unhealed_note};
 use crate::protocols::{CheckOutcome, RunSpec};
 use crate::sim::{Fault, SECS, Time, fmt_time};
 
 use super::Ballot;
+use super::slots::NodeSet;
 
 /// A proposer issued phase 2 for `(instance, ballot)` with `value`.
 #[derive(Clone, Copy, Debug)]
@@ -45,30 +46,6 @@ pub struct Learn {
 pub struct Names<'a> {
     pub instance: &'a dyn Fn(u64) -> String,
     pub value: &'a dyn Fn(u64) -> String,
-}
-
-/// A set of nodes: those below 64 as bits, the others (clusters have up to 1,000 servers) in
-/// a set allocated only when one shows up.
-#[derive(Clone, Debug, Default)]
-struct NodeSet {
-    low: u64,
-    high: Option<Box<BTreeSet<u32>>>,
-}
-
-impl NodeSet {
-    /// Adds `n`; whether it was new.
-    fn insert(&mut self, n: u32) -> bool {
-        if n < 64 {
-            let new = self.low & 1 << n == 0;
-            self.low |= 1 << n;
-            new
-        } else {
-            self.high.get_or_insert_default().insert(n)
-        }
-    }
-    fn len(&self) -> usize {
-        self.low.count_ones() as usize + self.high.as_ref().map_or(0, |s| s.len())
-    }
 }
 
 /// The first learn of an instance: agreement compares every later one with it.

@@ -21,12 +21,12 @@
 //! Invariants asserted: no slot is chosen with two commands at one replica; an acceptor never
 //! accepts or promises below what it promised; slots are applied in order, each once.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 
 use super::lease::{LeaderLease, forbids_promise};
 use super::messages::{Ballot, Cmd, LogCommand, MultiMsg as Msg};
 use super::multi::{Obs, Timer};
-use super::slots::Slots;
+use super::slots::{Inflight, NodeSet, Slots};
 use super::{MultiPaxosBug, MultiPaxosSpec, quorum};
 use crate::sim::{Context, NodeId};
 use crate::workload::kv::Command;
@@ -74,11 +74,11 @@ pub struct Replica {
     seen: Ballot,
     leader: Option<u32>,
     /// Phase 1: who promised, and per slot the highest-ballot proposal they reported.
-    promises: BTreeSet<u32>,
+    promises: NodeSet,
     recovered: BTreeMap<u64, (Ballot, Cmd)>,
     /// Leader: the next free slot, and the proposals not yet chosen with who accepted them.
     next_slot: u64,
-    inflight: BTreeMap<u64, (Cmd, BTreeSet<u32>)>,
+    inflight: Inflight<Cmd>,
     /// Slots `1..=applied` are applied (and so chosen).
     applied: u64,
     kv: BTreeMap<String, String>,
@@ -106,10 +106,10 @@ impl Replica {
             ballot: Ballot::ZERO,
             seen: Ballot::ZERO,
             leader: None,
-            promises: BTreeSet::new(),
+            promises: NodeSet::default(),
             recovered: BTreeMap::new(),
             next_slot: 1,
-            inflight: BTreeMap::new(),
+            inflight: Inflight::default(),
             applied: 0,
             kv: BTreeMap::new(),
             sessions: Sessions::default(),
@@ -254,7 +254,7 @@ impl Replica {
     /// replace, again at every election timeout.
     fn promise_self_last(&mut self, ctx: Ctx) {
         if self.spec.lease.is_some()
-            && !self.promises.contains(&self.id)
+            && !self.promises.contains(self.id)
             && self.promises.len() + 1 >= Self::quorum(ctx)
         {
             let (ballot, from) = (self.ballot, self.applied + 1);
@@ -270,7 +270,7 @@ impl Replica {
                 // Resend the prepare to whoever has not answered (the network loses messages).
                 let from = self.applied + 1;
                 for p in ctx.peers().collect::<Vec<_>>() {
-                    if !self.promises.contains(&p.0) {
+                    if !self.promises.contains(p.0) {
                         ctx.send(p, Msg::Prepare { ballot, from });
                     }
                 }
@@ -278,9 +278,9 @@ impl Replica {
             Role::Leader => {
                 let chosen = self.applied;
                 self.heartbeat(ctx);
-                for (&slot, (command, who)) in &self.inflight {
+                for (slot, command, who) in self.inflight.iter() {
                     for p in 0..ctx.servers() {
-                        if p != self.id && !who.contains(&p) {
+                        if p != self.id && !who.contains(p) {
                             let command = command.clone();
                             ctx.send(
                                 NodeId(p),
@@ -570,8 +570,7 @@ impl Replica {
             ballot,
             command: command.hash,
         });
-        self.inflight
-            .insert(slot, (command.clone(), BTreeSet::new()));
+        self.inflight.insert(slot, command.clone());
         let chosen = self.applied;
         self.send_all(
             ctx,
@@ -623,12 +622,12 @@ impl Replica {
             return;
         }
         let q = Self::quorum(ctx);
-        let Some((_, who)) = self.inflight.get_mut(&slot) else {
+        let Some(who) = self.inflight.accepted_mut(slot) else {
             return;
         };
         who.insert(from);
         if who.len() >= q
-            && let Some((command, _)) = self.inflight.remove(&slot)
+            && let Some(command) = self.inflight.remove(slot)
         {
             self.learn(ctx, slot, command);
             self.apply(ctx);
@@ -720,15 +719,10 @@ impl Replica {
             return self.send(ctx, from, Msg::Reply(KvReply::done(&r, result)));
         }
         // A retry of a request still being chosen waits for that slot.
-        let pending = self
-            .inflight
-            .iter()
-            .find_map(|(s, (c, _))| match &c.command {
-                Command::Client { client, seq, .. } if (*client, *seq) == (r.client, r.seq) => {
-                    Some(*s)
-                }
-                _ => None,
-            });
+        let pending = self.inflight.iter().find_map(|(s, c, _)| match &c.command {
+            Command::Client { client, seq, .. } if (*client, *seq) == (r.client, r.seq) => Some(s),
+            _ => None,
+        });
         let attempt = r.attempt;
         let slot = match pending {
             Some(s) => s,
