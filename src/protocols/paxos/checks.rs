@@ -122,16 +122,24 @@ pub struct Safety {
     /// Values already found proposed: each value is reported by every acceptor and every
     /// learner, interleaved with other instances' reports, so a small direct-mapped cache
     /// saves most lookups (value 0 never enters it: it marks an empty line).
-    seen: Vec<u64>,
+    seen: Seen,
+}
+
+/// The lines of `Safety::seen`.
+#[derive(Debug)]
+struct Seen(Box<[u64; 256]>);
+
+impl Default for Seen {
+    fn default() -> Self {
+        Seen(Box::new([0; 256]))
+    }
 }
 
 impl Safety {
     /// Whether `v` is proposed, by `proposed` (asked only on a cache miss).
+    #[inline]
     fn known(&mut self, v: u64, proposed: impl Fn(u64) -> bool) -> bool {
-        if self.seen.is_empty() {
-            self.seen = vec![0; 256];
-        }
-        let line = &mut self.seen[(v % 256) as usize];
+        let line = &mut self.seen.0[(v % 256) as usize];
         if *line == v && v != 0 {
             return true;
         }

@@ -93,13 +93,16 @@ impl Node for MultiNode {
         }
     }
     fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, msg: MultiMsg) {
-        match (self, msg) {
-            (MultiNode::Replica(r), m) => {
-                r.on_message(ctx, from, m);
+        match self {
+            MultiNode::Replica(r) => {
+                r.on_message(ctx, from, msg);
                 r.drain_local(ctx);
             }
-            (MultiNode::Client(c), MultiMsg::Reply(rep)) => c.on_reply(ctx, from, rep),
-            (MultiNode::Client(_), _) => {}
+            MultiNode::Client(c) => {
+                if let MultiMsg::Reply(rep) = msg {
+                    c.on_reply(ctx, from, rep)
+                }
+            }
         }
     }
     fn on_timer(&mut self, ctx: &mut Context<'_, Self>, t: Timer) {
@@ -206,17 +209,7 @@ impl Judge {
                 }
                 self.clients.push(t, c);
             }
-            Obs::Role { role, term } => self.roles.push(RoleChange {
-                time: t,
-                node: n.0,
-                role: role.to_string(),
-                term,
-            }),
-            Obs::Leader {
-                ballot,
-                recovered,
-                noops,
-            } => self.leaders.push((t, n.0, ballot, recovered, noops)),
+            o @ (Obs::Role { .. } | Obs::Leader { .. }) => self.leader_change(t, n, o),
             Obs::Propose {
                 slot,
                 ballot,
@@ -254,6 +247,26 @@ impl Judge {
                 }
             }
             Obs::LeaseRead => self.lease_reads += 1,
+        }
+    }
+
+    /// A role change or a phase 1 won: rare, kept off the path of every command.
+    #[cold]
+    #[inline(never)]
+    fn leader_change(&mut self, t: Time, n: NodeId, o: Obs) {
+        match o {
+            Obs::Role { role, term } => self.roles.push(RoleChange {
+                time: t,
+                node: n.0,
+                role: role.to_string(),
+                term,
+            }),
+            Obs::Leader {
+                ballot,
+                recovered,
+                noops,
+            } => self.leaders.push((t, n.0, ballot, recovered, noops)),
+            _ => {}
         }
     }
 }

@@ -171,6 +171,7 @@ impl Replica {
         }
     }
 
+    #[cold]
     fn set_role(&mut self, ctx: Ctx, role: Role) {
         if role != Role::Leader {
             // A deposed leader answers no one: whoever chooses the slots answers retries.
@@ -221,6 +222,7 @@ impl Replica {
     }
 
     /// Phase 1a for every slot past the chosen prefix, at a ballot above any seen.
+    #[cold]
     fn start_phase1(&mut self, ctx: Ctx) {
         let round = ctx.durable_ref().promised.round.max(self.seen.round) + 1;
         self.ballot = Ballot {
@@ -310,9 +312,9 @@ impl Replica {
     }
 
     pub fn on_message(&mut self, ctx: Ctx, from: NodeId, msg: Msg) {
+        // The messages of a steady leader's every command first; the rest (phase 1, leases,
+        // catch-up) out of line, so that the hot path stays small.
         match msg {
-            Msg::Prepare { ballot, from: slot } => self.on_prepare(ctx, from.0, ballot, slot),
-            Msg::Promise { ballot, accepted } => self.on_promise(ctx, from.0, ballot, accepted),
             Msg::Accept {
                 ballot,
                 slot,
@@ -320,6 +322,26 @@ impl Replica {
                 chosen,
             } => self.on_accept(ctx, from.0, ballot, slot, command, chosen),
             Msg::Accepted { ballot, slot } => self.on_accepted(ctx, from.0, ballot, slot),
+            Msg::Heartbeat { ballot, chosen } => {
+                if ballot < ctx.durable_ref().promised {
+                    let promised = ctx.durable_ref().promised;
+                    return self.send(ctx, from.0, Msg::Reject { ballot, promised });
+                }
+                self.follow(ctx, ballot);
+                self.learn_prefix(ctx, ballot, chosen, true);
+            }
+            Msg::Request(r) => self.on_request(ctx, from.0, r),
+            Msg::Reply(_) => {}
+            m => self.on_rare_message(ctx, from, m),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn on_rare_message(&mut self, ctx: Ctx, from: NodeId, msg: Msg) {
+        match msg {
+            Msg::Prepare { ballot, from: slot } => self.on_prepare(ctx, from.0, ballot, slot),
+            Msg::Promise { ballot, accepted } => self.on_promise(ctx, from.0, ballot, accepted),
             Msg::Reject { ballot, promised } => {
                 if ballot != self.ballot {
                     return;
@@ -333,14 +355,6 @@ impl Replica {
                     return self.start_phase1(ctx);
                 }
                 self.observe_ballot(ctx, promised);
-            }
-            Msg::Heartbeat { ballot, chosen } => {
-                if ballot < ctx.durable_ref().promised {
-                    let promised = ctx.durable_ref().promised;
-                    return self.send(ctx, from.0, Msg::Reject { ballot, promised });
-                }
-                self.follow(ctx, ballot);
-                self.learn_prefix(ctx, ballot, chosen, true);
             }
             Msg::LeaseRenew {
                 ballot,
@@ -391,8 +405,11 @@ impl Replica {
                 }
                 self.apply(ctx);
             }
-            Msg::Request(r) => self.on_request(ctx, from.0, r),
-            Msg::Reply(_) => {}
+            Msg::Accept { .. }
+            | Msg::Accepted { .. }
+            | Msg::Heartbeat { .. }
+            | Msg::Request(_)
+            | Msg::Reply(_) => unreachable!("handled by on_message"),
         }
     }
 
@@ -423,6 +440,7 @@ impl Replica {
     }
 
     /// Acceptor, phase 1b: promise `ballot` and report every proposal accepted from `slot` on.
+    #[cold]
     fn on_prepare(&mut self, ctx: Ctx, from: u32, ballot: Ballot, slot: u64) {
         let promised = ctx.durable_ref().promised;
         if ballot < promised {
@@ -455,6 +473,7 @@ impl Replica {
     }
 
     /// Candidate: merge what the promise reported; a quorum makes this replica the leader.
+    #[cold]
     fn on_promise(
         &mut self,
         ctx: Ctx,
@@ -483,6 +502,7 @@ impl Replica {
 
     /// Phase 1 won: re-propose every reported proposal, fill the holes with no-ops, and only
     /// then take new commands (after the highest slot anyone reported).
+    #[cold]
     fn become_leader(&mut self, ctx: Ctx) {
         self.set_role(ctx, Role::Leader);
         self.leader = Some(self.id);
