@@ -86,15 +86,22 @@ impl Group {
 
 /// The entry of instance `i` in a per-instance vector (instances are dense: slots are handed
 /// out in order), grown by half when full (see `frugal`).
+#[inline]
 fn at<T: Default>(v: &mut Vec<T>, i: u64) -> &mut T {
     let i = usize::try_from(i).expect("an instance number fits in memory");
     if v.len() <= i {
-        if v.capacity() <= i {
-            v.reserve_exact((i + 1 - v.len()).max(v.len() / 2 + 16));
-        }
-        v.resize_with(i + 1, T::default);
+        grow(v, i);
     }
     &mut v[i]
+}
+
+/// Makes room for entry `i` (once per instance).
+#[inline(never)]
+fn grow<T: Default>(v: &mut Vec<T>, i: usize) {
+    if v.capacity() <= i {
+        v.reserve_exact((i + 1 - v.len()).max(v.len() / 2 + 16));
+    }
+    v.resize_with(i + 1, T::default);
 }
 
 /// Paxos's safety checks, judged as the run goes: each proposal, acceptance and learn is

@@ -4,7 +4,9 @@
 //! was a client's or a no-op), stability (a chosen command stays chosen), and the shared
 //! linearizability and liveness checks of the client history.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::mem::Discriminant;
 
 use super::checks::{Accept, Learn, Names, Proposal, Safety};
 use super::messages::{Ballot, MultiMsg};
@@ -12,12 +14,14 @@ use super::replica::{Durable, Replica};
 use super::{MULTI_CHECKS, MultiPaxosSpec, quorum};
 use crate::protocols::common::{self, roles_with_crashes};
 use crate::protocols::{RoleChange, RunOutcome, RunSpec, Table};
-use crate::sim::{Context, Node, NodeId, Protocol, Sim, SimConfig, Time, stable_hash};
+use crate::sim::{
+    Context, Node, NodeId, Protocol, Sim, SimConfig, StableHasher, Time, stable_hash,
+};
 use crate::workload::WorkloadSpec;
-use crate::workload::kv::Command;
 use crate::workload::kv::{
     ClientObs, ClientTimer, HistoryBuilder, KvClient, KvNode, KvRequest, witness_order,
 };
+use crate::workload::kv::{Command, KvOp};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Timer {
@@ -165,8 +169,10 @@ impl Protocol for Builder {
 struct Judge {
     clients: HistoryBuilder,
     /// Command hash -> the index of the operation that invoked it (for validity and for the
-    /// checks' counterexamples).
-    proposed: BTreeMap<u64, usize>,
+    /// checks' counterexamples). Keys are hashes already; only looked up, never iterated.
+    proposed: HashMap<u64, usize, BuildHasherDefault<crate::check::PreHashed>>,
+    /// The variant `Command::Client`, to hash an invoked command without building it.
+    client: Discriminant<Command>,
     /// The no-op's hash: a leader proposes it in the holes.
     noop: u64,
     safety: Safety,
@@ -182,7 +188,12 @@ impl Judge {
     fn new(servers: u32) -> Judge {
         Judge {
             clients: HistoryBuilder::default(),
-            proposed: BTreeMap::new(),
+            proposed: HashMap::default(),
+            client: std::mem::discriminant(&Command::Client {
+                client: 0,
+                seq: 0,
+                op: std::sync::Arc::new(crate::workload::kv::KvOp::Get { key: String::new() }),
+            }),
             noop: stable_hash(&Command::<crate::workload::kv::KvOp>::Noop),
             safety: Safety::default(),
             applied_by: vec![0; servers as usize],
@@ -198,13 +209,7 @@ impl Judge {
         match o {
             Obs::Client(c) => {
                 if let ClientObs::Invoke { client, seq, op } = &c {
-                    // The command's hash as the leader will compute it (`Arc<&KvOp>` hashes
-                    // as the operation: no copy of it is made).
-                    let h = stable_hash(&Command::Client {
-                        client: *client,
-                        seq: *seq,
-                        op: std::sync::Arc::new(op),
-                    });
+                    let h = client_command_hash(self.client, *client, *seq, op);
                     self.proposed.insert(h, self.clients.ids().len());
                 }
                 self.clients.push(t, c);
@@ -271,6 +276,19 @@ impl Judge {
     }
 }
 
+/// The stable hash of `Command::Client { client, seq, op }`, as the leader computes it for
+/// the command it proposes, without building the command (that would copy the operation into
+/// a new `Arc`): what `#[derive(Hash)]` feeds the hasher, the variant then each field in
+/// order (an `Arc` hashes as what it holds). A test holds the two equal.
+fn client_command_hash(variant: Discriminant<Command>, client: u32, seq: u64, op: &KvOp) -> u64 {
+    let mut h = StableHasher::new();
+    variant.hash(&mut h);
+    client.hash(&mut h);
+    seq.hash(&mut h);
+    op.hash(&mut h);
+    h.finish()
+}
+
 /// Runs a Multi-Paxos scenario and judges it.
 pub fn run(spec: &RunSpec, multi: &MultiPaxosSpec) -> RunOutcome {
     let mut cfg = SimConfig::new(spec.seed, spec.servers, spec.workload.clients);
@@ -292,6 +310,7 @@ pub fn run(spec: &RunSpec, multi: &MultiPaxosSpec) -> RunOutcome {
         clients,
         proposed,
         noop,
+        client: _,
         safety,
         applied_by,
         leaders,
@@ -394,5 +413,42 @@ pub fn run(spec: &RunSpec, multi: &MultiPaxosSpec) -> RunOutcome {
         records: trace.records,
         labels: trace.labels,
         views: trace.views,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::client_command_hash;
+    use crate::sim::stable_hash;
+    use crate::workload::kv::{Command, KvOp};
+
+    #[test]
+    fn an_invoked_command_hashes_as_the_proposed_one() {
+        let ops = [
+            KvOp::Get { key: "k0".into() },
+            KvOp::Put {
+                key: "k1".into(),
+                value: "c2.17 ".into(),
+            },
+            KvOp::Append {
+                key: "a much longer key than eight bytes".into(),
+                value: String::new(),
+            },
+        ];
+        for (i, op) in ops.into_iter().enumerate() {
+            let (client, seq) = (i as u32, 1000 + i as u64);
+            let command = Command::Client {
+                client,
+                seq,
+                op: Arc::new(op.clone()),
+            };
+            let variant = std::mem::discriminant(&command);
+            assert_eq!(
+                client_command_hash(variant, client, seq, &op),
+                stable_hash(&command)
+            );
+        }
     }
 }

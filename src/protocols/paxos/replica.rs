@@ -709,7 +709,8 @@ impl Replica {
             let (client, seq) = (*client, *seq);
             // A retried request already applied is not applied again.
             let result = self.sessions.apply(client, seq, op, &mut self.kv);
-            if let Some((node, wclient, wseq, attempt)) = self.waiting.remove(&slot)
+            if !self.waiting.is_empty()
+                && let Some((node, wclient, wseq, attempt)) = self.waiting.remove(&slot)
                 && (wclient, wseq) == (client, seq)
                 && let Some(result) = result
             {
