@@ -63,8 +63,13 @@ impl<T> Default for Inflight<T> {
 }
 
 impl<T> Inflight<T> {
+    #[inline]
     fn find(&self, slot: u64) -> Result<usize, usize> {
-        self.0.binary_search_by_key(&slot, |e| e.0)
+        // Most answers are for the oldest proposal.
+        match self.0.front() {
+            Some(f) if f.0 == slot => Ok(0),
+            _ => self.0.binary_search_by_key(&slot, |e| e.0),
+        }
     }
     /// Proposes `v` in `slot`, accepted by no one yet (replacing an earlier proposal there).
     pub fn insert(&mut self, slot: u64, v: T) {
