@@ -4,7 +4,6 @@
 //! was a client's or a no-op), stability (a chosen command stays chosen), and the shared
 //! linearizability and liveness checks of the client history.
 
-use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::mem::Discriminant;
 
@@ -163,6 +162,11 @@ impl Protocol for Builder {
     }
 }
 
+/// Invoked commands by hash: a table looked up by key only, never iterated, so no order of
+/// it can reach a verdict or the trace (keys are hashes already: passed through).
+#[allow(clippy::disallowed_types)]
+type Invoked = std::collections::HashMap<u64, usize, BuildHasherDefault<crate::check::PreHashed>>;
+
 /// What the checks of a Multi-Paxos run read, judged as the run goes instead of keeping every
 /// observation: the client history, every invoked command by hash, and the safety checks'
 /// state (`checks::Safety`).
@@ -170,7 +174,7 @@ struct Judge {
     clients: HistoryBuilder,
     /// Command hash -> the index of the operation that invoked it (for validity and for the
     /// checks' counterexamples). Keys are hashes already; only looked up, never iterated.
-    proposed: HashMap<u64, usize, BuildHasherDefault<crate::check::PreHashed>>,
+    proposed: Invoked,
     /// The variant `Command::Client`, to hash an invoked command without building it.
     client: Discriminant<Command>,
     /// The no-op's hash: a leader proposes it in the holes.
@@ -188,7 +192,7 @@ impl Judge {
     fn new(servers: u32) -> Judge {
         Judge {
             clients: HistoryBuilder::default(),
-            proposed: HashMap::default(),
+            proposed: Invoked::default(),
             client: std::mem::discriminant(&Command::Client {
                 client: 0,
                 seq: 0,

@@ -102,11 +102,11 @@ impl<T> Inflight<T> {
 }
 
 /// A set of nodes: those below 64 as bits, the others (clusters have up to 1,000 servers) in
-/// a set allocated only when one shows up. Counting a quorum allocates nothing.
+/// a set that allocates only when one shows up. Counting a quorum allocates nothing.
 #[derive(Clone, Debug, Default)]
 pub struct NodeSet {
     low: u64,
-    high: Option<Box<BTreeSet<u32>>>,
+    high: BTreeSet<u32>,
 }
 
 impl NodeSet {
@@ -117,18 +117,18 @@ impl NodeSet {
             self.low |= 1 << n;
             new
         } else {
-            self.high.get_or_insert_default().insert(n)
+            self.high.insert(n)
         }
     }
     pub fn contains(&self, n: u32) -> bool {
         if n < 64 {
             self.low & 1 << n != 0
         } else {
-            self.high.as_ref().is_some_and(|s| s.contains(&n))
+            self.high.contains(&n)
         }
     }
     pub fn len(&self) -> usize {
-        self.low.count_ones() as usize + self.high.as_ref().map_or(0, |s| s.len())
+        self.low.count_ones() as usize + self.high.len()
     }
     pub fn clear(&mut self) {
         *self = NodeSet::default();
