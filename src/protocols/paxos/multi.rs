@@ -196,9 +196,9 @@ impl Judge {
             client: std::mem::discriminant(&Command::Client {
                 client: 0,
                 seq: 0,
-                op: std::sync::Arc::new(crate::workload::kv::KvOp::Get { key: String::new() }),
+                op: std::sync::Arc::new(KvOp::Get { key: String::new() }),
             }),
-            noop: stable_hash(&Command::<crate::workload::kv::KvOp>::Noop),
+            noop: stable_hash(&Command::<KvOp>::Noop),
             safety: Safety::default(),
             applied_by: vec![0; servers as usize],
             leaders: Vec::new(),

@@ -15,14 +15,17 @@ impl<T> Default for Slots<T> {
 }
 
 impl<T> Slots<T> {
+    #[inline]
     pub fn get(&self, slot: u64) -> Option<&T> {
         let i = usize::try_from(slot.checked_sub(1)?).ok()?;
         self.0.get(i)?.as_ref()
     }
+    #[inline]
     pub fn contains(&self, slot: u64) -> bool {
         self.get(slot).is_some()
     }
     /// Sets `slot` (from 1), returning what was there.
+    #[inline]
     pub fn insert(&mut self, slot: u64, v: T) -> Option<T> {
         assert!(slot > 0, "slots start at 1");
         let i = (slot - 1) as usize;
@@ -83,11 +86,13 @@ impl<T> Inflight<T> {
         }
     }
     /// Who accepted the proposal in `slot`, if it is in flight.
+    #[inline]
     pub fn accepted_mut(&mut self, slot: u64) -> Option<&mut NodeSet> {
         let i = self.find(slot).ok()?;
         Some(&mut self.0[i].2)
     }
     /// Takes the proposal in `slot` out (it was chosen).
+    #[inline]
     pub fn remove(&mut self, slot: u64) -> Option<T> {
         let i = self.find(slot).ok()?;
         self.0.remove(i).map(|e| e.1)
@@ -111,6 +116,7 @@ pub struct NodeSet {
 
 impl NodeSet {
     /// Adds `n`; whether it was new.
+    #[inline]
     pub fn insert(&mut self, n: u32) -> bool {
         if n < 64 {
             let new = self.low & 1 << n == 0;
@@ -120,6 +126,7 @@ impl NodeSet {
             self.high.insert(n)
         }
     }
+    #[inline]
     pub fn contains(&self, n: u32) -> bool {
         if n < 64 {
             self.low & 1 << n != 0
@@ -127,6 +134,7 @@ impl NodeSet {
             self.high.contains(&n)
         }
     }
+    #[inline]
     pub fn len(&self) -> usize {
         self.low.count_ones() as usize + self.high.len()
     }
