@@ -13,6 +13,7 @@ pub mod parse;
 mod search;
 pub mod witness;
 
+pub(crate) use hash::PreHashed;
 pub use history::{History, Operation, Status};
 pub use linearizability::{
     AUTO_FRONTIER_OPS, CheckOptions, CheckResult, Counterexample, Mode, Verdict, check,

@@ -5,13 +5,14 @@
 //! carries that value: P2b of Paxos Made Simple). Chosen is judged with a true majority of
 //! the servers whatever quorum the protocol variant used.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 
 use crate::protocols::common::{fail, pass, unhealed_note};
 use crate::protocols::{CheckOutcome, RunSpec};
 use crate::sim::{Fault, SECS, Time, fmt_time};
 
 use super::Ballot;
+use super::slots::NodeSet;
 
 /// A proposer issued phase 2 for `(instance, ballot)` with `value`.
 #[derive(Clone, Copy, Debug)]
@@ -47,226 +48,314 @@ pub struct Names<'a> {
     pub value: &'a dyn Fn(u64) -> String,
 }
 
-/// No two learners learn different values in one instance.
-pub fn agreement(learns: &[Learn], names: &Names, verb: &str) -> CheckOutcome {
-    // Per instance (dense: slots are handed out in order), the first learn.
-    let top = learns.iter().map(|l| l.instance).max().map_or(0, |m| m + 1);
-    let mut first: Vec<Option<&Learn>> = vec![None; usize::try_from(top).unwrap_or(0)];
-    for l in learns {
-        let f = &mut first[l.instance as usize];
+/// The first learn of an instance: agreement compares every later one with it.
+#[derive(Clone, Copy, Debug)]
+struct FirstLearn {
+    time: Time,
+    node: u32,
+    value: u64,
+}
+
+/// The acceptors that accepted one `(ballot, value)` in one instance, and when the last of
+/// them first did (reports arrive in time order: an acceptor's first is its earliest).
+#[derive(Clone, Debug)]
+struct Group {
+    ballot: Ballot,
+    value: u64,
+    acceptors: NodeSet,
+    when: Time,
+}
+
+impl Group {
+    fn new(a: &Accept) -> Group {
+        let mut g = Group {
+            ballot: a.ballot,
+            value: a.value,
+            acceptors: NodeSet::default(),
+            when: 0,
+        };
+        g.add(a);
+        g
+    }
+    fn add(&mut self, a: &Accept) {
+        if self.acceptors.insert(a.acceptor) {
+            self.when = self.when.max(a.time);
+        }
+    }
+}
+
+/// The entry of instance `i` in a per-instance vector (instances are dense: slots are handed
+/// out in order), grown by half when full (see `frugal`).
+#[inline]
+fn at<T: Default>(v: &mut Vec<T>, i: u64) -> &mut T {
+    let i = usize::try_from(i).expect("an instance number fits in memory");
+    if v.len() <= i {
+        grow(v, i);
+    }
+    &mut v[i]
+}
+
+/// Makes room for entry `i` (once per instance).
+#[inline(never)]
+fn grow<T: Default>(v: &mut Vec<T>, i: usize) {
+    if v.capacity() <= i {
+        v.reserve_exact((i + 1 - v.len()).max(v.len() / 2 + 16));
+    }
+    v.resize_with(i + 1, T::default);
+}
+
+/// Paxos's safety checks, judged as the run goes: each proposal, acceptance and learn is
+/// taken when it is reported, and only what the checks need is kept (per instance, the first
+/// learn and the acceptors of each `(ballot, value)`; the proposals, one per instance and
+/// ballot). The verdicts and counterexamples are those of judging the whole list of reports
+/// at the end: the first violation in report order.
+#[derive(Debug, Default)]
+pub struct Safety {
+    proposals: Vec<Proposal>,
+    accepts: u64,
+    /// Per instance, its first `(ballot, value)` group; further ones (a later ballot, or a
+    /// second value) are in `more`.
+    groups: Vec<Option<Group>>,
+    more: BTreeMap<(u64, Ballot, u64), Group>,
+    learns: u64,
+    first: Vec<Option<FirstLearn>>,
+    learners: NodeSet,
+    /// Agreement: the first learn that differs from its instance's first.
+    disagreement: Option<(FirstLearn, Learn)>,
+    /// Validity: the reports of values not proposed when they were reported (they are judged
+    /// again at the end, against every value proposed by then), in report order.
+    unproposed_accepts: Vec<Accept>,
+    unproposed_learns: Vec<Learn>,
+    /// Values already found proposed: each value is reported by every acceptor and every
+    /// learner, interleaved with other instances' reports, so a small direct-mapped cache
+    /// saves most lookups (value 0 never enters it: it marks an empty line).
+    seen: Seen,
+}
+
+/// The lines of `Safety::seen`.
+#[derive(Debug)]
+struct Seen(Box<[u64; 256]>);
+
+impl Default for Seen {
+    fn default() -> Self {
+        Seen(Box::new([0; 256]))
+    }
+}
+
+impl Safety {
+    /// Whether `v` is proposed, by `proposed` (asked only on a cache miss).
+    #[inline]
+    fn known(&mut self, v: u64, proposed: impl Fn(u64) -> bool) -> bool {
+        let line = &mut self.seen.0[(v % 256) as usize];
+        if *line == v && v != 0 {
+            return true;
+        }
+        let known = proposed(v);
+        if known {
+            *line = v;
+        }
+        known
+    }
+
+    /// A proposer issued phase 2.
+    pub fn propose(&mut self, p: Proposal) {
+        crate::frugal::push(&mut self.proposals, p);
+    }
+
+    /// An acceptor accepted; `proposed` says which values are proposed so far.
+    pub fn accept(&mut self, a: Accept, proposed: impl Fn(u64) -> bool) {
+        self.accepts += 1;
+        if !self.known(a.value, proposed) {
+            self.unproposed_accepts.push(a);
+        }
+        let g = at(&mut self.groups, a.instance);
+        match g {
+            None => *g = Some(Group::new(&a)),
+            Some(g) if (g.ballot, g.value) == (a.ballot, a.value) => g.add(&a),
+            Some(_) => self
+                .more
+                .entry((a.instance, a.ballot, a.value))
+                .or_insert_with(|| Group::new(&a))
+                .add(&a),
+        }
+    }
+
+    /// A learner learned; `proposed` says which values are proposed so far.
+    pub fn learn(&mut self, l: Learn, proposed: impl Fn(u64) -> bool) {
+        self.learns += 1;
+        self.learners.insert(l.node);
+        if !self.known(l.value, proposed) {
+            self.unproposed_learns.push(l);
+        }
+        let f = at(&mut self.first, l.instance);
         match f {
-            None => *f = Some(l),
-            Some(f) if f.value != l.value => {
-                return fail(
-                    "agreement",
-                    format!(
-                        "{}: n{} {verb} {} at {}s, n{} {verb} {} at {}s",
-                        (names.instance)(l.instance),
-                        f.node,
-                        (names.value)(f.value),
-                        fmt_time(f.time),
-                        l.node,
-                        (names.value)(l.value),
-                        fmt_time(l.time)
-                    ),
-                    vec![],
-                )
-                .dated(
-                    l.time,
-                    [
-                        (f.node, format!("{verb} {}", (names.value)(f.value))),
-                        (l.node, format!("{verb} {}", (names.value)(l.value))),
-                    ],
-                )
-                .since(f.time);
+            None => {
+                *f = Some(FirstLearn {
+                    time: l.time,
+                    node: l.node,
+                    value: l.value,
+                })
+            }
+            Some(f) if f.value != l.value && self.disagreement.is_none() => {
+                self.disagreement = Some((*f, l));
             }
             Some(_) => {}
         }
     }
-    let nodes: BTreeSet<u32> = learns.iter().map(|l| l.node).collect();
-    pass(
-        "agreement",
-        format!(
-            "{} instance(s) {verb} by {} node(s), {} times, never two values in one",
-            first.iter().flatten().count(),
-            nodes.len(),
-            learns.len()
-        ),
-    )
-}
 
-/// Only a proposed value is accepted or learned.
-pub fn validity(
-    learns: &[Learn],
-    accepts: &[Accept],
-    proposed: &BTreeSet<u64>,
-    names: &Names,
-) -> CheckOutcome {
-    // Each value is reported by every acceptor and every learner, interleaved with other
-    // slots' reports: a small direct-mapped cache of values already found proposed saves
-    // most of the set lookups (value 0 never enters the cache: it marks an empty line).
-    let mut seen = [0u64; 256];
-    let mut unknown = |v: u64| {
-        let line = &mut seen[(v % 256) as usize];
-        if *line == v && v != 0 {
-            return false;
-        }
-        let bad = !proposed.contains(&v);
-        if !bad {
-            *line = v;
-        }
-        bad
-    };
-    let bad_accept = accepts.iter().find(|a| unknown(a.value));
-    if let Some(a) = bad_accept {
-        return fail(
-            "validity",
-            format!(
-                "{}: n{} accepted {}, which nobody proposed, at {}s",
-                (names.instance)(a.instance),
-                a.acceptor,
-                (names.value)(a.value),
-                fmt_time(a.time)
-            ),
-            vec![],
-        )
-        .dated(
-            a.time,
-            [(a.acceptor, "accepted an unproposed value".into())],
-        );
+    /// Per instance in order, the value learned first, if any.
+    pub fn first_learned(&self) -> impl Iterator<Item = Option<u64>> + '_ {
+        self.first.iter().map(|f| f.map(|f| f.value))
     }
-    if let Some(l) = learns.iter().find(|l| unknown(l.value)) {
-        return fail(
-            "validity",
-            format!(
-                "{}: n{} learned {}, which nobody proposed, at {}s",
-                (names.instance)(l.instance),
-                l.node,
-                (names.value)(l.value),
-                fmt_time(l.time)
-            ),
-            vec![],
-        )
-        .dated(l.time, [(l.node, "learned an unproposed value".into())]);
-    }
-    pass(
-        "validity",
-        format!(
-            "{} acceptances and {} learns, all of proposed values",
-            accepts.len(),
-            learns.len()
-        ),
-    )
-}
 
-/// A chosen value stays chosen: once a majority accepted `(b, v)` in an instance, every
-/// proposal there at a ballot above `b` carries `v`.
-pub fn stability(
-    proposals: &[Proposal],
-    accepts: &[Accept],
-    majority: usize,
-    names: &Names,
-) -> CheckOutcome {
-    // Accepts grouped by instance with a counting sort (instances are dense: slots are
-    // handed out in order), then each instance's few sorted by (ballot, value, acceptor,
-    // time): a run of one key keeps the acceptor's earliest report first.
-    let top = accepts
-        .iter()
-        .map(|a| a.instance)
-        .max()
-        .map_or(0, |m| m as usize + 1);
-    let mut start = vec![0usize; top + 1];
-    for a in accepts {
-        start[a.instance as usize + 1] += 1;
-    }
-    for i in 1..start.len() {
-        start[i] += start[i - 1];
-    }
-    let mut order = vec![0usize; accepts.len()];
-    let mut next = start.clone();
-    for (i, a) in accepts.iter().enumerate() {
-        let k = &mut next[a.instance as usize];
-        order[*k] = i;
-        *k += 1;
-    }
-    // Per instance: the lowest ballot at which a majority accepted one value, and when.
-    let mut chosen: Vec<Option<(Ballot, u64, Time)>> = vec![None; top];
-    for (instance, slot) in chosen.iter_mut().enumerate() {
-        let bucket = &mut order[start[instance]..start[instance + 1]];
-        let key = |i: usize| {
-            let a = &accepts[i];
-            (a.ballot, a.value, a.acceptor, a.time)
-        };
-        bucket.sort_unstable_by_key(|&i| key(i));
-        let mut i = 0;
-        while i < bucket.len() {
-            let (ballot, value, _, _) = key(bucket[i]);
-            let (mut j, mut distinct, mut when, mut last) = (i, 0, 0, None);
-            while j < bucket.len() && (key(bucket[j]).0, key(bucket[j]).1) == (ballot, value) {
-                let (_, _, acceptor, t) = key(bucket[j]);
-                if last != Some(acceptor) {
-                    // The acceptor's earliest report of this (ballot, value).
-                    distinct += 1;
-                    when = when.max(t);
-                    last = Some(acceptor);
-                }
-                j += 1;
-            }
-            // Ballots ascend within the instance: the first majority is the lowest ballot.
-            if distinct >= majority && slot.is_none() {
-                *slot = Some((ballot, value, when));
-            }
-            i = j;
-        }
-    }
-    let chosen_at = |instance: u64| -> Option<(Ballot, u64, Time)> {
-        chosen
-            .get(usize::try_from(instance).ok()?)
-            .copied()
-            .flatten()
-    };
-    for p in proposals {
-        if let Some((b, v, t)) = chosen_at(p.instance)
-            && p.ballot > b
-            && p.value != v
-        {
+    /// No two learners learn different values in one instance.
+    pub fn agreement(&self, names: &Names, verb: &str) -> CheckOutcome {
+        if let Some((f, l)) = &self.disagreement {
             return fail(
-                "stability",
+                "agreement",
                 format!(
-                    "{}: {} was chosen at ballot {b} (a majority accepted it by {}s), but ballot {} proposed {} at {}s",
-                    (names.instance)(p.instance),
-                    (names.value)(v),
-                    fmt_time(t),
-                    p.ballot,
-                    (names.value)(p.value),
-                    fmt_time(p.time)
+                    "{}: n{} {verb} {} at {}s, n{} {verb} {} at {}s",
+                    (names.instance)(l.instance),
+                    f.node,
+                    (names.value)(f.value),
+                    fmt_time(f.time),
+                    l.node,
+                    (names.value)(l.value),
+                    fmt_time(l.time)
                 ),
                 vec![],
             )
             .dated(
-                p.time,
+                l.time,
                 [
-                    (b.node, format!("its ballot {b} chose {}", (names.value)(v))),
-                    (
-                        p.ballot.node,
-                        format!("ballot {} proposed {}", p.ballot, (names.value)(p.value)),
-                    ),
+                    (f.node, format!("{verb} {}", (names.value)(f.value))),
+                    (l.node, format!("{verb} {}", (names.value)(l.value))),
                 ],
             )
-            .since(t);
+            .since(f.time);
         }
+        pass(
+            "agreement",
+            format!(
+                "{} instance(s) {verb} by {} node(s), {} times, never two values in one",
+                self.first.iter().flatten().count(),
+                self.learners.len(),
+                self.learns
+            ),
+        )
     }
-    let later = proposals
-        .iter()
-        .filter(|p| chosen_at(p.instance).is_some_and(|c| p.ballot > c.0))
-        .count();
-    pass(
-        "stability",
-        format!(
-            "{} instance(s) chosen; {later} proposal(s) at higher ballots all carried the chosen value",
-            chosen.iter().flatten().count()
-        ),
-    )
+
+    /// Only a proposed value is accepted or learned (`proposed`: every value proposed in the
+    /// run).
+    pub fn validity(&self, names: &Names, proposed: impl Fn(u64) -> bool) -> CheckOutcome {
+        if let Some(a) = self.unproposed_accepts.iter().find(|a| !proposed(a.value)) {
+            return fail(
+                "validity",
+                format!(
+                    "{}: n{} accepted {}, which nobody proposed, at {}s",
+                    (names.instance)(a.instance),
+                    a.acceptor,
+                    (names.value)(a.value),
+                    fmt_time(a.time)
+                ),
+                vec![],
+            )
+            .dated(
+                a.time,
+                [(a.acceptor, "accepted an unproposed value".into())],
+            );
+        }
+        if let Some(l) = self.unproposed_learns.iter().find(|l| !proposed(l.value)) {
+            return fail(
+                "validity",
+                format!(
+                    "{}: n{} learned {}, which nobody proposed, at {}s",
+                    (names.instance)(l.instance),
+                    l.node,
+                    (names.value)(l.value),
+                    fmt_time(l.time)
+                ),
+                vec![],
+            )
+            .dated(l.time, [(l.node, "learned an unproposed value".into())]);
+        }
+        pass(
+            "validity",
+            format!(
+                "{} acceptances and {} learns, all of proposed values",
+                self.accepts, self.learns
+            ),
+        )
+    }
+
+    /// A chosen value stays chosen: once `majority` acceptors accepted `(b, v)` in an
+    /// instance, every proposal there at a ballot above `b` carries `v`.
+    pub fn stability(&self, majority: usize, names: &Names) -> CheckOutcome {
+        // Per instance: the lowest (ballot, value) a majority accepted, and by when.
+        let mut chosen: Vec<Option<(Ballot, u64, Time)>> = vec![None; self.groups.len()];
+        let firsts = self
+            .groups
+            .iter()
+            .enumerate()
+            .flat_map(|(i, g)| Some((i, g.as_ref()?)));
+        let others = self.more.iter().map(|(k, g)| (k.0 as usize, g));
+        for (i, g) in firsts.chain(others) {
+            if g.acceptors.len() >= majority
+                && chosen[i].is_none_or(|(b, v, _)| (g.ballot, g.value) < (b, v))
+            {
+                chosen[i] = Some((g.ballot, g.value, g.when));
+            }
+        }
+        let chosen_at = |instance: u64| -> Option<(Ballot, u64, Time)> {
+            chosen
+                .get(usize::try_from(instance).ok()?)
+                .copied()
+                .flatten()
+        };
+        for p in &self.proposals {
+            if let Some((b, v, t)) = chosen_at(p.instance)
+                && p.ballot > b
+                && p.value != v
+            {
+                return fail(
+                    "stability",
+                    format!(
+                        "{}: {} was chosen at ballot {b} (a majority accepted it by {}s), but ballot {} proposed {} at {}s",
+                        (names.instance)(p.instance),
+                        (names.value)(v),
+                        fmt_time(t),
+                        p.ballot,
+                        (names.value)(p.value),
+                        fmt_time(p.time)
+                    ),
+                    vec![],
+                )
+                .dated(
+                    p.time,
+                    [
+                        (b.node, format!("its ballot {b} chose {}", (names.value)(v))),
+                        (
+                            p.ballot.node,
+                            format!("ballot {} proposed {}", p.ballot, (names.value)(p.value)),
+                        ),
+                    ],
+                )
+                .since(t);
+            }
+        }
+        let later = self
+            .proposals
+            .iter()
+            .filter(|p| chosen_at(p.instance).is_some_and(|c| p.ballot > c.0))
+            .count();
+        pass(
+            "stability",
+            format!(
+                "{} instance(s) chosen; {later} proposal(s) at higher ballots all carried the chosen value",
+                chosen.iter().flatten().count()
+            ),
+        )
+    }
 }
 
 /// Single-decree liveness: within the bound after the faults heal, every server that is up

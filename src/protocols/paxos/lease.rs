@@ -19,11 +19,12 @@
 //! - A new leader reads under its lease only once it applied every slot its phase 1
 //!   recovered: before that its state machine may miss writes an earlier leader acknowledged.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
 use super::messages::Ballot;
+use super::slots::NodeSet;
 use crate::sim::Time;
 
 /// The lease parameters of a scenario: `lease: Some(duration: "1s", max_drift: "300ms")`.
@@ -66,7 +67,7 @@ const ROUNDS_MAX: usize = 8;
 /// clock) it holds the lease.
 #[derive(Clone, Debug, Default)]
 pub struct LeaderLease {
-    rounds: VecDeque<(Time, BTreeSet<u32>)>,
+    rounds: VecDeque<(Time, NodeSet)>,
     until: Time,
 }
 
@@ -76,7 +77,7 @@ impl LeaderLease {
         if self.rounds.len() == ROUNDS_MAX {
             self.rounds.pop_front();
         }
-        self.rounds.push_back((start, BTreeSet::new()));
+        self.rounds.push_back((start, NodeSet::default()));
     }
 
     /// Acceptor `from` granted the renewal stamped `start`. Once `quorum` did, the lease

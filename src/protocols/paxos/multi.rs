@@ -4,20 +4,23 @@
 //! was a client's or a no-op), stability (a chosen command stays chosen), and the shared
 //! linearizability and liveness checks of the client history.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::mem::Discriminant;
 
-use super::checks::{self, Accept, Learn, Names, Proposal};
+use super::checks::{Accept, Learn, Names, Proposal, Safety};
 use super::messages::{Ballot, MultiMsg};
 use super::replica::{Durable, Replica};
 use super::{MULTI_CHECKS, MultiPaxosSpec, quorum};
 use crate::protocols::common::{self, roles_with_crashes};
 use crate::protocols::{RoleChange, RunOutcome, RunSpec, Table};
-use crate::sim::{Context, Node, NodeId, Protocol, Sim, SimConfig, Time, stable_hash};
+use crate::sim::{
+    Context, Node, NodeId, Protocol, Sim, SimConfig, StableHasher, Time, stable_hash,
+};
 use crate::workload::WorkloadSpec;
-use crate::workload::kv::Command;
 use crate::workload::kv::{
     ClientObs, ClientTimer, HistoryBuilder, KvClient, KvNode, KvRequest, witness_order,
 };
+use crate::workload::kv::{Command, KvOp};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Timer {
@@ -93,13 +96,16 @@ impl Node for MultiNode {
         }
     }
     fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, msg: MultiMsg) {
-        match (self, msg) {
-            (MultiNode::Replica(r), m) => {
-                r.on_message(ctx, from, m);
+        match self {
+            MultiNode::Replica(r) => {
+                r.on_message(ctx, from, msg);
                 r.drain_local(ctx);
             }
-            (MultiNode::Client(c), MultiMsg::Reply(rep)) => c.on_reply(ctx, from, rep),
-            (MultiNode::Client(_), _) => {}
+            MultiNode::Client(c) => {
+                if let MultiMsg::Reply(rep) = msg {
+                    c.on_reply(ctx, from, rep)
+                }
+            }
         }
     }
     fn on_timer(&mut self, ctx: &mut Context<'_, Self>, t: Timer) {
@@ -159,18 +165,26 @@ impl Protocol for Builder {
     }
 }
 
-/// What the checks of a Multi-Paxos run read, kept as the run goes instead of every
-/// observation: the client history, every invoked command by hash, and the proposals,
-/// acceptances and learns in time order.
-#[derive(Default)]
+/// Invoked commands by hash: a table looked up by key only, never iterated, so no order of
+/// it can reach a verdict or the trace (keys are hashes already: passed through).
+#[allow(clippy::disallowed_types)]
+type Invoked = std::collections::HashMap<u64, usize, BuildHasherDefault<crate::check::PreHashed>>;
+
+/// What the checks of a Multi-Paxos run read, judged as the run goes instead of keeping every
+/// observation: the client history, every invoked command by hash, and the safety checks'
+/// state (`checks::Safety`).
 struct Judge {
     clients: HistoryBuilder,
     /// Command hash -> the index of the operation that invoked it (for validity and for the
-    /// checks' counterexamples).
-    proposed: BTreeMap<u64, usize>,
-    proposals: Vec<Proposal>,
-    accepts: Vec<Accept>,
-    learns: Vec<Learn>,
+    /// checks' counterexamples). Keys are hashes already; only looked up, never iterated.
+    proposed: Invoked,
+    /// The variant `Command::Client`, to hash an invoked command without building it.
+    client: Discriminant<Command>,
+    /// The no-op's hash: a leader proposes it in the holes.
+    noop: u64,
+    safety: Safety,
+    /// Per replica, the highest slot it applied.
+    applied_by: Vec<u64>,
     /// (time, leader, ballot, re-proposed, no-ops) per phase 1 won.
     leaders: Vec<(Time, u32, Ballot, u64, u64)>,
     roles: Vec<RoleChange>,
@@ -178,19 +192,81 @@ struct Judge {
 }
 
 impl Judge {
+    fn new(servers: u32) -> Judge {
+        Judge {
+            clients: HistoryBuilder::default(),
+            proposed: Invoked::default(),
+            client: std::mem::discriminant(&Command::Client {
+                client: 0,
+                seq: 0,
+                op: std::sync::Arc::new(KvOp::Get { key: String::new() }),
+            }),
+            noop: stable_hash(&Command::<KvOp>::Noop),
+            safety: Safety::default(),
+            applied_by: vec![0; servers as usize],
+            leaders: Vec::new(),
+            roles: Vec::new(),
+            lease_reads: 0,
+        }
+    }
+
     fn observe(&mut self, t: Time, n: NodeId, o: Obs) {
+        let (noop, proposed) = (self.noop, &self.proposed);
+        let proposed = |h: u64| h == noop || proposed.contains_key(&h);
         match o {
             Obs::Client(c) => {
                 if let ClientObs::Invoke { client, seq, op } = &c {
-                    let h = stable_hash(&Command::Client {
-                        client: *client,
-                        seq: *seq,
-                        op: std::sync::Arc::new(op.clone()),
-                    });
+                    let h = client_command_hash(self.client, *client, *seq, op);
                     self.proposed.insert(h, self.clients.ids().len());
                 }
                 self.clients.push(t, c);
             }
+            o @ (Obs::Role { .. } | Obs::Leader { .. }) => self.leader_change(t, n, o),
+            Obs::Propose {
+                slot,
+                ballot,
+                command,
+            } => self.safety.propose(Proposal {
+                time: t,
+                instance: slot,
+                ballot,
+                value: command,
+            }),
+            Obs::Accepted {
+                slot,
+                ballot,
+                command,
+            } => {
+                let a = Accept {
+                    time: t,
+                    instance: slot,
+                    acceptor: n.0,
+                    ballot,
+                    value: command,
+                };
+                self.safety.accept(a, proposed);
+            }
+            Obs::Applied { slot, command } => {
+                let l = Learn {
+                    time: t,
+                    node: n.0,
+                    instance: slot,
+                    value: command,
+                };
+                self.safety.learn(l, proposed);
+                if let Some(e) = self.applied_by.get_mut(n.idx()) {
+                    *e = (*e).max(slot);
+                }
+            }
+            Obs::LeaseRead => self.lease_reads += 1,
+        }
+    }
+
+    /// A role change or a phase 1 won: rare, kept off the path of every command.
+    #[cold]
+    #[inline(never)]
+    fn leader_change(&mut self, t: Time, n: NodeId, o: Obs) {
+        match o {
             Obs::Role { role, term } => self.roles.push(RoleChange {
                 time: t,
                 node: n.0,
@@ -202,45 +278,22 @@ impl Judge {
                 recovered,
                 noops,
             } => self.leaders.push((t, n.0, ballot, recovered, noops)),
-            Obs::Propose {
-                slot,
-                ballot,
-                command,
-            } => crate::frugal::push(
-                &mut self.proposals,
-                Proposal {
-                    time: t,
-                    instance: slot,
-                    ballot,
-                    value: command,
-                },
-            ),
-            Obs::Accepted {
-                slot,
-                ballot,
-                command,
-            } => crate::frugal::push(
-                &mut self.accepts,
-                Accept {
-                    time: t,
-                    instance: slot,
-                    acceptor: n.0,
-                    ballot,
-                    value: command,
-                },
-            ),
-            Obs::Applied { slot, command } => crate::frugal::push(
-                &mut self.learns,
-                Learn {
-                    time: t,
-                    node: n.0,
-                    instance: slot,
-                    value: command,
-                },
-            ),
-            Obs::LeaseRead => self.lease_reads += 1,
+            _ => {}
         }
     }
+}
+
+/// The stable hash of `Command::Client { client, seq, op }`, as the leader computes it for
+/// the command it proposes, without building the command (that would copy the operation into
+/// a new `Arc`): what `#[derive(Hash)]` feeds the hasher, the variant then each field in
+/// order (an `Arc` hashes as what it holds). A test holds the two equal.
+fn client_command_hash(variant: Discriminant<Command>, client: u32, seq: u64, op: &KvOp) -> u64 {
+    let mut h = StableHasher::new();
+    variant.hash(&mut h);
+    client.hash(&mut h);
+    seq.hash(&mut h);
+    op.hash(&mut h);
+    h.finish()
 }
 
 /// Runs a Multi-Paxos scenario and judges it.
@@ -256,7 +309,7 @@ pub fn run(spec: &RunSpec, multi: &MultiPaxosSpec) -> RunOutcome {
             workload: spec.workload.clone(),
             servers: spec.servers,
             seed: spec.seed,
-            judge: Judge::default(),
+            judge: Judge::new(spec.servers),
         },
         cfg,
     );
@@ -264,13 +317,14 @@ pub fn run(spec: &RunSpec, multi: &MultiPaxosSpec) -> RunOutcome {
     let Judge {
         clients,
         proposed,
-        proposals,
-        accepts,
-        learns,
+        noop,
+        client: _,
+        safety,
+        applied_by,
         leaders,
         roles,
         lease_reads,
-    } = std::mem::take(&mut sim.protocol_mut().judge);
+    } = std::mem::replace(&mut sim.protocol_mut().judge, Judge::new(0));
     drop(sim);
     let ids = clients.ids().to_vec();
     let (ops, hist) = clients.finish();
@@ -287,7 +341,6 @@ pub fn run(spec: &RunSpec, multi: &MultiPaxosSpec) -> RunOutcome {
             noops.to_string(),
         ]);
     }
-    let noop = stable_hash(&Command::<crate::workload::kv::KvOp>::Noop);
     let value = |h: u64| match proposed.get(&h) {
         _ if h == noop => "a no-op".to_string(),
         Some(&i) => {
@@ -302,35 +355,24 @@ pub fn run(spec: &RunSpec, multi: &MultiPaxosSpec) -> RunOutcome {
     };
     let wanted = |name: &str| spec.checks.is_empty() || spec.checks.iter().any(|c| c == name);
     let mut out = Vec::new();
+    let is_proposed = |h: u64| h == noop || proposed.contains_key(&h);
     if wanted("agreement") {
-        out.push(checks::agreement(&learns, &names, "applied"));
+        out.push(safety.agreement(&names, "applied"));
     }
     if wanted("validity") {
-        let mut valid: BTreeSet<u64> = proposed.keys().copied().collect();
-        valid.insert(noop);
-        out.push(checks::validity(&learns, &accepts, &valid, &names));
+        out.push(safety.validity(&names, is_proposed));
     }
     if wanted("stability") {
         let majority = quorum(spec.servers, false);
-        out.push(checks::stability(&proposals, &accepts, majority, &names));
+        out.push(safety.stability(majority, &names));
     }
     if wanted("linearizability") {
         // The witness: client requests in the order of the slots they were chosen in (the
         // first value learned per slot; replicas apply slots in order, once per request).
-        // Slots are handed out in order: one entry per slot up to the highest learned.
-        let top = learns
-            .iter()
-            .map(|l| l.instance)
-            .max()
-            .map_or(0, |m| m as usize + 1);
-        let mut chosen: Vec<Option<u64>> = vec![None; top];
-        for l in &learns {
-            chosen[l.instance as usize].get_or_insert(l.value);
-        }
-        let applied: Vec<(u32, u64)> = chosen
-            .iter()
+        let applied: Vec<(u32, u64)> = safety
+            .first_learned()
             .flatten()
-            .filter_map(|h| proposed.get(h).map(|&i| ids[i]))
+            .filter_map(|h| proposed.get(&h).map(|&i| ids[i]))
             .collect();
         let order = witness_order(ids.iter().copied(), &applied);
         out.push(common::linearizability(&ops, &hist, Some(&order)));
@@ -340,19 +382,13 @@ pub fn run(spec: &RunSpec, multi: &MultiPaxosSpec) -> RunOutcome {
     }
     debug_assert!(out.iter().all(|c| MULTI_CHECKS.contains(&c.name.as_str())));
 
-    let slots = learns.iter().map(|l| l.instance).max().unwrap_or(0);
+    let slots = applied_by.iter().copied().max().unwrap_or(0);
     let mut summary = Table::new("Multi-Paxos", &["figure", "value"]);
     let per_slot = if slots == 0 {
         "-".into()
     } else {
         format!("{:.1}", stats.counters.sent as f64 / slots as f64)
     };
-    let mut applied_by = vec![0u64; spec.servers as usize];
-    for l in &learns {
-        if let Some(e) = applied_by.get_mut(l.node as usize) {
-            *e = (*e).max(l.instance);
-        }
-    }
     if multi.lease.is_some() {
         summary.row(vec![
             "reads answered under a lease".into(),
@@ -385,5 +421,42 @@ pub fn run(spec: &RunSpec, multi: &MultiPaxosSpec) -> RunOutcome {
         records: trace.records,
         labels: trace.labels,
         views: trace.views,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::client_command_hash;
+    use crate::sim::stable_hash;
+    use crate::workload::kv::{Command, KvOp};
+
+    #[test]
+    fn an_invoked_command_hashes_as_the_proposed_one() {
+        let ops = [
+            KvOp::Get { key: "k0".into() },
+            KvOp::Put {
+                key: "k1".into(),
+                value: "c2.17 ".into(),
+            },
+            KvOp::Append {
+                key: "a much longer key than eight bytes".into(),
+                value: String::new(),
+            },
+        ];
+        for (i, op) in ops.into_iter().enumerate() {
+            let (client, seq) = (i as u32, 1000 + i as u64);
+            let command = Command::Client {
+                client,
+                seq,
+                op: Arc::new(op.clone()),
+            };
+            let variant = std::mem::discriminant(&command);
+            assert_eq!(
+                client_command_hash(variant, client, seq, &op),
+                stable_hash(&command)
+            );
+        }
     }
 }

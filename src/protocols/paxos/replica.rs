@@ -21,12 +21,12 @@
 //! Invariants asserted: no slot is chosen with two commands at one replica; an acceptor never
 //! accepts or promises below what it promised; slots are applied in order, each once.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 
 use super::lease::{LeaderLease, forbids_promise};
 use super::messages::{Ballot, Cmd, LogCommand, MultiMsg as Msg};
 use super::multi::{Obs, Timer};
-use super::slots::Slots;
+use super::slots::{Inflight, NodeSet, Slots};
 use super::{MultiPaxosBug, MultiPaxosSpec, quorum};
 use crate::sim::{Context, NodeId};
 use crate::workload::kv::Command;
@@ -74,11 +74,11 @@ pub struct Replica {
     seen: Ballot,
     leader: Option<u32>,
     /// Phase 1: who promised, and per slot the highest-ballot proposal they reported.
-    promises: BTreeSet<u32>,
+    promises: NodeSet,
     recovered: BTreeMap<u64, (Ballot, Cmd)>,
     /// Leader: the next free slot, and the proposals not yet chosen with who accepted them.
     next_slot: u64,
-    inflight: BTreeMap<u64, (Cmd, BTreeSet<u32>)>,
+    inflight: Inflight<Cmd>,
     /// Slots `1..=applied` are applied (and so chosen).
     applied: u64,
     kv: BTreeMap<String, String>,
@@ -106,10 +106,10 @@ impl Replica {
             ballot: Ballot::ZERO,
             seen: Ballot::ZERO,
             leader: None,
-            promises: BTreeSet::new(),
+            promises: NodeSet::default(),
             recovered: BTreeMap::new(),
             next_slot: 1,
-            inflight: BTreeMap::new(),
+            inflight: Inflight::default(),
             applied: 0,
             kv: BTreeMap::new(),
             sessions: Sessions::default(),
@@ -171,6 +171,7 @@ impl Replica {
         }
     }
 
+    #[cold]
     fn set_role(&mut self, ctx: Ctx, role: Role) {
         if role != Role::Leader {
             // A deposed leader answers no one: whoever chooses the slots answers retries.
@@ -221,6 +222,7 @@ impl Replica {
     }
 
     /// Phase 1a for every slot past the chosen prefix, at a ballot above any seen.
+    #[cold]
     fn start_phase1(&mut self, ctx: Ctx) {
         let round = ctx.durable_ref().promised.round.max(self.seen.round) + 1;
         self.ballot = Ballot {
@@ -254,7 +256,7 @@ impl Replica {
     /// replace, again at every election timeout.
     fn promise_self_last(&mut self, ctx: Ctx) {
         if self.spec.lease.is_some()
-            && !self.promises.contains(&self.id)
+            && !self.promises.contains(self.id)
             && self.promises.len() + 1 >= Self::quorum(ctx)
         {
             let (ballot, from) = (self.ballot, self.applied + 1);
@@ -270,7 +272,7 @@ impl Replica {
                 // Resend the prepare to whoever has not answered (the network loses messages).
                 let from = self.applied + 1;
                 for p in ctx.peers().collect::<Vec<_>>() {
-                    if !self.promises.contains(&p.0) {
+                    if !self.promises.contains(p.0) {
                         ctx.send(p, Msg::Prepare { ballot, from });
                     }
                 }
@@ -278,9 +280,9 @@ impl Replica {
             Role::Leader => {
                 let chosen = self.applied;
                 self.heartbeat(ctx);
-                for (&slot, (command, who)) in &self.inflight {
+                for (slot, command, who) in self.inflight.iter() {
                     for p in 0..ctx.servers() {
-                        if p != self.id && !who.contains(&p) {
+                        if p != self.id && !who.contains(p) {
                             let command = command.clone();
                             ctx.send(
                                 NodeId(p),
@@ -310,9 +312,9 @@ impl Replica {
     }
 
     pub fn on_message(&mut self, ctx: Ctx, from: NodeId, msg: Msg) {
+        // The messages of a steady leader's every command first; the rest (phase 1, leases,
+        // catch-up) out of line, so that the hot path stays small.
         match msg {
-            Msg::Prepare { ballot, from: slot } => self.on_prepare(ctx, from.0, ballot, slot),
-            Msg::Promise { ballot, accepted } => self.on_promise(ctx, from.0, ballot, accepted),
             Msg::Accept {
                 ballot,
                 slot,
@@ -320,6 +322,26 @@ impl Replica {
                 chosen,
             } => self.on_accept(ctx, from.0, ballot, slot, command, chosen),
             Msg::Accepted { ballot, slot } => self.on_accepted(ctx, from.0, ballot, slot),
+            Msg::Heartbeat { ballot, chosen } => {
+                if ballot < ctx.durable_ref().promised {
+                    let promised = ctx.durable_ref().promised;
+                    return self.send(ctx, from.0, Msg::Reject { ballot, promised });
+                }
+                self.follow(ctx, ballot);
+                self.learn_prefix(ctx, ballot, chosen, true);
+            }
+            Msg::Request(r) => self.on_request(ctx, from.0, r),
+            Msg::Reply(_) => {}
+            m => self.on_rare_message(ctx, from, m),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn on_rare_message(&mut self, ctx: Ctx, from: NodeId, msg: Msg) {
+        match msg {
+            Msg::Prepare { ballot, from: slot } => self.on_prepare(ctx, from.0, ballot, slot),
+            Msg::Promise { ballot, accepted } => self.on_promise(ctx, from.0, ballot, accepted),
             Msg::Reject { ballot, promised } => {
                 if ballot != self.ballot {
                     return;
@@ -333,14 +355,6 @@ impl Replica {
                     return self.start_phase1(ctx);
                 }
                 self.observe_ballot(ctx, promised);
-            }
-            Msg::Heartbeat { ballot, chosen } => {
-                if ballot < ctx.durable_ref().promised {
-                    let promised = ctx.durable_ref().promised;
-                    return self.send(ctx, from.0, Msg::Reject { ballot, promised });
-                }
-                self.follow(ctx, ballot);
-                self.learn_prefix(ctx, ballot, chosen, true);
             }
             Msg::LeaseRenew {
                 ballot,
@@ -391,8 +405,11 @@ impl Replica {
                 }
                 self.apply(ctx);
             }
-            Msg::Request(r) => self.on_request(ctx, from.0, r),
-            Msg::Reply(_) => {}
+            Msg::Accept { .. }
+            | Msg::Accepted { .. }
+            | Msg::Heartbeat { .. }
+            | Msg::Request(_)
+            | Msg::Reply(_) => unreachable!("handled by on_message"),
         }
     }
 
@@ -423,6 +440,7 @@ impl Replica {
     }
 
     /// Acceptor, phase 1b: promise `ballot` and report every proposal accepted from `slot` on.
+    #[cold]
     fn on_prepare(&mut self, ctx: Ctx, from: u32, ballot: Ballot, slot: u64) {
         let promised = ctx.durable_ref().promised;
         if ballot < promised {
@@ -455,6 +473,7 @@ impl Replica {
     }
 
     /// Candidate: merge what the promise reported; a quorum makes this replica the leader.
+    #[cold]
     fn on_promise(
         &mut self,
         ctx: Ctx,
@@ -483,6 +502,7 @@ impl Replica {
 
     /// Phase 1 won: re-propose every reported proposal, fill the holes with no-ops, and only
     /// then take new commands (after the highest slot anyone reported).
+    #[cold]
     fn become_leader(&mut self, ctx: Ctx) {
         self.set_role(ctx, Role::Leader);
         self.leader = Some(self.id);
@@ -570,8 +590,7 @@ impl Replica {
             ballot,
             command: command.hash,
         });
-        self.inflight
-            .insert(slot, (command.clone(), BTreeSet::new()));
+        self.inflight.insert(slot, command.clone());
         let chosen = self.applied;
         self.send_all(
             ctx,
@@ -623,12 +642,12 @@ impl Replica {
             return;
         }
         let q = Self::quorum(ctx);
-        let Some((_, who)) = self.inflight.get_mut(&slot) else {
+        let Some(who) = self.inflight.accepted_mut(slot) else {
             return;
         };
         who.insert(from);
         if who.len() >= q
-            && let Some((command, _)) = self.inflight.remove(&slot)
+            && let Some(command) = self.inflight.remove(slot)
         {
             self.learn(ctx, slot, command);
             self.apply(ctx);
@@ -690,7 +709,8 @@ impl Replica {
             let (client, seq) = (*client, *seq);
             // A retried request already applied is not applied again.
             let result = self.sessions.apply(client, seq, op, &mut self.kv);
-            if let Some((node, wclient, wseq, attempt)) = self.waiting.remove(&slot)
+            if !self.waiting.is_empty()
+                && let Some((node, wclient, wseq, attempt)) = self.waiting.remove(&slot)
                 && (wclient, wseq) == (client, seq)
                 && let Some(result) = result
             {
@@ -720,15 +740,10 @@ impl Replica {
             return self.send(ctx, from, Msg::Reply(KvReply::done(&r, result)));
         }
         // A retry of a request still being chosen waits for that slot.
-        let pending = self
-            .inflight
-            .iter()
-            .find_map(|(s, (c, _))| match &c.command {
-                Command::Client { client, seq, .. } if (*client, *seq) == (r.client, r.seq) => {
-                    Some(*s)
-                }
-                _ => None,
-            });
+        let pending = self.inflight.iter().find_map(|(s, c, _)| match &c.command {
+            Command::Client { client, seq, .. } if (*client, *seq) == (r.client, r.seq) => Some(s),
+            _ => None,
+        });
         let attempt = r.attempt;
         let slot = match pending {
             Some(s) => s,

@@ -13,7 +13,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use super::checks::{self, Accept, Learn, Names, Proposal};
+use super::checks::{self, Accept, Learn, Names, Proposal, Safety};
 use super::messages::{Ballot, Msg, Value};
 use super::{PAXOS_CHECKS, PaxosBug, PaxosSpec, quorum};
 use crate::protocols::common::roles_with_crashes;
@@ -469,8 +469,8 @@ pub fn run(spec: &RunSpec, paxos: &PaxosSpec) -> RunOutcome {
     let (stats, trace) = crate::protocols::stepper::run(&mut sim);
     let obs = sim.take_observations();
 
-    let mut proposals = Vec::new();
-    let mut accepts = Vec::new();
+    let proposed = |v: u64| v < paxos.proposers as u64;
+    let mut safety = Safety::default();
     let mut learns = Vec::new();
     let mut table = Table::new(
         "Proposers",
@@ -486,7 +486,7 @@ pub fn run(spec: &RunSpec, paxos: &PaxosSpec) -> RunOutcome {
                 value,
                 adopted,
             } => {
-                proposals.push(Proposal {
+                safety.propose(Proposal {
                     time: *t,
                     instance: 0,
                     ballot: *ballot,
@@ -496,19 +496,26 @@ pub fn run(spec: &RunSpec, paxos: &PaxosSpec) -> RunOutcome {
                 e[1] += 1;
                 e[2] += *adopted as u64;
             }
-            Obs::Accepted { ballot, value } => accepts.push(Accept {
-                time: *t,
-                instance: 0,
-                acceptor: n.0,
-                ballot: *ballot,
-                value: value.0 as u64,
-            }),
-            Obs::Learned { value } => learns.push(Learn {
-                time: *t,
-                node: n.0,
-                instance: 0,
-                value: value.0 as u64,
-            }),
+            Obs::Accepted { ballot, value } => {
+                let a = Accept {
+                    time: *t,
+                    instance: 0,
+                    acceptor: n.0,
+                    ballot: *ballot,
+                    value: value.0 as u64,
+                };
+                safety.accept(a, proposed);
+            }
+            Obs::Learned { value } => {
+                let l = Learn {
+                    time: *t,
+                    node: n.0,
+                    instance: 0,
+                    value: value.0 as u64,
+                };
+                safety.learn(l, proposed);
+                learns.push(l);
+            }
             Obs::Role { role: "phase1", .. } => per.entry(n.0).or_default()[0] += 1,
             Obs::Role { .. } => {}
         }
@@ -537,14 +544,13 @@ pub fn run(spec: &RunSpec, paxos: &PaxosSpec) -> RunOutcome {
     let majority = quorum(spec.servers, false);
     let mut out = Vec::new();
     if wanted("agreement") {
-        out.push(checks::agreement(&learns, &names, "learned"));
+        out.push(safety.agreement(&names, "learned"));
     }
     if wanted("validity") {
-        let proposed: BTreeSet<u64> = (0..paxos.proposers as u64).collect();
-        out.push(checks::validity(&learns, &accepts, &proposed, &names));
+        out.push(safety.validity(&names, proposed));
     }
     if wanted("stability") {
-        out.push(checks::stability(&proposals, &accepts, majority, &names));
+        out.push(safety.stability(majority, &names));
     }
     if wanted("liveness") {
         out.push(checks::every_server_learns(spec, &learns, stats.time));

@@ -1,4 +1,7 @@
-//! Per-slot storage for Multi-Paxos's acceptors and replicas.
+//! Per-slot storage for Multi-Paxos's acceptors and replicas, and the small sets of nodes
+//! (who promised, who accepted) that phase 1 and phase 2 count.
+
+use std::collections::{BTreeSet, VecDeque};
 
 /// Per-slot values. Leaders hand slots out in order from 1, so they are dense: a vector
 /// indexed by slot, whose last element is always set.
@@ -12,18 +15,26 @@ impl<T> Default for Slots<T> {
 }
 
 impl<T> Slots<T> {
+    #[inline]
     pub fn get(&self, slot: u64) -> Option<&T> {
         let i = usize::try_from(slot.checked_sub(1)?).ok()?;
         self.0.get(i)?.as_ref()
     }
+    #[inline]
     pub fn contains(&self, slot: u64) -> bool {
         self.get(slot).is_some()
     }
     /// Sets `slot` (from 1), returning what was there.
+    #[inline]
     pub fn insert(&mut self, slot: u64, v: T) -> Option<T> {
         assert!(slot > 0, "slots start at 1");
         let i = (slot - 1) as usize;
-        if self.0.len() <= i {
+        if self.0.len() == i {
+            // The usual case: the next slot.
+            self.0.push(Some(v));
+            return None;
+        }
+        if self.0.len() < i {
             self.0.resize_with(i + 1, || None);
         }
         self.0[i].replace(v)
@@ -39,5 +50,140 @@ impl<T> Slots<T> {
             .iter()
             .enumerate()
             .filter_map(move |(k, v)| Some((start as u64 + k as u64 + 1, v.as_ref()?)))
+    }
+}
+
+/// The leader's proposals not yet chosen, in slot order, each with the acceptors that accepted
+/// it. A leader proposes slots in increasing order and the oldest is usually chosen first: a
+/// new one goes at the back, a chosen one mostly leaves from the front.
+#[derive(Clone, Debug)]
+pub struct Inflight<T>(VecDeque<(u64, T, NodeSet)>);
+
+impl<T> Default for Inflight<T> {
+    fn default() -> Self {
+        Inflight(VecDeque::new())
+    }
+}
+
+impl<T> Inflight<T> {
+    #[inline]
+    fn find(&self, slot: u64) -> Result<usize, usize> {
+        // Most answers are for the oldest proposal.
+        match self.0.front() {
+            Some(f) if f.0 == slot => Ok(0),
+            _ => self.0.binary_search_by_key(&slot, |e| e.0),
+        }
+    }
+    /// Proposes `v` in `slot`, accepted by no one yet (replacing an earlier proposal there).
+    pub fn insert(&mut self, slot: u64, v: T) {
+        let e = (slot, v, NodeSet::default());
+        if self.0.back().is_none_or(|b| b.0 < slot) {
+            return self.0.push_back(e);
+        }
+        match self.find(slot) {
+            Ok(i) => self.0[i] = e,
+            Err(i) => self.0.insert(i, e),
+        }
+    }
+    /// Who accepted the proposal in `slot`, if it is in flight.
+    #[inline]
+    pub fn accepted_mut(&mut self, slot: u64) -> Option<&mut NodeSet> {
+        let i = self.find(slot).ok()?;
+        Some(&mut self.0[i].2)
+    }
+    /// Takes the proposal in `slot` out (it was chosen).
+    #[inline]
+    pub fn remove(&mut self, slot: u64) -> Option<T> {
+        let i = self.find(slot).ok()?;
+        self.0.remove(i).map(|e| e.1)
+    }
+    /// The proposals in slot order, with who accepted each.
+    pub fn iter(&self) -> impl Iterator<Item = (u64, &T, &NodeSet)> {
+        self.0.iter().map(|(s, v, who)| (*s, v, who))
+    }
+    pub fn clear(&mut self) {
+        self.0.clear();
+    }
+}
+
+/// A set of nodes: those below 64 as bits, the others (clusters have up to 1,000 servers) in
+/// a set that allocates only when one shows up. Counting a quorum allocates nothing.
+#[derive(Clone, Debug, Default)]
+pub struct NodeSet {
+    low: u64,
+    high: BTreeSet<u32>,
+}
+
+impl NodeSet {
+    /// Adds `n`; whether it was new.
+    #[inline]
+    pub fn insert(&mut self, n: u32) -> bool {
+        if n < 64 {
+            let new = self.low & 1 << n == 0;
+            self.low |= 1 << n;
+            new
+        } else {
+            self.high.insert(n)
+        }
+    }
+    #[inline]
+    pub fn contains(&self, n: u32) -> bool {
+        if n < 64 {
+            self.low & 1 << n != 0
+        } else {
+            self.high.contains(&n)
+        }
+    }
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.low.count_ones() as usize + self.high.len()
+    }
+    pub fn clear(&mut self) {
+        *self = NodeSet::default();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Inflight, NodeSet, Slots};
+
+    #[test]
+    fn inflight_keeps_slot_order() {
+        let mut f = Inflight::default();
+        for (slot, v) in [(2, 'b'), (5, 'e'), (3, 'c'), (5, 'E')] {
+            f.insert(slot, v);
+        }
+        f.accepted_mut(3).unwrap().insert(4);
+        assert!(f.accepted_mut(4).is_none());
+        let all: Vec<_> = f.iter().map(|(s, v, who)| (s, *v, who.len())).collect();
+        assert_eq!(all, vec![(2, 'b', 0), (3, 'c', 1), (5, 'E', 0)]);
+        assert_eq!(f.remove(2), Some('b'));
+        assert_eq!(f.remove(2), None);
+        assert_eq!(f.iter().count(), 2);
+    }
+
+    #[test]
+    fn node_sets_count_every_node_once() {
+        let mut s = NodeSet::default();
+        for n in [0, 63, 64, 999, 63, 999, 5] {
+            s.insert(n);
+        }
+        assert_eq!(s.len(), 5);
+        assert!(s.contains(64) && s.contains(0) && !s.contains(1) && !s.contains(998));
+        assert!(!s.insert(999) && s.insert(1));
+        s.clear();
+        assert!(s.len() == 0 && !s.contains(999));
+    }
+
+    #[test]
+    fn slots_fill_in_order_and_out_of_order() {
+        let mut s = Slots::default();
+        assert_eq!(s.insert(1, 'a'), None);
+        assert_eq!(s.insert(3, 'c'), None);
+        assert_eq!(s.insert(2, 'b'), None);
+        assert_eq!(s.insert(2, 'B'), Some('b'));
+        assert_eq!(s.last(), Some(3));
+        let all: Vec<_> = s.from(2).collect();
+        assert_eq!(all, vec![(2, &'B'), (3, &'c')]);
     }
 }
