@@ -684,6 +684,11 @@ impl<P: Protocol> Sim<P> {
     pub fn config(&self) -> &SimConfig {
         &self.cfg
     }
+    /// Turns recording on or off from now on (a replay that records only a window of the
+    /// run); records already kept stay, and the run itself does not change.
+    pub fn set_record(&mut self, on: bool) {
+        self.cfg.record = on;
+    }
     /// The protocol.
     pub fn protocol(&self) -> &P {
         &self.protocol
