@@ -77,8 +77,9 @@ where
     let mut touched: Vec<u32> = Vec::new();
     // Nodes past the servers and clients (a lock's protected resource) as they appear.
     let mut nodes = n;
-    // Whether the window's starting state (a view of every node) is taken.
-    let mut started = window.is_none();
+    // Whether the window's starting state (a view of every node) is taken: a window from
+    // the run's start needs none (its nodes start within it).
+    let mut started = window.is_none_or(|w| w.from == 0);
     if let Some(w) = window.filter(|w| w.stop && w.from > 0) {
         // A replay for the window alone: its events before the window are not recorded
         // (the records, and their numbers, start at the window).
