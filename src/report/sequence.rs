@@ -60,9 +60,14 @@ fn select<'r>(
     let lo = records.partition_point(|r| r.time < from);
     let hi = records.partition_point(|r| r.time <= to);
     let drawn = |r: &TraceRecord| !matches!(r.kind, EventKind::Observe | EventKind::Backlog);
-    let mut kept: Vec<(usize, u32)> = Vec::new();
+    // Kept events: record index, repeats, and the label when it was already formatted.
+    let mut kept: Vec<(usize, u32, Option<String>)> = Vec::new();
     match opt.slice {
-        None => kept.extend((lo..hi).filter(|&i| drawn(&records[i])).map(|i| (i, 1))),
+        None => kept.extend(
+            (lo..hi)
+                .filter(|&i| drawn(&records[i]))
+                .map(|i| (i, 1, None)),
+        ),
         Some(targets) => {
             // Walk back from the targets: an event at a node is in their past if it happened
             // there no later than the latest time that node is known to influence them.
@@ -89,23 +94,20 @@ fn select<'r>(
                     _ => past(&horizon, r.node.0, r.time),
                 };
                 if keep {
-                    kept.push((i, 1));
+                    kept.push((i, 1, None));
                 }
             }
             kept.reverse();
             // Repeats on one link (heartbeats, retries) collapse into the first arrow.
             let mut last: std::collections::BTreeMap<(u32, u32), (usize, String)> =
                 Default::default();
-            let mut out: Vec<(usize, u32)> = Vec::with_capacity(kept.len());
-            for (i, _) in kept {
+            let mut out: Vec<(usize, u32, Option<String>)> = Vec::with_capacity(kept.len());
+            for (i, _, _) in kept {
                 let r = &records[i];
                 if r.kind == EventKind::Deliver && op_label(r, opt).is_none() {
-                    let shape: String = opt
-                        .labels
-                        .get(records, i)
-                        .chars()
-                        .filter(|c| !c.is_ascii_digit())
-                        .collect();
+                    // Formatted once: the shape to compare, and the label if it is drawn.
+                    let label = opt.labels.get(records, i);
+                    let shape: String = label.chars().filter(|c| !c.is_ascii_digit()).collect();
                     if let Some((i, s)) = last.get(&(r.peer.0, r.node.0))
                         && *s == shape
                     {
@@ -113,10 +115,12 @@ fn select<'r>(
                         continue;
                     }
                     last.insert((r.peer.0, r.node.0), (out.len(), shape));
+                    out.push((i, 1, Some(label)));
+                    continue;
                 } else if r.kind == EventKind::Deliver {
                     last.remove(&(r.peer.0, r.node.0));
                 }
-                out.push((i, 1));
+                out.push((i, 1, None));
             }
             kept = out;
         }
@@ -132,7 +136,10 @@ fn select<'r>(
     }
     let shown = kept
         .into_iter()
-        .map(|(i, n)| (&records[i], opt.labels.get(records, i), n))
+        .map(|(i, n, label)| {
+            let label = label.unwrap_or_else(|| opt.labels.get(records, i));
+            (&records[i], label, n)
+        })
         .collect();
     (shown, truncated)
 }
