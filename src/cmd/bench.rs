@@ -8,12 +8,13 @@ use clap::Args;
 
 use super::{DEFAULT_SCENARIO, InputError};
 use crate::protocols::run;
-use crate::report::write_run_report;
+use crate::report::stepper::Steps;
+use crate::report::{Extras, run_for_report, write_run_report};
 use crate::scenario::load_str;
 
 #[derive(Args, Debug)]
 #[command(
-    after_help = "Examples:\n  faultline bench\n  faultline bench --only engine --events 3000000\n  faultline bench --only raft --seeds 400\n  faultline bench --scaling --reps 1 --max-secs 1000\n\nExit codes: 0 measured, 2 bad input or usage."
+    after_help = "Examples:\n  faultline bench\n  faultline bench --only engine --events 3000000\n  faultline bench --only raft --seeds 400\n  faultline bench --only report --seeds 20\n  faultline bench --scaling --reps 1 --max-secs 1000\n\nExit codes: 0 measured, 2 bad input or usage."
 )]
 pub struct BenchArgs {
     /// Events per engine measurement.
@@ -22,7 +23,8 @@ pub struct BenchArgs {
     /// Seeds of the default Raft scenario per sweep measurement.
     #[arg(long, default_value_t = 200)]
     pub seeds: u64,
-    /// Only one part: `engine`, `raft` (Raft, and Multi-Paxos beside it) or `lb`.
+    /// Only one part: `engine`, `raft` (Raft, and Multi-Paxos beside it, and the report's
+    /// cost), `report` (what writing a report costs on top of a run) or `lb`.
     #[arg(long)]
     pub only: Option<String>,
     /// Instead: how cost grows with simulated time, servers and clients (each row in a fresh
@@ -75,9 +77,10 @@ pub fn main(a: BenchArgs) -> Result<i32, InputError> {
         Some("engine") => (true, false, false),
         Some("raft") => (false, true, false),
         Some("lb") => (false, false, true),
+        Some("report") => (false, false, false),
         Some(o) => {
             return Err(InputError(format!(
-                "--only `{o}`: expected engine, raft or lb"
+                "--only `{o}`: expected engine, raft, report or lb"
             )));
         }
     };
@@ -95,6 +98,10 @@ pub fn main(a: BenchArgs) -> Result<i32, InputError> {
     }
     if raft {
         raft_table(a.seeds)?;
+    }
+    if a.only.as_deref() == Some("report") {
+        let scenario = load_str(DEFAULT_SCENARIO, "<embedded default scenario>")?;
+        report_row(&scenario, a.seeds)?;
     }
     if lb {
         let f = crate::bench::lb_requests(1_000_000);
@@ -189,28 +196,46 @@ fn raft_table(seeds: u64) -> Result<(), InputError> {
         secs_1 / secs_n
     );
 
-    // The report: a run with records (for the sequence diagram) plus every report file,
-    // against the bare run a sweep does.
+    report_row(&scenario, seeds)
+}
+
+/// What writing a report costs on top of the run, as `faultline run` writes it.
+fn report_row(scenario: &crate::scenario::Scenario, seeds: u64) -> Result<(), InputError> {
+    // The report, as `faultline run` writes it: the run, then the report (a replay of the
+    // window it shows, its plots, diagrams and page), against the bare run a sweep does; and
+    // with `--steps all` (the whole run recorded, every view). CPU time of this process,
+    // the three interleaved seed by seed.
     let n = seeds.min(20);
     let dir = std::env::temp_dir().join(format!("faultline-bench-{}", std::process::id()));
-    let (mut bare, mut full) = (0.0, 0.0);
+    let cpu = || super::scaling::usage().0;
+    let (mut bare, mut window, mut all) = (0.0, 0.0, 0.0);
     for seed in 0..n {
-        let t = Instant::now();
+        let t = cpu();
         std::hint::black_box(run(&scenario.to_run_spec(seed, false)));
-        bare += t.elapsed().as_secs_f64();
-        let t = Instant::now();
+        bare += cpu() - t;
         let spec = scenario.to_run_spec(seed, true);
-        let o = run(&spec);
-        write_run_report(&dir, &spec, &o, String::new(), Default::default())
-            .map_err(|e| InputError(format!("cannot write {}: {e}", dir.display())))?;
-        full += t.elapsed().as_secs_f64();
+        for (steps, sum) in [(Steps::Window, &mut window), (Steps::All, &mut all)] {
+            let t = cpu();
+            let o = run_for_report(&spec, steps);
+            let extras = Extras {
+                steps,
+                ..Default::default()
+            };
+            write_run_report(&dir, &spec, &o, String::new(), extras)
+                .map_err(|e| InputError(format!("cannot write {}: {e}", dir.display())))?;
+            *sum += cpu() - t;
+        }
     }
     let _ = std::fs::remove_dir_all(&dir);
+    let per = |x: f64| x / n as f64;
     println!(
-        "report: {:.1} ms per run bare, {:.1} ms with the report written (+{:.0}%), over {n} seeds",
-        bare * 1e3 / n as f64,
-        full * 1e3 / n as f64,
-        (full / bare - 1.0) * 100.0
+        "report ({}, {n} seeds, CPU): {:.1} ms per run bare, {:.1} ms with the report written (+{:.0}%), {:.1} ms with --steps all (+{:.0}%)",
+        scenario.name,
+        per(bare),
+        per(window),
+        (window / bare - 1.0) * 100.0,
+        per(all),
+        (all / bare - 1.0) * 100.0
     );
     Ok(())
 }

@@ -6,7 +6,8 @@ use clap::Args;
 
 use super::{InputError, check_out_dir, exit_code, load, report_dir, reproduce_line};
 use crate::protocols::run;
-use crate::report::{Extras, Summary, write_run_report};
+use crate::report::stepper::Steps;
+use crate::report::{Extras, Summary, run_for_report, write_run_report};
 
 #[derive(Args, Debug)]
 #[command(
@@ -30,6 +31,11 @@ pub struct RunArgs {
     /// Also write `latency.png` (a bitmap of latency.svg) into the report.
     #[arg(long)]
     pub png: bool,
+    /// What the report's step-through view covers: `window`, 1.5 s of simulated time around
+    /// the violation (a run that passed: its start); `all`, every event (a page of a megabyte
+    /// or more, and a report that costs more than the run).
+    #[arg(long, value_enum, default_value_t = Steps::Window)]
+    pub steps: Steps,
 }
 
 pub fn main(a: RunArgs) -> Result<i32, InputError> {
@@ -61,12 +67,20 @@ pub fn main(a: RunArgs) -> Result<i32, InputError> {
             );
         }
     }
-    let outcome = run(&spec);
+    let outcome = if a.no_report {
+        run(&spec)
+    } else {
+        run_for_report(&spec, a.steps)
+    };
+    let extras = Extras {
+        png: a.png,
+        steps: a.steps,
+    };
     let repro = reproduce_line(&path, a.seed);
     let summary = Summary::new(&spec, &outcome, repro.clone());
     print!("{}", summary.text());
     if !a.no_report {
-        write_run_report(&dir, &spec, &outcome, repro, Extras { png: a.png }).map_err(|e| {
+        write_run_report(&dir, &spec, &outcome, repro, extras).map_err(|e| {
             InputError(format!("cannot write the report to {}: {e}", dir.display()))
         })?;
         println!(

@@ -116,8 +116,8 @@ pub struct Measured {
     pub lin: String,
 }
 
-/// CPU time (user + system) and peak RSS of this process so far.
-fn usage() -> (f64, u64) {
+/// CPU time (user + system, ms) and peak RSS (KB) of this process so far.
+pub(super) fn usage() -> (f64, u64) {
     // SAFETY: getrusage writes into the zeroed struct we own.
     let mut u: libc::rusage = unsafe { std::mem::zeroed() };
     unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };

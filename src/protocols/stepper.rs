@@ -3,10 +3,47 @@
 //! step-through view of a report replays. Every protocol runs through [`run`], so every
 //! protocol gets the view; one that does not implement [`Node::view`] is drawn from its role
 //! timeline. A run without records is exactly `Sim::run` (no view is ever built).
+//!
+//! Views cost more than the run itself (a server formats its log tail and state machine at
+//! each change), so a report asks for them over a window of simulated time only
+//! ([`with_window`]): the first event in it takes a view of every node (the window's starting
+//! state), then only the changes until its end; before it no view is built, after it none (or
+//! the run stops there, and records start at the window, for a replay that only wants the
+//! window). Without a window (the default) every change of the whole run is kept.
+
+use std::cell::Cell;
 
 use crate::sim::{
-    EventKind, Labels, Node, NodeId, Protocol, RunStats, Sim, TraceRecord, ViewChange,
+    EventKind, Labels, Node, NodeId, Protocol, RunStats, Sim, Time, TraceRecord, ViewChange,
 };
+
+/// The stretch of simulated time whose node views a recorded run keeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ViewWindow {
+    pub from: Time,
+    pub to: Time,
+    /// A replay for the window alone: records start at the window (numbered from there: the
+    /// events before run unrecorded, exactly as in the full run) and the run stops after the
+    /// window's last event.
+    pub stop: bool,
+}
+
+thread_local! {
+    static WINDOW: Cell<Option<ViewWindow>> = const { Cell::new(None) };
+}
+
+/// Runs `f` with node views kept only over `window` by every [`run`] it makes on this thread
+/// (`None`: over the whole run). Restores the previous setting after, even if `f` panics.
+pub fn with_window<T>(window: Option<ViewWindow>, f: impl FnOnce() -> T) -> T {
+    struct Restore(Option<ViewWindow>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            WINDOW.set(self.0);
+        }
+    }
+    let _restore = Restore(WINDOW.replace(window));
+    f()
+}
 
 /// What a run recorded for its report: its events (taken, not copied), their labels
 /// (formatted on demand) and the changes of its nodes' views. Empty without records.
@@ -30,16 +67,61 @@ where
         return (sim.run(), Trace::default());
     }
     let n = sim.config().servers + sim.config().clients;
+    let window = WINDOW.get();
     // Per node, its last view (an index into `changes`): `None` until first seen.
     let mut last: Vec<Option<usize>> = vec![None; n as usize];
     let mut stamps: Vec<Option<u64>> = vec![None; n as usize];
     let mut changes: Vec<ViewChange> = Vec::new();
     let mut seen = 0;
     let mut touched: Vec<u32> = Vec::new();
+    // Nodes past the servers and clients (a lock's protected resource) as they appear.
+    let mut nodes = n;
+    // Whether the window's starting state (a view of every node) is taken: a window from
+    // the run's start needs none (its nodes start within it).
+    let mut started = window.is_none_or(|w| w.from == 0);
+    if let Some(w) = window.filter(|w| w.stop && w.from > 0) {
+        // A replay for the window alone: its events before the window are not recorded
+        // (the records, and their numbers, start at the window).
+        sim.set_record(false);
+        sim.run_until(w.from - 1);
+        sim.set_record(true);
+        // The window's starting state, taken before its first event, as the whole run's
+        // view shows it there (a view changes at the last record of the event that made it).
+        nodes = nodes.max(sim.node_count());
+        last.resize(nodes as usize, None);
+        stamps.resize(nodes as usize, None);
+        for i in 0..nodes {
+            take_view(
+                sim,
+                i,
+                0,
+                &mut last[i as usize],
+                &mut stamps[i as usize],
+                &mut changes,
+            );
+        }
+        started = true;
+    }
     while sim.step() {
         let records = sim.records();
+        let Some(now) = records.last().map(|r| r.time) else {
+            continue;
+        };
+        if let Some(w) = window {
+            if now > w.to && w.stop {
+                break;
+            }
+            if now < w.from || now > w.to {
+                nodes = records[seen..]
+                    .iter()
+                    .fold(nodes, |m, r| m.max(r.node.0 + 1).max(r.peer.0 + 1));
+                seen = records.len();
+                continue;
+            }
+        }
         touched.clear();
         for r in &records[seen..] {
+            nodes = nodes.max(r.node.0 + 1).max(r.peer.0 + 1);
             match r.kind {
                 EventKind::Fault => touched.extend(0..n),
                 EventKind::Start | EventKind::Restart | EventKind::Deliver | EventKind::Timer => {
@@ -48,34 +130,24 @@ where
                 _ => {}
             }
         }
+        if !started {
+            touched.extend(0..nodes);
+            started = true;
+        }
         seen = records.len();
-        let Some(step) = seen.checked_sub(1) else {
-            continue;
-        };
+        let step = seen - 1;
+        if last.len() < nodes as usize {
+            last.resize(nodes as usize, None);
+            stamps.resize(nodes as usize, None);
+        }
         touched.sort_unstable();
         touched.dedup();
         for &i in &touched {
-            let id = NodeId(i);
-            let stamp = sim
-                .node(id)
-                .and_then(|node| node.view_stamp(sim.durable(id)));
-            let known = &mut stamps[i as usize];
-            let slot = &mut last[i as usize];
-            if stamp.is_some() && *known == stamp && slot.is_some() {
+            let (Some(known), Some(slot)) = (stamps.get_mut(i as usize), last.get_mut(i as usize))
+            else {
                 continue;
-            }
-            *known = stamp;
-            let view = sim
-                .node(id)
-                .map(|node| node.view(sim.durable(id)).unwrap_or_default());
-            if slot.is_none_or(|k| changes[k].view != view) {
-                *slot = Some(changes.len());
-                changes.push(ViewChange {
-                    step: step as u32,
-                    node: i,
-                    view,
-                });
-            }
+            };
+            take_view(sim, i, step as u32, slot, known, &mut changes);
         }
     }
     let trace = Trace {
@@ -84,4 +156,35 @@ where
         views: changes,
     };
     (sim.stats(), trace)
+}
+
+/// Records node `i`'s view at `step` if it changed since its last (`slot`, an index into
+/// `changes`; `known`, the stamp it had then).
+fn take_view<P: Protocol>(
+    sim: &Sim<P>,
+    i: u32,
+    step: u32,
+    slot: &mut Option<usize>,
+    known: &mut Option<u64>,
+    changes: &mut Vec<ViewChange>,
+) {
+    let id = NodeId(i);
+    let stamp = sim
+        .node(id)
+        .and_then(|node| node.view_stamp(sim.durable(id)));
+    if stamp.is_some() && *known == stamp && slot.is_some() {
+        return;
+    }
+    *known = stamp;
+    let view = sim
+        .node(id)
+        .map(|node| node.view(sim.durable(id)).unwrap_or_default());
+    if slot.is_none_or(|k| changes[k].view != view) {
+        *slot = Some(changes.len());
+        changes.push(ViewChange {
+            step,
+            node: i,
+            view,
+        });
+    }
 }

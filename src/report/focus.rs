@@ -4,7 +4,7 @@
 //! only checks, operations, roles and records. Also the names a report gives to nodes.
 
 use crate::protocols::{CheckOutcome, RunOutcome, RunSpec, Verdict};
-use crate::sim::{EventKind, Time};
+use crate::sim::{EventKind, Time, TraceRecord};
 
 /// How nodes are named in a report: `cluster.names` for servers (else `n0..`), `c0..` for
 /// clients.
@@ -140,13 +140,19 @@ const LEAD_MAX: Time = 2_000_000_000;
 
 /// Where the report of `outcome` looks: at its first violated check.
 pub fn focus(spec: &RunSpec, outcome: &RunOutcome) -> Focus {
+    focus_in(spec, outcome, &outcome.records)
+}
+
+/// [`focus`], with the servers that answered its operations found in `records` (the run's
+/// records, or a replay's: a report's run may keep none).
+pub fn focus_in(spec: &RunSpec, outcome: &RunOutcome, records: &[TraceRecord]) -> Focus {
     let end = outcome.stats.time;
     match outcome
         .checks
         .iter()
         .find(|c| c.verdict == Verdict::Violation)
     {
-        Some(c) => focus_on(spec, outcome, c),
+        Some(c) => focus_on_in(spec, outcome, c, records),
         None => Focus {
             from: 0,
             to: end.min(500_000_000),
@@ -159,6 +165,16 @@ pub fn focus(spec: &RunSpec, outcome: &RunOutcome) -> Focus {
 /// servers that answered them), else the time and nodes the check gave, else two leaders of
 /// one term in the roles.
 pub fn focus_on(spec: &RunSpec, outcome: &RunOutcome, c: &CheckOutcome) -> Focus {
+    focus_on_in(spec, outcome, c, &outcome.records)
+}
+
+/// [`focus_on`], with the servers that answered found in `records`.
+fn focus_on_in(
+    spec: &RunSpec,
+    outcome: &RunOutcome,
+    c: &CheckOutcome,
+    records: &[TraceRecord],
+) -> Focus {
     let end = outcome.stats.time;
     let mut f = Focus {
         check: c.name.clone(),
@@ -214,7 +230,7 @@ pub fn focus_on(spec: &RunSpec, outcome: &RunOutcome, c: &CheckOutcome) -> Focus
             // The server whose reply completed it: the last delivery to its client in its
             // interval.
             if let Some(done) = o.ret
-                && let Some(r) = outcome.records.iter().rev().find(|r| {
+                && let Some(r) = records.iter().rev().find(|r| {
                     r.kind == EventKind::Deliver
                         && r.node.0 == client
                         && r.peer.0 < spec.servers

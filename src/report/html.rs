@@ -9,10 +9,12 @@ use std::fmt::Write;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::focus::{Focus, Names, focus};
+use super::focus::{Focus, Names, focus, focus_in};
 use super::sequence::{Options, diagram};
+use super::stepper::{Steps, open_time, recorded, window_around};
 use super::svg::{esc, fault_windows, latency_svg, roles_svg, throughput_svg, with_marker};
 use super::{Summary, verdict_word, write_atomic};
+use crate::protocols::stepper::ViewWindow;
 use crate::protocols::{CheckOutcome, RunOutcome, RunSpec, Verdict};
 use crate::sim::fmt_time;
 
@@ -37,8 +39,26 @@ pub fn write_visuals(
     extras: super::Extras,
 ) -> io::Result<Vec<PathBuf>> {
     let end = outcome.stats.time.max(1);
-    let names = Names::new(spec).with_extra_nodes(spec.workload.clients, &outcome.views);
-    let focus = focus(spec, outcome);
+    let mut focus = focus(spec, outcome);
+    // The step-through view's window and the diagrams' together: what a replay records
+    // when the run kept no records.
+    let want = match extras.steps {
+        Steps::Window => {
+            let w = window_around(open_time(&focus));
+            Some(ViewWindow {
+                from: w.from.min(focus.from),
+                to: w.to.max(focus.to),
+                stop: true,
+            })
+        }
+        Steps::All => None,
+    };
+    let rec = recorded(spec, outcome, want);
+    if rec.replayed {
+        // The servers that answered the culprits, from the replay's records.
+        focus = focus_in(spec, outcome, &rec.records);
+    }
+    let names = Names::new(spec).with_extra_nodes(spec.workload.clients, &rec.views);
     let windows = fault_windows(spec, end);
     let mut plots: Vec<(&str, String)> = Vec::new();
     if !outcome.ops.is_empty() {
@@ -68,7 +88,7 @@ pub fn write_visuals(
         ));
     }
     // Message diagrams: the causal slice of a violation, and the whole window around it.
-    if !outcome.records.is_empty() {
+    if !rec.records.is_empty() {
         let nodes = spec.servers + spec.workload.clients;
         let mut opt = Options {
             names: names.clone(),
@@ -76,17 +96,10 @@ pub fn write_visuals(
             marker: focus.time,
             slice: None,
             ops: &outcome.ops,
-            labels: outcome.labels.clone(),
+            labels: rec.labels.clone(),
         };
         let draw = |opt: &Options<'_>| {
-            diagram(
-                &outcome.records,
-                nodes,
-                spec.servers,
-                focus.from,
-                focus.to,
-                opt,
-            )
+            diagram(&rec.records, nodes, spec.servers, focus.from, focus.to, opt)
         };
         if !focus.targets.is_empty() {
             opt.slice = Some(&focus.targets);
@@ -161,7 +174,13 @@ pub fn write_visuals(
         }
     }
     h.push_str(&super::stepper::section(
-        spec, outcome, &focus, &names, &windows,
+        spec,
+        outcome,
+        &rec,
+        extras.steps,
+        &focus,
+        &names,
+        &windows,
     ));
     faults(&mut h, spec, summary, &names);
     let counters = serde_json::to_value(&summary.counters).unwrap_or_default();

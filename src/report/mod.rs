@@ -410,6 +410,23 @@ pub struct Extras {
     /// `latency.png` too (a bitmap of `latency.svg` for documents that take no SVG). Off by
     /// default: drawing and encoding it costs more than the rest of the plots together.
     pub png: bool,
+    /// What the step-through view covers: a window around where it opens, or every event.
+    pub steps: stepper::Steps,
+}
+
+/// Runs `spec` for a report that shows `steps`. For a window (the default) the run keeps no
+/// records: the report replays it, once its verdict says where to look, up to the end of
+/// what it shows ([`stepper::recorded`]); recording all of a 20 s run costs a third of the
+/// run and its node views more than the run. For every step, the run records everything.
+pub fn run_for_report(spec: &RunSpec, steps: stepper::Steps) -> RunOutcome {
+    match steps {
+        stepper::Steps::Window => {
+            let mut bare = spec.clone();
+            bare.record = false;
+            crate::protocols::run(&bare)
+        }
+        stepper::Steps::All => crate::protocols::run(spec),
+    }
 }
 
 /// Writes the whole report of a run as the folder `dir` ([`write_dir_atomic`]); returns the

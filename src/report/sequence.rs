@@ -9,7 +9,7 @@
 use std::fmt::Write;
 
 use super::focus::Names;
-use super::svg::esc;
+use super::svg::{Px, esc};
 use crate::sim::{EventKind, Labels, Time, TraceRecord, fmt_time};
 use crate::workload::OpRecord;
 
@@ -60,9 +60,14 @@ fn select<'r>(
     let lo = records.partition_point(|r| r.time < from);
     let hi = records.partition_point(|r| r.time <= to);
     let drawn = |r: &TraceRecord| !matches!(r.kind, EventKind::Observe | EventKind::Backlog);
-    let mut kept: Vec<(usize, u32)> = Vec::new();
+    // Kept events: record index, repeats, and the label when it was already formatted.
+    let mut kept: Vec<(usize, u32, Option<String>)> = Vec::new();
     match opt.slice {
-        None => kept.extend((lo..hi).filter(|&i| drawn(&records[i])).map(|i| (i, 1))),
+        None => kept.extend(
+            (lo..hi)
+                .filter(|&i| drawn(&records[i]))
+                .map(|i| (i, 1, None)),
+        ),
         Some(targets) => {
             // Walk back from the targets: an event at a node is in their past if it happened
             // there no later than the latest time that node is known to influence them.
@@ -89,23 +94,20 @@ fn select<'r>(
                     _ => past(&horizon, r.node.0, r.time),
                 };
                 if keep {
-                    kept.push((i, 1));
+                    kept.push((i, 1, None));
                 }
             }
             kept.reverse();
             // Repeats on one link (heartbeats, retries) collapse into the first arrow.
             let mut last: std::collections::BTreeMap<(u32, u32), (usize, String)> =
                 Default::default();
-            let mut out: Vec<(usize, u32)> = Vec::with_capacity(kept.len());
-            for (i, _) in kept {
+            let mut out: Vec<(usize, u32, Option<String>)> = Vec::with_capacity(kept.len());
+            for (i, _, _) in kept {
                 let r = &records[i];
                 if r.kind == EventKind::Deliver && op_label(r, opt).is_none() {
-                    let shape: String = opt
-                        .labels
-                        .get(records, i)
-                        .chars()
-                        .filter(|c| !c.is_ascii_digit())
-                        .collect();
+                    // Formatted once: the shape to compare, and the label if it is drawn.
+                    let label = opt.labels.get(records, i);
+                    let shape: String = label.chars().filter(|c| !c.is_ascii_digit()).collect();
                     if let Some((i, s)) = last.get(&(r.peer.0, r.node.0))
                         && *s == shape
                     {
@@ -113,10 +115,12 @@ fn select<'r>(
                         continue;
                     }
                     last.insert((r.peer.0, r.node.0), (out.len(), shape));
+                    out.push((i, 1, Some(label)));
+                    continue;
                 } else if r.kind == EventKind::Deliver {
                     last.remove(&(r.peer.0, r.node.0));
                 }
-                out.push((i, 1));
+                out.push((i, 1, None));
             }
             kept = out;
         }
@@ -132,7 +136,10 @@ fn select<'r>(
     }
     let shown = kept
         .into_iter()
-        .map(|(i, n)| (&records[i], opt.labels.get(records, i), n))
+        .map(|(i, n, label)| {
+            let label = label.unwrap_or_else(|| opt.labels.get(records, i));
+            (&records[i], label, n)
+        })
         .collect();
     (shown, truncated)
 }
@@ -207,7 +214,7 @@ pub fn diagram(
             top + (height - top - 20.0) * (t.saturating_sub(from) as f64 / span as f64)
         }
     };
-    let mut s = String::new();
+    let mut s = String::with_capacity(4_096 + shown.len() * 300);
     let _ = write!(
         s,
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0}" height="{height:.0}" viewBox="0 0 {width:.0} {height:.0}" font-family="sans-serif">"#
@@ -271,12 +278,14 @@ pub fn diagram(
             fmt_time(t)
         );
     }
+    // Each node's name, escaped once.
+    let named: Vec<String> = (0..nodes.max(servers) + 1)
+        .map(|n| esc(&opt.names.node(n)).into_owned())
+        .collect();
     for (r, label, repeats) in &shown {
-        let r = TraceRecord {
-            label: label.clone(),
-            ..TraceRecord::clone(r)
-        };
-        draw(&mut s, &r, *repeats, opt, &x, &y, from, left, width);
+        draw(
+            &mut s, r, label, *repeats, opt, &named, &x, &y, from, left, width,
+        );
     }
     s.push_str("</svg>\n");
     s
@@ -338,8 +347,10 @@ fn legend(s: &mut String, slice: bool) {
 fn draw(
     s: &mut String,
     r: &TraceRecord,
+    label: &str,
     repeats: u32,
     opt: &Options<'_>,
+    named: &[String],
     x: &dyn Fn(u32) -> f64,
     y: &dyn Fn(Time) -> f64,
     from: Time,
@@ -350,9 +361,9 @@ fn draw(
     match r.kind {
         EventKind::Deliver => {
             let op = op_label(r, opt);
-            let mut label = op.clone().unwrap_or_else(|| compact(&r.label));
+            let mut shown = op.clone().unwrap_or_else(|| compact(label));
             if repeats > 1 {
-                label = format!("×{repeats} {label}");
+                shown = format!("×{repeats} {shown}");
             }
             let (color, w) = if op.is_some() {
                 ("#1f5fa8", 1.4)
@@ -362,18 +373,22 @@ fn draw(
             let (x1, y1, x2, y2) = (x(p), y(r.sent.max(from)), x(n), y(r.time));
             let _ = write!(
                 s,
-                r##"<line x1="{x1:.1}" y1="{y1:.1}" x2="{x2:.1}" y2="{y2:.1}" stroke="{color}" stroke-width="{w}" marker-end="url(#ah)"><title>{}s {} → {}: {}</title></line>"##,
+                r##"<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{color}" stroke-width="{w}" marker-end="url(#ah)"><title>{}s {} → {}: {}</title></line>"##,
+                Px(x1),
+                Px(y1),
+                Px(x2),
+                Px(y2),
                 fmt_time(r.time),
-                esc(&opt.names.node(p)),
-                esc(&opt.names.node(n)),
-                esc(&r.label)
+                named.get(p as usize).map_or("?", String::as_str),
+                named.get(n as usize).map_or("?", String::as_str),
+                esc(label)
             );
             let _ = write!(
                 s,
-                r##"<text x="{:.1}" y="{:.1}" font-size="8" fill="{color}" text-anchor="middle">{}</text>"##,
-                (x1 + x2) / 2.0,
-                (y1 + y2) / 2.0 - 2.0,
-                esc(&label)
+                r##"<text x="{}" y="{}" font-size="8" fill="{color}" text-anchor="middle">{}</text>"##,
+                Px((x1 + x2) / 2.0),
+                Px((y1 + y2) / 2.0 - 2.0),
+                esc(&shown)
             );
         }
         EventKind::DropLoss | EventKind::DropPartition | EventKind::DropDead => {
@@ -390,42 +405,46 @@ fn draw(
             };
             let _ = write!(
                 s,
-                r##"<line x1="{x1:.1}" y1="{y1:.1}" x2="{xe:.1}" y2="{ye:.1}" stroke="#c0392b" stroke-dasharray="4,3"><title>{why}: {}</title></line><path d="M{:.1},{:.1} l6,6 m0,-6 l-6,6" stroke="#c0392b"/>"##,
-                esc(&r.label),
-                xe - 3.0,
-                ye - 3.0
+                r##"<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#c0392b" stroke-dasharray="4,3"><title>{why}: {}</title></line><path d="M{},{} l6,6 m0,-6 l-6,6" stroke="#c0392b"/>"##,
+                Px(x1),
+                Px(y1),
+                Px(xe),
+                Px(ye),
+                esc(label),
+                Px(xe - 3.0),
+                Px(ye - 3.0)
             );
         }
         EventKind::Timer => {
             let _ = write!(
                 s,
-                r##"<line x1="{:.1}" y1="{2:.1}" x2="{1:.1}" y2="{2:.1}" stroke="#2a7ab9"><title>timer {3}</title></line>"##,
-                x(n) - 5.0,
-                x(n) + 5.0,
-                y(r.time),
-                esc(&r.label)
+                r##"<line x1="{}" y1="{2}" x2="{1}" y2="{2}" stroke="#2a7ab9"><title>timer {3}</title></line>"##,
+                Px(x(n) - 5.0),
+                Px(x(n) + 5.0),
+                Px(y(r.time)),
+                esc(label)
             );
         }
         EventKind::Fault | EventKind::Start | EventKind::Restart => {
-            let color = if r.label.starts_with("crash") {
+            let color = if label.starts_with("crash") {
                 "#d04040"
             } else if r.kind == EventKind::Fault {
                 "#e08a00"
             } else {
                 "#2e9e4f"
             };
-            let text = if r.label.is_empty() {
+            let text = if label.is_empty() {
                 format!("{} {}", r.kind.as_str(), opt.names.node(n))
             } else {
-                opt.names.text(&r.label).into_owned()
+                opt.names.text(label).into_owned()
             };
             let _ = write!(
                 s,
-                r##"<line x1="{left}" y1="{0:.1}" x2="{1:.1}" y2="{0:.1}" stroke="{color}" stroke-dasharray="2,2"/><text x="{2:.1}" y="{3:.1}" font-size="9" fill="{color}">{4}</text>"##,
-                y(r.time),
-                width - 10.0,
-                left + 2.0,
-                y(r.time) - 2.0,
+                r##"<line x1="{left}" y1="{0}" x2="{1}" y2="{0}" stroke="{color}" stroke-dasharray="2,2"/><text x="{2}" y="{3}" font-size="9" fill="{color}">{4}</text>"##,
+                Px(y(r.time)),
+                Px(width - 10.0),
+                Px(left + 2.0),
+                Px(y(r.time) - 2.0),
                 esc(&text)
             );
         }

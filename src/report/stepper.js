@@ -54,7 +54,7 @@
   function label(i) {
     var e = ev[i], k = D.kinds[e[1]], l = D.labels[i];
     var who = D.names[e[2]], from = D.names[e[3]];
-    var txt = secs(e[0]) + " #" + i + " " + k + " ";
+    var txt = secs(e[0]) + " " + k + " ";
     if (k === "deliver" || k.indexOf("drop") === 0 || k === "duplicate") txt += from + " → " + who;
     else txt += who;
     return txt + (l ? ": " + l : "");
@@ -94,10 +94,11 @@
     var h = "";
     for (var n = 0; n < S; n++) h += card(n, t, i);
     document.getElementById("st-nodes").innerHTML = h;
-    // Clients: the operation each has pending (culprits and unplaced ones marked).
+    // Clients: the operation each has pending (culprits and unplaced ones marked). An
+    // operation is [number, client, invoked, returned or null, text].
     var pend = {};
-    D.ops.forEach(function (o, k) {
-      if (o[1] <= t && (o[2] === null || o[2] > t)) pend[o[0]] = [k, o];
+    D.ops.forEach(function (o) {
+      if (o[2] <= t && (o[3] === null || o[3] > t)) pend[o[1]] = [o[0], o];
     });
     h = "<b>Clients</b><table><tr><th>client</th>" + (clientRoles ? "<th>role</th>" : "") +
       "<th>pending operation</th><th>since</th></tr>";
@@ -110,8 +111,8 @@
         var cr = roleAt(n, t), rn = cr ? cr[2] : "";
         h += "<td style=\"background:" + (COLORS[rn] || "#fff") + "\">" + esc(rn) + "</td>";
       }
-      h += "<td>" + (p ? "#" + p[0] + " " + esc(p[1][3]) : "idle") + "</td><td>" +
-        (p ? secs(p[1][1]) : "") + "</td></tr>";
+      h += "<td>" + (p ? "#" + p[0] + " " + esc(p[1][4]) : "idle") + "</td><td>" +
+        (p ? secs(p[1][2]) : "") + "</td></tr>";
       if (n - S > 60) { h += "<tr><td colspan=\"3\">… " + (C - n - 1) + " more clients</td></tr>"; break; }
     }
     document.getElementById("st-clients").innerHTML = h + "</table>";

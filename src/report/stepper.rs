@@ -5,37 +5,141 @@
 //! flight and the faults in force. It opens at the violation. Self-contained: the data is one
 //! inline JSON object, the drawing a small inline script; no network.
 //!
-//! Cost: one compact tuple per event (no text), text labels only for the events of the focus
-//! window, and the views as the changes `protocols::stepper` kept.
+//! It covers a window of the run ([`Steps::Window`], the default: a second and a half of simulated
+//! time around where it opens, at most [`MAX_STEPS`] events) or every event ([`Steps::All`]).
+//!
+//! Cost: one compact tuple per event of the window (no text), text labels only for the
+//! events around where it opens, and the views as the changes `protocols::stepper` kept over
+//! the window. A report's run records nothing; once its verdict says where to look, a replay
+//! records the events up to the window's end and views over the window alone ([`recorded`]).
 
 use std::fmt::Write;
 
 use super::focus::{Focus, Names};
 use super::sequence::compact;
 use super::svg::Window;
+use std::borrow::Cow;
+
+use crate::protocols::stepper::{ViewWindow, with_window};
 use crate::protocols::{RunOutcome, RunSpec};
-use crate::sim::{EventKind, NodeView};
+use crate::sim::{
+    EventKind, Labels, MILLIS, NodeView, SECS, Time, TraceRecord, ViewChange, fmt_time,
+};
 
 /// Events around the focus whose message text the view carries (the rest show their kind).
-const LABELLED: usize = 600;
+const LABELLED: usize = 240;
 
-/// The `<section>` of the step-through view (empty when the run kept no records).
+/// How much simulated time the step-through window shows before the moment it opens at, and
+/// in all (it ends later when the run allows: `SPAN - BEFORE` after, at least).
+const BEFORE: Time = SECS;
+const SPAN: Time = 1_500 * MILLIS;
+
+/// The most events the window holds (a busy run: a thousand clients), kept around its start.
+const MAX_STEPS: usize = 4_000;
+
+/// What the step-through view covers: a window of the run around where it opens (the
+/// default), or every event (`--steps all`: a page of a megabyte or more for a 20 s run).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Steps {
+    #[default]
+    Window,
+    All,
+}
+
+/// The window of simulated time around `t` that the view shows: [`BEFORE`] before it, and
+/// [`SPAN`] in all when the run allows (from its start otherwise).
+pub fn window_around(t: Time) -> ViewWindow {
+    let from = t.saturating_sub(BEFORE);
+    ViewWindow {
+        from,
+        to: (from + SPAN).max(t + (SPAN - BEFORE)),
+        stop: false,
+    }
+}
+
+/// Where the view opens: the violation, else where the check dated nothing to see, else (a
+/// run that passed) the start of the run: its first election and first faults, the stretch
+/// its message diagrams show too.
+pub fn open_time(focus: &Focus) -> Time {
+    focus.time.or(focus.open_at).unwrap_or(0)
+}
+
+/// What a report draws from a run's records: the events, their labels and the node views.
+pub struct Recorded<'o> {
+    pub records: Cow<'o, [TraceRecord]>,
+    pub labels: Labels,
+    pub views: Cow<'o, [ViewChange]>,
+    /// Whether these come from a replay (the run kept no records): they then begin at the
+    /// window, numbered from there.
+    pub replayed: bool,
+}
+
+/// The records, labels and views a report needs: the run's own when it kept them, else
+/// those of a replay of the run (deterministic: the same events) that records only
+/// `until` (from its start, numbered from there; `None`: the whole run, with every view)
+/// and stops after it. A report's run keeps no records ([`super::run_for_report`]):
+/// recording every event costs more than the run, and the report shows a window of it.
+pub fn recorded<'o>(
+    spec: &RunSpec,
+    outcome: &'o RunOutcome,
+    until: Option<ViewWindow>,
+) -> Recorded<'o> {
+    if !outcome.records.is_empty() || outcome.stats.events == 0 {
+        return Recorded {
+            records: outcome.records.as_slice().into(),
+            labels: outcome.labels.clone(),
+            views: outcome.views.as_slice().into(),
+            replayed: false,
+        };
+    }
+    let mut again = spec.clone();
+    again.record = true;
+    let window = until.map(|w| ViewWindow { stop: true, ..w });
+    let o = with_window(window, || crate::protocols::run(&again));
+    Recorded {
+        records: o.records.into(),
+        labels: o.labels,
+        views: o.views.into(),
+        replayed: true,
+    }
+}
+
+/// The `<section>` of the step-through view (empty when the run kept no records): the events
+/// of `steps` (a window around where it opens, or all), with `views` (covering them).
+#[allow(clippy::too_many_arguments)]
 pub fn section(
     spec: &RunSpec,
     outcome: &RunOutcome,
+    rec: &Recorded<'_>,
+    steps: Steps,
     focus: &Focus,
     names: &Names,
     windows: &[Window],
 ) -> String {
-    let recs = &outcome.records;
+    let recs: &[TraceRecord] = &rec.records;
+    let views: &[ViewChange] = &rec.views;
     if recs.is_empty() {
         return String::new();
     }
     let nodes = spec.servers + spec.workload.clients;
-    let start = focus.time.or(focus.open_at).map_or(0, |t| {
-        recs.partition_point(|r| r.time <= t).saturating_sub(1)
-    });
-    let mut d = String::with_capacity(recs.len() * 28 + outcome.views.len() * 120);
+    let open = open_time(focus);
+    let at = recs.partition_point(|r| r.time <= open).saturating_sub(1);
+    // The events shown, `lo..hi`.
+    let (lo, hi) = match steps {
+        Steps::All => (0, recs.len()),
+        Steps::Window => {
+            let w = window_around(open);
+            let lo = recs.partition_point(|r| r.time < w.from).min(at);
+            let hi = recs.partition_point(|r| r.time <= w.to).max(at + 1);
+            let before = (MAX_STEPS * 3 / 4).min(at - lo);
+            let lo = at - before;
+            (lo, hi.min(lo + MAX_STEPS).max(at + 1))
+        }
+    };
+    let shown = &recs[lo..hi];
+    let (t_lo, t_hi) = (shown[0].time, shown[shown.len() - 1].time);
+    let start = at - lo;
+    let mut d = String::with_capacity(shown.len() * 28 + 4_096);
     d.push_str("{\"names\":[");
     // Nodes past the clients (a lock's protected resource) are named by their view's role.
     let all = recs
@@ -51,8 +155,7 @@ pub fn section(
         if n < nodes {
             d.push_str(&json(&names.node(n)));
         } else {
-            let role = outcome
-                .views
+            let role = views
                 .iter()
                 .find(|v| v.node == n)
                 .and_then(|v| v.view.as_ref())
@@ -68,7 +171,7 @@ pub fn section(
     let _ = write!(
         d,
         "],\"servers\":{},\"clients\":{},\"start\":{start},\"kinds\":[",
-        spec.servers, spec.workload.clients
+        spec.servers, spec.workload.clients,
     );
     for (k, kind) in KINDS.iter().enumerate() {
         if k > 0 {
@@ -76,11 +179,12 @@ pub fn section(
         }
         d.push_str(&json(kind.as_str()));
     }
-    // Events, flat, five numbers each: time since the previous event, kind, node, peer, and
-    // how long before it the message was sent. Labels only near the focus.
+    // Events, flat, five numbers each: time since the previous event (the first: since the
+    // start), kind, node, peer, and how long before it the message was sent. Labels only near
+    // the focus.
     d.push_str("],\"ev\":[");
     let mut prev = 0;
-    for (i, r) in recs.iter().enumerate() {
+    for (i, r) in shown.iter().enumerate() {
         if i > 0 {
             d.push(',');
         }
@@ -103,36 +207,50 @@ pub fn section(
         prev = r.time;
     }
     d.push_str("],\"labels\":{");
-    let lo = start.saturating_sub(LABELLED / 2);
-    let hi = (lo + LABELLED).min(recs.len());
-    let mut first = true;
-    for (i, r) in recs.iter().enumerate().take(hi).skip(lo) {
+    let first = start.saturating_sub(LABELLED / 2);
+    let mut any = false;
+    for (i, r) in shown.iter().enumerate().skip(first).take(LABELLED) {
         if matches!(
             r.kind,
             EventKind::Timer | EventKind::Start | EventKind::Restart
         ) {
             continue;
         }
-        let label = outcome.labels.get(recs, i);
+        let label = rec.labels.get(recs, lo + i);
         if label.is_empty() {
             continue;
         }
-        if !first {
+        if any {
             d.push(',');
         }
-        first = false;
+        any = true;
         let _ = write!(d, "\"{i}\":");
         push_json(&mut d, &names.text(&compact(&label)));
     }
     d.push_str("},\"views\":[");
+    // The state at the window's first event: each node's last view by then; then the
+    // changes in the window. Steps count from the window's first event.
+    let mut base: Vec<Option<&ViewChange>> = vec![None; all as usize];
+    let mut changes: Vec<&ViewChange> = Vec::new();
+    for v in views {
+        let s = v.step as usize;
+        if s <= lo {
+            if let Some(b) = base.get_mut(v.node as usize) {
+                *b = Some(v);
+            }
+        } else if s < hi {
+            changes.push(v);
+        }
+    }
     // Each log is written as how many cells it keeps from the end of the node's previous
     // log, then its new cells: a log that grew by one entry costs one cell.
-    let mut last_log: Vec<&[crate::sim::LogCell]> = vec![&[]; nodes as usize];
-    for (k, v) in outcome.views.iter().enumerate() {
+    let mut last_log: Vec<&[crate::sim::LogCell]> = vec![&[]; all as usize];
+    let listed = base.iter().flatten().copied().chain(changes);
+    for (k, v) in listed.enumerate() {
         if k > 0 {
             d.push(',');
         }
-        let _ = write!(d, "[{},{},", v.step, v.node);
+        let _ = write!(d, "[{},{},", (v.step as usize).saturating_sub(lo), v.node);
         match &v.view {
             None => d.push_str("null"),
             Some(view) => {
@@ -153,13 +271,19 @@ pub fn section(
         }
         let _ = write!(d, "[{},{},{},{}]", r.time, r.node, json(&r.role), r.term);
     }
+    // The operations pending at some moment of the window, with their numbers.
     d.push_str("],\"ops\":[");
+    let mut any = false;
     for (k, o) in outcome.ops.iter().enumerate() {
-        if k > 0 {
+        if o.call > t_hi || o.ret.is_some_and(|r| r < t_lo) {
+            continue;
+        }
+        if any {
             d.push(',');
         }
+        any = true;
         let ret = o.ret.map_or("null".to_string(), |t| t.to_string());
-        let _ = write!(d, "[{},{},{ret},", o.client, o.call);
+        let _ = write!(d, "[{k},{},{},{ret},", o.client, o.call);
         push_json(&mut d, &o.desc);
         d.push(']');
     }
@@ -188,12 +312,35 @@ pub fn section(
         let _ = write!(d, "[{n},{}]", json(why));
     }
     d.push_str("]}");
+    let opens = if focus.time.is_some() {
+        "It opens at the violation"
+    } else if focus.open_at.is_some() {
+        "It opens where the check's story ends (the last fault)"
+    } else {
+        "The run passed: it opens at the start (the first election and the first faults)"
+    };
+    let span = if steps == Steps::All {
+        format!("all {} events of the run", recs.len())
+    } else {
+        format!(
+            "the {} events from {}s to {}s of the {}s run (<code>--steps all</code> shows every \
+             event)",
+            hi - lo,
+            fmt_time(t_lo),
+            fmt_time(t_hi),
+            fmt_time(outcome.stats.time)
+        )
+    };
     let mut h = String::with_capacity(d.len() + SCRIPT.len() + 2_000);
-    h.push_str(
+    let _ = write!(
+        h,
         "<h2 id=\"step\">Step through the run</h2>\n<p>Every server's role, term, log (index:term, \
          newest last) and state; every client's pending operation; the messages in flight and the \
-         faults in force, after each event. It opens at the violation; drag the slider or use the \
-         buttons (keys ← →).</p>\n<div id=\"stepper\"><div class=\"controls\">\
+         faults in force, after each event: {span}. {opens}; drag the slider or use the \
+         buttons (keys ← →).</p>\n"
+    );
+    h.push_str(
+        "<div id=\"stepper\"><div class=\"controls\">\
          <button id=\"st-first\">|&lt;</button><button id=\"st-back10\">&lt;&lt; 10</button>\
          <button id=\"st-prev\">&lt; prev</button><button id=\"st-next\">next &gt;</button>\
          <button id=\"st-fwd10\">10 &gt;&gt;</button><button id=\"st-focus\">violation</button>\
@@ -271,20 +418,21 @@ fn view_json(d: &mut String, v: &NodeView, names: &Names, keep: usize) {
 }
 
 /// Writes `v` in decimal (the page holds five numbers per event: `write!` costs too much).
-fn push_u64(d: &mut String, mut v: u64) {
+fn push_u64(d: &mut String, v: u64) {
+    if v < 10 {
+        d.push((b'0' + v as u8) as char);
+        return;
+    }
     let mut buf = [0u8; 20];
     let mut i = buf.len();
-    loop {
+    let mut v = v;
+    while v > 0 {
         i -= 1;
         buf[i] = b'0' + (v % 10) as u8;
         v /= 10;
-        if v == 0 {
-            break;
-        }
     }
-    for &b in &buf[i..] {
-        d.push(b as char);
-    }
+    // Only ASCII digits were written.
+    d.push_str(std::str::from_utf8(&buf[i..]).unwrap_or("0"));
 }
 
 /// A JSON string; `</` is written `<\/` so that no text can close the inline script early.

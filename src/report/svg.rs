@@ -9,11 +9,65 @@ use crate::sim::{Fault, SECS, Time, fmt_time};
 use crate::workload::{OpRecord, OpStatus};
 
 /// Escapes text for XML/HTML.
-pub fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+pub fn esc(s: &str) -> std::borrow::Cow<'_, str> {
+    let special = |c: u8| matches!(c, b'&' | b'<' | b'>' | b'"');
+    let Some(first) = s.bytes().position(special) else {
+        return s.into();
+    };
+    let mut out = String::with_capacity(s.len() + 16);
+    out.push_str(&s[..first]);
+    let mut run = first;
+    for (i, c) in s.bytes().enumerate().skip(first) {
+        let rep = match c {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            _ => continue,
+        };
+        // Every escaped byte is ASCII: `run..i` ends on a character boundary.
+        out.push_str(&s[run..i]);
+        out.push_str(rep);
+        run = i + 1;
+    }
+    out.push_str(&s[run..]);
+    out.into()
+}
+
+/// A coordinate written with one decimal, as `{:.1}` would (halves rounded away from zero),
+/// without the float formatting machinery: diagrams write thousands of them.
+#[derive(Clone, Copy, Debug)]
+pub struct Px(pub f64);
+
+impl std::fmt::Display for Px {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let tenths = (self.0 * 10.0).round();
+        if !tenths.is_finite() || tenths.abs() >= 1e15 {
+            return write!(f, "{:.1}", self.0);
+        }
+        let t = tenths as i64;
+        let mut a = t.unsigned_abs();
+        // Digits from the end: the tenth, the point, the whole part, the sign.
+        let mut buf = [0u8; 24];
+        let mut i = buf.len() - 1;
+        buf[i] = b'0' + (a % 10) as u8;
+        a /= 10;
+        i -= 1;
+        buf[i] = b'.';
+        loop {
+            i -= 1;
+            buf[i] = b'0' + (a % 10) as u8;
+            a /= 10;
+            if a == 0 {
+                break;
+            }
+        }
+        if t < 0 {
+            i -= 1;
+            buf[i] = b'-';
+        }
+        f.write_str(std::str::from_utf8(&buf[i..]).unwrap_or("0.0"))
+    }
 }
 
 /// A fault window for shading: (start, end, label, colour).
@@ -229,18 +283,18 @@ pub fn latency_svg(ops: &[OpRecord], windows: &[Window], end: Time, title: &str)
             }
             odd += 1;
         }
-        let x = x_of(o.call, end);
+        let x = Px(x_of(o.call, end));
         match (o.status, o.ret) {
             (OpStatus::Unknown, _) | (_, None) => {
                 let _ = write!(
                     s,
-                    r##"<circle cx="{x:.1}" cy="{:.1}" r="3" fill="none" stroke="#d4a017"><title>{}</title></circle>"##,
-                    top + 3.0,
+                    r##"<circle cx="{x}" cy="{}" r="3" fill="none" stroke="#d4a017"><title>{}</title></circle>"##,
+                    Px(top + 3.0),
                     esc(&o.desc)
                 );
             }
             (st, Some(r)) => {
-                let y = bottom - (bottom - top) * ((r - o.call) as f64 / max_lat as f64);
+                let y = Px(bottom - (bottom - top) * ((r - o.call) as f64 / max_lat as f64));
                 let color = if st == OpStatus::Ok {
                     "#2a7ab9"
                 } else {
@@ -248,7 +302,7 @@ pub fn latency_svg(ops: &[OpRecord], windows: &[Window], end: Time, title: &str)
                 };
                 let _ = write!(
                     s,
-                    r#"<circle cx="{x:.1}" cy="{y:.1}" r="2.2" fill="{color}"><title>{}</title></circle>"#,
+                    r#"<circle cx="{x}" cy="{y}" r="2.2" fill="{color}"><title>{}</title></circle>"#,
                     esc(&o.desc)
                 );
             }
@@ -295,7 +349,7 @@ pub fn latency_series_svg(
                     esc(&o.desc)
                 ),
                 (st, Some(r)) => {
-                    let y = bottom - (bottom - top) * ((r - o.call) as f64 / max_lat as f64);
+                    let y = Px(bottom - (bottom - top) * ((r - o.call) as f64 / max_lat as f64));
                     let mark = if st == OpStatus::Ok { "2.2" } else { "3.5" };
                     write!(
                         s,

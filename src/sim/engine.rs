@@ -684,6 +684,11 @@ impl<P: Protocol> Sim<P> {
     pub fn config(&self) -> &SimConfig {
         &self.cfg
     }
+    /// Turns recording on or off from now on (a replay that records only a window of the
+    /// run); records already kept stay, and the run itself does not change.
+    pub fn set_record(&mut self, on: bool) {
+        self.cfg.record = on;
+    }
     /// The protocol.
     pub fn protocol(&self) -> &P {
         &self.protocol
@@ -695,6 +700,10 @@ impl<P: Protocol> Sim<P> {
     /// Node `id`'s state, or `None` while it is crashed.
     pub fn node(&self, id: NodeId) -> Option<&P::Node> {
         self.nodes.get(id.idx()).and_then(|s| s.node.as_ref())
+    }
+    /// How many nodes the run has (servers, clients and any node past them).
+    pub fn node_count(&self) -> u32 {
+        self.nodes.len() as u32
     }
     /// Node `id`'s durable storage.
     pub fn durable(&self, id: NodeId) -> &<P::Node as Node>::Durable {

@@ -365,3 +365,110 @@ fn every_failing_check_gives_the_report_a_time_and_what_it_involves() {
         }
     }
 }
+
+/// The step-through data of a report: its events (time, kind, node, peer, sent) and its
+/// node views by step, as the page unpacks them.
+struct StepData {
+    json: serde_json::Value,
+    events: Vec<[u64; 5]>,
+}
+
+fn step_data(report_html: &Path) -> StepData {
+    let html = std::fs::read_to_string(report_html).unwrap();
+    let open = "<script id=\"st-data\" type=\"application/json\">";
+    let from = html.find(open).expect("a step-through view") + open.len();
+    let to = from + html[from..].find("</script>").unwrap();
+    let json: serde_json::Value = serde_json::from_str(&html[from..to]).unwrap();
+    let flat: Vec<u64> = json["ev"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    let mut t = 0;
+    let events = flat
+        .chunks(5)
+        .map(|e| {
+            t += e[0];
+            [t, e[1], e[2], e[3], t - e[4]]
+        })
+        .collect();
+    StepData { json, events }
+}
+
+/// Each node's role, term and fields after step `k` (its last view at or before it).
+fn views_at(d: &StepData, k: u64) -> Vec<(u64, serde_json::Value)> {
+    let mut last: std::collections::BTreeMap<u64, serde_json::Value> = Default::default();
+    for v in d.json["views"].as_array().unwrap() {
+        if v[0].as_u64().unwrap() <= k {
+            let view = if v[2].is_null() {
+                serde_json::Value::Null
+            } else {
+                serde_json::json!([v[2][0], v[2][1], v[2][2], v[2][4]])
+            };
+            last.insert(v[1].as_u64().unwrap(), view);
+        }
+    }
+    last.into_iter().collect()
+}
+
+/// The default step-through view is a window of the run (around the violation; a run that
+/// passed: its start), recorded by a replay of the window alone: it shows exactly the events
+/// and node states of the same stretch of the whole run's view (`--steps all`), and opens at
+/// the same event.
+#[test]
+fn the_step_through_window_is_the_same_stretch_of_the_whole_run() {
+    for (scenario, seed, code) in [
+        ("scenarios/raft-bug-stale_leader_read.ron", 9, 1),
+        ("scenarios/raft-partitions.ron", 0, 0),
+        ("scenarios/multipaxos-bug-no_gap_fill.ron", 440, 1),
+    ] {
+        let (win, all) = (tmp("why-window"), tmp("why-all"));
+        assert_eq!(report(scenario, seed, &win), code, "{scenario}");
+        let st = super::report::bin()
+            .args([
+                "run",
+                scenario,
+                "--seed",
+                &seed.to_string(),
+                "--steps",
+                "all",
+            ])
+            .args(["--out", all.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert_eq!(st.status.code(), Some(code), "{scenario}");
+        let (w, a) = (
+            step_data(&win.join("report.html")),
+            step_data(&all.join("report.html")),
+        );
+        assert!(
+            w.events.len() * 4 < a.events.len(),
+            "{scenario}: a window, {} of {} events",
+            w.events.len(),
+            a.events.len()
+        );
+        let off = a
+            .events
+            .iter()
+            .position(|e| *e == w.events[0])
+            .expect("the window's first event is in the whole run");
+        assert_eq!(
+            &a.events[off..off + w.events.len()],
+            &w.events[..],
+            "{scenario}: the same events"
+        );
+        let start = |d: &StepData| d.json["start"].as_u64().unwrap();
+        assert_eq!(start(&w) + off as u64, start(&a), "{scenario}: opens there");
+        let last = w.events.len() as u64 - 1;
+        for k in [0, 1, start(&w), last / 2, last] {
+            assert_eq!(
+                views_at(&w, k),
+                views_at(&a, k + off as u64),
+                "{scenario}: the nodes after step {k} of the window"
+            );
+        }
+        let html = std::fs::read_to_string(win.join("report.html")).unwrap();
+        assert!(html.contains("--steps all</code> shows every event"));
+    }
+}
