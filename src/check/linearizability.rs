@@ -18,11 +18,12 @@ use std::collections::BTreeMap;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::explain::{counterexample, explain};
+use super::explain::{certified, counterexample, explain};
 use super::frontier;
 use super::history::{History, Operation, Status};
 use super::model::Model;
 use super::search::{Outcome, Searcher};
+use super::witness;
 
 /// The checker's verdict.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -78,6 +79,15 @@ pub enum Mode {
 /// memo grows with the history's length, the frontier only with its concurrency.
 pub const AUTO_FRONTIER_OPS: usize = 50_000;
 
+/// From this many operations open at once (or [`AUTO_FRONTIER_OPS`] in one partition),
+/// `Mode::Auto` first tries what needs no search, partition by partition: a candidate order
+/// built in near-linear time (`propose.rs`: zones for registers with unique values, a greedy
+/// sweep otherwise), trusted only once verified against the model (`witness::verify_ops`),
+/// then a certificate of a violation (`certify.rs`: a stale read of a unique value). What
+/// neither decides is searched as before. Narrower, shorter histories go straight to the
+/// searches, whose counterexamples are minimal.
+pub const AUTO_SHORTCUT_CLIENTS: usize = 64;
+
 impl Default for CheckOptions {
     fn default() -> Self {
         CheckOptions {
@@ -105,7 +115,10 @@ pub struct Counterexample {
     /// to complete next).
     pub unplaced: Vec<usize>,
     /// Completed operations of the prefix without any one of which it could be linearized:
-    /// the operations that make it impossible (a stale read, the write it contradicts).
+    /// the operations that make it impossible (a stale read, the write it contradicts). For a
+    /// violation proven by a certificate (long or wide histories, `certify.rs`), `ops` is the
+    /// certificate's few operations and the culprits are the read and the completed write it
+    /// contradicts (or the read alone, when no operation may write its value).
     pub culprits: Vec<usize>,
     /// The same, as text.
     pub text: String,
@@ -145,8 +158,112 @@ pub fn check<M: Model>(
     }
     parts.sort_unstable_by(|a, b| a.0.cmp(b.0));
     let widest = parts.iter().map(|p| p.1.len()).max().unwrap_or(0);
+    if opts.mode != Mode::Auto
+        || (widest < AUTO_FRONTIER_OPS && concurrency(history) < AUTO_SHORTCUT_CLIENTS)
+    {
+        return check_parts(model, history, &parts, opts);
+    }
+    // Long or wide: a candidate order per partition, verified; else a certificate; else the
+    // searches on what is left.
+    let shortcut = |(key, idx): &(&str, Vec<usize>)| {
+        let ops: Vec<&Operation<M::Input, M::Output>> =
+            idx.iter().map(|&j| &history.ops[j]).collect();
+        if let Some(order) = model.propose(&ops) {
+            let order: Vec<usize> = order.into_iter().map(|p| p as usize).collect();
+            if witness::verify_ops(model, &ops, &order).is_ok() {
+                return Shortcut::Verified(order.into_iter().map(|p| idx[p]).collect());
+            }
+        }
+        match model.certify(&ops) {
+            Some(c) => Shortcut::Refuted(certified(model, history, key, idx, &c)),
+            None => Shortcut::Open,
+        }
+    };
+    let found: Vec<Shortcut> = if opts.parallel && parts.len() > 1 {
+        parts.par_iter().map(shortcut).collect()
+    } else {
+        parts.iter().map(shortcut).collect()
+    };
+    let total = parts.len();
+    let mut open_parts = Vec::new();
+    let mut orders: Vec<Option<Vec<usize>>> = Vec::with_capacity(total);
+    let mut refuted = None;
+    for (part, f) in parts.into_iter().zip(found) {
+        match f {
+            Shortcut::Verified(order) => orders.push(Some(order)),
+            Shortcut::Refuted(c) => {
+                refuted.get_or_insert(c);
+                orders.push(None);
+            }
+            Shortcut::Open => {
+                open_parts.push(part);
+                orders.push(None);
+            }
+        }
+    }
+    if let Some(c) = refuted {
+        return CheckResult {
+            verdict: Verdict::NotLinearizable,
+            steps: 0,
+            partitions: total,
+            counterexample: Some(c),
+            linearization: Vec::new(),
+        };
+    }
+    let mut r = check_parts(model, history, &open_parts, opts);
+    r.partitions = total;
+    if r.verdict == Verdict::Linearizable {
+        // Every partition's order, in key order (the searched ones where they gave one).
+        let mut searched = std::mem::take(&mut r.linearization).into_iter();
+        r.linearization = orders
+            .into_iter()
+            .map(|o| o.unwrap_or_else(|| searched.next().unwrap_or_default()))
+            .collect();
+    }
+    r
+}
+
+/// What the shortcuts found for one partition.
+enum Shortcut {
+    /// A verified linearization (history indexes).
+    Verified(Vec<usize>),
+    /// A certificate that it cannot be linearized.
+    Refuted(Counterexample),
+    Open,
+}
+
+/// The most operations open at once (completed ones; unknown ones are left out).
+fn concurrency<I, O>(history: &History<I, O>) -> usize {
+    let mut events: Vec<(u64, bool)> = Vec::with_capacity(2 * history.ops.len());
+    for op in &history.ops {
+        if let (Status::Ok, Some(ret)) = (op.status, op.ret) {
+            events.push((op.call, false));
+            events.push((ret.max(op.call), true));
+        }
+    }
+    events.sort_unstable();
+    let (mut open, mut most) = (0usize, 0usize);
+    for (_, ret) in events {
+        if ret {
+            open -= 1;
+        } else {
+            open += 1;
+            most = most.max(open);
+        }
+    }
+    most
+}
+
+/// `check` on partitions (key order), by the searches.
+fn check_parts<M: Model>(
+    model: &M,
+    history: &History<M::Input, M::Output>,
+    parts: &[(&str, Vec<usize>)],
+    opts: &CheckOptions,
+) -> CheckResult {
+    let widest = parts.iter().map(|p| p.1.len()).max().unwrap_or(0);
     if opts.mode == Mode::Frontier || (opts.mode == Mode::Auto && widest >= AUTO_FRONTIER_OPS) {
-        return check_frontier(model, history, &parts, opts, opts.budget / 2);
+        return check_frontier(model, history, parts, opts, opts.budget / 2);
     }
     // Models whose state grows (appends) are left to the search: its dead-end pruning does
     // better there, where the frontier's witness search branches on every order of appends.
@@ -156,9 +273,10 @@ pub fn check<M: Model>(
     if opts.mode == Mode::Auto && !grows {
         // Short but wide histories (many clients) can defeat the search: a tenth of the
         // budget, then the frontier with its witness search.
-        let first = check(
+        let first = check_parts(
             model,
             history,
+            parts,
             &CheckOptions {
                 budget: opts.budget / 10,
                 mode: Mode::Search,
@@ -168,14 +286,15 @@ pub fn check<M: Model>(
         if first.verdict != Verdict::Unknown {
             return first;
         }
-        let mut r = check_frontier(model, history, &parts, opts, opts.budget / 500);
+        let mut r = check_frontier(model, history, parts, opts, opts.budget / 500);
         r.steps += first.steps;
         if r.verdict != Verdict::Unknown {
             return r;
         }
-        let mut last = check(
+        let mut last = check_parts(
             model,
             history,
+            parts,
             &CheckOptions {
                 mode: Mode::Search,
                 ..opts.clone()

@@ -43,7 +43,18 @@ pub fn verify<M: Model>(
     h: &History<M::Input, M::Output>,
     order: &[usize],
 ) -> Result<Verified, Refuted> {
-    let n = h.ops.len();
+    let ops: Vec<&Operation<M::Input, M::Output>> = h.ops.iter().collect();
+    verify_ops(model, &ops, order)
+}
+
+/// [`verify`] over operations given by reference (a partition of a history): `order` holds
+/// positions in `ops`, and messages name those positions.
+pub fn verify_ops<M: Model>(
+    model: &M,
+    ops: &[&Operation<M::Input, M::Output>],
+    order: &[usize],
+) -> Result<Verified, Refuted> {
+    let n = ops.len();
     let mut seen = vec![false; n];
     // Per key: the state, the latest invocation so far and its operation.
     let mut keys: BTreeMap<&str, (M::State, u64, usize)> = BTreeMap::new();
@@ -55,7 +66,7 @@ pub fn verify<M: Model>(
         }
     };
     for &i in order {
-        let Some(op) = h.ops.get(i) else {
+        let Some(&op) = ops.get(i) else {
             return Err(Refuted {
                 key: String::new(),
                 at: 0,
@@ -121,7 +132,7 @@ pub fn verify<M: Model>(
             );
         }
     }
-    for (i, op) in h.ops.iter().enumerate() {
+    for (i, op) in ops.iter().enumerate() {
         if op.status == Status::Ok && !seen[i] {
             let key = model.key(&op.input);
             let at = op.ret.unwrap_or(op.call);
@@ -179,16 +190,18 @@ pub fn complete<M: Model>(
     }
     let mut budget = PLACING_BUDGET;
     let mut out = Vec::with_capacity(order.len() + missing);
+    let ops: Vec<&Operation<M::Input, M::Output>> = h.ops.iter().collect();
     for (seq, reads) in per_key.values() {
-        out.extend(place(model, &h.ops, seq, reads, &mut budget));
+        out.extend(place(model, &ops, seq, reads, &mut budget));
     }
     out
 }
 
-/// One key's order `seq` with `reads` placed (see [`complete`]).
-fn place<M: Model>(
+/// One key's order `seq` with `reads` placed (see [`complete`]); `seq` and `reads` are
+/// positions in `ops`.
+pub(crate) fn place<M: Model>(
     model: &M,
-    ops: &[Operation<M::Input, M::Output>],
+    ops: &[&Operation<M::Input, M::Output>],
     seq: &[usize],
     reads: &[usize],
     budget: &mut u64,
