@@ -8,6 +8,11 @@
 //!   the history's concurrency, not its length; for long histories, and as the fallback for
 //!   short wide ones.
 //!
+//! On wide histories (a hundred clients), both are preceded by what needs no search
+//! (`propose.rs`, `certify.rs`): a candidate order per partition that is trusted only once
+//! `witness::verify_ops` has checked it against the model, else a sound certificate of a stale
+//! read; a partition neither decides is searched as above.
+//!
 //! A step budget (not wall-clock) ends either with `Unknown`, so every verdict reproduces
 //! exactly. A violation comes with a counterexample (`explain.rs`): the shortest prefix of the
 //! history (cut at a completion) that cannot be linearized, the longest partial linearization
@@ -63,9 +68,11 @@ pub struct CheckOptions {
 /// The search strategy.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Mode {
-    /// The frontier sweep for a partition of at least [`AUTO_FRONTIER_OPS`] operations; below,
-    /// the search with a tenth of the budget, then the frontier (its exact sweep short: the search
-    /// already tried), then the search
+    /// On a history with at least [`AUTO_SHORTCUT_CLIENTS`] operations open at once, first
+    /// what needs no search: per partition a candidate order verified against the model, else
+    /// a stale-read certificate. Then, for what is left: the frontier sweep for a partition of
+    /// at least [`AUTO_FRONTIER_OPS`] operations; below, the search with a tenth of the budget,
+    /// then the frontier (its exact sweep short: the search already tried), then the search
     /// with the whole budget.
     #[default]
     Auto,
@@ -79,13 +86,14 @@ pub enum Mode {
 /// memo grows with the history's length, the frontier only with its concurrency.
 pub const AUTO_FRONTIER_OPS: usize = 50_000;
 
-/// From this many operations open at once (or [`AUTO_FRONTIER_OPS`] in one partition),
-/// `Mode::Auto` first tries what needs no search, partition by partition: a candidate order
+/// From this many operations open at once, `Mode::Auto` first tries what needs no search,
+/// partition by partition: a candidate order
 /// built in near-linear time (`propose.rs`: zones for registers with unique values, a greedy
 /// sweep otherwise), trusted only once verified against the model (`witness::verify_ops`),
 /// then a certificate of a violation (`certify.rs`: a stale read of a unique value). What
-/// neither decides is searched as before. Narrower, shorter histories go straight to the
-/// searches, whose counterexamples are minimal.
+/// neither decides is searched as before. Narrower histories go straight to the searches
+/// (the frontier sweep decides long narrow ones in bounded memory), whose counterexamples are
+/// minimal prefixes.
 pub const AUTO_SHORTCUT_CLIENTS: usize = 64;
 
 impl Default for CheckOptions {
@@ -157,14 +165,11 @@ pub fn check<M: Model>(
         }
     }
     parts.sort_unstable_by(|a, b| a.0.cmp(b.0));
-    let widest = parts.iter().map(|p| p.1.len()).max().unwrap_or(0);
-    if opts.mode != Mode::Auto
-        || (widest < AUTO_FRONTIER_OPS && concurrency(history) < AUTO_SHORTCUT_CLIENTS)
-    {
+    if opts.mode != Mode::Auto || concurrency(history) < AUTO_SHORTCUT_CLIENTS {
         return check_parts(model, history, &parts, opts);
     }
-    // Long or wide: a candidate order per partition, verified; else a certificate; else the
-    // searches on what is left.
+    // Wide: a candidate order per partition, verified; else a certificate; else the searches
+    // on what is left.
     let shortcut = |(key, idx): &(&str, Vec<usize>)| {
         let ops: Vec<&Operation<M::Input, M::Output>> =
             idx.iter().map(|&j| &history.ops[j]).collect();
