@@ -68,7 +68,8 @@ pub struct CheckOptions {
 /// The search strategy.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Mode {
-    /// On a history with at least [`AUTO_SHORTCUT_CLIENTS`] operations open at once, first
+    /// On a history of at least [`AUTO_SHORTCUT_OPS`] operations with at least
+    /// [`AUTO_SHORTCUT_CLIENTS`] open at once, first
     /// what needs no search: per partition a candidate order verified against the model, else
     /// a stale-read certificate. Then, for what is left: the frontier sweep for a partition of
     /// at least [`AUTO_FRONTIER_OPS`] operations; below, the search with a tenth of the budget,
@@ -95,6 +96,10 @@ pub const AUTO_FRONTIER_OPS: usize = 50_000;
 /// (the frontier sweep decides long narrow ones in bounded memory), whose counterexamples are
 /// minimal prefixes.
 pub const AUTO_SHORTCUT_CLIENTS: usize = 64;
+
+/// Below this many operations the searches decide even wide histories quickly, and `check`
+/// does not spend a sort on measuring the concurrency.
+pub const AUTO_SHORTCUT_OPS: usize = 1_000;
 
 impl Default for CheckOptions {
     fn default() -> Self {
@@ -165,7 +170,10 @@ pub fn check<M: Model>(
         }
     }
     parts.sort_unstable_by(|a, b| a.0.cmp(b.0));
-    if opts.mode != Mode::Auto || concurrency(history) < AUTO_SHORTCUT_CLIENTS {
+    if opts.mode != Mode::Auto
+        || history.ops.len() < AUTO_SHORTCUT_OPS
+        || concurrency(history) < AUTO_SHORTCUT_CLIENTS
+    {
         return check_parts(model, history, &parts, opts);
     }
     // Wide: a candidate order per partition, verified; else a certificate; else the searches
