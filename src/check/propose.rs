@@ -348,6 +348,10 @@ fn zone_order<M: Model>(
     order.into_iter().map(|p| p as u32).collect()
 }
 
+/// How many open operations the greedy sweep may look at, per operation of the partition
+/// (operations of unknown outcome stay open for ever, so scans could grow with the length).
+const GREEDY_WORK_PER_OP: u64 = 1_024;
+
 /// Most configurations the greedy's short search tries at one return.
 const LOOKAHEAD_NODES: usize = 4_096;
 /// Deepest chain of open operations it tries before one that cannot take effect yet.
@@ -379,6 +383,7 @@ pub(crate) fn greedy<M: Model>(
     let mut g = Greedy {
         model,
         ops,
+        work: GREEDY_WORK_PER_OP.saturating_mul(n as u64),
         read_only,
         state: model.init(),
         order: Vec::with_capacity(n),
@@ -397,7 +402,7 @@ pub(crate) fn greedy<M: Model>(
         if g.done[op as usize] {
             continue;
         }
-        if !g.at_return(op) {
+        if !g.at_return(op) || g.work == 0 {
             return None;
         }
     }
@@ -407,6 +412,8 @@ pub(crate) fn greedy<M: Model>(
 struct Greedy<'a, M: Model> {
     model: &'a M,
     ops: &'a [&'a Operation<M::Input, M::Output>],
+    /// Open operations it may still look at, in all: past it, the sweep gives up.
+    work: u64,
     read_only: Vec<bool>,
     state: M::State,
     order: Vec<u32>,
@@ -431,6 +438,7 @@ impl<M: Model> Greedy<'_, M> {
     }
     /// Linearizes every open read-only operation legal now.
     fn settle(&mut self) {
+        self.work = self.work.saturating_sub(self.open.len() as u64);
         let mut k = 0;
         while k < self.open.len() {
             let r = self.open[k];
@@ -463,6 +471,7 @@ impl<M: Model> Greedy<'_, M> {
     /// other open operation that does, else after the shortest chain of open operations that
     /// makes it legal.
     fn at_return(&mut self, op: u32) -> bool {
+        self.work = self.work.saturating_sub(2 * self.open.len() as u64);
         let writers: Vec<u32> = self
             .open
             .iter()
