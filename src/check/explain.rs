@@ -4,6 +4,7 @@
 
 use std::fmt::Write as _;
 
+use super::certify::Certificate;
 use super::history::{History, Operation, Status};
 use super::linearizability::{CheckOptions, Counterexample, Verdict};
 use super::model::Model;
@@ -172,18 +173,7 @@ pub(crate) fn counterexample<M: Model>(
 ) -> Counterexample {
     // One growing string, no temporary per line (this text is a good part of a small check).
     let mut text = String::with_capacity(64 * (lin_h.len() + un_h.len() + 2));
-    let line = |text: &mut String, i: usize| {
-        let o = &history.ops[i];
-        let _ = write!(text, "  #{i} client {} [{}, ", o.client, o.call);
-        match o.ret {
-            Some(r) => {
-                let _ = write!(text, "{r}] ");
-            }
-            None => text.push_str("?) "),
-        }
-        text.push_str(&model.describe(&o.input, o.output.as_ref()));
-        text.push('\n');
-    };
+    let line = |text: &mut String, i: usize| op_line(model, history, text, i);
     if !key.is_empty() {
         let _ = write!(text, "key {key:?}: ");
     }
@@ -211,6 +201,100 @@ pub(crate) fn counterexample<M: Model>(
         linearized: lin_h,
         unplaced: un_h,
         culprits: Vec::new(),
+        text,
+    }
+}
+
+/// One operation as a line of a counterexample's text.
+fn op_line<M: Model>(
+    model: &M,
+    history: &History<M::Input, M::Output>,
+    text: &mut String,
+    i: usize,
+) {
+    let o = &history.ops[i];
+    let _ = write!(text, "  #{i} client {} [{}, ", o.client, o.call);
+    match o.ret {
+        Some(r) => {
+            let _ = write!(text, "{r}] ");
+        }
+        None => text.push_str("?) "),
+    }
+    text.push_str(&model.describe(&o.input, o.output.as_ref()));
+    text.push('\n');
+}
+
+/// The counterexample a certificate gives (`certify.rs`): its few operations, a sub-history
+/// that no order explains (so `ops` is that sub-history, not a time prefix, and `prefix_end`
+/// the read's completion), the ones that precede the read in every order, the read, and the
+/// culprits: the read and the completed write it contradicts. `idx` maps the partition's
+/// positions to history indexes.
+pub(super) fn certified<M: Model>(
+    model: &M,
+    history: &History<M::Input, M::Output>,
+    key: &str,
+    idx: &[usize],
+    c: &Certificate,
+) -> Counterexample {
+    let h = |p: &u32| idx[*p as usize];
+    let read = h(&c.read);
+    let linearized: Vec<usize> = c.before.iter().map(h).collect();
+    let culprits: Vec<usize> = c.culprits.iter().map(h).collect();
+    let mut ops: Vec<usize> = linearized
+        .iter()
+        .chain(&culprits)
+        .copied()
+        .chain([read])
+        .collect();
+    ops.sort_unstable();
+    ops.dedup();
+    // Positions in the reason become history indexes.
+    let mut reason = String::with_capacity(c.reason.len() + 16);
+    let mut rest = c.reason.as_str();
+    while let Some(at) = rest.find('#') {
+        reason.push_str(&rest[..=at]);
+        rest = &rest[at + 1..];
+        let digits = rest
+            .find(|ch: char| !ch.is_ascii_digit())
+            .unwrap_or(rest.len());
+        match rest[..digits]
+            .parse::<usize>()
+            .ok()
+            .and_then(|p| idx.get(p))
+        {
+            Some(&i) => {
+                let _ = write!(reason, "{i}");
+            }
+            None => reason.push_str(&rest[..digits]),
+        }
+        rest = &rest[digits..];
+    }
+    reason.push_str(rest);
+    let end = history.ops[read].ret.unwrap_or(history.ops[read].call);
+    let mut text = String::new();
+    if !key.is_empty() {
+        let _ = write!(text, "key {key:?}: ");
+    }
+    let _ = writeln!(
+        text,
+        "these {} operations cannot be linearized, whatever the others did (a certificate, no \
+         search needed): {reason}.",
+        ops.len()
+    );
+    for &i in &ops {
+        op_line(model, history, &mut text, i);
+    }
+    text.push_str("the culprits, the read and the completed write it contradicts:\n");
+    for &i in &culprits {
+        op_line(model, history, &mut text, i);
+    }
+    Counterexample {
+        key: key.to_string(),
+        ops,
+        prefix_end: end,
+        linearized,
+        unplaced: vec![read],
+        culprits,
         text,
     }
 }

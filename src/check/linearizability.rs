@@ -8,6 +8,11 @@
 //!   the history's concurrency, not its length; for long histories, and as the fallback for
 //!   short wide ones.
 //!
+//! On wide histories (a hundred clients), both are preceded by what needs no search
+//! (`propose.rs`, `certify.rs`): a candidate order per partition that is trusted only once
+//! `witness::verify_ops` has checked it against the model, else a sound certificate of a stale
+//! read; a partition neither decides is searched as above.
+//!
 //! A step budget (not wall-clock) ends either with `Unknown`, so every verdict reproduces
 //! exactly. A violation comes with a counterexample (`explain.rs`): the shortest prefix of the
 //! history (cut at a completion) that cannot be linearized, the longest partial linearization
@@ -18,11 +23,12 @@ use std::collections::BTreeMap;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::explain::{counterexample, explain};
+use super::explain::{certified, counterexample, explain};
 use super::frontier;
 use super::history::{History, Operation, Status};
 use super::model::Model;
 use super::search::{Outcome, Searcher};
+use super::witness;
 
 /// The checker's verdict.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -62,9 +68,12 @@ pub struct CheckOptions {
 /// The search strategy.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Mode {
-    /// The frontier sweep for a partition of at least [`AUTO_FRONTIER_OPS`] operations; below,
-    /// the search with a tenth of the budget, then the frontier (its exact sweep short: the search
-    /// already tried), then the search
+    /// On a history of at least [`AUTO_SHORTCUT_OPS`] operations with at least
+    /// [`AUTO_SHORTCUT_CLIENTS`] open at once, first
+    /// what needs no search: per partition a candidate order verified against the model, else
+    /// a stale-read certificate. Then, for what is left: the frontier sweep for a partition of
+    /// at least [`AUTO_FRONTIER_OPS`] operations; below, the search with a tenth of the budget,
+    /// then the frontier (its exact sweep short: the search already tried), then the search
     /// with the whole budget.
     #[default]
     Auto,
@@ -77,6 +86,20 @@ pub enum Mode {
 /// From this many operations in one partition, `Mode::Auto` sweeps the frontier: the search's
 /// memo grows with the history's length, the frontier only with its concurrency.
 pub const AUTO_FRONTIER_OPS: usize = 50_000;
+
+/// From this many operations open at once, `Mode::Auto` first tries what needs no search,
+/// partition by partition: a candidate order
+/// built in near-linear time (`propose.rs`: zones for registers with unique values, a greedy
+/// sweep otherwise), trusted only once verified against the model (`witness::verify_ops`),
+/// then a certificate of a violation (`certify.rs`: a stale read of a unique value). What
+/// neither decides is searched as before. Narrower histories go straight to the searches
+/// (the frontier sweep decides long narrow ones in bounded memory), whose counterexamples are
+/// minimal prefixes.
+pub const AUTO_SHORTCUT_CLIENTS: usize = 64;
+
+/// Below this many operations the searches decide even wide histories quickly, and `check`
+/// does not spend a sort on measuring the concurrency.
+pub const AUTO_SHORTCUT_OPS: usize = 1_000;
 
 impl Default for CheckOptions {
     fn default() -> Self {
@@ -105,7 +128,10 @@ pub struct Counterexample {
     /// to complete next).
     pub unplaced: Vec<usize>,
     /// Completed operations of the prefix without any one of which it could be linearized:
-    /// the operations that make it impossible (a stale read, the write it contradicts).
+    /// the operations that make it impossible (a stale read, the write it contradicts). For a
+    /// violation proven by a certificate (long or wide histories, `certify.rs`), `ops` is the
+    /// certificate's few operations and the culprits are the read and the completed write it
+    /// contradicts (or the read alone, when no operation may write its value).
     pub culprits: Vec<usize>,
     /// The same, as text.
     pub text: String,
@@ -144,9 +170,113 @@ pub fn check<M: Model>(
         }
     }
     parts.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    if opts.mode != Mode::Auto
+        || history.ops.len() < AUTO_SHORTCUT_OPS
+        || concurrency(history) < AUTO_SHORTCUT_CLIENTS
+    {
+        return check_parts(model, history, &parts, opts);
+    }
+    // Wide: a candidate order per partition, verified; else a certificate; else the searches
+    // on what is left.
+    let shortcut = |(key, idx): &(&str, Vec<usize>)| {
+        let ops: Vec<&Operation<M::Input, M::Output>> =
+            idx.iter().map(|&j| &history.ops[j]).collect();
+        if let Some(order) = model.propose(&ops) {
+            let order: Vec<usize> = order.into_iter().map(|p| p as usize).collect();
+            if witness::verify_ops(model, &ops, &order).is_ok() {
+                return Shortcut::Verified(order.into_iter().map(|p| idx[p]).collect());
+            }
+        }
+        match model.certify(&ops) {
+            Some(c) => Shortcut::Refuted(certified(model, history, key, idx, &c)),
+            None => Shortcut::Open,
+        }
+    };
+    let found: Vec<Shortcut> = if opts.parallel && parts.len() > 1 {
+        parts.par_iter().map(shortcut).collect()
+    } else {
+        parts.iter().map(shortcut).collect()
+    };
+    let total = parts.len();
+    let mut open_parts = Vec::new();
+    let mut orders: Vec<Option<Vec<usize>>> = Vec::with_capacity(total);
+    let mut refuted = None;
+    for (part, f) in parts.into_iter().zip(found) {
+        match f {
+            Shortcut::Verified(order) => orders.push(Some(order)),
+            Shortcut::Refuted(c) => {
+                refuted.get_or_insert(c);
+                orders.push(None);
+            }
+            Shortcut::Open => {
+                open_parts.push(part);
+                orders.push(None);
+            }
+        }
+    }
+    if let Some(c) = refuted {
+        return CheckResult {
+            verdict: Verdict::NotLinearizable,
+            steps: 0,
+            partitions: total,
+            counterexample: Some(c),
+            linearization: Vec::new(),
+        };
+    }
+    let mut r = check_parts(model, history, &open_parts, opts);
+    r.partitions = total;
+    if r.verdict == Verdict::Linearizable {
+        // Every partition's order, in key order (the searched ones where they gave one).
+        let mut searched = std::mem::take(&mut r.linearization).into_iter();
+        r.linearization = orders
+            .into_iter()
+            .map(|o| o.unwrap_or_else(|| searched.next().unwrap_or_default()))
+            .collect();
+    }
+    r
+}
+
+/// What the shortcuts found for one partition.
+enum Shortcut {
+    /// A verified linearization (history indexes).
+    Verified(Vec<usize>),
+    /// A certificate that it cannot be linearized.
+    Refuted(Counterexample),
+    Open,
+}
+
+/// The most operations open at once (completed ones; unknown ones are left out).
+fn concurrency<I, O>(history: &History<I, O>) -> usize {
+    let mut events: Vec<(u64, bool)> = Vec::with_capacity(2 * history.ops.len());
+    for op in &history.ops {
+        if let (Status::Ok, Some(ret)) = (op.status, op.ret) {
+            events.push((op.call, false));
+            events.push((ret.max(op.call), true));
+        }
+    }
+    events.sort_unstable();
+    let (mut open, mut most) = (0usize, 0usize);
+    for (_, ret) in events {
+        if ret {
+            open -= 1;
+        } else {
+            open += 1;
+            most = most.max(open);
+        }
+    }
+    most
+}
+
+/// `check` on partitions (key order), by the searches.
+fn check_parts<M: Model>(
+    model: &M,
+    history: &History<M::Input, M::Output>,
+    parts: &[(&str, Vec<usize>)],
+    opts: &CheckOptions,
+) -> CheckResult {
     let widest = parts.iter().map(|p| p.1.len()).max().unwrap_or(0);
     if opts.mode == Mode::Frontier || (opts.mode == Mode::Auto && widest >= AUTO_FRONTIER_OPS) {
-        return check_frontier(model, history, &parts, opts, opts.budget / 2);
+        return check_frontier(model, history, parts, opts, opts.budget / 2);
     }
     // Models whose state grows (appends) are left to the search: its dead-end pruning does
     // better there, where the frontier's witness search branches on every order of appends.
@@ -156,9 +286,10 @@ pub fn check<M: Model>(
     if opts.mode == Mode::Auto && !grows {
         // Short but wide histories (many clients) can defeat the search: a tenth of the
         // budget, then the frontier with its witness search.
-        let first = check(
+        let first = check_parts(
             model,
             history,
+            parts,
             &CheckOptions {
                 budget: opts.budget / 10,
                 mode: Mode::Search,
@@ -168,14 +299,15 @@ pub fn check<M: Model>(
         if first.verdict != Verdict::Unknown {
             return first;
         }
-        let mut r = check_frontier(model, history, &parts, opts, opts.budget / 500);
+        let mut r = check_frontier(model, history, parts, opts, opts.budget / 500);
         r.steps += first.steps;
         if r.verdict != Verdict::Unknown {
             return r;
         }
-        let mut last = check(
+        let mut last = check_parts(
             model,
             history,
+            parts,
             &CheckOptions {
                 mode: Mode::Search,
                 ..opts.clone()

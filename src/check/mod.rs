@@ -2,6 +2,7 @@
 //! nothing of the simulator: it checks a history from a simulation exactly as it checks one
 //! from a real system (a Jepsen log, a Porcupine log, a JSON file).
 
+pub mod certify;
 mod explain;
 pub mod frontier;
 pub mod generate;
@@ -10,6 +11,7 @@ pub mod history;
 pub mod linearizability;
 pub mod model;
 pub mod parse;
+mod propose;
 mod search;
 pub mod witness;
 

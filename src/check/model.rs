@@ -7,6 +7,10 @@ use std::hash::Hash;
 
 use serde::Serialize;
 
+use super::certify::{self, Certificate};
+use super::history::Operation;
+use super::propose;
+
 /// A sequential specification.
 pub trait Model: Sync {
     type State: Clone + Eq + Hash + Debug + Send + Sync;
@@ -84,6 +88,21 @@ pub trait Model: Sync {
     /// (P-compositionality). The default: one partition.
     fn key<'a>(&self, _input: &'a Self::Input) -> &'a str {
         ""
+    }
+    /// Optional: a candidate linearization of one partition (positions in `ops`), built
+    /// without a search, that the checker verifies before trusting (`propose.rs`). Default:
+    /// the greedy sweep in time order.
+    fn propose(&self, ops: &[&Operation<Self::Input, Self::Output>]) -> Option<Vec<u32>>
+    where
+        Self: Sized,
+    {
+        propose::greedy(self, ops)
+    }
+    /// Optional: a sound certificate that the partition `ops` cannot be linearized, found
+    /// without a search (`certify.rs`). Must never be `Some` for a linearizable partition.
+    /// Default: none.
+    fn certify(&self, _ops: &[&Operation<Self::Input, Self::Output>]) -> Option<Certificate> {
+        None
     }
     /// `write 3 -> ok`, for humans.
     fn describe(&self, input: &Self::Input, output: Option<&Self::Output>) -> String {
@@ -163,6 +182,13 @@ impl Model for CasRegister {
             (i, o),
             (RegisterInput::Read, _) | (RegisterInput::Cas(..), Some(RegisterOutput::Cas(false)))
         )
+    }
+    // Unique written values: zones, else the greedy sweep.
+    fn propose(&self, ops: &[&Operation<RegisterInput, RegisterOutput>]) -> Option<Vec<u32>> {
+        propose::register_order(self, self.initial, ops).or_else(|| propose::greedy(self, ops))
+    }
+    fn certify(&self, ops: &[&Operation<RegisterInput, RegisterOutput>]) -> Option<Certificate> {
+        certify::register(self.initial, ops)
     }
     fn describe(&self, i: &RegisterInput, o: Option<&RegisterOutput>) -> String {
         let out = match o {
@@ -298,6 +324,13 @@ impl Model for KvAppend {
             (KvInput::Get { .. }, Some(KvOutput::Value(v))) => v.starts_with(s.as_str()),
             _ => true,
         }
+    }
+    // Unique put values and append tokens: chains in zone order, else the greedy sweep.
+    fn propose(&self, ops: &[&Operation<KvInput, KvOutput>]) -> Option<Vec<u32>> {
+        propose::kv_order(self, ops).or_else(|| propose::greedy(self, ops))
+    }
+    fn certify(&self, ops: &[&Operation<KvInput, KvOutput>]) -> Option<Certificate> {
+        certify::kv(ops)
     }
     fn key<'a>(&self, i: &'a KvInput) -> &'a str {
         match i {

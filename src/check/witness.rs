@@ -43,7 +43,18 @@ pub fn verify<M: Model>(
     h: &History<M::Input, M::Output>,
     order: &[usize],
 ) -> Result<Verified, Refuted> {
-    let n = h.ops.len();
+    let ops: Vec<&Operation<M::Input, M::Output>> = h.ops.iter().collect();
+    verify_ops(model, &ops, order)
+}
+
+/// [`verify`] over operations given by reference (a partition of a history): `order` holds
+/// positions in `ops`, and messages name those positions.
+pub fn verify_ops<M: Model>(
+    model: &M,
+    ops: &[&Operation<M::Input, M::Output>],
+    order: &[usize],
+) -> Result<Verified, Refuted> {
+    let n = ops.len();
     let mut seen = vec![false; n];
     // Per key: the state, the latest invocation so far and its operation.
     let mut keys: BTreeMap<&str, (M::State, u64, usize)> = BTreeMap::new();
@@ -55,7 +66,7 @@ pub fn verify<M: Model>(
         }
     };
     for &i in order {
-        let Some(op) = h.ops.get(i) else {
+        let Some(&op) = ops.get(i) else {
             return Err(Refuted {
                 key: String::new(),
                 at: 0,
@@ -121,7 +132,7 @@ pub fn verify<M: Model>(
             );
         }
     }
-    for (i, op) in h.ops.iter().enumerate() {
+    for (i, op) in ops.iter().enumerate() {
         if op.status == Status::Ok && !seen[i] {
             let key = model.key(&op.input);
             let at = op.ret.unwrap_or(op.call);
@@ -179,16 +190,18 @@ pub fn complete<M: Model>(
     }
     let mut budget = PLACING_BUDGET;
     let mut out = Vec::with_capacity(order.len() + missing);
+    let ops: Vec<&Operation<M::Input, M::Output>> = h.ops.iter().collect();
     for (seq, reads) in per_key.values() {
-        out.extend(place(model, &h.ops, seq, reads, &mut budget));
+        out.extend(place(model, &ops, seq, reads, &mut budget));
     }
     out
 }
 
-/// One key's order `seq` with `reads` placed (see [`complete`]).
-fn place<M: Model>(
+/// One key's order `seq` with `reads` placed (see [`complete`]); `seq` and `reads` are
+/// positions in `ops`.
+pub(crate) fn place<M: Model>(
     model: &M,
-    ops: &[Operation<M::Input, M::Output>],
+    ops: &[&Operation<M::Input, M::Output>],
     seq: &[usize],
     reads: &[usize],
     budget: &mut u64,
@@ -218,10 +231,11 @@ fn place<M: Model>(
         run = run.min(e.1);
         e.1 = run;
     }
-    // (lo, hi, read) sorted by lo.
+    // (lo, hi, k: the read's index in `reads`) sorted by lo.
     let mut windows: Vec<(u32, u32, usize)> = reads
         .iter()
-        .map(|&r| {
+        .enumerate()
+        .map(|(k, &r)| {
             let (call, ret) = (ops[r].call, ops[r].ret.unwrap_or(u64::MAX));
             let a = by_ret.partition_point(|e| e.0 < call);
             let lo = if a == 0 { 0 } else { by_ret[a - 1].1 };
@@ -231,12 +245,31 @@ fn place<M: Model>(
             } else {
                 by_call[b].1
             };
-            (lo, hi, r)
+            (lo, hi, k)
         })
         .collect();
     windows.sort_unstable();
-    // Sweep the gaps of `seq` with the state there; reads whose window is open and that the
-    // state allows go in (by invocation time within a gap).
+    // Reads among themselves: one may go only once every read that returned before it was
+    // invoked is placed (in this gap or before). `rank`: place in the order of returns;
+    // `need`: how many reads return before this one is invoked.
+    let mut read_rets: Vec<(u64, usize)> = reads
+        .iter()
+        .enumerate()
+        .map(|(k, &r)| (ops[r].ret.unwrap_or(u64::MAX), k))
+        .collect();
+    read_rets.sort_unstable();
+    let mut rank = vec![0usize; reads.len()];
+    for (j, &(_, k)) in read_rets.iter().enumerate() {
+        rank[k] = j;
+    }
+    let need: Vec<usize> = reads
+        .iter()
+        .map(|&r| read_rets.partition_point(|e| e.0 < ops[r].call))
+        .collect();
+    let mut placed = vec![false; reads.len()];
+    let mut prefix = 0usize; // the first `prefix` reads by return are all placed
+    // Sweep the gaps of `seq` with the state there; reads whose window is open, whose
+    // predecessors are placed and that the state allows go in (by invocation time in a gap).
     let mut at_gap: Vec<Vec<usize>> = vec![Vec::new(); m + 1];
     let mut active: Vec<(u32, usize)> = Vec::new();
     let mut next = 0;
@@ -246,19 +279,32 @@ fn place<M: Model>(
             active.push((windows[next].1, windows[next].2));
             next += 1;
         }
-        active.retain(|&(hi, r)| {
-            if (hi as usize) < g || *budget == 0 {
-                return false;
+        loop {
+            let before = active.len();
+            active.retain(|&(hi, k)| {
+                if (hi as usize) < g || *budget == 0 {
+                    return false;
+                }
+                if need[k] > prefix {
+                    return true;
+                }
+                *budget -= 1;
+                let op = &ops[reads[k]];
+                if model.legal(&state, &op.input, op.output.as_ref()) {
+                    at_gap[g].push(reads[k]);
+                    placed[rank[k]] = true;
+                    false
+                } else {
+                    true
+                }
+            });
+            while prefix < placed.len() && placed[prefix] {
+                prefix += 1;
             }
-            *budget -= 1;
-            let op = &ops[r];
-            if model.legal(&state, &op.input, op.output.as_ref()) {
-                at_gap[g].push(r);
-                false
-            } else {
-                true
+            if active.len() == before {
+                break;
             }
-        });
+        }
         if g < m {
             let op = &ops[seq[g]];
             if !model.step_mut(&mut state, &op.input, op.output.as_ref()) {

@@ -8,7 +8,7 @@ use faultline::check::{
 use proptest::prelude::*;
 
 /// Tries every order of every subset of unknown operations (brute force).
-fn brute<M: Model>(m: &M, h: &History<M::Input, M::Output>) -> bool {
+pub(crate) fn brute<M: Model>(m: &M, h: &History<M::Input, M::Output>) -> bool {
     let ops: Vec<&Operation<M::Input, M::Output>> =
         h.ops.iter().filter(|o| o.status != Status::Fail).collect();
     fn go<M: Model>(

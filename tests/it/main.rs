@@ -8,6 +8,7 @@ mod check_stream;
 mod checker_data;
 mod checker_modes;
 mod checker_props;
+mod checker_shortcuts;
 mod cli;
 mod cli_robust;
 mod commit;
