@@ -279,16 +279,23 @@ impl<R: Clone> Sessions<R> {
     /// numbered from 0, so the table is indexed by client (a tree of a thousand clients cost a
     /// search per apply on every server).
     pub fn apply_once(&mut self, client: u32, seq: u64, apply: impl FnOnce() -> R) -> Option<R> {
+        self.run_once(client, seq, apply)
+            .then(|| self.answered(client, seq))
+            .flatten()
+    }
+    /// [`apply_once`](Self::apply_once) without the copy of the result, for the replicas that
+    /// answer nobody (the result stays for [`answered`](Self::answered)): whether (`client`,
+    /// `seq`) is now the client's last applied request (applied now, or a retry of it).
+    pub fn run_once(&mut self, client: u32, seq: u64, apply: impl FnOnce() -> R) -> bool {
         let c = client as usize;
         if self.0.len() <= c {
             self.0.resize_with(c + 1, || None);
         }
         match &mut self.0[c] {
-            Some((last, res)) if *last >= seq => (*last == seq).then(|| res.clone()),
+            Some((last, _)) if *last >= seq => *last == seq,
             slot => {
-                let r = apply();
-                *slot = Some((seq, r.clone()));
-                Some(r)
+                *slot = Some((seq, apply()));
+                true
             }
         }
     }
