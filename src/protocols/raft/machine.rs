@@ -62,7 +62,7 @@ impl StateMachine for KvMachine {
     fn read_locally(&self, op: &KvOp) -> Option<KvResult> {
         match op {
             KvOp::Get { key } => Some(KvResult::Value(
-                self.kv.get(key).cloned().unwrap_or_default(),
+                self.kv.get(key.as_str()).cloned().unwrap_or_default(),
             )),
             _ => None,
         }

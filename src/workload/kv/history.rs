@@ -104,10 +104,20 @@ impl HistoryBuilder {
                 }
                 crate::frugal::push(&mut self.ids, (client, seq));
                 let input = match op {
-                    KvOp::Get { key } => KvInput::Get { key },
-                    KvOp::Put { key, value } => KvInput::Put { key, value },
-                    KvOp::Append { key, value } => KvInput::Append { key, value },
-                    KvOp::Cas { key, from, to } => KvInput::Cas { key, from, to },
+                    KvOp::Get { key } => KvInput::Get { key: key.into() },
+                    KvOp::Put { key, value } => KvInput::Put {
+                        key: key.into(),
+                        value: value.into(),
+                    },
+                    KvOp::Append { key, value } => KvInput::Append {
+                        key: key.into(),
+                        value: value.into(),
+                    },
+                    KvOp::Cas { key, from, to } => KvInput::Cas {
+                        key: key.into(),
+                        from: from.into(),
+                        to: to.into(),
+                    },
                 };
                 crate::frugal::push(
                     &mut self.hist.ops,
