@@ -266,7 +266,9 @@ mod tests {
     /// hashes depend on it).
     #[test]
     fn tail_word_is_the_padded_little_endian_word() {
-        let bytes: Vec<u8> = (0..7u8).map(|k| k.wrapping_mul(37).wrapping_add(0x81)).collect();
+        let bytes: Vec<u8> = (0..7u8)
+            .map(|k| k.wrapping_mul(37).wrapping_add(0x81))
+            .collect();
         for n in 1..8 {
             let rest = &bytes[..n];
             let mut w = 0u64;

@@ -129,7 +129,7 @@ mod tests {
                         t.insert(i, v);
                     }
                     2 => assert_eq!(w.remove(i), t.remove(&i)),
-                    _ if lcg(&mut x) % 20 == 0 => {
+                    _ if lcg(&mut x).is_multiple_of(20) => {
                         w.clear();
                         t.clear();
                     }
@@ -160,7 +160,7 @@ mod tests {
                         u.remove(c, s, i);
                         t.remove(&(c, s, i));
                     }
-                    3 if lcg(&mut x) % 30 == 0 => {
+                    3 if lcg(&mut x).is_multiple_of(30) => {
                         u.clear();
                         t.clear();
                     }

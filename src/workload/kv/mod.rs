@@ -23,22 +23,10 @@ pub use text::Text;
 /// chase nothing; it hashes and prints as it did with `String`s.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub enum KvOp {
-    Get {
-        key: Text,
-    },
-    Put {
-        key: Text,
-        value: Text,
-    },
-    Append {
-        key: Text,
-        value: Text,
-    },
-    Cas {
-        key: Text,
-        from: Text,
-        to: Text,
-    },
+    Get { key: Text },
+    Put { key: Text, value: Text },
+    Append { key: Text, value: Text },
+    Cas { key: Text, from: Text, to: Text },
 }
 
 impl KvOp {

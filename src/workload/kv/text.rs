@@ -247,8 +247,9 @@ mod tests {
                 assert_eq!(t.len(), s.len());
             }
             for o in samples {
-                assert_eq!(whole == Text::from(o), s == o);
-                assert_eq!(whole.cmp(&Text::from(o)), s.cmp(o));
+                let other = Text::from(o);
+                assert_eq!(whole == other, s == o);
+                assert_eq!(whole.cmp(&other), s.cmp(o));
             }
         }
         let mut n = Text::from("c");
