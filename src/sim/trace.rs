@@ -40,13 +40,7 @@ impl Hasher for StableHasher {
         }
         let rest = chunks.remainder();
         if !rest.is_empty() {
-            // The remainder as a little-endian word padded with zeros, assembled byte by byte
-            // (a copy into a buffer costs a `memcpy` call per short string hashed).
-            let mut w = 0u64;
-            for (k, &b) in rest.iter().enumerate() {
-                w |= (b as u64) << (8 * k);
-            }
-            self.mix(w ^ ((rest.len() as u64) << 56));
+            self.mix(tail_word(rest) ^ ((rest.len() as u64) << 56));
         }
     }
     #[inline]
@@ -73,6 +67,26 @@ impl Hasher for StableHasher {
     #[inline]
     fn write_i64(&mut self, i: i64) {
         self.mix(i as u64)
+    }
+}
+
+/// `rest` (1 to 7 bytes) as a little-endian word padded with zeros, from two overlapping
+/// loads rather than byte by byte (a copy into a buffer costs a `memcpy` call per short
+/// string hashed): keys and values are short, and a log entry's are hashed each time an
+/// AppendEntries carries it.
+#[inline]
+fn tail_word(rest: &[u8]) -> u64 {
+    let n = rest.len();
+    debug_assert!((1..8).contains(&n));
+    let u16_at = |k: usize| u16::from_le_bytes([rest[k], rest[k + 1]]) as u64;
+    let u32_at =
+        |k: usize| u32::from_le_bytes([rest[k], rest[k + 1], rest[k + 2], rest[k + 3]]) as u64;
+    // The second load ends at the last byte; where the two overlap they hold the same bytes
+    // at the same places, so or-ing them is the word.
+    match n {
+        4.. => u32_at(0) | u32_at(n - 4) << (8 * (n - 4)),
+        2.. => u16_at(0) | u16_at(n - 2) << (8 * (n - 2)),
+        _ => rest[0] as u64,
     }
 }
 
@@ -240,6 +254,28 @@ impl TraceRecord {
                 self.node,
                 label
             ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The tail of a short string is the word the byte-by-byte assembly made (the trace's
+    /// hashes depend on it).
+    #[test]
+    fn tail_word_is_the_padded_little_endian_word() {
+        let bytes: Vec<u8> = (0..7u8)
+            .map(|k| k.wrapping_mul(37).wrapping_add(0x81))
+            .collect();
+        for n in 1..8 {
+            let rest = &bytes[..n];
+            let mut w = 0u64;
+            for (k, &b) in rest.iter().enumerate() {
+                w |= (b as u64) << (8 * k);
+            }
+            assert_eq!(tail_word(rest), w, "{n} bytes");
         }
     }
 }

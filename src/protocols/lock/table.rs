@@ -210,24 +210,17 @@ impl StateMachine for LockTable {
         s
     }
 
-    fn apply(
-        &mut self,
-        index: u64,
-        request: Option<(u32, u64)>,
-        op: &SessionOp,
-    ) -> Option<SessionResult> {
+    fn apply(&mut self, index: u64, request: Option<(u32, u64)>, op: &SessionOp) {
         self.applying = index;
         match request {
             Some((client, seq)) => {
                 // Split borrows: the dedup table runs the operation on the rest.
                 let mut dedup = std::mem::take(&mut self.dedup);
-                let r = dedup.apply_once(client, seq, || self.apply_op(index, Some(client), op));
+                dedup.run_once(client, seq, || self.apply_op(index, Some(client), op));
                 self.dedup = dedup;
-                r
             }
             None => {
                 self.apply_op(index, None, op);
-                None
             }
         }
     }

@@ -199,7 +199,7 @@ impl Judge {
             client: std::mem::discriminant(&Command::Client {
                 client: 0,
                 seq: 0,
-                op: std::sync::Arc::new(KvOp::Get { key: String::new() }),
+                op: std::sync::Arc::new(KvOp::Get { key: Default::default() }),
             }),
             noop: stable_hash(&Command::<KvOp>::Noop),
             safety: Safety::default(),
@@ -442,7 +442,7 @@ mod tests {
             },
             KvOp::Append {
                 key: "a much longer key than eight bytes".into(),
-                value: String::new(),
+                value: Default::default(),
             },
         ];
         for (i, op) in ops.into_iter().enumerate() {

@@ -18,16 +18,12 @@ pub trait StateMachine: Clone + Debug + Default {
     type Result: Clone + Debug + PartialEq + Eq + Hash;
     /// Applies the committed entry at log `index`: a client's request (`Some((client, seq))`,
     /// applied once however often it was retried) or an operation the leader proposed on its
-    /// own (`None`). Returns the result to answer the client with, or `None` when there is
-    /// nothing to answer (an older request's retry, a leader's own operation).
-    fn apply(
-        &mut self,
-        index: u64,
-        request: Option<(u32, u64)>,
-        op: &Self::Op,
-    ) -> Option<Self::Result>;
-    /// The result of (`client`, `seq`) if it is that client's last applied request, so that a
-    /// retry is answered without a new log entry.
+    /// own (`None`). A request's result is kept for [`answered`](Self::answered), which the
+    /// leader asks when a client waits on the entry: the replicas that answer nobody (every
+    /// follower, for every entry) copy no result.
+    fn apply(&mut self, index: u64, request: Option<(u32, u64)>, op: &Self::Op);
+    /// The result of (`client`, `seq`) if it is that client's last applied request: the
+    /// answer to the entry just applied, and to a retry without a new log entry.
     fn answered(&self, client: u32, seq: u64) -> Option<Self::Result>;
     /// An answer from local state without going through the log, for a read-only operation
     /// (only the `stale_leader_read` bug uses it).
@@ -50,9 +46,11 @@ pub struct KvMachine {
 impl StateMachine for KvMachine {
     type Op = KvOp;
     type Result = KvResult;
-    fn apply(&mut self, _index: u64, request: Option<(u32, u64)>, op: &KvOp) -> Option<KvResult> {
-        let (client, seq) = request?;
-        self.sessions.apply(client, seq, op, &mut self.kv)
+    fn apply(&mut self, _index: u64, request: Option<(u32, u64)>, op: &KvOp) {
+        if let Some((client, seq)) = request {
+            let kv = &mut self.kv;
+            self.sessions.run_once(client, seq, || op.apply(kv));
+        }
     }
     fn answered(&self, client: u32, seq: u64) -> Option<KvResult> {
         self.sessions.answered(client, seq)
@@ -64,7 +62,7 @@ impl StateMachine for KvMachine {
     fn read_locally(&self, op: &KvOp) -> Option<KvResult> {
         match op {
             KvOp::Get { key } => Some(KvResult::Value(
-                self.kv.get(key).cloned().unwrap_or_default(),
+                self.kv.get(key.as_str()).cloned().unwrap_or_default(),
             )),
             _ => None,
         }

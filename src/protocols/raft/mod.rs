@@ -12,6 +12,7 @@ use crate::workload::kv::{ClientObs, ClientTimer, KvClient, KvNode, KvRequest};
 mod checks;
 pub mod machine;
 pub mod messages;
+mod pending;
 pub mod persistent;
 pub mod server;
 

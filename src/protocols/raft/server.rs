@@ -7,10 +7,11 @@
 //! construction `commit_index` only grows and entries are applied in index order, each once;
 //! the outside-in checks in `checks.rs` judge the rest from what the servers report.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use super::machine::{KvMachine, StateMachine};
 use super::messages::{Command, Entry, Msg};
+use super::pending::{Uncommitted, Waiting};
 pub use super::persistent::Persistent;
 use super::{Obs, RaftBug, RaftSpec, Timer};
 use crate::sim::{Context, Node, NodeId, stable_hash};
@@ -60,13 +61,14 @@ pub struct Server<M: StateMachine = KvMachine> {
     pub sm: M,
     /// Log index -> (client node, client, seq, attempt) of the request waiting for it, its
     /// latest attempt (leader only).
-    waiting: BTreeMap<u64, (u32, u32, u64, u32)>,
+    waiting: Waiting,
     /// Leader only: (client, seq, index) of every client entry of the log past `commit_index`,
-    /// so that a retry finds its entry in O(log n) rather than by a scan of every uncommitted
-    /// entry (which made a leader's cost per request grow with the number of clients). Built
-    /// from the log when this server becomes leader, extended by [`Self::append`] (a leader's
-    /// log changes only there), pruned as `commit_index` advances, dropped with leadership.
-    uncommitted: BTreeSet<(u32, u64, u64)>,
+    /// per client, so that a retry finds its entry among its client's few rather than by a
+    /// scan of every uncommitted entry (which made a leader's cost per request grow with the
+    /// number of clients). Built from the log when this server becomes leader, extended by
+    /// [`Self::append`] (a leader's log changes only there), pruned as `commit_index`
+    /// advances, dropped with leadership.
+    uncommitted: Uncommitted,
 }
 
 type Ctx<'a, 'b, N> = &'a mut Context<'b, N>;
@@ -85,8 +87,8 @@ impl<M: StateMachine> Server<M> {
             next_index: Vec::new(),
             match_index: Vec::new(),
             sm: M::default(),
-            waiting: BTreeMap::new(),
-            uncommitted: BTreeSet::new(),
+            waiting: Waiting::default(),
+            uncommitted: Uncommitted::default(),
         }
     }
 
@@ -257,7 +259,7 @@ impl<M: StateMachine> Server<M> {
             }
             Timer::Heartbeat => {
                 if self.role == Role::Leader {
-                    for peer in ctx.peers().collect::<Vec<_>>() {
+                    for peer in ctx.peers() {
                         self.send_append(ctx, peer.0);
                     }
                     ctx.set_timer(N::raft_timer(Timer::Heartbeat), self.spec.heartbeat);
@@ -268,7 +270,7 @@ impl<M: StateMachine> Server<M> {
                     let term = ctx.durable_ref().current_term;
                     let last_log_index = Self::last_index(ctx);
                     let last_log_term = Self::term_at(ctx, last_log_index);
-                    for peer in ctx.peers().collect::<Vec<_>>() {
+                    for peer in ctx.peers() {
                         if !self.votes.contains(&peer.0) {
                             Self::send(
                                 ctx,
@@ -337,12 +339,12 @@ impl<M: StateMachine> Server<M> {
         let log = &ctx.durable_ref().log;
         for (i, e) in log.iter().enumerate().skip(self.commit_index as usize) {
             if let Command::Client { client, seq, .. } = e.command {
-                self.uncommitted.insert((client, seq, i as u64 + 1));
+                self.uncommitted.insert(client, seq, i as u64 + 1);
             }
         }
         Self::observe(ctx, Obs::Leader { term, len: last });
         ctx.cancel_timer(N::raft_timer(Timer::Election));
-        for peer in ctx.peers().collect::<Vec<_>>() {
+        for peer in ctx.peers() {
             self.send_append(ctx, peer.0);
         }
         ctx.set_timer(N::raft_timer(Timer::Heartbeat), self.spec.heartbeat);
@@ -614,7 +616,7 @@ impl<M: StateMachine> Server<M> {
         let log = &ctx.durable_ref().log;
         for i in self.commit_index..n.min(log.len() as u64) {
             if let Command::Client { client, seq, .. } = log[i as usize].command {
-                self.uncommitted.remove(&(client, seq, i + 1));
+                self.uncommitted.remove(client, seq, i + 1);
             }
         }
         self.commit_index = n;
@@ -658,10 +660,10 @@ impl<M: StateMachine> Server<M> {
                 continue;
             };
             // A retried request already applied is not applied again.
-            let result = self.sm.apply(index, request, &op);
-            if let Some((node, wclient, wseq, attempt)) = self.waiting.remove(&index)
+            self.sm.apply(index, request, &op);
+            if let Some((node, wclient, wseq, attempt)) = self.waiting.remove(index)
                 && Some((wclient, wseq)) == request
-                && let Some(result) = result
+                && let Some(result) = self.sm.answered(wclient, wseq)
             {
                 let reply = KvReply::Done {
                     seq: wseq,
@@ -684,10 +686,10 @@ impl<M: StateMachine> Server<M> {
         Self::p(ctx).push(Entry { term, command });
         let last = Self::last_index(ctx);
         if let Some((client, seq)) = key {
-            self.uncommitted.insert((client, seq, last));
+            self.uncommitted.insert(client, seq, last);
         }
         self.match_index[self.id as usize] = last;
-        for peer in ctx.peers().collect::<Vec<_>>() {
+        for peer in ctx.peers() {
             if self.next_index[peer.idx()] == last {
                 self.send_append(ctx, peer.0);
             }
@@ -741,11 +743,7 @@ impl<M: StateMachine> Server<M> {
         }
         // Already in the log (a retry of an uncommitted request)? Wait for that entry: the
         // first one past the commit index.
-        let existing = self
-            .uncommitted
-            .range((r.client, r.seq, self.commit_index + 1)..=(r.client, r.seq, u64::MAX))
-            .next()
-            .map(|&(_, _, i)| i);
+        let existing = self.uncommitted.find(r.client, r.seq, self.commit_index);
         debug_assert_eq!(
             existing,
             ctx.durable_ref()

@@ -7,11 +7,53 @@ use super::*;
 /// the history, whose operation `i` is `ids[i]` = (client, seq), in invocation order) in the
 /// order a replicated state machine applied them, given as (client, seq) in apply order; a
 /// retried request applied twice counts at its first place (the state machine's dedup skips
-/// the second). Requests nobody invoked are left out.
+/// the second). Requests nobody invoked are left out; a request invoked twice is found at its
+/// latest invocation.
+///
+/// A client numbers its requests in increasing order, so the operations are looked up per
+/// client by a binary search of its own (short) list rather than in one tree of the whole
+/// history (a tree of a hundred thousand operations cost more than the rest of the check).
 pub fn witness_order(ids: impl Iterator<Item = (u32, u64)>, applied: &[(u32, u64)]) -> Vec<usize> {
+    // Per client (its number): (seq, operation index), seq non-decreasing.
+    let mut per: Vec<Vec<(u64, usize)>> = Vec::new();
+    let mut sorted = true;
+    let ids: Vec<(u32, u64)> = ids.collect();
+    let mut taken = vec![false; ids.len()];
+    for (i, &(client, seq)) in ids.iter().enumerate() {
+        let c = client as usize;
+        // Client numbers are small (one per client node); a history naming a huge one is
+        // looked up through a tree instead of a table that large.
+        if c > ids.len() + 4096 {
+            sorted = false;
+            break;
+        }
+        if per.len() <= c {
+            per.resize_with(c + 1, Vec::new);
+        }
+        let list = &mut per[c];
+        match list.last_mut() {
+            Some(last) if last.0 == seq => last.1 = i, // invoked again: the latest counts
+            Some(last) if last.0 > seq => {
+                sorted = false;
+                break;
+            }
+            _ => list.push((seq, i)),
+        }
+    }
+    if sorted {
+        let find = |&(client, seq): &(u32, u64)| {
+            let list = per.get(client as usize)?;
+            let k = list.binary_search_by_key(&seq, |x| x.0).ok()?;
+            Some(list[k].1)
+        };
+        return applied
+            .iter()
+            .filter_map(find)
+            .filter(|&i| !std::mem::replace(&mut taken[i], true))
+            .collect();
+    }
     let index: std::collections::BTreeMap<(u32, u64), usize> =
-        ids.enumerate().map(|(i, id)| (id, i)).collect();
-    let mut taken = vec![false; index.values().max().map_or(0, |m| m + 1)];
+        ids.iter().enumerate().map(|(i, &id)| (id, i)).collect();
     applied
         .iter()
         .filter_map(|op| index.get(op).copied())
@@ -62,10 +104,20 @@ impl HistoryBuilder {
                 }
                 crate::frugal::push(&mut self.ids, (client, seq));
                 let input = match op {
-                    KvOp::Get { key } => KvInput::Get { key },
-                    KvOp::Put { key, value } => KvInput::Put { key, value },
-                    KvOp::Append { key, value } => KvInput::Append { key, value },
-                    KvOp::Cas { key, from, to } => KvInput::Cas { key, from, to },
+                    KvOp::Get { key } => KvInput::Get { key: key.into() },
+                    KvOp::Put { key, value } => KvInput::Put {
+                        key: key.into(),
+                        value: value.into(),
+                    },
+                    KvOp::Append { key, value } => KvInput::Append {
+                        key: key.into(),
+                        value: value.into(),
+                    },
+                    KvOp::Cas { key, from, to } => KvInput::Cas {
+                        key: key.into(),
+                        from: from.into(),
+                        to: to.into(),
+                    },
                 };
                 crate::frugal::push(
                     &mut self.hist.ops,

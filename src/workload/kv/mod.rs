@@ -13,29 +13,21 @@ use crate::sim::{Context, Node, NodeId, Time};
 
 mod history;
 mod requester;
+mod text;
 
 pub use history::{HistoryBuilder, history, witness_order};
 pub use requester::{AttemptEnd, Requester, Wire};
+pub use text::Text;
 
-/// A key-value operation.
+/// A key-value operation. Its strings are [`Text`]s: short ones (every key and value a client
+/// makes) inline, so that copying an operation into requests and hashing it allocate and
+/// chase nothing; it hashes and prints as it did with `String`s.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub enum KvOp {
-    Get {
-        key: String,
-    },
-    Put {
-        key: String,
-        value: String,
-    },
-    Append {
-        key: String,
-        value: String,
-    },
-    Cas {
-        key: String,
-        from: String,
-        to: String,
-    },
+    Get { key: Text },
+    Put { key: Text, value: Text },
+    Append { key: Text, value: Text },
+    Cas { key: Text, from: Text, to: Text },
 }
 
 impl KvOp {
@@ -102,35 +94,39 @@ impl KvOp {
     }
     /// Applies the operation to a map, returning its result.
     pub fn apply(&self, kv: &mut std::collections::BTreeMap<String, String>) -> KvResult {
+        // A key already in the map is updated in place (no copy of the key made to be
+        // dropped, the value's buffer reused): the map ends the same.
+        let set = |v: &mut String, to: &str| {
+            v.clear();
+            v.push_str(to);
+        };
         match self {
-            KvOp::Get { key } => KvResult::Value(kv.get(key).cloned().unwrap_or_default()),
-            // A key already in the map is updated in place (no copy of the key made to be
-            // dropped): the map ends the same.
+            KvOp::Get { key } => KvResult::Value(kv.get(key.as_str()).cloned().unwrap_or_default()),
             KvOp::Put { key, value } => {
-                match kv.get_mut(key) {
-                    Some(v) => value.clone_into(v),
+                match kv.get_mut(key.as_str()) {
+                    Some(v) => set(v, value),
                     None => {
-                        kv.insert(key.clone(), value.clone());
+                        kv.insert(key.into(), value.into());
                     }
                 }
                 KvResult::Done
             }
             KvOp::Append { key, value } => {
-                match kv.get_mut(key) {
+                match kv.get_mut(key.as_str()) {
                     Some(v) => v.push_str(value),
                     None => {
-                        kv.insert(key.clone(), value.clone());
+                        kv.insert(key.into(), value.into());
                     }
                 }
                 KvResult::Done
             }
             KvOp::Cas { key, from, to } => {
-                let cur = match kv.get_mut(key) {
+                let cur = match kv.get_mut(key.as_str()) {
                     Some(v) => v,
-                    None => kv.entry(key.clone()).or_default(),
+                    None => kv.entry(key.into()).or_default(),
                 };
-                if cur == from {
-                    to.clone_into(cur);
+                if cur.as_str() == from.as_str() {
+                    set(cur, to);
                     KvResult::Cas(true)
                 } else {
                     KvResult::Cas(false)
@@ -193,8 +189,13 @@ impl<Op: OpText> Command<Op> {
 
 /// Appends `n` in decimal, without the formatting machinery (log cells are drawn often, and
 /// a client names a key and a value per operation).
-fn push_decimal(s: &mut String, mut n: u64) {
+fn push_decimal(s: &mut String, n: u64) {
     let mut b = [0u8; 20];
+    s.push_str(decimal(n, &mut b));
+}
+
+/// `n` in decimal, written at the end of `b`.
+fn decimal(mut n: u64, b: &mut [u8; 20]) -> &str {
     let mut i = b.len();
     loop {
         i -= 1;
@@ -204,7 +205,7 @@ fn push_decimal(s: &mut String, mut n: u64) {
             break;
         }
     }
-    s.extend(b[i..].iter().map(|&d| d as char));
+    std::str::from_utf8(&b[i..]).expect("ASCII digits")
 }
 
 /// The result of an operation.
@@ -280,16 +281,23 @@ impl<R: Clone> Sessions<R> {
     /// numbered from 0, so the table is indexed by client (a tree of a thousand clients cost a
     /// search per apply on every server).
     pub fn apply_once(&mut self, client: u32, seq: u64, apply: impl FnOnce() -> R) -> Option<R> {
+        self.run_once(client, seq, apply)
+            .then(|| self.answered(client, seq))
+            .flatten()
+    }
+    /// [`apply_once`](Self::apply_once) without the copy of the result, for the replicas that
+    /// answer nobody (the result stays for [`answered`](Self::answered)): whether (`client`,
+    /// `seq`) is now the client's last applied request (applied now, or a retry of it).
+    pub fn run_once(&mut self, client: u32, seq: u64, apply: impl FnOnce() -> R) -> bool {
         let c = client as usize;
         if self.0.len() <= c {
             self.0.resize_with(c + 1, || None);
         }
         match &mut self.0[c] {
-            Some((last, res)) if *last >= seq => (*last == seq).then(|| res.clone()),
+            Some((last, _)) if *last >= seq => *last == seq,
             slot => {
-                let r = apply();
-                *slot = Some((seq, r.clone()));
-                Some(r)
+                *slot = Some((seq, apply()));
+                true
             }
         }
     }
@@ -421,23 +429,18 @@ impl KvClient {
         let m = &self.spec.mix;
         let total = (m.get + m.put + m.append + m.cas) as u64;
         let pick = range_u64(&mut self.draws, 0, total - 1);
-        let mut key = String::with_capacity(4);
-        key.push('k');
-        push_decimal(
-            &mut key,
-            range_u64(&mut self.draws, 0, self.spec.keys as u64 - 1),
-        );
+        let mut key = Text::from("k");
+        key.push_decimal(range_u64(&mut self.draws, 0, self.spec.keys as u64 - 1));
         let (g, p, a) = (m.get as u64, m.put as u64, m.append as u64);
         if pick < g {
             return KvOp::Get { key };
         }
         // `c{index}.{seq} `: unique, so that histories are checkable.
-        let mut value = String::with_capacity(16);
-        value.push('c');
-        push_decimal(&mut value, self.index.into());
-        value.push('.');
-        push_decimal(&mut value, self.seq);
-        value.push(' ');
+        let mut value = Text::from("c");
+        value.push_decimal(self.index.into());
+        value.push_str(".");
+        value.push_decimal(self.seq);
+        value.push_str(" ");
         if pick < g + p {
             KvOp::Put { key, value }
         } else if pick < g + p + a {
@@ -445,7 +448,7 @@ impl KvClient {
         } else {
             KvOp::Cas {
                 key,
-                from: String::new(),
+                from: Text::new(),
                 to: value,
             }
         }

@@ -1,0 +1,267 @@
+//! [`Text`]: the strings of a key-value operation (a key `k2`, a value `c12.345 `), kept
+//! inline when short. An operation is copied into its invocation, every attempt's request and
+//! the history, and a log entry's is hashed into the trace each time an AppendEntries carries
+//! it: inline, none of that allocates or frees, and hashing reads the operation's own memory
+//! instead of chasing a pointer per string. Hashes, compares, prints and serializes exactly as
+//! the `String` it stands for, so traces and reports are unchanged.
+
+use std::fmt;
+use std::hash::{Hash, Hasher};
+
+/// The longest text kept inline (the type is as big as a `String`).
+const INLINE: usize = 22;
+
+/// A string, inline up to 22 bytes.
+#[derive(Clone)]
+pub struct Text(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    Inline { len: u8, bytes: [u8; INLINE] },
+    Heap(Box<str>),
+}
+
+impl Text {
+    /// The empty text.
+    pub const fn new() -> Self {
+        Text(Repr::Inline {
+            len: 0,
+            bytes: [0; INLINE],
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            // SAFETY: the inline bytes are only ever written by `push_str`, which appends a
+            // whole `&str` after the ones before it: `bytes[..len]` is valid UTF-8. (Checking
+            // it again on every look-up cost more than the rest of a key's comparison.)
+            Repr::Inline { len, bytes } => unsafe {
+                std::str::from_utf8_unchecked(&bytes[..*len as usize])
+            },
+            Repr::Heap(s) => s,
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match &self.0 {
+            Repr::Inline { len, bytes } => &bytes[..*len as usize],
+            Repr::Heap(s) => s.as_bytes(),
+        }
+    }
+
+    /// Appends `s` (moving to the heap only past 22 bytes).
+    pub fn push_str(&mut self, s: &str) {
+        match &mut self.0 {
+            Repr::Inline { len, bytes } if *len as usize + s.len() <= INLINE => {
+                let at = *len as usize;
+                bytes[at..at + s.len()].copy_from_slice(s.as_bytes());
+                *len += s.len() as u8;
+            }
+            _ => {
+                let mut all = String::with_capacity(self.bytes().len() + s.len());
+                all.push_str(self.as_str());
+                all.push_str(s);
+                self.0 = Repr::Heap(all.into_boxed_str());
+            }
+        }
+    }
+
+    /// Appends `n` in decimal.
+    pub fn push_decimal(&mut self, n: u64) {
+        let mut b = [0u8; 20];
+        self.push_str(super::decimal(n, &mut b));
+    }
+
+    pub fn len(&self) -> usize {
+        self.bytes().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Default for Text {
+    fn default() -> Self {
+        Text::new()
+    }
+}
+
+impl From<&str> for Text {
+    fn from(s: &str) -> Self {
+        let mut t = Text::new();
+        t.push_str(s);
+        t
+    }
+}
+
+impl From<String> for Text {
+    fn from(s: String) -> Self {
+        if s.len() <= INLINE {
+            Text::from(s.as_str())
+        } else {
+            Text(Repr::Heap(s.into_boxed_str()))
+        }
+    }
+}
+
+impl From<Text> for String {
+    fn from(t: Text) -> Self {
+        match t.0 {
+            Repr::Heap(s) => s.into_string(),
+            Repr::Inline { .. } => t.as_str().to_owned(),
+        }
+    }
+}
+
+impl From<&Text> for String {
+    fn from(t: &Text) -> Self {
+        t.as_str().to_owned()
+    }
+}
+
+impl std::ops::Deref for Text {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for Text {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::borrow::Borrow<str> for Text {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl PartialEq for Text {
+    fn eq(&self, other: &Self) -> bool {
+        self.bytes() == other.bytes()
+    }
+}
+
+impl Eq for Text {}
+
+impl PartialEq<str> for Text {
+    fn eq(&self, other: &str) -> bool {
+        self.bytes() == other.as_bytes()
+    }
+}
+
+impl PartialEq<&str> for Text {
+    fn eq(&self, other: &&str) -> bool {
+        self.bytes() == other.as_bytes()
+    }
+}
+
+impl PartialEq<String> for Text {
+    fn eq(&self, other: &String) -> bool {
+        self.bytes() == other.as_bytes()
+    }
+}
+
+impl PartialEq<Text> for String {
+    fn eq(&self, other: &Text) -> bool {
+        self.as_bytes() == other.bytes()
+    }
+}
+
+impl PartialOrd for Text {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Text {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.bytes().cmp(other.bytes())
+    }
+}
+
+/// As `str` hashes (its bytes, then `0xff`): the same words reach the hasher as for the
+/// `String` this stands for.
+impl Hash for Text {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write(self.bytes());
+        state.write_u8(0xff);
+    }
+}
+
+impl fmt::Debug for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self.as_str(), f)
+    }
+}
+
+impl serde::Serialize for Text {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::stable_hash;
+
+    /// A text is its string to every observer: hash, equality, order, `Debug`, `Display`,
+    /// JSON, whether inline or on the heap, built whole or piece by piece.
+    #[test]
+    fn text_is_its_string() {
+        let samples = [
+            "",
+            "k0",
+            "c12.345 ",
+            "exactly twenty-two b..",
+            "twenty-three bytes long",
+            "a much longer value that lives on the heap",
+            "quote \" and \\ and é",
+        ];
+        for s in samples {
+            let whole = Text::from(s);
+            let mut pieces = Text::new();
+            for (i, c) in s.char_indices() {
+                pieces.push_str(&s[i..i + c.len_utf8()]);
+            }
+            for t in [&whole, &pieces, &Text::from(s.to_string())] {
+                assert_eq!(t.as_str(), s);
+                assert_eq!(stable_hash(t), stable_hash(&s.to_string()), "{s:?}");
+                assert_eq!(format!("{t:?}"), format!("{:?}", s.to_string()));
+                assert_eq!(format!("{t}"), s);
+                assert_eq!(
+                    serde_json::to_string(t).unwrap(),
+                    serde_json::to_string(s).unwrap()
+                );
+                assert_eq!(String::from(t.clone()), s);
+                assert_eq!(t.len(), s.len());
+            }
+            for o in samples {
+                let other = Text::from(o);
+                assert_eq!(whole == other, s == o);
+                assert_eq!(whole.cmp(&other), s.cmp(o));
+            }
+        }
+        let mut n = Text::from("c");
+        n.push_decimal(12);
+        n.push_str(".");
+        n.push_decimal(u64::MAX);
+        assert_eq!(n, format!("c12.{}", u64::MAX));
+    }
+
+    /// As small as a `String`, so that an operation is no bigger than before.
+    #[test]
+    fn text_is_as_small_as_a_string() {
+        assert_eq!(std::mem::size_of::<Text>(), std::mem::size_of::<String>());
+    }
+}
