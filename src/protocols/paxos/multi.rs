@@ -199,7 +199,9 @@ impl Judge {
             client: std::mem::discriminant(&Command::Client {
                 client: 0,
                 seq: 0,
-                op: std::sync::Arc::new(KvOp::Get { key: Default::default() }),
+                op: std::sync::Arc::new(KvOp::Get {
+                    key: Default::default(),
+                }),
             }),
             noop: stable_hash(&Command::<KvOp>::Noop),
             safety: Safety::default(),
