@@ -193,6 +193,8 @@ const BUGS: &[(&str, u64, bool)] = &[
     ("lock-bug-release_without_owner_check", 0, false),
     ("lock-bug-session_closed_after_acquire", 0, true),
     ("lock-bug-volatile_redis", 0, false),
+    ("multipaxos-bug-acceptor_forgets", 1, false),
+    ("multipaxos-bug-lease_read_without_margin", 318, false),
     ("multipaxos-bug-no_gap_fill", 440, true),
     ("multipaxos-bug-skip_phase1_recovery", 0, false),
     ("paxos-bug-acceptor_forgets", 0, true),
