@@ -707,12 +707,15 @@ impl Replica {
                 continue;
             };
             let (client, seq) = (*client, *seq);
-            // A retried request already applied is not applied again.
-            let result = self.sessions.apply(client, seq, op, &mut self.kv);
+            // A retried request already applied is not applied again; its result is copied
+            // out only for the client waiting on this replica.
+            let kv = &mut self.kv;
+            let last = self.sessions.run_once(client, seq, || op.apply(kv));
             if !self.waiting.is_empty()
                 && let Some((node, wclient, wseq, attempt)) = self.waiting.remove(&slot)
                 && (wclient, wseq) == (client, seq)
-                && let Some(result) = result
+                && last
+                && let Some(result) = self.sessions.answered(client, seq)
             {
                 let reply = KvReply::Done {
                     seq,

@@ -311,20 +311,6 @@ impl<R: Clone> Sessions<R> {
     }
 }
 
-impl Sessions {
-    /// Applies request (`client`, `seq`) with `op` to `kv` unless it was applied already: its
-    /// result, the stored one for a retry of the last request, or `None` for an older one.
-    pub fn apply(
-        &mut self,
-        client: u32,
-        seq: u64,
-        op: &KvOp,
-        kv: &mut std::collections::BTreeMap<String, String>,
-    ) -> Option<KvResult> {
-        self.apply_once(client, seq, || op.apply(kv))
-    }
-}
-
 /// The client's timers: one for thinking, one for the operation in flight (its attempt's
 /// deadline, or the end of a back-off): one timer chain per operation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
