@@ -165,10 +165,25 @@ impl Protocol for Builder {
     }
 }
 
-/// Invoked commands by hash: a table looked up by key only, never iterated, so no order of
-/// it can reach a verdict or the trace (keys are hashes already: passed through).
-#[allow(clippy::disallowed_types)]
-type Invoked = std::collections::HashMap<u64, usize, BuildHasherDefault<crate::check::PreHashed>>;
+/// Invoked commands by hash: a hash table (keys are hashes already: passed through) that offers
+/// only insert and lookup, so no iteration order of it can reach a verdict or the trace.
+#[derive(Default)]
+struct Invoked(
+    #[allow(clippy::disallowed_types)]
+    std::collections::HashMap<u64, usize, BuildHasherDefault<crate::check::PreHashed>>,
+);
+
+impl Invoked {
+    fn insert(&mut self, hash: u64, op: usize) {
+        self.0.insert(hash, op);
+    }
+    fn get(&self, hash: &u64) -> Option<&usize> {
+        self.0.get(hash)
+    }
+    fn contains_key(&self, hash: &u64) -> bool {
+        self.0.contains_key(hash)
+    }
+}
 
 /// What the checks of a Multi-Paxos run read, judged as the run goes instead of keeping every
 /// observation: the client history, every invoked command by hash, and the safety checks'
