@@ -330,7 +330,7 @@ impl Replica {
                 self.follow(ctx, ballot);
                 self.learn_prefix(ctx, ballot, chosen, true);
             }
-            Msg::Request(r) => self.on_request(ctx, from.0, r),
+            Msg::Request(r) => self.on_request(ctx, from.0, *r),
             Msg::Reply(_) => {}
             m => self.on_rare_message(ctx, from, m),
         }
@@ -695,15 +695,17 @@ impl Replica {
 
     /// Applies chosen slots in order; the leader answers the clients waiting on them.
     fn apply(&mut self, ctx: Ctx) {
+        // The command is read where the durable log holds it (no reference taken on it): the
+        // state machine and the sessions are this replica's, not the log's.
         while let Some(command) = ctx.durable_ref().chosen.get(self.applied + 1) {
-            let command = command.clone();
             self.applied += 1;
             let slot = self.applied;
-            ctx.observe(Obs::Applied {
-                slot,
-                command: command.hash,
-            });
+            let hash = command.hash;
             let Command::Client { client, seq, op } = &command.command else {
+                ctx.observe(Obs::Applied {
+                    slot,
+                    command: hash,
+                });
                 continue;
             };
             let (client, seq) = (*client, *seq);
@@ -711,6 +713,10 @@ impl Replica {
             // out only for the client waiting on this replica.
             let kv = &mut self.kv;
             let last = self.sessions.run_once(client, seq, || op.apply(kv));
+            ctx.observe(Obs::Applied {
+                slot,
+                command: hash,
+            });
             if !self.waiting.is_empty()
                 && let Some((node, wclient, wseq, attempt)) = self.waiting.remove(&slot)
                 && (wclient, wseq) == (client, seq)
