@@ -168,13 +168,19 @@ impl<'a, N: Node> Context<'a, N> {
     pub fn send(&mut self, to: NodeId, msg: N::Msg) {
         self.out.sends.push((to, msg));
     }
-    /// Sends `msg` to every other server.
+    /// Sends `msg` to every other server (the last one gets `msg` itself, not a copy).
     pub fn broadcast(&mut self, msg: N::Msg) {
-        for p in 0..self.servers {
-            if p != self.id.0 {
-                self.out.sends.push((NodeId(p), msg.clone()));
-            }
+        let me = self.id.0;
+        let last = if me + 1 == self.servers {
+            me.checked_sub(1)
+        } else {
+            self.servers.checked_sub(1)
+        };
+        let Some(last) = last else { return };
+        for p in (0..last).filter(|&p| p != me) {
+            self.out.sends.push((NodeId(p), msg.clone()));
         }
+        self.out.sends.push((NodeId(last), msg));
     }
     /// Fires `timer` after `delay` of this node's local time; resets it if already set.
     #[inline]

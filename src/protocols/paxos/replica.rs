@@ -26,7 +26,7 @@ use std::collections::{BTreeMap, VecDeque};
 use super::lease::{LeaderLease, forbids_promise};
 use super::messages::{Ballot, Cmd, LogCommand, MultiMsg as Msg};
 use super::multi::{Obs, Timer};
-use super::slots::{Inflight, NodeSet, Slots};
+use super::slots::{Inflight, NodeSet, SlotQueue, Slots};
 use super::{MultiPaxosBug, MultiPaxosSpec, quorum};
 use crate::sim::{Context, NodeId};
 use crate::workload::kv::Command;
@@ -85,7 +85,7 @@ pub struct Replica {
     /// Per client, the last applied request and its result.
     sessions: Sessions,
     /// Slot -> (client node, client, seq, attempt) waiting for it (leader only).
-    waiting: BTreeMap<u64, (u32, u32, u64, u32)>,
+    waiting: SlotQueue<(u32, u32, u64, u32)>,
     /// Messages to itself, handled without the network.
     local: VecDeque<Msg>,
     /// Leader with leases: the renewals and the lease they bought.
@@ -113,7 +113,7 @@ impl Replica {
             applied: 0,
             kv: BTreeMap::new(),
             sessions: Sessions::default(),
-            waiting: BTreeMap::new(),
+            waiting: SlotQueue::default(),
             local: VecDeque::new(),
             lease: LeaderLease::default(),
             recovered_top: 0,
@@ -718,7 +718,7 @@ impl Replica {
                 command: hash,
             });
             if !self.waiting.is_empty()
-                && let Some((node, wclient, wseq, attempt)) = self.waiting.remove(&slot)
+                && let Some((node, wclient, wseq, attempt)) = self.waiting.remove(slot)
                 && (wclient, wseq) == (client, seq)
                 && last
                 && let Some(result) = self.sessions.answered(client, seq)

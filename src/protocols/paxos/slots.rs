@@ -53,53 +53,91 @@ impl<T> Slots<T> {
     }
 }
 
-/// The leader's proposals not yet chosen, in slot order, each with the acceptors that accepted
-/// it. A leader proposes slots in increasing order and the oldest is usually chosen first: a
-/// new one goes at the back, a chosen one mostly leaves from the front.
+/// Values keyed by slot, in slot order, for the few slots a leader has in hand (proposals not
+/// yet chosen, clients waiting on a slot). A leader hands slots out in increasing order and
+/// they are mostly settled oldest first: a new one goes at the back, a settled one mostly
+/// leaves from the front; a map's nodes would be allocated and searched for nothing.
 #[derive(Clone, Debug)]
-pub struct Inflight<T>(VecDeque<(u64, T, NodeSet)>);
+pub struct SlotQueue<T>(VecDeque<(u64, T)>);
 
-impl<T> Default for Inflight<T> {
+impl<T> Default for SlotQueue<T> {
     fn default() -> Self {
-        Inflight(VecDeque::new())
+        SlotQueue(VecDeque::new())
     }
 }
 
-impl<T> Inflight<T> {
+impl<T> SlotQueue<T> {
     #[inline]
     fn find(&self, slot: u64) -> Result<usize, usize> {
-        // Most answers are for the oldest proposal.
+        // Most lookups are for the oldest slot.
         match self.0.front() {
             Some(f) if f.0 == slot => Ok(0),
             _ => self.0.binary_search_by_key(&slot, |e| e.0),
         }
     }
-    /// Proposes `v` in `slot`, accepted by no one yet (replacing an earlier proposal there).
+    /// Sets `slot` to `v` (replacing what was there).
     pub fn insert(&mut self, slot: u64, v: T) {
-        let e = (slot, v, NodeSet::default());
         if self.0.back().is_none_or(|b| b.0 < slot) {
-            return self.0.push_back(e);
+            return self.0.push_back((slot, v));
         }
         match self.find(slot) {
-            Ok(i) => self.0[i] = e,
-            Err(i) => self.0.insert(i, e),
+            Ok(i) => self.0[i].1 = v,
+            Err(i) => self.0.insert(i, (slot, v)),
         }
     }
-    /// Who accepted the proposal in `slot`, if it is in flight.
     #[inline]
-    pub fn accepted_mut(&mut self, slot: u64) -> Option<&mut NodeSet> {
+    pub fn get_mut(&mut self, slot: u64) -> Option<&mut T> {
         let i = self.find(slot).ok()?;
-        Some(&mut self.0[i].2)
+        Some(&mut self.0[i].1)
     }
-    /// Takes the proposal in `slot` out (it was chosen).
+    /// Takes `slot`'s value out.
     #[inline]
     pub fn remove(&mut self, slot: u64) -> Option<T> {
         let i = self.find(slot).ok()?;
         self.0.remove(i).map(|e| e.1)
     }
+    /// The slots in order, with their values.
+    pub fn iter(&self) -> impl Iterator<Item = (u64, &T)> {
+        self.0.iter().map(|(s, v)| (*s, v))
+    }
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    pub fn clear(&mut self) {
+        self.0.clear();
+    }
+}
+
+/// The leader's proposals not yet chosen, in slot order, each with the acceptors that accepted
+/// it.
+#[derive(Clone, Debug)]
+pub struct Inflight<T>(SlotQueue<(T, NodeSet)>);
+
+impl<T> Default for Inflight<T> {
+    fn default() -> Self {
+        Inflight(SlotQueue::default())
+    }
+}
+
+impl<T> Inflight<T> {
+    /// Proposes `v` in `slot`, accepted by no one yet (replacing an earlier proposal there).
+    pub fn insert(&mut self, slot: u64, v: T) {
+        self.0.insert(slot, (v, NodeSet::default()));
+    }
+    /// Who accepted the proposal in `slot`, if it is in flight.
+    #[inline]
+    pub fn accepted_mut(&mut self, slot: u64) -> Option<&mut NodeSet> {
+        self.0.get_mut(slot).map(|e| &mut e.1)
+    }
+    /// Takes the proposal in `slot` out (it was chosen).
+    #[inline]
+    pub fn remove(&mut self, slot: u64) -> Option<T> {
+        self.0.remove(slot).map(|e| e.0)
+    }
     /// The proposals in slot order, with who accepted each.
     pub fn iter(&self) -> impl Iterator<Item = (u64, &T, &NodeSet)> {
-        self.0.iter().map(|(s, v, who)| (*s, v, who))
+        self.0.iter().map(|(s, (v, who))| (s, v, who))
     }
     pub fn clear(&mut self) {
         self.0.clear();
@@ -107,11 +145,12 @@ impl<T> Inflight<T> {
 }
 
 /// A set of nodes: those below 64 as bits, the others (clusters have up to 1,000 servers) in
-/// a set that allocates only when one shows up. Counting a quorum allocates nothing.
+/// a set allocated only when one shows up, so that the set is two words (the checks keep one
+/// per slot and value). Counting a quorum allocates nothing.
 #[derive(Clone, Debug, Default)]
 pub struct NodeSet {
     low: u64,
-    high: BTreeSet<u32>,
+    high: Option<Box<BTreeSet<u32>>>,
 }
 
 impl NodeSet {
@@ -123,7 +162,7 @@ impl NodeSet {
             self.low |= 1 << n;
             new
         } else {
-            self.high.insert(n)
+            self.high.get_or_insert_default().insert(n)
         }
     }
     #[inline]
@@ -131,12 +170,12 @@ impl NodeSet {
         if n < 64 {
             self.low & 1 << n != 0
         } else {
-            self.high.contains(&n)
+            self.high.as_ref().is_some_and(|h| h.contains(&n))
         }
     }
     #[inline]
     pub fn len(&self) -> usize {
-        self.low.count_ones() as usize + self.high.len()
+        self.low.count_ones() as usize + self.high.as_ref().map_or(0, |h| h.len())
     }
     pub fn clear(&mut self) {
         *self = NodeSet::default();
@@ -145,7 +184,7 @@ impl NodeSet {
 
 #[cfg(test)]
 mod tests {
-    use super::{Inflight, NodeSet, Slots};
+    use super::{Inflight, NodeSet, SlotQueue, Slots};
 
     #[test]
     fn inflight_keeps_slot_order() {
@@ -160,6 +199,24 @@ mod tests {
         assert_eq!(f.remove(2), Some('b'));
         assert_eq!(f.remove(2), None);
         assert_eq!(f.iter().count(), 2);
+    }
+
+    #[test]
+    fn slot_queues_act_as_ordered_maps() {
+        let mut q = SlotQueue::default();
+        assert!(q.is_empty());
+        for (slot, v) in [(4, 'd'), (9, 'i'), (6, 'f'), (9, 'I'), (1, 'a')] {
+            q.insert(slot, v);
+        }
+        let all: Vec<_> = q.iter().map(|(s, v)| (s, *v)).collect();
+        assert_eq!(all, vec![(1, 'a'), (4, 'd'), (6, 'f'), (9, 'I')]);
+        assert_eq!(q.remove(1), Some('a'));
+        assert_eq!(q.remove(5), None);
+        *q.get_mut(6).unwrap() = 'F';
+        assert_eq!(q.remove(6), Some('F'));
+        assert_eq!(q.iter().count(), 2);
+        q.clear();
+        assert!(q.is_empty() && q.remove(4).is_none());
     }
 
     #[test]
