@@ -89,7 +89,10 @@ impl Group {
 #[inline]
 fn at<T: Default>(v: &mut Vec<T>, i: u64) -> &mut T {
     let i = usize::try_from(i).expect("an instance number fits in memory");
-    if v.len() <= i {
+    if v.len() == i && i < v.capacity() {
+        // The usual case: the next instance, with room for it.
+        v.push(T::default());
+    } else if v.len() <= i {
         grow(v, i);
     }
     &mut v[i]

@@ -143,14 +143,35 @@ struct Builder {
     servers: u32,
     /// The run's seed, from which each client's workload stream is drawn.
     seed: u64,
-    /// What the checks read, taken from each observation as it is made.
+    /// What the checks read, taken from the observations in the order they were made.
     judge: Judge,
+    /// Observations not yet judged (at most `JUDGE_BATCH`).
+    unjudged: Vec<(Time, NodeId, Obs)>,
+}
+
+/// How many observations are judged at a time. The judge (the safety checks' state, the
+/// client history) runs over a batch in one go rather than between every two events: its
+/// code and data stay in the caches for the batch instead of being evicted by, and evicting,
+/// the replicas' and the engine's. Nothing reads the judge before the run ends.
+const JUDGE_BATCH: usize = 128;
+
+impl Builder {
+    /// Judges every observation made so far, in order.
+    #[inline(never)]
+    fn judge_unjudged(&mut self) {
+        for (t, n, o) in self.unjudged.drain(..) {
+            self.judge.observe(t, n, o);
+        }
+    }
 }
 
 impl Protocol for Builder {
     type Node = MultiNode;
     fn observed(&mut self, t: Time, n: NodeId, o: Obs, _durable: &Durable) -> Option<Obs> {
-        self.judge.observe(t, n, o);
+        self.unjudged.push((t, n, o));
+        if self.unjudged.len() >= JUDGE_BATCH {
+            self.judge_unjudged();
+        }
         None
     }
     fn node(&self, id: NodeId, _durable: &Durable) -> MultiNode {
@@ -329,6 +350,7 @@ pub fn run(spec: &RunSpec, multi: &MultiPaxosSpec) -> RunOutcome {
             servers: spec.servers,
             seed: spec.seed,
             judge: Judge::new(spec.servers),
+            unjudged: Vec::with_capacity(JUDGE_BATCH),
         },
         cfg,
     );
@@ -343,7 +365,11 @@ pub fn run(spec: &RunSpec, multi: &MultiPaxosSpec) -> RunOutcome {
         leaders,
         roles,
         lease_reads,
-    } = std::mem::replace(&mut sim.protocol_mut().judge, Judge::new(0));
+    } = {
+        let builder = sim.protocol_mut();
+        builder.judge_unjudged();
+        std::mem::replace(&mut builder.judge, Judge::new(0))
+    };
     drop(sim);
     let ids = clients.ids().to_vec();
     let (ops, hist) = clients.finish();
