@@ -103,7 +103,10 @@ pub(crate) enum TimerCmd<T> {
 
 /// Effects buffered during one handler call; reused across events (no allocation per event).
 pub(crate) struct Outbox<N: Node> {
-    pub sends: Vec<(NodeId, N::Msg)>,
+    /// A queue: the engine takes the sends from the front, in order, leaving the buffer in
+    /// place (no iterator over a taken vector to drop, which the compiler may or may not
+    /// inline into every protocol's engine).
+    pub sends: std::collections::VecDeque<(NodeId, N::Msg)>,
     pub timers: Vec<TimerCmd<N::Timer>>,
     pub obs: Vec<N::Obs>,
 }
@@ -111,7 +114,7 @@ pub(crate) struct Outbox<N: Node> {
 impl<N: Node> Default for Outbox<N> {
     fn default() -> Self {
         Outbox {
-            sends: Vec::new(),
+            sends: std::collections::VecDeque::new(),
             timers: Vec::new(),
             obs: Vec::new(),
         }
@@ -166,21 +169,15 @@ impl<'a, N: Node> Context<'a, N> {
     /// Sends `msg` to `to` over the simulated network (it may be delayed, lost, duplicated).
     #[inline]
     pub fn send(&mut self, to: NodeId, msg: N::Msg) {
-        self.out.sends.push((to, msg));
+        self.out.sends.push_back((to, msg));
     }
-    /// Sends `msg` to every other server (the last one gets `msg` itself, not a copy).
+    /// Sends `msg` to every other server.
     pub fn broadcast(&mut self, msg: N::Msg) {
-        let me = self.id.0;
-        let last = if me + 1 == self.servers {
-            me.checked_sub(1)
-        } else {
-            self.servers.checked_sub(1)
-        };
-        let Some(last) = last else { return };
-        for p in (0..last).filter(|&p| p != me) {
-            self.out.sends.push((NodeId(p), msg.clone()));
+        for p in 0..self.servers {
+            if p != self.id.0 {
+                self.out.sends.push_back((NodeId(p), msg.clone()));
+            }
         }
-        self.out.sends.push((NodeId(last), msg));
     }
     /// Fires `timer` after `delay` of this node's local time; resets it if already set.
     #[inline]
