@@ -150,6 +150,8 @@ impl<T> Inflight<T> {
 #[derive(Clone, Debug, Default)]
 pub struct NodeSet {
     low: u64,
+    // Boxed on purpose: a set is a pointer until a node past 63 joins it, not three words.
+    #[allow(clippy::box_collection)]
     high: Option<Box<BTreeSet<u32>>>,
 }
 
