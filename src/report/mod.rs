@@ -415,15 +415,17 @@ pub struct Extras {
 }
 
 /// Runs `spec` for a report that shows `steps`. For a window (the default) the run keeps no
-/// records: the report replays it, once its verdict says where to look, up to the end of
-/// what it shows ([`stepper::recorded`]); recording all of a 20 s run costs a third of the
-/// run and its node views more than the run. For every step, the run records everything.
+/// records: the report replays the window, once the verdict says where to look
+/// ([`stepper::recorded`]), from the last of a few forks the run kept of itself
+/// ([`crate::protocols::stepper::with_forks`]; from the start for a protocol whose nodes
+/// cannot be copied); recording all of a 20 s run costs a third of the run and its node
+/// views more than the run. For every step, the run records everything.
 pub fn run_for_report(spec: &RunSpec, steps: stepper::Steps) -> RunOutcome {
     match steps {
         stepper::Steps::Window => {
             let mut bare = spec.clone();
             bare.record = false;
-            crate::protocols::run(&bare)
+            crate::protocols::stepper::with_forks(|| crate::protocols::run(&bare))
         }
         stepper::Steps::All => crate::protocols::run(spec),
     }

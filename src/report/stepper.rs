@@ -92,9 +92,19 @@ pub fn recorded<'o>(
             replayed: false,
         };
     }
+    let window = until.map(|w| ViewWindow { stop: true, ..w });
+    // From the last fork the run kept before the window (the same events), else from the
+    // start.
+    if let Some(t) = window.and_then(|w| outcome.replay.window(w)) {
+        return Recorded {
+            records: t.records.into(),
+            labels: t.labels,
+            views: t.views.into(),
+            replayed: true,
+        };
+    }
     let mut again = spec.clone();
     again.record = true;
-    let window = until.map(|w| ViewWindow { stop: true, ..w });
     let o = with_window(window, || crate::protocols::run(&again));
     Recorded {
         records: o.records.into(),

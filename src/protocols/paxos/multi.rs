@@ -437,6 +437,7 @@ pub fn run(spec: &RunSpec, multi: &MultiPaxosSpec) -> RunOutcome {
         tables: vec![summary, table],
         records: trace.records,
         labels: trace.labels,
+        replay: trace.replay,
         views: trace.views,
     }
 }
