@@ -53,7 +53,10 @@ pub fn write_visuals(
         }
         Steps::All => None,
     };
-    let rec = recorded(spec, outcome, want);
+    let mut rec = recorded(spec, outcome, want);
+    // The diagrams and the step-through view show many of the same events: each label is
+    // formatted once.
+    rec.labels = rec.labels.memoized();
     if rec.replayed {
         // The servers that answered the culprits, from the replay's records.
         focus = focus_in(spec, outcome, &rec.records);
@@ -173,7 +176,8 @@ pub fn write_visuals(
             h.push_str("</div>\n");
         }
     }
-    h.push_str(&super::stepper::section(
+    super::stepper::section(
+        &mut h,
         spec,
         outcome,
         &rec,
@@ -181,7 +185,7 @@ pub fn write_visuals(
         &focus,
         &names,
         &windows,
-    ));
+    );
     faults(&mut h, spec, summary, &names);
     let counters = serde_json::to_value(&summary.counters).unwrap_or_default();
     let rows: Vec<Vec<String>> = counters
