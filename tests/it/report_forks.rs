@@ -30,8 +30,13 @@ fn a_window_replayed_from_a_fork_is_the_window_replayed_from_the_start() {
     let failing = (0..60)
         .find(|&s| run(&stale.to_run_spec(s, false)).verdict() == Verdict::Violation)
         .expect("the stale read fails on some seed below 60");
+    let gap = super::scenario("multipaxos-bug-no_gap_fill.ron");
+    let gap_seed = (400..460)
+        .find(|&s| run(&gap.to_run_spec(s, false)).verdict() == Verdict::Violation)
+        .expect("no_gap_fill fails on some seed in 400..460");
     let cases = [
         (stale, failing),
+        (gap, gap_seed),
         (super::scenario("raft-partitions.ron"), 0),
         (super::scenario("raft-crash-restart.ron"), 1),
     ];

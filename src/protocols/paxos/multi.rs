@@ -85,6 +85,9 @@ impl Node for MultiNode {
             MultiNode::Client(c) => c.view(),
         })
     }
+    fn fork(&self) -> Option<Self> {
+        Some(self.clone())
+    }
 
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
         match self {
@@ -150,6 +153,16 @@ impl Protocol for Builder {
     fn observed(&mut self, t: Time, n: NodeId, o: Obs, _durable: &Durable) -> Option<Obs> {
         self.judge.observe(t, n, o);
         None
+    }
+    fn fork(&self) -> Option<Self> {
+        // A fork only replays a report's window: its fresh judge's verdicts are never read.
+        Some(Builder {
+            spec: self.spec.clone(),
+            workload: self.workload.clone(),
+            servers: self.servers,
+            seed: self.seed,
+            judge: Judge::new(self.servers),
+        })
     }
     fn node(&self, id: NodeId, _durable: &Durable) -> MultiNode {
         if id.0 < self.servers {
