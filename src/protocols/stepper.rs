@@ -35,8 +35,10 @@ thread_local! {
 }
 
 /// How many stretches a forking run is cut into: it keeps a fork at the end of each but the
-/// last, so a replay runs at most an eighth of the time limit before the window it records.
-const FORK_STRETCHES: u64 = 8;
+/// last, so a replay runs at most a quarter of the time limit before the window it records.
+/// (Each fork costs a copy of the run's state, paid by every report, passing or not: eight
+/// stretches cost a passing 20 s Raft run's report more than they saved a failing one's.)
+const FORK_STRETCHES: u64 = 4;
 
 /// Runs with more nodes keep no forks: each fork copies every node and the link table (a
 /// cell per pair of nodes).
@@ -63,13 +65,18 @@ type ReplayFn = Box<dyn FnOnce(ViewWindow) -> Option<Trace> + Send>;
 /// events (each fork goes on exactly as the run did), at the cost of the stretch between
 /// that fork and the window. Usable once; empty for a protocol whose nodes cannot be copied.
 #[derive(Clone, Default)]
-pub struct Replay(Option<Arc<Mutex<Option<ReplayFn>>>>);
+pub struct Replay(Option<(Time, Arc<Mutex<Option<ReplayFn>>>)>);
 
 impl Replay {
     /// What a replay of `window` records ([`with_window`], as if `stop` were set), from the
-    /// last fork before it; `None` when no fork precedes the window, or the forks are used.
+    /// last fork before it; `None` when no fork precedes the window (the forks are then left
+    /// as they are: a run that passed shows its start), or the forks are used.
     pub fn window(&self, window: ViewWindow) -> Option<Trace> {
-        let f = self.0.as_ref()?.lock().ok()?.take()?;
+        let (first, forks) = self.0.as_ref()?;
+        if window.from <= *first {
+            return None;
+        }
+        let f = forks.lock().ok()?.take()?;
         f(window)
     }
 }
@@ -244,9 +251,9 @@ where
         }
     }
     sim.run();
-    if forks.is_empty() {
+    let Some(&(first, _)) = forks.first() else {
         return Replay::default();
-    }
+    };
     let replay: ReplayFn = Box::new(move |w: ViewWindow| {
         // The last fork whose events all precede the window.
         let (_, mut sim) = forks.into_iter().rev().find(|(t, _)| *t < w.from)?;
@@ -254,7 +261,7 @@ where
         let window = Some(ViewWindow { stop: true, ..w });
         Some(with_window(window, || run(&mut sim)).1)
     });
-    Replay(Some(Arc::new(Mutex::new(Some(replay)))))
+    Replay(Some((first, Arc::new(Mutex::new(Some(replay))))))
 }
 
 /// Records node `i`'s view at `step` if it changed since its last (`slot`, an index into
