@@ -444,11 +444,12 @@ pub fn write_run_report(
     let names = write_dir_atomic(dir, |tmp| {
         let mut written = Vec::new();
         let json = serde_json::to_string_pretty(&summary).map_err(io::Error::other)?;
+        // `tmp` is a fresh folder no one reads until it is complete: files go in place.
         let p = tmp.join("summary.json");
-        write_atomic(&p, json.as_bytes())?;
+        std::fs::write(&p, json.as_bytes())?;
         written.push(p);
         let p = tmp.join("summary.txt");
-        write_atomic(&p, summary.text().as_bytes())?;
+        std::fs::write(&p, summary.text().as_bytes())?;
         written.push(p);
         written.extend(html::write_visuals(tmp, spec, outcome, &summary, extras)?);
         Ok(written)
