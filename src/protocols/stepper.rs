@@ -68,6 +68,11 @@ type ReplayFn = Box<dyn FnOnce(ViewWindow) -> Option<Trace> + Send>;
 pub struct Replay(Option<(Time, Arc<Mutex<Option<ReplayFn>>>)>);
 
 impl Replay {
+    /// When the first fork was taken (all events up to then handled): a window that begins
+    /// by then is replayed from the start. `None` without forks.
+    pub fn first_fork(&self) -> Option<Time> {
+        self.0.as_ref().map(|f| f.0)
+    }
     /// What a replay of `window` records ([`with_window`], as if `stop` were set), from the
     /// last fork before it; `None` when no fork precedes the window (the forks are then left
     /// as they are: a run that passed shows its start), or the forks are used.
