@@ -351,6 +351,10 @@ pub struct RunOutcome {
     /// With records: their labels, formatted when a report shows them.
     #[serde(skip)]
     pub labels: crate::sim::Labels,
+    /// Without records, for a report ([`stepper::with_forks`]): forks of the run to replay
+    /// the report's window from.
+    #[serde(skip)]
+    pub replay: stepper::Replay,
 }
 
 impl RunOutcome {

@@ -96,6 +96,7 @@ fn run(spec: &RunSpec, relay: &RelaySpec) -> RunOutcome {
         plots: vec![],
         records: trace.records,
         labels: trace.labels,
+        replay: trace.replay,
         views: trace.views,
     }
 }

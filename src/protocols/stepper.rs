@@ -12,6 +12,7 @@
 //! window). Without a window (the default) every change of the whole run is kept.
 
 use std::cell::Cell;
+use std::sync::{Arc, Mutex};
 
 use crate::sim::{
     EventKind, Labels, Node, NodeId, Protocol, RunStats, Sim, Time, TraceRecord, ViewChange,
@@ -30,6 +31,65 @@ pub struct ViewWindow {
 
 thread_local! {
     static WINDOW: Cell<Option<ViewWindow>> = const { Cell::new(None) };
+    static FORKS: Cell<bool> = const { Cell::new(false) };
+}
+
+/// How many stretches a forking run is cut into: it keeps a fork at the end of each but the
+/// last, so a replay runs at most a quarter of the time limit before the window it records.
+/// (Each fork costs a copy of the run's state, paid by every report, passing or not: eight
+/// stretches cost a passing 20 s Raft run's report more than they saved a failing one's.)
+const FORK_STRETCHES: u64 = 4;
+
+/// Runs with more nodes keep no forks: each fork copies every node and the link table (a
+/// cell per pair of nodes).
+const FORK_MAX_NODES: u32 = 256;
+
+/// Runs `f` with every [`run`] it makes on this thread without records keeping forks of
+/// itself ([`Replay`]), for a report that will replay a window of it. Restores the previous
+/// setting after, even if `f` panics.
+pub fn with_forks<T>(f: impl FnOnce() -> T) -> T {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            FORKS.set(self.0);
+        }
+    }
+    let _restore = Restore(FORKS.replace(true));
+    f()
+}
+
+type ReplayFn = Box<dyn FnOnce(ViewWindow) -> Option<Trace> + Send>;
+
+/// Forks of a run kept at a few moments of it ([`with_forks`], [`Sim::fork`]), to replay a
+/// window of the run from the last fork before it rather than from the start: the same
+/// events (each fork goes on exactly as the run did), at the cost of the stretch between
+/// that fork and the window. Usable once; empty for a protocol whose nodes cannot be copied.
+#[derive(Clone, Default)]
+pub struct Replay(Option<(Time, Arc<Mutex<Option<ReplayFn>>>)>);
+
+impl Replay {
+    /// When the first fork was taken (all events up to then handled): a window that begins
+    /// by then is replayed from the start. `None` without forks.
+    pub fn first_fork(&self) -> Option<Time> {
+        self.0.as_ref().map(|f| f.0)
+    }
+    /// What a replay of `window` records ([`with_window`], as if `stop` were set), from the
+    /// last fork before it; `None` when no fork precedes the window (the forks are then left
+    /// as they are: a run that passed shows its start), or the forks are used.
+    pub fn window(&self, window: ViewWindow) -> Option<Trace> {
+        let (first, forks) = self.0.as_ref()?;
+        if window.from <= *first {
+            return None;
+        }
+        let f = forks.lock().ok()?.take()?;
+        f(window)
+    }
+}
+
+impl std::fmt::Debug for Replay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Replay")
+    }
 }
 
 /// Runs `f` with node views kept only over `window` by every [`run`] it makes on this thread
@@ -52,18 +112,29 @@ pub struct Trace {
     pub records: Vec<TraceRecord>,
     pub labels: Labels,
     pub views: Vec<ViewChange>,
+    /// Without records, under [`with_forks`]: forks of the run to replay a window from.
+    pub replay: Replay,
 }
 
 /// Runs `sim` to its end; with records on, also returns what it recorded, with every change
 /// of a node's view. Read what else the protocol needs (durable state, observations) after.
-pub fn run<P: Protocol>(sim: &mut Sim<P>) -> (RunStats, Trace)
+pub fn run<P: Protocol + 'static>(sim: &mut Sim<P>) -> (RunStats, Trace)
 where
+    Sim<P>: Send,
     P::Node: 'static,
     <P::Node as Node>::Msg: Send + Sync + 'static,
     <P::Node as Node>::Timer: Send + Sync + 'static,
     <P::Node as Node>::Obs: Send + Sync + 'static,
 {
     if !sim.config().record {
+        if FORKS.get() {
+            let replay = run_forking(sim);
+            let trace = Trace {
+                replay,
+                ..Trace::default()
+            };
+            return (sim.stats(), trace);
+        }
         return (sim.run(), Trace::default());
     }
     let n = sim.config().servers + sim.config().clients;
@@ -154,8 +225,48 @@ where
         records: sim.take_records(),
         labels: sim.take_labels(),
         views: changes,
+        replay: Replay::default(),
     };
     (sim.stats(), trace)
+}
+
+/// Runs `sim` (without records) to its end, keeping a fork of it at the end of each of
+/// [`FORK_STRETCHES`] equal stretches of its time limit but the last. The run itself is
+/// exactly `Sim::run`: the same events in the same order.
+fn run_forking<P: Protocol + 'static>(sim: &mut Sim<P>) -> Replay
+where
+    Sim<P>: Send,
+    P::Node: 'static,
+    <P::Node as Node>::Msg: Send + Sync + 'static,
+    <P::Node as Node>::Timer: Send + Sync + 'static,
+    <P::Node as Node>::Obs: Send + Sync + 'static,
+{
+    let every = sim.config().limits.time / FORK_STRETCHES;
+    let mut forks: Vec<(Time, Sim<P>)> = Vec::new();
+    if every > 0 && sim.node_count() <= FORK_MAX_NODES {
+        for k in 1..FORK_STRETCHES {
+            let t = every * k;
+            // Every event up to `t`, one at a time (as `Sim::run` takes them).
+            while sim.next_time().is_some_and(|u| u <= t) && sim.step() {}
+            let fork = sim.protocol().fork().and_then(|p| sim.fork(p));
+            match fork {
+                Some(f) if !sim.is_stopped() => forks.push((t, f)),
+                _ => break,
+            }
+        }
+    }
+    sim.run();
+    let Some(&(first, _)) = forks.first() else {
+        return Replay::default();
+    };
+    let replay: ReplayFn = Box::new(move |w: ViewWindow| {
+        // The last fork whose events all precede the window.
+        let (_, mut sim) = forks.into_iter().rev().find(|(t, _)| *t < w.from)?;
+        sim.set_record(true);
+        let window = Some(ViewWindow { stop: true, ..w });
+        Some(with_window(window, || run(&mut sim)).1)
+    });
+    Replay(Some((first, Arc::new(Mutex::new(Some(replay))))))
 }
 
 /// Records node `i`'s view at `step` if it changed since its last (`slot`, an index into

@@ -13,7 +13,7 @@ use super::focus::{Focus, Names, focus, focus_in};
 use super::sequence::{Options, diagram};
 use super::stepper::{Steps, open_time, recorded, window_around};
 use super::svg::{esc, fault_windows, latency_svg, roles_svg, throughput_svg, with_marker};
-use super::{Summary, verdict_word, write_atomic};
+use super::{Summary, verdict_word};
 use crate::protocols::stepper::ViewWindow;
 use crate::protocols::{CheckOutcome, RunOutcome, RunSpec, Verdict};
 use crate::sim::fmt_time;
@@ -30,7 +30,9 @@ tr.culprit td{background:#fde7c8}tr.unplaced td{background:#f8d7d4}.desc{font-si
 .log .e{border:1px solid #999;padding:1px 3px;font-size:10px;max-width:70px;overflow:hidden}\
 #st-event{font-family:monospace;font-size:12px;margin:4px 0}#stepper table{font-size:12px}";
 
-/// Writes the plots and `report.html` into `dir`.
+/// Writes the plots and `report.html` into `dir`: a fresh folder no one reads until it is
+/// complete ([`super::write_dir_atomic`]), so each file is written in place, without a
+/// temporary file of its own to rename.
 pub fn write_visuals(
     dir: &Path,
     spec: &RunSpec,
@@ -53,7 +55,10 @@ pub fn write_visuals(
         }
         Steps::All => None,
     };
-    let rec = recorded(spec, outcome, want);
+    let mut rec = recorded(spec, outcome, want);
+    // The diagrams and the step-through view show many of the same events: each label is
+    // formatted once.
+    rec.labels = rec.labels.memoized();
     if rec.replayed {
         // The servers that answered the culprits, from the replay's records.
         focus = focus_in(spec, outcome, &rec.records);
@@ -115,7 +120,7 @@ pub fn write_visuals(
     let mut files = Vec::new();
     for (name, svg) in &plots {
         let p = dir.join(name);
-        write_atomic(&p, svg.as_bytes())?;
+        std::fs::write(&p, svg.as_bytes())?;
         files.push(p);
     }
     if extras.png
@@ -123,7 +128,7 @@ pub fn write_visuals(
         && let Some(png) = super::png::latency_png(&outcome.ops, &windows, end)
     {
         let p = dir.join("latency.png");
-        write_atomic(&p, &png)?;
+        std::fs::write(&p, &png)?;
         files.push(p);
     }
     let mut h = String::with_capacity(1 << 20);
@@ -173,7 +178,8 @@ pub fn write_visuals(
             h.push_str("</div>\n");
         }
     }
-    h.push_str(&super::stepper::section(
+    super::stepper::section(
+        &mut h,
         spec,
         outcome,
         &rec,
@@ -181,7 +187,7 @@ pub fn write_visuals(
         &focus,
         &names,
         &windows,
-    ));
+    );
     faults(&mut h, spec, summary, &names);
     let counters = serde_json::to_value(&summary.counters).unwrap_or_default();
     let rows: Vec<Vec<String>> = counters
@@ -195,7 +201,7 @@ pub fn write_visuals(
     table(&mut h, "Counters", &["counter", "count"], &rows);
     h.push_str("</body></html>\n");
     let p = dir.join("report.html");
-    write_atomic(&p, h.as_bytes())?;
+    std::fs::write(&p, h.as_bytes())?;
     files.push(p);
     Ok(files)
 }

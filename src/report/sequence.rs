@@ -56,6 +56,7 @@ fn select<'r>(
     from: Time,
     to: Time,
     opt: &Options<'_>,
+    idx: &OpIndex,
 ) -> (Vec<(&'r TraceRecord, String, u32)>, bool) {
     let lo = records.partition_point(|r| r.time < from);
     let hi = records.partition_point(|r| r.time <= to);
@@ -98,23 +99,26 @@ fn select<'r>(
                 }
             }
             kept.reverse();
-            // Repeats on one link (heartbeats, retries) collapse into the first arrow.
-            let mut last: std::collections::BTreeMap<(u32, u32), (usize, String)> =
-                Default::default();
+            // Repeats on one link (heartbeats, retries) collapse into the first arrow: the
+            // same label but for its digits (terms, indexes).
+            fn shape(l: &str) -> impl Iterator<Item = char> + '_ {
+                l.chars().filter(|c| !c.is_ascii_digit())
+            }
+            let mut last: std::collections::BTreeMap<(u32, u32), usize> = Default::default();
             let mut out: Vec<(usize, u32, Option<String>)> = Vec::with_capacity(kept.len());
             for (i, _, _) in kept {
                 let r = &records[i];
-                if r.kind == EventKind::Deliver && op_label(r, opt).is_none() {
+                if r.kind == EventKind::Deliver && op_label(r, opt, idx).is_none() {
                     // Formatted once: the shape to compare, and the label if it is drawn.
                     let label = opt.labels.get(records, i);
-                    let shape: String = label.chars().filter(|c| !c.is_ascii_digit()).collect();
-                    if let Some((i, s)) = last.get(&(r.peer.0, r.node.0))
-                        && *s == shape
+                    if let Some(&k) = last.get(&(r.peer.0, r.node.0))
+                        && let Some(first) = &out[k].2
+                        && shape(first).eq(shape(&label))
                     {
-                        out[*i].1 += 1;
+                        out[k].1 += 1;
                         continue;
                     }
-                    last.insert((r.peer.0, r.node.0), (out.len(), shape));
+                    last.insert((r.peer.0, r.node.0), out.len());
                     out.push((i, 1, Some(label)));
                     continue;
                 } else if r.kind == EventKind::Deliver {
@@ -144,8 +148,57 @@ fn select<'r>(
     (shown, truncated)
 }
 
+/// Each client's operations, to find the one a message belongs to without a walk over
+/// every operation of the run for each arrow.
+struct OpIndex {
+    /// Per client: its operations' indexes in order, each with the latest completion among
+    /// it and those before it (`u64::MAX`: one never completed).
+    by_client: Vec<Vec<(usize, Time)>>,
+    /// Whether each client's operations were invoked in the order of their indexes (as a
+    /// run's history lists them); else every lookup walks all operations.
+    ordered: bool,
+}
+
+impl OpIndex {
+    fn new(ops: &[OpRecord]) -> Self {
+        let mut by_client: Vec<Vec<(usize, Time)>> = Vec::new();
+        let mut ordered = true;
+        for (i, o) in ops.iter().enumerate() {
+            let c = o.client as usize;
+            if by_client.len() <= c {
+                by_client.resize_with(c + 1, Vec::new);
+            }
+            let list = &mut by_client[c];
+            let (prev_call, prev_done) = list.last().map_or((0, 0), |&(k, d)| (ops[k].call, d));
+            ordered &= prev_call <= o.call;
+            list.push((i, prev_done.max(o.ret.unwrap_or(Time::MAX))));
+        }
+        OpIndex { by_client, ordered }
+    }
+
+    /// The last operation of `client` invoked by `t` and not completed before it: what
+    /// `ops.iter().rposition(..)` over every operation finds.
+    fn at(&self, ops: &[OpRecord], client: u32, t: Time) -> Option<usize> {
+        let hit = |o: &OpRecord| o.call <= t && o.ret.is_none_or(|done| t <= done);
+        if !self.ordered {
+            return ops.iter().rposition(|o| o.client == client && hit(o));
+        }
+        let list = self.by_client.get(client as usize)?;
+        // Invoked by `t`: a prefix of the client's list.
+        let n = list.partition_point(|&(k, _)| ops[k].call <= t);
+        if n == 0 || list[n - 1].1 < t {
+            return None; // every one of them completed before `t`
+        }
+        list[..n]
+            .iter()
+            .rev()
+            .map(|&(k, _)| k)
+            .find(|&k| hit(&ops[k]))
+    }
+}
+
 /// `request #i` / `reply #i ...` for a client's message within operation `i`'s interval.
-fn op_label(r: &TraceRecord, opt: &Options<'_>) -> Option<String> {
+fn op_label(r: &TraceRecord, opt: &Options<'_>, idx: &OpIndex) -> Option<String> {
     let servers = opt.names.servers();
     let (client, t) = if r.node.0 >= servers && r.peer.0 < servers {
         (r.node.0 - servers, r.time)
@@ -154,10 +207,7 @@ fn op_label(r: &TraceRecord, opt: &Options<'_>) -> Option<String> {
     } else {
         return None;
     };
-    let i = opt
-        .ops
-        .iter()
-        .rposition(|o| o.client == client && o.call <= t && o.ret.is_none_or(|done| t <= done))?;
+    let i = idx.at(opt.ops, client, t)?;
     let o = &opt.ops[i];
     Some(if r.node.0 >= servers {
         format!("reply #{i} {}", o.desc)
@@ -188,7 +238,8 @@ pub fn diagram(
         ops: opt.ops,
         labels: opt.labels.clone(),
     };
-    let (shown, truncated) = select(records, nodes, from, to, opt);
+    let idx = OpIndex::new(opt.ops);
+    let (shown, truncated) = select(records, nodes, from, to, opt, &idx);
     let by_order = opt.slice.is_some();
     // Rows: by the order of distinct times in a slice, else proportional to time.
     let mut times: Vec<Time> = shown
@@ -284,7 +335,7 @@ pub fn diagram(
         .collect();
     for (r, label, repeats) in &shown {
         draw(
-            &mut s, r, label, *repeats, opt, &named, &x, &y, from, left, width,
+            &mut s, r, label, *repeats, opt, &idx, &named, &x, &y, from, left, width,
         );
     }
     s.push_str("</svg>\n");
@@ -350,6 +401,7 @@ fn draw(
     label: &str,
     repeats: u32,
     opt: &Options<'_>,
+    idx: &OpIndex,
     named: &[String],
     x: &dyn Fn(u32) -> f64,
     y: &dyn Fn(Time) -> f64,
@@ -360,7 +412,7 @@ fn draw(
     let (n, p) = (r.node.0, r.peer.0);
     match r.kind {
         EventKind::Deliver => {
-            let op = op_label(r, opt);
+            let op = op_label(r, opt, idx);
             let mut shown = op.clone().unwrap_or_else(|| compact(label));
             if repeats > 1 {
                 shown = format!("×{repeats} {shown}");

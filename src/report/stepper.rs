@@ -92,9 +92,19 @@ pub fn recorded<'o>(
             replayed: false,
         };
     }
+    let window = until.map(|w| ViewWindow { stop: true, ..w });
+    // From the last fork the run kept before the window (the same events), else from the
+    // start.
+    if let Some(t) = window.and_then(|w| outcome.replay.window(w)) {
+        return Recorded {
+            records: t.records.into(),
+            labels: t.labels,
+            views: t.views.into(),
+            replayed: true,
+        };
+    }
     let mut again = spec.clone();
     again.record = true;
-    let window = until.map(|w| ViewWindow { stop: true, ..w });
     let o = with_window(window, || crate::protocols::run(&again));
     Recorded {
         records: o.records.into(),
@@ -104,10 +114,12 @@ pub fn recorded<'o>(
     }
 }
 
-/// The `<section>` of the step-through view (empty when the run kept no records): the events
-/// of `steps` (a window around where it opens, or all), with `views` (covering them).
+/// Appends the `<section>` of the step-through view to the page `h` (nothing when the run
+/// kept no records): the events of `steps` (a window around where it opens, or all), with
+/// `views` (covering them). Its data is written straight into the page.
 #[allow(clippy::too_many_arguments)]
 pub fn section(
+    h: &mut String,
     spec: &RunSpec,
     outcome: &RunOutcome,
     rec: &Recorded<'_>,
@@ -115,11 +127,11 @@ pub fn section(
     focus: &Focus,
     names: &Names,
     windows: &[Window],
-) -> String {
+) {
     let recs: &[TraceRecord] = &rec.records;
     let views: &[ViewChange] = &rec.views;
     if recs.is_empty() {
-        return String::new();
+        return;
     }
     let nodes = spec.servers + spec.workload.clients;
     let open = open_time(focus);
@@ -139,7 +151,45 @@ pub fn section(
     let shown = &recs[lo..hi];
     let (t_lo, t_hi) = (shown[0].time, shown[shown.len() - 1].time);
     let start = at - lo;
-    let mut d = String::with_capacity(shown.len() * 28 + 4_096);
+    let opens = if focus.time.is_some() {
+        "It opens at the violation"
+    } else if focus.open_at.is_some() {
+        "It opens where the check's story ends (the last fault)"
+    } else {
+        "The run passed: it opens at the start (the first election and the first faults)"
+    };
+    let span = if steps == Steps::All {
+        format!("all {} events of the run", recs.len())
+    } else {
+        format!(
+            "the {} events from {}s to {}s of the {}s run (<code>--steps all</code> shows every \
+             event)",
+            hi - lo,
+            fmt_time(t_lo),
+            fmt_time(t_hi),
+            fmt_time(outcome.stats.time)
+        )
+    };
+    h.reserve(shown.len() * 28 + SCRIPT.len() + 8_192);
+    let _ = write!(
+        h,
+        "<h2 id=\"step\">Step through the run</h2>\n<p>Every server's role, term, log (index:term, \
+         newest last) and state; every client's pending operation; the messages in flight and the \
+         faults in force, after each event: {span}. {opens}; drag the slider or use the \
+         buttons (keys ← →).</p>\n"
+    );
+    h.push_str(
+        "<div id=\"stepper\"><div class=\"controls\">\
+         <button id=\"st-first\">|&lt;</button><button id=\"st-back10\">&lt;&lt; 10</button>\
+         <button id=\"st-prev\">&lt; prev</button><button id=\"st-next\">next &gt;</button>\
+         <button id=\"st-fwd10\">10 &gt;&gt;</button><button id=\"st-focus\">violation</button>\
+         <input id=\"st-slider\" type=\"range\" min=\"0\" step=\"1\" style=\"width:100%\">\
+         <div id=\"st-event\"></div></div>\
+         <div id=\"st-nodes\" class=\"nodes\"></div><div id=\"st-clients\"></div>\
+         <div id=\"st-flight\"></div><div id=\"st-faults\"></div></div>\n",
+    );
+    h.push_str("<script id=\"st-data\" type=\"application/json\">");
+    let d = &mut *h;
     d.push_str("{\"names\":[");
     // Nodes past the clients (a lock's protected resource) are named by their view's role.
     let all = recs
@@ -202,7 +252,7 @@ pub fn section(
             if j > 0 {
                 d.push(',');
             }
-            push_u64(&mut d, v);
+            push_u64(d, v);
         }
         prev = r.time;
     }
@@ -225,7 +275,7 @@ pub fn section(
         }
         any = true;
         let _ = write!(d, "\"{i}\":");
-        push_json(&mut d, &names.text(&compact(&label)));
+        push_json(d, &names.text(&compact(&label)));
     }
     d.push_str("},\"views\":[");
     // The state at the window's first event: each node's last view by then; then the
@@ -259,7 +309,7 @@ pub fn section(
                     *p = view.log.as_slice();
                     keep
                 });
-                view_json(&mut d, view, names, keep)
+                view_json(d, view, names, keep)
             }
         }
         d.push(']');
@@ -284,7 +334,7 @@ pub fn section(
         any = true;
         let ret = o.ret.map_or("null".to_string(), |t| t.to_string());
         let _ = write!(d, "[{k},{},{},{ret},", o.client, o.call);
-        push_json(&mut d, &o.desc);
+        push_json(d, &o.desc);
         d.push(']');
     }
     d.push_str("],\"faults\":[");
@@ -312,49 +362,9 @@ pub fn section(
         let _ = write!(d, "[{n},{}]", json(why));
     }
     d.push_str("]}");
-    let opens = if focus.time.is_some() {
-        "It opens at the violation"
-    } else if focus.open_at.is_some() {
-        "It opens where the check's story ends (the last fault)"
-    } else {
-        "The run passed: it opens at the start (the first election and the first faults)"
-    };
-    let span = if steps == Steps::All {
-        format!("all {} events of the run", recs.len())
-    } else {
-        format!(
-            "the {} events from {}s to {}s of the {}s run (<code>--steps all</code> shows every \
-             event)",
-            hi - lo,
-            fmt_time(t_lo),
-            fmt_time(t_hi),
-            fmt_time(outcome.stats.time)
-        )
-    };
-    let mut h = String::with_capacity(d.len() + SCRIPT.len() + 2_000);
-    let _ = write!(
-        h,
-        "<h2 id=\"step\">Step through the run</h2>\n<p>Every server's role, term, log (index:term, \
-         newest last) and state; every client's pending operation; the messages in flight and the \
-         faults in force, after each event: {span}. {opens}; drag the slider or use the \
-         buttons (keys ← →).</p>\n"
-    );
-    h.push_str(
-        "<div id=\"stepper\"><div class=\"controls\">\
-         <button id=\"st-first\">|&lt;</button><button id=\"st-back10\">&lt;&lt; 10</button>\
-         <button id=\"st-prev\">&lt; prev</button><button id=\"st-next\">next &gt;</button>\
-         <button id=\"st-fwd10\">10 &gt;&gt;</button><button id=\"st-focus\">violation</button>\
-         <input id=\"st-slider\" type=\"range\" min=\"0\" step=\"1\" style=\"width:100%\">\
-         <div id=\"st-event\"></div></div>\
-         <div id=\"st-nodes\" class=\"nodes\"></div><div id=\"st-clients\"></div>\
-         <div id=\"st-flight\"></div><div id=\"st-faults\"></div></div>\n",
-    );
-    h.push_str("<script id=\"st-data\" type=\"application/json\">");
-    h.push_str(&d);
     h.push_str("</script>\n<script>");
     h.push_str(SCRIPT);
     h.push_str("</script>\n");
-    h
 }
 
 /// Event kinds in the order the page's `kinds` table lists them.

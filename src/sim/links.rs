@@ -7,11 +7,13 @@ use super::network::{LinkConfig, NetworkConfig};
 use super::rng::{ChaCha8Rng, Stream, stream};
 
 /// One link in use.
+#[derive(Clone)]
 pub(crate) struct Link {
     pub cfg: LinkConfig,
     pub rng: ChaCha8Rng,
 }
 
+#[derive(Clone)]
 pub(crate) struct Links {
     n: u32,
     seed: u64,

@@ -73,6 +73,15 @@ pub trait Node: Sized {
     fn view_stamp(&self, _durable: &Self::Durable) -> Option<u64> {
         None
     }
+    /// Optional: a copy of this node that behaves exactly as it would from now on (its
+    /// `Clone`, where it has one), so that a run can be forked ([`Sim::fork`]): a report then
+    /// replays its window from the nearest fork instead of from the start. `None` (the
+    /// default): the node cannot be copied, and a replay starts from the run's start.
+    ///
+    /// [`Sim::fork`]: super::Sim::fork
+    fn fork(&self) -> Option<Self> {
+        None
+    }
 }
 
 /// Builds the nodes of a run.
@@ -92,6 +101,17 @@ pub trait Protocol {
         _durable: &<Self::Node as Node>::Durable,
     ) -> Option<<Self::Node as Node>::Obs> {
         Some(obs)
+    }
+    /// Optional: a copy of this protocol for a fork of its run ([`Sim::fork`]), which builds
+    /// the nodes a fork restarts exactly as this one would. It need judge nothing: a fork
+    /// only replays events for a report. `None` (the default): runs are not forked.
+    ///
+    /// [`Sim::fork`]: super::Sim::fork
+    fn fork(&self) -> Option<Self>
+    where
+        Self: Sized,
+    {
+        None
     }
 }
 

@@ -173,34 +173,65 @@ impl<N: super::node::Node> Label<N> {
         Label::None
     }
     pub(crate) fn text(&self) -> String {
-        match self {
-            Label::None => String::new(),
-            Label::Text(t) => t.clone(),
-            Label::Msg(m) => format!("{m:?}"),
-            Label::Timer(t) => format!("{t:?}"),
-            Label::Obs(o) => format!("{o:?}"),
-        }
+        use std::fmt::Write;
+        // Room for most messages at once: growing the text as `Debug` writes it piece by
+        // piece costs more than the formatting.
+        let value: &dyn std::fmt::Debug = match self {
+            Label::None => return String::new(),
+            Label::Text(t) => return t.clone(),
+            Label::Msg(m) => m,
+            Label::Timer(t) => t,
+            Label::Obs(o) => o,
+        };
+        let mut s = String::with_capacity(160);
+        let _ = write!(s, "{value:?}");
+        s
     }
 }
 
 type LabelFn = dyn Fn(usize) -> Option<String> + Send + Sync;
+
+type Memo = std::sync::Mutex<std::collections::BTreeMap<usize, String>>;
 
 /// The labels of a run's records, formatted on demand ([`Sim::take_labels`]): a record whose
 /// `label` is empty may have one here. Cheap to clone.
 ///
 /// [`Sim::take_labels`]: super::Sim::take_labels
 #[derive(Clone, Default)]
-pub struct Labels(Option<std::sync::Arc<LabelFn>>);
+pub struct Labels {
+    format: Option<std::sync::Arc<LabelFn>>,
+    /// With [`Labels::memoized`]: each label formatted so far, shared by every clone.
+    memo: Option<std::sync::Arc<Memo>>,
+}
 
 impl Labels {
     pub(crate) fn new(f: impl Fn(usize) -> Option<String> + Send + Sync + 'static) -> Self {
-        Labels(Some(std::sync::Arc::new(f)))
+        Labels {
+            format: Some(std::sync::Arc::new(f)),
+            memo: None,
+        }
+    }
+    /// These labels, each formatted once however often it is asked for, by this value or
+    /// any clone of it: for a report, whose pictures show many of the same events. (Every
+    /// label asked for is kept: not for a walk over a whole long run.)
+    pub fn memoized(&self) -> Self {
+        Labels {
+            format: self.format.clone(),
+            memo: Some(Default::default()),
+        }
     }
     /// The label of `records[i]`: its own text, else the one formatted now.
     pub fn get(&self, records: &[TraceRecord], i: usize) -> String {
+        let format = |i| self.format.as_ref().and_then(|f| f(i)).unwrap_or_default();
         match records.get(i) {
             Some(r) if !r.label.is_empty() => r.label.clone(),
-            Some(_) => self.0.as_ref().and_then(|f| f(i)).unwrap_or_default(),
+            Some(_) => match &self.memo {
+                None => format(i),
+                Some(memo) => {
+                    let mut memo = memo.lock().unwrap_or_else(|e| e.into_inner());
+                    memo.entry(i).or_insert_with(|| format(i)).clone()
+                }
+            },
             None => String::new(),
         }
     }

@@ -20,6 +20,7 @@ mod locks;
 mod paxos;
 mod raft;
 mod report;
+mod report_forks;
 mod report_why;
 mod scenario_errors;
 mod shrink;

@@ -293,6 +293,7 @@ pub fn judge(
         records,
         views: Vec::new(),
         labels: Default::default(),
+        replay: Default::default(),
     }
 }
 

@@ -758,6 +758,7 @@ fn run(spec: &RunSpec, kind: Kind) -> RunOutcome {
     let expected_total = spec.workload.keys as i64 * balance as i64;
     RunOutcome {
         labels: trace.labels,
+        replay: trace.replay,
         views: trace.views,
         ..checks::judge(spec, stats, obs, &finals, expected_total, trace.records)
     }

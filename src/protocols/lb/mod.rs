@@ -586,6 +586,7 @@ fn run(spec: &RunSpec, lb: &LbSpec) -> RunOutcome {
     let stats = combined_stats(&runs);
     RunOutcome {
         labels: trace.labels,
+        replay: trace.replay,
         views: trace.views,
         ..results::judge(spec, lb, &plan, runs, stats, trace.records)
     }

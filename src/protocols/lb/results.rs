@@ -291,6 +291,7 @@ pub(crate) fn judge(
         records,
         views: Vec::new(),
         labels: Default::default(),
+        replay: Default::default(),
     }
 }
 

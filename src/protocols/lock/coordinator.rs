@@ -137,6 +137,7 @@ impl ProtocolDef for CoordinatorLockSpec {
         let s = simulate(spec, self);
         let mut o = RunOutcome {
             labels: s.trace.labels,
+            replay: s.trace.replay,
             views: s.trace.views,
             ..judge(spec, s.stats, s.lock, s.trace.records, LockView::Service)
         };

@@ -451,6 +451,7 @@ fn run(spec: &RunSpec, opt: &OptimisticSpec) -> RunOutcome {
         tables: vec![t],
         records: trace.records,
         labels: trace.labels,
+        replay: trace.replay,
         views: trace.views,
     }
 }

@@ -464,6 +464,7 @@ pub fn run_family(spec: &RunSpec, family: Family, view: LockView) -> RunOutcome 
     let (stats, obs, trace) = simulate(spec, family);
     RunOutcome {
         labels: trace.labels,
+        replay: trace.replay,
         views: trace.views,
         ..judge(spec, stats, obs, trace.records, view)
     }

@@ -87,6 +87,9 @@ impl Node for MultiNode {
             MultiNode::Client(c) => c.view(),
         })
     }
+    fn fork(&self) -> Option<Self> {
+        Some(self.clone())
+    }
 
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
         match self {
@@ -173,6 +176,16 @@ impl Protocol for Builder {
             self.judge_unjudged();
         }
         None
+    }
+    fn fork(&self) -> Option<Self> {
+        // A fork only replays a report's window: its fresh judge's verdicts are never read.
+        Some(Builder {
+            spec: self.spec.clone(),
+            workload: self.workload.clone(),
+            servers: self.servers,
+            seed: self.seed,
+            judge: Judge::new(self.servers),
+        })
     }
     fn node(&self, id: NodeId, _durable: &Durable) -> MultiNode {
         if id.0 < self.servers {
@@ -465,6 +478,7 @@ pub fn run(spec: &RunSpec, multi: &MultiPaxosSpec) -> RunOutcome {
         tables: vec![summary, table],
         records: trace.records,
         labels: trace.labels,
+        replay: trace.replay,
         views: trace.views,
     }
 }

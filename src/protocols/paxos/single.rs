@@ -577,6 +577,7 @@ pub fn run(spec: &RunSpec, paxos: &PaxosSpec) -> RunOutcome {
         tables: vec![table],
         records: trace.records,
         labels: trace.labels,
+        replay: trace.replay,
         views: trace.views,
     }
 }

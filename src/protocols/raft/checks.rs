@@ -500,6 +500,7 @@ impl Judge {
             records,
             views: Vec::new(),
             labels: Default::default(),
+            replay: Default::default(),
         }
     }
 }

@@ -225,6 +225,9 @@ impl Node for RaftNode {
             RaftNode::Client(c) => c.view(),
         })
     }
+    fn fork(&self) -> Option<Self> {
+        Some(self.clone())
+    }
     fn on_timer(&mut self, ctx: &mut Context<'_, Self>, t: Timer) {
         match (self, t) {
             (RaftNode::Client(c), Timer::Client(ct)) => {
@@ -278,6 +281,17 @@ impl Protocol for RaftProtocol {
         self.judge.observe(t, n, o, d);
         None
     }
+    fn fork(&self) -> Option<Self> {
+        // A fork only replays a report's window: its judge (the default: no logs kept)
+        // judges nothing anyone reads.
+        Some(RaftProtocol {
+            spec: self.spec.clone(),
+            workload: self.workload.clone(),
+            servers: self.servers,
+            seed: self.seed,
+            judge: checks::Judge::default(),
+        })
+    }
     fn node(&self, id: NodeId, _durable: &Persistent) -> RaftNode {
         if id.0 < self.servers {
             RaftNode::Server(Box::new(Server::new(id.0, &self.spec)))
@@ -317,6 +331,7 @@ fn run(spec: &RunSpec, raft: &RaftSpec) -> RunOutcome {
     RunOutcome {
         labels: trace.labels,
         views: trace.views,
+        replay: trace.replay,
         ..judge.finish(spec, stats, spec.servers, trace.records)
     }
 }

@@ -24,6 +24,7 @@ mod faults;
 /// counted.
 const NO_FAULT: u32 = u32::MAX;
 
+#[derive(Clone)]
 enum Ev<M, T> {
     Start(u32),
     Deliver {
@@ -684,6 +685,69 @@ impl<P: Protocol> Sim<P> {
     /// Whether the topology currently cuts any link.
     pub fn is_partitioned(&self) -> bool {
         self.topology.is_partitioned()
+    }
+    /// A copy of the run as it stands that goes on exactly as this one will (the same events,
+    /// draws and hash: every node, queue, stream and link is copied), with `protocol` in
+    /// place of this run's (a copy that judges nothing: [`Protocol::fork`]). Its records,
+    /// labels and observations start empty. `None` when a node cannot be copied
+    /// ([`Node::fork`]). A report's run keeps a few forks, so that the report replays its
+    /// window from the nearest one rather than from the start.
+    pub fn fork(&self, protocol: P) -> Option<Self> {
+        let mut nodes = Vec::with_capacity(self.nodes.len());
+        for s in &self.nodes {
+            let node = match &s.node {
+                Some(n) => Some(n.fork()?),
+                None => None,
+            };
+            nodes.push(NodeSlot {
+                node,
+                durable: s.durable.clone(),
+                rng: s.rng.clone(),
+                incarnation: s.incarnation,
+                alive: s.alive,
+                paused_until: s.paused_until,
+                backlog: s.backlog.clone(),
+                timers: s.timers.clone(),
+                clock_offset: s.clock_offset,
+                drift_ppm: s.drift_ppm,
+                drift_since: s.drift_since,
+                crashed_by: s.crashed_by,
+                paused_by: s.paused_by,
+                skewed_by: s.skewed_by,
+                slow: s.slow,
+            });
+        }
+        Some(Sim {
+            protocol,
+            cfg: self.cfg.clone(),
+            n: self.n,
+            now: self.now,
+            seq: self.seq,
+            events: self.events,
+            queue: self.queue.clone(),
+            slab: self.slab.clone(),
+            free: self.free.clone(),
+            nodes,
+            links: self.links.clone(),
+            topology: self.topology.clone(),
+            out: Outbox::default(),
+            timer_gen: self.timer_gen,
+            hash: self.hash,
+            counters: self.counters.clone(),
+            effects: self.effects.clone(),
+            records: Vec::new(),
+            typed_labels: Vec::new(),
+            observations: Vec::new(),
+            stopped: self.stopped,
+        })
+    }
+    /// Whether the run is over (a limit reached, or nothing left to do).
+    pub fn is_stopped(&self) -> bool {
+        self.stopped.is_some()
+    }
+    /// The time of the next event, if any is left.
+    pub fn next_time(&self) -> Option<Time> {
+        self.queue.peek().map(|&Reverse(key)| (key >> 64) as Time)
     }
     /// Applies a fault now (for tests and interactive use); scheduled faults need not use this.
     pub fn inject(&mut self, fault: Fault) {
