@@ -44,7 +44,7 @@ pub struct Progress {
 }
 
 impl Progress {
-    /// A follower of a new leader whose log ends at `last`: probed from `next_index`.
+    /// A follower of a new leader: nothing known of its log, probed from `next_index`.
     pub fn new(next_index: u64) -> Self {
         Progress {
             match_index: 0,

@@ -3,7 +3,9 @@
 //! `log`) lives in durable storage and is written before any reply that depends on it.
 //!
 //! Invariants asserted here: a leader never overwrites or deletes its own entries (Leader
-//! Append-Only: only a follower's log is rewritten); `commit_index` never passes the log. By
+//! Append-Only: only a follower's log is rewritten); `commit_index` never passes the log; a
+//! leader's view of each follower keeps `match_index < next_index <= last index + 1`, however
+//! far its pipelining (`progress.rs`) ran ahead or its backing off fell back. By
 //! construction `commit_index` only grows and entries are applied in index order, each once;
 //! the outside-in checks in `checks.rs` judge the rest from what the servers report.
 
@@ -333,7 +335,9 @@ impl<M: StateMachine> Server<M> {
         let last = Self::last_index(ctx);
         // Every follower is probed from the no-op: the new leader knows none of their logs.
         self.progress = vec![Progress::new(last); n];
-        self.progress[self.id as usize].match_index = last;
+        let me = &mut self.progress[self.id as usize];
+        me.match_index = last;
+        me.next_index = last + 1;
         self.uncommitted.clear();
         let log = &ctx.durable_ref().log;
         for (i, e) in log.iter().enumerate().skip(self.commit_index as usize) {
