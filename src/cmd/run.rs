@@ -11,7 +11,7 @@ use crate::report::{Extras, Summary, run_for_report, write_run_report};
 
 #[derive(Args, Debug)]
 #[command(
-    after_help = "Examples:\n  faultline run\n  faultline run scenarios/raft-bug-stale_leader_read.ron --seed 9\n  faultline run my.ron --seed 3 --out /tmp/report\n  faultline run scenarios/raft-partitions.ron --png   (latency.png too)\n\nThe report folder is written whole (a temporary folder beside it, swapped into place); an existing\nfolder is replaced only if faultline wrote it, and never when it holds the scenario.\n\nExit codes: 0 every check passed, 1 a check found a violation, 2 bad input or usage,\n3 a check ran out of its budget (unknown), 4 the run was inconclusive."
+    after_help = "Examples:\n  faultline run\n  faultline run scenarios/raft-bug-stale_leader_read.ron --seed 4\n  faultline run my.ron --seed 3 --out /tmp/report\n  faultline run scenarios/raft-partitions.ron --png   (latency.png too)\n\nThe report folder is written whole (a temporary folder beside it, swapped into place); an existing\nfolder is replaced only if faultline wrote it, and never when it holds the scenario.\n\nExit codes: 0 every check passed, 1 a check found a violation, 2 bad input or usage,\n3 a check ran out of its budget (unknown), 4 the run was inconclusive."
 )]
 pub struct RunArgs {
     /// Scenario file (RON); the embedded default scenario when omitted.

@@ -22,8 +22,8 @@ const HEADER: &str = "// Shrunk by `faultline shrink`";
 #[derive(Args, Debug)]
 #[command(after_help = "\
 Examples:
-  faultline shrink scenarios/raft-bug-forget_vote.ron --seed 7 --out reports/forget_vote-7.ron
-  faultline run reports/forget_vote-7.ron --seed 7
+  faultline shrink scenarios/raft-bug-forget_vote.ron --seed 11 --out reports/forget_vote-11.ron
+  faultline run reports/forget_vote-11.ron --seed 11
 
 Progress goes to stderr. Ctrl-C stops the search and writes the best scenario found so far
 (exit 130); a second Ctrl-C stops at once. The figures printed (faults, operations, events)

@@ -270,7 +270,7 @@ fn jobs_zero_is_refused_by_every_command_that_takes_it() {
             "shrink",
             "scenarios/raft-bug-forget_vote.ron",
             "--seed",
-            "7",
+            "9",
             "--jobs",
             "0",
         ],
@@ -314,7 +314,7 @@ fn suite_finds_a_violation_with_one_thread_and_never_hangs() {
     let o = run_within(60, &["suite", d.to_str().unwrap(), "--jobs", "1"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(
-        text(&o).contains("`election-safety` violated at seed 7"),
+        text(&o).contains("`election-safety` violated at seed 9"),
         "{}",
         text(&o)
     );
@@ -341,15 +341,15 @@ fn sweep_json(scenario: &str, seeds: &str, out: &Path) {
 fn merge_never_drops_a_violation_and_refuses_conflicts() {
     let d = tmp("merge");
     let a = d.join("a.jsonl");
-    sweep_json("scenarios/raft-bug-forget_vote.ron", "0..8", &a);
+    sweep_json("scenarios/raft-bug-forget_vote.ron", "0..10", &a);
     let text_a = std::fs::read_to_string(&a).unwrap();
     assert!(
-        text_a.contains("\"seed\":7,\"verdict\":\"violation\""),
+        text_a.contains("\"seed\":9,\"verdict\":\"violation\""),
         "{text_a}"
     );
-    // Another file claims seed 7 passed (the case: it merged to "0 failed", exit 0).
+    // Another file claims seed 9 passed (the case: it merged to "0 failed", exit 0).
     let b = d.join("b.jsonl");
-    let line3 = text_a.lines().find(|l| l.contains("\"seed\":7,")).unwrap();
+    let line3 = text_a.lines().find(|l| l.contains("\"seed\":9,")).unwrap();
     let forged = line3
         .replace("\"verdict\":\"violation\"", "\"verdict\":\"pass\"")
         .replace("[\"election-safety\"]", "[]");
@@ -358,7 +358,7 @@ fn merge_never_drops_a_violation_and_refuses_conflicts() {
     let t = text(&o);
     assert_eq!(o.status.code(), Some(2), "{t}");
     assert!(
-        t.contains("seed 7") && t.contains("a.jsonl") && t.contains("b.jsonl"),
+        t.contains("seed 9") && t.contains("a.jsonl") && t.contains("b.jsonl"),
         "{t}"
     );
     // The same seed with another trace hash is a conflict too.
@@ -386,7 +386,7 @@ fn merge_never_drops_a_violation_and_refuses_conflicts() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(
         text(&o).contains(
-            "8 seeds of raft-bug-forget_vote (1 identical duplicates): 7 passed, 1 failed"
+            "10 seeds of raft-bug-forget_vote (1 identical duplicates): 9 passed, 1 failed"
         ),
         "{}",
         text(&o)
@@ -503,7 +503,7 @@ fn a_rerun_leaves_no_stale_file() {
         "run",
         "scenarios/raft-bug-stale_leader_read.ron",
         "--seed",
-        "9",
+        "4",
         "--out",
         out.to_str().unwrap(),
     ]);
@@ -589,7 +589,7 @@ fn shrink_with_no_budget_prints_the_figures_of_the_file_it_wrote() {
             "shrink",
             "scenarios/raft-bug-forget_vote.ron",
             "--seed",
-            "7",
+            "9",
             "--budget",
             "0",
             "--out",
@@ -608,14 +608,14 @@ fn shrink_with_no_budget_prints_the_figures_of_the_file_it_wrote() {
         "run",
         out.to_str().unwrap(),
         "--seed",
-        "7",
+        "9",
         "--no-report",
         "--verbose",
     ]);
     let r = text(&o);
     assert_eq!(o.status.code(), Some(1), "{r}");
     assert!(
-        r.contains(&format!("faults drawn for seed 7 ({after} actions)")),
+        r.contains(&format!("faults drawn for seed 9 ({after} actions)")),
         "printed {faults_line:?} but the file runs:\n{r}"
     );
     assert!(after > 100, "no budget, no shrinking: {faults_line}");
@@ -631,7 +631,7 @@ fn ctrl_c_on_shrink_writes_the_best_scenario_so_far() {
             "shrink",
             "scenarios/raft-bug-commit_previous_term.ron",
             "--seed",
-            "254",
+            "259",
             "--out",
         ])
         .arg(&out)
@@ -668,7 +668,7 @@ fn ctrl_c_on_shrink_writes_the_best_scenario_so_far() {
         written.starts_with("// Shrunk by `faultline shrink` (interrupted"),
         "{written}"
     );
-    let o = run(&["run", out.to_str().unwrap(), "--seed", "254", "--no-report"]);
+    let o = run(&["run", out.to_str().unwrap(), "--seed", "259", "--no-report"]);
     assert_eq!(
         o.status.code(),
         Some(1),

@@ -70,9 +70,9 @@ fn every_bundled_scenario_gets_identical_valid_reports_twice() {
         ("scenarios/raft-basic.ron", 0, 0),
         ("scenarios/raft-partitions.ron", 0, 0),
         ("scenarios/raft-crash-restart.ron", 0, 0),
-        ("scenarios/raft-bug-forget_vote.ron", 7, 1),
-        ("scenarios/raft-bug-stale_leader_read.ron", 9, 1),
-        ("scenarios/raft-bug-commit_previous_term.ron", 254, 1),
+        ("scenarios/raft-bug-forget_vote.ron", 9, 1),
+        ("scenarios/raft-bug-stale_leader_read.ron", 4, 1),
+        ("scenarios/raft-bug-commit_previous_term.ron", 259, 1),
         ("scenarios/raft-bug-no_log_check.ron", 0, 1),
         ("scenarios/relay-demo.ron", 0, 0),
     ];
@@ -184,7 +184,7 @@ pub(crate) fn chromium(args: &[&str], page: &str) -> Option<std::process::Output
 fn report_html_loads_in_a_headless_browser() {
     let out = tmp("browser");
     assert_eq!(
-        report("scenarios/raft-bug-stale_leader_read.ron", 9, &out),
+        report("scenarios/raft-bug-stale_leader_read.ron", 4, &out),
         1
     );
     let page = format!("file://{}", out.join("report.html").display());

@@ -29,7 +29,7 @@ fn culprits(detail: &str) -> Vec<String> {
 fn the_stale_read_is_shown_in_every_place() {
     let out = tmp("why-stale");
     assert_eq!(
-        report("scenarios/raft-bug-stale_leader_read.ron", 9, &out),
+        report("scenarios/raft-bug-stale_leader_read.ron", 4, &out),
         1
     );
     let read = |f: &str| std::fs::read_to_string(out.join(f)).unwrap();
@@ -97,7 +97,7 @@ fn the_election_safety_window_holds_both_elections() {
         "/scenarios/raft-bug-forget_vote.ron"
     )))
     .unwrap();
-    let spec = scenario.to_run_spec(7, true);
+    let spec = scenario.to_run_spec(9, true);
     let outcome = run(&spec);
     let f = focus(&spec, &outcome);
     assert_eq!(f.check, "election-safety");
@@ -130,7 +130,7 @@ fn the_election_safety_window_holds_both_elections() {
     }
     // The diagram the report draws is that window, with both leaders marked.
     let out = tmp("why-election");
-    assert_eq!(report("scenarios/raft-bug-forget_vote.ron", 7, &out), 1);
+    assert_eq!(report("scenarios/raft-bug-forget_vote.ron", 9, &out), 1);
     let causal = std::fs::read_to_string(out.join("causal.svg")).unwrap();
     assert!(causal.contains(&format!("leader of term {term}")));
     assert!(causal.contains(&format!("also leader of term {term}")));
@@ -149,7 +149,7 @@ fn drawn_state(dom: &str) -> String {
 fn moving_the_step_through_slider_changes_the_drawn_state() {
     let out = tmp("why-slider");
     assert_eq!(
-        report("scenarios/raft-bug-stale_leader_read.ron", 9, &out),
+        report("scenarios/raft-bug-stale_leader_read.ron", 4, &out),
         1
     );
     let page = format!("file://{}", out.join("report.html").display());
@@ -200,10 +200,10 @@ const BUGS: &[(&str, u64, bool)] = &[
     ("paxos-bug-acceptor_forgets", 0, true),
     ("paxos-bug-half_quorum", 13, false),
     ("paxos-bug-no_value_adoption", 17, false),
-    ("raft-bug-commit_previous_term", 254, false),
-    ("raft-bug-forget_vote", 7, true),
+    ("raft-bug-commit_previous_term", 259, false),
+    ("raft-bug-forget_vote", 9, true),
     ("raft-bug-no_log_check", 0, false),
-    ("raft-bug-stale_leader_read", 9, true),
+    ("raft-bug-stale_leader_read", 4, true),
 ];
 
 /// The tour's screenshots: each bug scenario's report (its top: title, verdict, checks,
@@ -261,17 +261,17 @@ type Dated = (
 );
 
 const DATED: &[Dated] = &[
-    ("raft-bug-forget_vote", 7, ("", ""), &["election-safety"]),
+    ("raft-bug-forget_vote", 9, ("", ""), &["election-safety"]),
     (
         "raft-bug-commit_previous_term",
-        254,
+        259,
         ("", ""),
         &["leader-completeness"],
     ),
     ("raft-bug-no_log_check", 0, ("", ""), &["log-matching"]),
     (
         "raft-bug-stale_leader_read",
-        9,
+        4,
         ("", ""),
         &["linearizability"],
     ),
@@ -421,7 +421,7 @@ fn views_at(d: &StepData, k: u64) -> Vec<(u64, serde_json::Value)> {
 #[test]
 fn the_step_through_window_is_the_same_stretch_of_the_whole_run() {
     for (scenario, seed, code) in [
-        ("scenarios/raft-bug-stale_leader_read.ron", 9, 1),
+        ("scenarios/raft-bug-stale_leader_read.ron", 4, 1),
         ("scenarios/raft-partitions.ron", 0, 0),
         ("scenarios/multipaxos-bug-no_gap_fill.ron", 440, 1),
     ] {

@@ -14,6 +14,7 @@ pub mod machine;
 pub mod messages;
 mod pending;
 pub mod persistent;
+mod progress;
 pub mod server;
 
 pub use checks::Judge;
@@ -47,6 +48,9 @@ pub struct RaftSpec {
     pub heartbeat: Time,
     /// Most entries in one AppendEntries.
     pub max_batch: u32,
+    /// Most AppendEntries carrying entries that a leader has sent a follower and not yet
+    /// seen acknowledged (etcd raft's MaxInflightMsgs): the pipeline's window.
+    pub max_inflight: u32,
     /// A known-bug variant, or none for the correct protocol.
     pub bug: Option<RaftBug>,
 }
@@ -57,6 +61,7 @@ impl Default for RaftSpec {
             election_timeout: (150 * MILLIS, 300 * MILLIS),
             heartbeat: 50 * MILLIS,
             max_batch: 64,
+            max_inflight: 8,
             bug: None,
         }
     }
@@ -109,6 +114,9 @@ impl ProtocolDef for RaftSpec {
         }
         if self.max_batch == 0 {
             return Err("raft.max_batch must be at least 1".into());
+        }
+        if self.max_inflight == 0 {
+            return Err("raft.max_inflight must be at least 1".into());
         }
         Ok(())
     }

@@ -2,7 +2,6 @@
 //! the log per entry that the checks compare logs by.
 
 use super::messages::Entry;
-use crate::sim::stable_hash;
 use crate::workload::kv::KvOp;
 
 /// What survives a crash.
@@ -30,11 +29,11 @@ impl<Op> Default for Persistent<Op> {
     }
 }
 
-impl<Op: std::hash::Hash> Persistent<Op> {
+impl<Op> Persistent<Op> {
     /// Appends an entry.
     pub fn push(&mut self, e: Entry<Op>) {
         let prev = self.hashes.last().map_or(0, |h| h.1);
-        let cmd = stable_hash(&e.command);
+        let cmd = e.digest;
         crate::frugal::push(&mut self.hashes, (cmd, chain(prev, e.term, cmd)));
         crate::frugal::push(&mut self.log, e);
     }

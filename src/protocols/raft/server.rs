@@ -3,7 +3,9 @@
 //! `log`) lives in durable storage and is written before any reply that depends on it.
 //!
 //! Invariants asserted here: a leader never overwrites or deletes its own entries (Leader
-//! Append-Only: only a follower's log is rewritten); `commit_index` never passes the log. By
+//! Append-Only: only a follower's log is rewritten); `commit_index` never passes the log; a
+//! leader's view of each follower keeps `match_index < next_index <= last index + 1`, however
+//! far its pipelining (`progress.rs`) ran ahead or its backing off fell back. By
 //! construction `commit_index` only grows and entries are applied in index order, each once;
 //! the outside-in checks in `checks.rs` judge the rest from what the servers report.
 
@@ -13,6 +15,7 @@ use super::machine::{KvMachine, StateMachine};
 use super::messages::{Command, Entry, Msg};
 use super::pending::{Uncommitted, Waiting};
 pub use super::persistent::Persistent;
+use super::progress::Progress;
 use super::{Obs, RaftBug, RaftSpec, Timer};
 use crate::sim::{Context, Node, NodeId, stable_hash};
 use crate::workload::kv::{KvReply, KvRequest};
@@ -55,8 +58,9 @@ pub struct Server<M: StateMachine = KvMachine> {
     pub last_applied: u64,
     leader_id: Option<u32>,
     votes: BTreeSet<u32>,
-    next_index: Vec<u64>,
-    match_index: Vec<u64>,
+    /// Leader only: nextIndex and matchIndex of every server, and how entries flow to it
+    /// (probe or pipelined replicate, see [`Progress`]). The leader's own entry tracks its log.
+    progress: Vec<Progress>,
     /// The state machine (with, per client, the last applied request and its result).
     pub sm: M,
     /// Log index -> (client node, client, seq, attempt) of the request waiting for it, its
@@ -84,8 +88,7 @@ impl<M: StateMachine> Server<M> {
             last_applied: 0,
             leader_id: None,
             votes: BTreeSet::new(),
-            next_index: Vec::new(),
-            match_index: Vec::new(),
+            progress: Vec::new(),
             sm: M::default(),
             waiting: Waiting::default(),
             uncommitted: Uncommitted::default(),
@@ -260,6 +263,7 @@ impl<M: StateMachine> Server<M> {
             Timer::Heartbeat => {
                 if self.role == Role::Leader {
                     for peer in ctx.peers() {
+                        self.progress[peer.idx()].heartbeat();
                         self.send_append(ctx, peer.0);
                     }
                     ctx.set_timer(N::raft_timer(Timer::Heartbeat), self.spec.heartbeat);
@@ -327,14 +331,13 @@ impl<M: StateMachine> Server<M> {
         self.leader_id = Some(self.id);
         let term = ctx.durable_ref().current_term;
         // A no-op entry of the new term: committing it commits everything before it.
-        Self::p(ctx).push(Entry {
-            term,
-            command: Command::Noop,
-        });
+        Self::p(ctx).push(Entry::new(term, Command::Noop));
         let last = Self::last_index(ctx);
-        self.next_index = vec![last; n];
-        self.match_index = vec![0; n];
-        self.match_index[self.id as usize] = last;
+        // Every follower is probed from the no-op: the new leader knows none of their logs.
+        self.progress = vec![Progress::new(last); n];
+        let me = &mut self.progress[self.id as usize];
+        me.match_index = last;
+        me.next_index = last + 1;
         self.uncommitted.clear();
         let log = &ctx.durable_ref().log;
         for (i, e) in log.iter().enumerate().skip(self.commit_index as usize) {
@@ -351,13 +354,29 @@ impl<M: StateMachine> Server<M> {
         self.advance_commit(ctx);
     }
 
+    /// Sends `peer` an AppendEntries from its nextIndex: with entries when its [`Progress`]
+    /// allows (then the entries not yet sent, at most `max_batch`), else empty, a heartbeat
+    /// that checks the follower's log up to the entry before nextIndex and carries the commit
+    /// index.
     fn send_append<N: RaftHost<M>>(&mut self, ctx: Ctx<'_, '_, N>, peer: u32) {
-        let next = self.next_index[peer as usize].max(1);
-        let prev_log_index = next - 1;
-        let prev_log_term = Self::term_at(ctx, prev_log_index);
         let last = Self::last_index(ctx);
-        let end = last.min(prev_log_index + self.spec.max_batch as u64);
+        let pr = &self.progress[peer as usize];
+        assert!(
+            pr.match_index < pr.next_index && pr.next_index <= last + 1,
+            "n{}: n{peer} has matchIndex {} and nextIndex {} with a log of {last}",
+            self.id,
+            pr.match_index,
+            pr.next_index
+        );
+        let prev_log_index = pr.next_index - 1;
+        let end = if pr.may_send(self.spec.max_inflight) {
+            last.min(prev_log_index + self.spec.max_batch as u64)
+        } else {
+            prev_log_index
+        };
+        let prev_log_term = Self::term_at(ctx, prev_log_index);
         let entries = ctx.durable_ref().log[prev_log_index as usize..end as usize].to_vec();
+        self.progress[peer as usize].sent(end, entries.len());
         let term = ctx.durable_ref().current_term;
         Self::send(
             ctx,
@@ -371,6 +390,23 @@ impl<M: StateMachine> Server<M> {
                 leader_commit: self.commit_index,
             },
         );
+    }
+
+    /// Sends `peer` the entries it may be sent now, if any: a probe, or as many pipelined
+    /// AppendEntries as its window allows.
+    fn send_entries<N: RaftHost<M>>(&mut self, ctx: Ctx<'_, '_, N>, peer: u32) {
+        loop {
+            let pr = &self.progress[peer as usize];
+            let last = Self::last_index(ctx);
+            if !pr.may_send(self.spec.max_inflight) || (!pr.is_probe() && pr.next_index > last) {
+                return;
+            }
+            let probe = pr.is_probe();
+            self.send_append(ctx, peer);
+            if probe {
+                return;
+            }
+        }
     }
 
     pub fn on_message<N: RaftHost<M>>(
@@ -441,6 +477,7 @@ impl<M: StateMachine> Server<M> {
                 term,
                 success,
                 match_index,
+                rejected,
                 conflict_index,
             } => {
                 self.observe_term(ctx, term);
@@ -449,21 +486,22 @@ impl<M: StateMachine> Server<M> {
                 }
                 let p = from.0 as usize;
                 if success {
-                    self.match_index[p] = self.match_index[p].max(match_index);
-                    self.next_index[p] = self.match_index[p] + 1;
+                    self.progress[p].accepted(match_index);
                     self.advance_commit(ctx);
-                    if self.next_index[p] <= Self::last_index(ctx) {
-                        self.send_append(ctx, from.0);
-                    }
-                } else {
-                    // Back off, but never below what the follower already acknowledged: a
-                    // delayed or duplicated failure may arrive after a later success.
-                    self.next_index[p] = conflict_index
-                        .max(1)
-                        .min(self.next_index[p].saturating_sub(1).max(1))
-                        .max(self.match_index[p] + 1);
-                    self.send_append(ctx, from.0);
+                    self.send_entries(ctx, from.0);
+                } else if self.progress[p].rejected(rejected, conflict_index) {
+                    // Probed again from lower, never below what the follower acknowledged.
+                    self.send_entries(ctx, from.0);
                 }
+                let pr = &self.progress[p];
+                assert!(
+                    pr.match_index < pr.next_index && pr.next_index <= Self::last_index(ctx) + 1,
+                    "n{}: n{p} has matchIndex {} and nextIndex {} with a log of {}",
+                    self.id,
+                    pr.match_index,
+                    pr.next_index,
+                    Self::last_index(ctx)
+                );
             }
             Msg::Request(r) => self.on_request(ctx, from, r),
             Msg::Reply(_) => {}
@@ -493,6 +531,7 @@ impl<M: StateMachine> Server<M> {
                     term: current,
                     success: false,
                     match_index: 0,
+                    rejected: prev_log_index,
                     conflict_index: 0,
                 },
             );
@@ -531,6 +570,7 @@ impl<M: StateMachine> Server<M> {
                         term: current,
                         success: false,
                         match_index: 0,
+                        rejected: prev_log_index,
                         conflict_index,
                     },
                 );
@@ -575,6 +615,7 @@ impl<M: StateMachine> Server<M> {
                 term: current,
                 success: true,
                 match_index,
+                rejected: 0,
                 conflict_index: 0,
             },
         );
@@ -589,11 +630,10 @@ impl<M: StateMachine> Server<M> {
         // to it can qualify, so the search starts there rather than at the end of the log
         // (which lies ahead of the replicas by every request in flight).
         let majority = Self::majority(ctx);
-        let on_majority = self
-            .match_index
-            .iter()
-            .copied()
-            .filter(|&m| self.match_index.iter().filter(|&&x| x >= m).count() >= majority)
+        let matched = self.progress.iter().map(|p| p.match_index);
+        let on_majority = matched
+            .clone()
+            .filter(|&m| matched.clone().filter(|&x| x >= m).count() >= majority)
             .max()
             .unwrap_or(0);
         let mut n = last.min(on_majority);
@@ -675,24 +715,25 @@ impl<M: StateMachine> Server<M> {
         }
     }
 
-    /// Appends `command` to the leader's log and sends it to the followers that are up to
-    /// date: its index.
+    /// Appends `command` to the leader's log and sends it to the followers whose flow allows
+    /// (pipelined ones with room in their window, probed ones not waiting on a probe): its
+    /// index.
     fn append<N: RaftHost<M>>(&mut self, ctx: Ctx<'_, '_, N>, command: Command<M::Op>) -> u64 {
         let term = ctx.durable_ref().current_term;
         let key = match command {
             Command::Client { client, seq, .. } => Some((client, seq)),
             _ => None,
         };
-        Self::p(ctx).push(Entry { term, command });
+        Self::p(ctx).push(Entry::new(term, command));
         let last = Self::last_index(ctx);
         if let Some((client, seq)) = key {
             self.uncommitted.insert(client, seq, last);
         }
-        self.match_index[self.id as usize] = last;
+        let me = &mut self.progress[self.id as usize];
+        me.match_index = last;
+        me.next_index = last + 1;
         for peer in ctx.peers() {
-            if self.next_index[peer.idx()] == last {
-                self.send_append(ctx, peer.0);
-            }
+            self.send_entries(ctx, peer.0);
         }
         if ctx.servers() == 1 {
             self.advance_commit(ctx);
