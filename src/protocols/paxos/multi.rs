@@ -185,6 +185,7 @@ impl Protocol for Builder {
             servers: self.servers,
             seed: self.seed,
             judge: Judge::new(self.servers),
+            unjudged: Vec::with_capacity(JUDGE_BATCH),
         })
     }
     fn node(&self, id: NodeId, _durable: &Durable) -> MultiNode {
