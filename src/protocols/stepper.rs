@@ -9,7 +9,8 @@
 //! ([`with_window`]): the first event in it takes a view of every node (the window's starting
 //! state), then only the changes until its end; before it no view is built, after it none (or
 //! the run stops there, and records start at the window, for a replay that only wants the
-//! window). Without a window (the default) every change of the whole run is kept.
+//! window). Without a window (the default) every change of the whole run is kept. A report's
+//! run ([`with_forks`]) records its own start that way as it goes, then runs unrecorded.
 
 use std::cell::Cell;
 use std::sync::{Arc, Mutex};
