@@ -9,7 +9,8 @@
 //! ([`with_window`]): the first event in it takes a view of every node (the window's starting
 //! state), then only the changes until its end; before it no view is built, after it none (or
 //! the run stops there, and records start at the window, for a replay that only wants the
-//! window). Without a window (the default) every change of the whole run is kept.
+//! window). Without a window (the default) every change of the whole run is kept. A report's
+//! run ([`with_forks`]) records its own start that way as it goes, then runs unrecorded.
 
 use std::cell::Cell;
 use std::sync::{Arc, Mutex};
@@ -31,7 +32,8 @@ pub struct ViewWindow {
 
 thread_local! {
     static WINDOW: Cell<Option<ViewWindow>> = const { Cell::new(None) };
-    static FORKS: Cell<bool> = const { Cell::new(false) };
+    /// Under [`with_forks`]: how much of its start the run records itself.
+    static FORKS: Cell<Option<Time>> = const { Cell::new(None) };
 }
 
 /// How many stretches a forking run is cut into: it keeps a fork at the end of each but the
@@ -45,16 +47,19 @@ const FORK_STRETCHES: u64 = 4;
 const FORK_MAX_NODES: u32 = 256;
 
 /// Runs `f` with every [`run`] it makes on this thread without records keeping forks of
-/// itself ([`Replay`]), for a report that will replay a window of it. Restores the previous
-/// setting after, even if `f` panics.
-pub fn with_forks<T>(f: impl FnOnce() -> T) -> T {
-    struct Restore(bool);
+/// itself ([`Replay`]), for a report that will replay a window of it, and recording its own
+/// first `start` of simulated time as a replay of the window `0..=start` would (records and
+/// node views; [`Replay::window`] hands them out): a report that shows the run's start (a
+/// run that passed) then replays nothing. Restores the previous setting after, even if `f`
+/// panics.
+pub fn with_forks<T>(start: Time, f: impl FnOnce() -> T) -> T {
+    struct Restore(Option<Time>);
     impl Drop for Restore {
         fn drop(&mut self) {
             FORKS.set(self.0);
         }
     }
-    let _restore = Restore(FORKS.replace(true));
+    let _restore = Restore(FORKS.replace(Some(start)));
     f()
 }
 
@@ -63,21 +68,42 @@ type ReplayFn = Box<dyn FnOnce(ViewWindow) -> Option<Trace> + Send>;
 /// Forks of a run kept at a few moments of it ([`with_forks`], [`Sim::fork`]), to replay a
 /// window of the run from the last fork before it rather than from the start: the same
 /// events (each fork goes on exactly as the run did), at the cost of the stretch between
-/// that fork and the window. Usable once; empty for a protocol whose nodes cannot be copied.
+/// that fork and the window; and what the run recorded of its own start ([`with_forks`]),
+/// for the window that begins there. Usable once; without forks for a protocol whose nodes
+/// cannot be copied.
 #[derive(Clone, Default)]
-pub struct Replay(Option<(Time, Arc<Mutex<Option<ReplayFn>>>)>);
+pub struct Replay {
+    forks: Option<(Time, Arc<Mutex<Option<ReplayFn>>>)>,
+    /// The end of the start the run recorded, and what it recorded there.
+    start: Option<(Time, Arc<Mutex<Option<Trace>>>)>,
+}
 
 impl Replay {
     /// When the first fork was taken (all events up to then handled): a window that begins
     /// by then is replayed from the start. `None` without forks.
     pub fn first_fork(&self) -> Option<Time> {
-        self.0.as_ref().map(|f| f.0)
+        self.forks.as_ref().map(|f| f.0)
     }
-    /// What a replay of `window` records ([`with_window`], as if `stop` were set), from the
-    /// last fork before it; `None` when no fork precedes the window (the forks are then left
-    /// as they are: a run that passed shows its start), or the forks are used.
+    /// The window the run recorded of its start itself, if it did ([`with_forks`]).
+    pub fn recorded_start(&self) -> Option<ViewWindow> {
+        self.start.as_ref().map(|s| ViewWindow {
+            from: 0,
+            to: s.0,
+            stop: true,
+        })
+    }
+    /// What a replay of `window` records ([`with_window`], as if `stop` were set): the run's
+    /// own records of its start when the window is that start
+    /// ([`Replay::recorded_start`]), else a replay from the last fork before it; `None` when
+    /// neither serves (no fork precedes the window), or they are used.
     pub fn window(&self, window: ViewWindow) -> Option<Trace> {
-        let (first, forks) = self.0.as_ref()?;
+        if let Some((to, start)) = &self.start
+            && window.from == 0
+            && window.to == *to
+        {
+            return start.lock().ok()?.take();
+        }
+        let (first, forks) = self.forks.as_ref()?;
         if window.from <= *first {
             return None;
         }
@@ -127,8 +153,8 @@ where
     <P::Node as Node>::Obs: Send + Sync + 'static,
 {
     if !sim.config().record {
-        if FORKS.get() {
-            let replay = run_forking(sim);
+        if let Some(start) = FORKS.get() {
+            let replay = run_forking(sim, start);
             let trace = Trace {
                 replay,
                 ..Trace::default()
@@ -137,8 +163,21 @@ where
         }
         return (sim.run(), Trace::default());
     }
+    let views = record(sim, WINDOW.get());
+    let trace = Trace {
+        records: sim.take_records(),
+        labels: sim.take_labels(),
+        views,
+        replay: Replay::default(),
+    };
+    (sim.stats(), trace)
+}
+
+/// Steps `sim` (recording) with node views kept over `window` (`None`: the whole run), to
+/// its end or, for a window that `stop`s, just after the window's last event; returns
+/// the changes of its nodes' views (its records and labels stay in `sim`, to take).
+fn record<P: Protocol>(sim: &mut Sim<P>, window: Option<ViewWindow>) -> Vec<ViewChange> {
     let n = sim.config().servers + sim.config().clients;
-    let window = WINDOW.get();
     // Per node, its last view (an index into `changes`): `None` until first seen.
     let mut last: Vec<Option<usize>> = vec![None; n as usize];
     let mut stamps: Vec<Option<u64>> = vec![None; n as usize];
@@ -221,19 +260,15 @@ where
             take_view(sim, i, step as u32, slot, known, &mut changes);
         }
     }
-    let trace = Trace {
-        records: sim.take_records(),
-        labels: sim.take_labels(),
-        views: changes,
-        replay: Replay::default(),
-    };
-    (sim.stats(), trace)
+    changes
 }
 
-/// Runs `sim` (without records) to its end, keeping a fork of it at the end of each of
-/// [`FORK_STRETCHES`] equal stretches of its time limit but the last. The run itself is
-/// exactly `Sim::run`: the same events in the same order.
-fn run_forking<P: Protocol + 'static>(sim: &mut Sim<P>) -> Replay
+/// Runs `sim` (without records) to its end, recording its first `start` of simulated time
+/// (as [`record`] does for the window `0..=start`; nothing for 0) and keeping a fork of it
+/// at the end of each of [`FORK_STRETCHES`] equal stretches of its time limit but the last
+/// (those that end after the recorded start). The run itself is exactly `Sim::run`: the
+/// same events in the same order.
+fn run_forking<P: Protocol + 'static>(sim: &mut Sim<P>, start: Time) -> Replay
 where
     Sim<P>: Send,
     P::Node: 'static,
@@ -241,11 +276,32 @@ where
     <P::Node as Node>::Timer: Send + Sync + 'static,
     <P::Node as Node>::Obs: Send + Sync + 'static,
 {
+    let recorded = (start > 0).then(|| {
+        let window = ViewWindow {
+            from: 0,
+            to: start,
+            stop: true,
+        };
+        sim.set_record(true);
+        let views = record(sim, Some(window));
+        sim.set_record(false);
+        let trace = Trace {
+            records: sim.take_records(),
+            labels: sim.take_labels(),
+            views,
+            replay: Replay::default(),
+        };
+        (start, Arc::new(Mutex::new(Some(trace))))
+    });
     let every = sim.config().limits.time / FORK_STRETCHES;
     let mut forks: Vec<(Time, Sim<P>)> = Vec::new();
     if every > 0 && sim.node_count() <= FORK_MAX_NODES {
         for k in 1..FORK_STRETCHES {
             let t = every * k;
+            if sim.now() > t {
+                // Within the recorded start: events after `t` are handled already.
+                continue;
+            }
             // Every event up to `t`, one at a time (as `Sim::run` takes them).
             while sim.next_time().is_some_and(|u| u <= t) && sim.step() {}
             let fork = sim.protocol().fork().and_then(|p| sim.fork(p));
@@ -257,7 +313,10 @@ where
     }
     sim.run();
     let Some(&(first, _)) = forks.first() else {
-        return Replay::default();
+        return Replay {
+            forks: None,
+            start: recorded,
+        };
     };
     let replay: ReplayFn = Box::new(move |w: ViewWindow| {
         // The last fork whose events all precede the window.
@@ -266,7 +325,10 @@ where
         let window = Some(ViewWindow { stop: true, ..w });
         Some(with_window(window, || run(&mut sim)).1)
     });
-    Replay(Some((first, Arc::new(Mutex::new(Some(replay))))))
+    Replay {
+        forks: Some((first, Arc::new(Mutex::new(Some(replay))))),
+        start: recorded,
+    }
 }
 
 /// Records node `i`'s view at `step` if it changed since its last (`slot`, an index into

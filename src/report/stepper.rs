@@ -93,8 +93,8 @@ pub fn recorded<'o>(
         };
     }
     let window = until.map(|w| ViewWindow { stop: true, ..w });
-    // From the last fork the run kept before the window (the same events), else from the
-    // start.
+    // What the run recorded of its start, when the window is that start; else from the last
+    // fork the run kept before the window (the same events); else from the start.
     if let Some(t) = window.and_then(|w| outcome.replay.window(w)) {
         return Recorded {
             records: t.records.into(),

@@ -1,7 +1,8 @@
 //! A report's run keeps forks of itself (`protocols::stepper::with_forks`), and the report
 //! replays its window from the last fork before it: the window must hold exactly what a
 //! replay from the run's start records there (the same events, labels and node views), for a
-//! passing run and for a violation whatever its seed.
+//! passing run and for a violation whatever its seed. A passing run's window, its start, is
+//! recorded by the run itself as it goes: the same again.
 
 use faultline::protocols::stepper::{ViewWindow, with_window};
 use faultline::protocols::{Verdict, run};
@@ -41,6 +42,7 @@ fn a_window_replayed_from_a_fork_is_the_window_replayed_from_the_start() {
         (super::scenario("raft-crash-restart.ron"), 1),
     ];
     let mut replayed_from_a_fork = 0;
+    let mut recorded_by_the_run = 0;
     for (scenario, seed) in cases {
         let spec = scenario.to_run_spec(seed, true);
         let outcome = run_for_report(&spec, Steps::Window);
@@ -51,11 +53,21 @@ fn a_window_replayed_from_a_fork_is_the_window_replayed_from_the_start() {
         );
         let w = window_of(&spec, &outcome);
         let from_start = with_window(Some(w), || run(&spec));
-        // A window that begins by the first fork is replayed from the start (a passing run
-        // shows its start; a diagram may reach back to where the violation's story began).
-        // Any later window must come from a fork.
+        // The window a passing run shows, its start, the run recorded itself as it went.
+        // Another window that begins by the first fork is replayed from the start (a
+        // diagram may reach back to where the violation's story began). Any later window
+        // must come from a fork.
         let first = outcome.replay.first_fork().expect("the run kept forks");
+        let own = outcome.replay.recorded_start() == Some(w);
+        if outcome.verdict() == Verdict::Pass {
+            assert!(
+                own,
+                "{}: a passing run shows its recorded start",
+                scenario.name
+            );
+        }
         let Some(forked) = outcome.replay.window(w) else {
+            assert!(!own, "{}: the recorded start is handed out", scenario.name);
             assert!(
                 w.from <= first,
                 "{} seed {seed}: no fork before {w:?}",
@@ -63,8 +75,12 @@ fn a_window_replayed_from_a_fork_is_the_window_replayed_from_the_start() {
             );
             continue;
         };
-        assert!(w.from > first, "{}", scenario.name);
-        replayed_from_a_fork += 1;
+        if own {
+            recorded_by_the_run += 1;
+        } else {
+            assert!(w.from > first, "{}", scenario.name);
+            replayed_from_a_fork += 1;
+        }
         assert!(
             !forked.records.is_empty(),
             "{}: the window has events",
@@ -90,10 +106,15 @@ fn a_window_replayed_from_a_fork_is_the_window_replayed_from_the_start() {
         );
         assert!(
             outcome.replay.window(w).is_none(),
-            "{}: the forks are used once",
+            "{}: the forks and the recorded start are used once",
             scenario.name
         );
     }
-    // The stale read's window lies well after the first fork.
+    // The stale read's window lies well after the first fork; the two passing runs show
+    // their start.
     assert!(replayed_from_a_fork >= 1, "no window came from a fork");
+    assert_eq!(
+        recorded_by_the_run, 2,
+        "the passing runs recorded their start"
+    );
 }
