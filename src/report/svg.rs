@@ -46,28 +46,32 @@ impl std::fmt::Display for Px {
             return write!(f, "{:.1}", self.0);
         }
         let t = tenths as i64;
-        let mut a = t.unsigned_abs();
-        // Digits from the end: the tenth, the point, the whole part, the sign.
-        let mut buf = [0u8; 24];
-        let mut i = buf.len() - 1;
+        write_tenths(f, t.unsigned_abs().into(), t < 0)
+    }
+}
+
+/// Writes `tenths` tenths as `{:.1}` would (`-` first when `negative`), from the end: the
+/// tenth, the point, the whole part, the sign.
+fn write_tenths(f: &mut std::fmt::Formatter<'_>, tenths: u128, negative: bool) -> std::fmt::Result {
+    let mut buf = [0u8; 48];
+    let mut i = buf.len() - 1;
+    buf[i] = b'0' + (tenths % 10) as u8;
+    i -= 1;
+    buf[i] = b'.';
+    let mut a = tenths / 10;
+    loop {
+        i -= 1;
         buf[i] = b'0' + (a % 10) as u8;
         a /= 10;
-        i -= 1;
-        buf[i] = b'.';
-        loop {
-            i -= 1;
-            buf[i] = b'0' + (a % 10) as u8;
-            a /= 10;
-            if a == 0 {
-                break;
-            }
+        if a == 0 {
+            break;
         }
-        if t < 0 {
-            i -= 1;
-            buf[i] = b'-';
-        }
-        f.write_str(std::str::from_utf8(&buf[i..]).unwrap_or("0.0"))
     }
+    if negative {
+        i -= 1;
+        buf[i] = b'-';
+    }
+    f.write_str(std::str::from_utf8(&buf[i..]).unwrap_or("0.0"))
 }
 
 /// A number written exactly as `{:.1}` writes it (the nearest tenth of its exact binary
@@ -101,25 +105,7 @@ impl std::fmt::Display for Dec1 {
             let (q, r, half) = (tm >> k, tm & ((1u128 << k) - 1), 1u128 << (k - 1));
             q + (r > half || (r == half && q & 1 == 1)) as u128
         };
-        let mut buf = [0u8; 24];
-        let mut i = buf.len() - 1;
-        buf[i] = b'0' + (q % 10) as u8;
-        i -= 1;
-        buf[i] = b'.';
-        let mut a = q / 10;
-        loop {
-            i -= 1;
-            buf[i] = b'0' + (a % 10) as u8;
-            a /= 10;
-            if a == 0 {
-                break;
-            }
-        }
-        if v.is_sign_negative() {
-            i -= 1;
-            buf[i] = b'-';
-        }
-        f.write_str(std::str::from_utf8(&buf[i..]).unwrap_or("0.0"))
+        write_tenths(f, q, v.is_sign_negative())
     }
 }
 
