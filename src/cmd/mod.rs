@@ -26,12 +26,7 @@ pub use seeds::{Seeds, parse_jobs, parse_seeds, parse_shard};
 
 /// The exit code of a verdict (of a run, or the worst of a sweep's runs).
 pub fn exit_code(v: Verdict) -> i32 {
-    match v {
-        Verdict::Pass => 0,
-        Verdict::Violation => 1,
-        Verdict::Unknown => 3,
-        Verdict::Inconclusive => 4,
-    }
+    v.exit_code()
 }
 
 /// A verdict's name as summaries and JSON Lines spell it (`pass`, `violation`, ...).

@@ -316,7 +316,7 @@ fn run_seed(scenario: &Scenario, id: &(String, String, String), seed: u64) -> Se
         failed: o
             .checks
             .iter()
-            .filter(|c| c.verdict != Verdict::Pass)
+            .filter(|c| c.verdict > Verdict::Pass)
             .map(|c| c.name.clone())
             .collect(),
         trace_hash: format!("{:016x}", o.stats.trace_hash),

@@ -13,6 +13,14 @@ use crate::sim::{Fault, StopReason, Time, fmt_duration, fmt_time};
 use crate::workload::{OpRecord, OpStatus};
 
 /// A passing check.
+/// A check that did not apply to this run: SKIPPED, never PASS, with the reason in `detail`.
+pub fn skipped(name: &str, detail: String) -> CheckOutcome {
+    CheckOutcome {
+        verdict: Verdict::Skipped,
+        ..pass(name, detail)
+    }
+}
+
 pub fn pass(name: &str, detail: String) -> CheckOutcome {
     CheckOutcome {
         name: name.into(),
@@ -319,7 +327,7 @@ const MAX_TRIES: u64 = 1_000_000;
 /// operations (the last one completed, or given up after the client's longest attempt), so
 /// the end of the workload is never taken for a stuck cluster.
 ///
-/// Not judged (a pass that says so): when some fault never heals, or when no client has
+/// Not judged (SKIPPED, saying why): when some fault never heals, or when no client has
 /// more than the bound of work left after the heal (the run, the workload or the clients'
 /// operations end sooner).
 /// Liveness's note when some fault never heals: not judged, and why.
@@ -333,7 +341,7 @@ pub fn unhealed_note(spec: &RunSpec) -> String {
 pub fn liveness(spec: &RunSpec, ops: &[OpRecord], end: Time) -> CheckOutcome {
     let bound = liveness_bound(spec);
     let Some(from) = spec.heal_at else {
-        return pass("liveness", unhealed_note(spec));
+        return skipped("liveness", unhealed_note(spec));
     };
     let w = &spec.workload;
     let longest_op = crate::workload::kv::longest_op(w);
@@ -382,7 +390,7 @@ pub fn liveness(spec: &RunSpec, ops: &[OpRecord], end: Time) -> CheckOutcome {
     }
     let b = fmt_duration(bound);
     match stuck {
-        None if judged == 0 && end < w.stop && latest_end >= end => pass(
+        None if judged == 0 && end < w.stop && latest_end >= end => skipped(
             "liveness",
             format!(
                 "not judged: the run ended at {}s, before the faults healed at {}s plus the bound ({b})",
@@ -390,7 +398,7 @@ pub fn liveness(spec: &RunSpec, ops: &[OpRecord], end: Time) -> CheckOutcome {
                 fmt_time(from)
             ),
         ),
-        None if judged == 0 => pass(
+        None if judged == 0 => skipped(
             "liveness",
             format!(
                 "not judged: the faults heal at {}s and no client has more than the bound ({b}) of work left after that (work ends by {}s)",
@@ -455,6 +463,13 @@ pub fn run_check(spec: &RunSpec, o: &RunOutcome) -> CheckOutcome {
         why.push(format!(
             "the workload completed no operation ({} invoked): the checks had nothing to judge",
             o.ops.len()
+        ));
+    }
+    if !o.checks.is_empty() && o.checks.iter().all(|c| c.verdict == Verdict::Skipped) {
+        let names: Vec<&str> = o.checks.iter().map(|c| c.name.as_str()).collect();
+        why.push(format!(
+            "no check could judge the run ({} skipped)",
+            names.join(", ")
         ));
     }
     if why.is_empty() {

@@ -168,6 +168,10 @@ pub struct RunSpec {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
+    /// Not judged: the check did not apply to this run (liveness when the faults never heal
+    /// or the workload ends before the bound after the heal); its detail says why. Never a
+    /// run's verdict: a run none of whose checks judged it is inconclusive ([`RUN_CHECK`]).
+    Skipped,
     /// Judged, and held.
     #[default]
     Pass,
@@ -187,7 +191,9 @@ pub const EXIT_CODES: &str = "Exit codes:
   2  error         bad usage or input (a located message says what and where)
   3  UNKNOWN       a check ran out of its search budget
   4  INCONCLUSIVE  the run proved nothing: stopped by the event limit before its time
-                   limit, or its workload completed no operation";
+                   limit, its workload completed no operation, or no check could judge it
+A check that does not apply to a run (liveness when the faults never heal) is SKIPPED,
+with the reason; it neither passes nor fails the run.";
 
 impl Verdict {
     /// The process exit code for this verdict (see [`EXIT_CODES`]).
@@ -196,12 +202,13 @@ impl Verdict {
             Verdict::Pass => 0,
             Verdict::Violation => 1,
             Verdict::Unknown => 3,
-            Verdict::Inconclusive => 4,
+            Verdict::Inconclusive | Verdict::Skipped => 4,
         }
     }
     /// Lowercase name (JSON Lines, sweep listings).
     pub fn name(self) -> &'static str {
         match self {
+            Verdict::Skipped => "skipped",
             Verdict::Pass => "pass",
             Verdict::Unknown => "unknown",
             Verdict::Inconclusive => "inconclusive",
@@ -211,6 +218,7 @@ impl Verdict {
     /// Uppercase word (text summaries and reports).
     pub fn word(self) -> &'static str {
         match self {
+            Verdict::Skipped => "SKIPPED",
             Verdict::Pass => "PASS",
             Verdict::Unknown => "UNKNOWN",
             Verdict::Inconclusive => "INCONCLUSIVE",

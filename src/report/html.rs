@@ -9,17 +9,17 @@ use std::fmt::Write;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use super::Summary;
 use super::focus::{Focus, Names, focus, focus_in};
 use super::sequence::{Options, diagram};
 use super::stepper::{Steps, open_time, recorded, window_around};
 use super::svg::{esc, fault_windows, latency_svg, roles_svg, throughput_svg, with_marker};
-use super::{Summary, verdict_word};
 use crate::protocols::stepper::ViewWindow;
 use crate::protocols::{CheckOutcome, RunOutcome, RunSpec, Verdict};
 use crate::sim::fmt_time;
 
 const STYLE: &str = "body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}\
-.pass{color:#1d7a35}.violation{color:#b3261e}.unknown{color:#9a6b00}.inconclusive{color:#9a6b00}\
+.pass{color:#1d7a35}.violation{color:#b3261e}.unknown{color:#9a6b00}.inconclusive{color:#9a6b00}.skipped{color:#666}\
 table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}\
 pre{background:#f6f6f6;padding:8px;overflow-x:auto;white-space:pre-wrap}.scroll{overflow:auto;max-height:900px}\
 tr.culprit td{background:#fde7c8}tr.unplaced td{background:#f8d7d4}.desc{font-size:1.05em;line-height:1.4}\
@@ -237,7 +237,7 @@ fn head(h: &mut String, spec: &RunSpec, summary: &Summary, names: &Names) {
         h,
         "<p id=\"verdict\" class=\"{}\"><b>{}</b></p>",
         summary.verdict.name(),
-        esc(verdict_word(summary.verdict))
+        esc(&summary.verdict_line())
     );
     let _ = writeln!(
         h,

@@ -305,7 +305,7 @@ impl Summary {
                 .iter()
                 .map(|c| CheckSummary {
                     name: c.name.clone(),
-                    ok: c.verdict == Verdict::Pass,
+                    ok: c.verdict <= Verdict::Pass,
                     verdict: c.verdict,
                     detail: c.detail.clone(),
                 })
@@ -354,7 +354,7 @@ impl Summary {
         for t in &self.tables {
             s.push_str(&t.text());
         }
-        s.push_str(&format!("verdict    {}\n", verdict_word(self.verdict)));
+        s.push_str(&format!("verdict    {}\n", self.verdict_line()));
         s.push_str(&format!("trace hash {}\n", self.trace_hash));
         s.push_str(&format!("reproduce  {}\n", self.reproduce));
         s
@@ -395,8 +395,26 @@ impl Summary {
     }
 }
 
+impl Summary {
+    /// The verdict's line: [`verdict_word`], and how many checks did not apply.
+    pub fn verdict_line(&self) -> String {
+        let skipped: Vec<&str> = (self.checks.iter())
+            .filter(|c| c.verdict == Verdict::Skipped)
+            .map(|c| c.name.as_str())
+            .collect();
+        match (self.verdict, skipped.is_empty()) {
+            (Verdict::Pass, false) => format!(
+                "PASS: every check that applied passed ({} skipped: not judged)",
+                skipped.join(", ")
+            ),
+            (v, _) => verdict_word(v).to_string(),
+        }
+    }
+}
+
 pub fn verdict_word(v: Verdict) -> &'static str {
     match v {
+        Verdict::Skipped => "SKIPPED: no check applied",
         Verdict::Pass => "PASS: every check passed",
         Verdict::Violation => "VIOLATION: a check failed",
         Verdict::Unknown => "UNKNOWN: a check ran out of budget",

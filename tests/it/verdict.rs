@@ -207,8 +207,8 @@ fn a_cluster_that_never_elects_a_leader_is_inconclusive() {
     assert_eq!(j["ops"]["ok"], 0);
 }
 
-/// Faults that never heal: liveness is not judged ("faults never healed"), never a violation,
-/// and the run passes on the operations it did complete.
+/// Faults that never heal: liveness is SKIPPED ("not judged: faults never healed"), never a
+/// violation and never a pass, and the run passes on the checks that judged it.
 #[test]
 fn faults_that_never_heal_are_not_blamed_on_the_protocol() {
     let cases = [
@@ -241,10 +241,50 @@ fn faults_that_never_heal_are_not_blamed_on_the_protocol() {
         let t = text(&o);
         assert_eq!(o.status.code(), Some(0), "{case}: {t}");
         let live = check(&j, "liveness");
-        assert_eq!(live["verdict"], "pass", "{case}: {t}");
+        assert_eq!(live["verdict"], "skipped", "{case}: {t}");
+        assert!(
+            t.contains("SKIPPED   liveness") && t.contains("(liveness skipped: not judged)"),
+            "{case}: {t}"
+        );
         let d = live["detail"].as_str().unwrap_or("");
         assert!(
             d.contains("not judged: faults never healed") && d.contains(why),
+            "{case}: {d}"
+        );
+    }
+}
+
+/// A run whose only checks were all skipped proved nothing: INCONCLUSIVE (exit 4), not PASS,
+/// for Raft's shared liveness check and Paxos's own.
+#[test]
+fn a_run_no_check_could_judge_is_inconclusive() {
+    let crash = r#"(schedule: [(at: "1s", fault: Crash(0))])"#;
+    let raft_only_liveness = raft(
+        "only-liveness",
+        3,
+        r#"(default: (latency: Uniform(min: "1ms", max: "5ms")))"#,
+        r#"(clients: 2, stop: "9s")"#,
+        crash,
+        "10s",
+    )
+    .replace("limits:", r#"checks: ["liveness"], limits:"#);
+    let paxos_only_liveness = format!(
+        r#"Scenario(name: "paxos-only-liveness", protocol: Paxos(), cluster: (servers: 3),
+    faults: {crash}, checks: ["liveness"], limits: (time: "5s"))"#
+    );
+    for (case, ron) in [
+        ("raft-only-liveness", raft_only_liveness),
+        ("paxos-only-liveness", paxos_only_liveness),
+    ] {
+        let (o, j) = run_ron(case, &ron, 0);
+        let t = text(&o);
+        assert_eq!(o.status.code(), Some(4), "{case}: {t}");
+        assert_eq!(check(&j, "liveness")["verdict"], "skipped", "{case}: {t}");
+        let run = check(&j, "run");
+        assert_eq!(run["verdict"], "inconclusive", "{case}: {t}");
+        let d = run["detail"].as_str().unwrap_or("");
+        assert!(
+            d.contains("no check could judge the run (liveness skipped)"),
             "{case}: {d}"
         );
     }

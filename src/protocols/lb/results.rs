@@ -4,7 +4,7 @@
 
 use super::ring::{self, spread};
 use super::{LbSpec, Obs, Plan, Strategy, StrategyRun, plots};
-use crate::protocols::common::{fail, pass, roles_with_crashes};
+use crate::protocols::common::{fail, pass, roles_with_crashes, skipped};
 use crate::protocols::{CheckOutcome, RoleChange, RunOutcome, RunSpec, Table, Verdict};
 use crate::sim::{
     Fault, NodeId, RunStats, SECS, ScheduledFault, Time, Topology, TraceRecord, fmt_duration,
@@ -359,16 +359,13 @@ fn accounting(spec: &RunSpec, runs: &[StrategyRun], figs: &[Figures]) -> CheckOu
         );
     }
     if first.issued == 0 {
-        return CheckOutcome {
-            verdict: Verdict::Unknown,
-            ..pass(
-                name,
-                format!(
-                    "no request arrived before workload.stop ({}s): nothing to judge",
-                    fmt_time(spec.workload.stop)
-                ),
-            )
-        };
+        return skipped(
+            name,
+            format!(
+                "not judged: no request arrived before workload.stop ({}s)",
+                fmt_time(spec.workload.stop)
+            ),
+        );
     }
     pass(
         name,
@@ -408,9 +405,9 @@ fn health_detection(plan: &Plan, figs: &[Figures], down: &[Vec<(Time, Time)>]) -
         }
     }
     match bound {
-        _ if windows == 0 => pass(
+        _ if windows == 0 => skipped(
             name,
-            "no backend was down (crashed, paused or cut off from the balancer): nothing to detect"
+            "not judged: no backend was down (crashed, paused or cut off from the balancer): nothing to detect"
                 .into(),
         ),
         Some(bound) => {

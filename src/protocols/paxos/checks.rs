@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::protocols::common::{fail, pass, unhealed_note};
+use crate::protocols::common::{fail, pass, skipped, unhealed_note};
 use crate::protocols::{CheckOutcome, RunSpec};
 use crate::sim::{Fault, SECS, Time, fmt_time};
 
@@ -367,7 +367,7 @@ pub fn every_server_learns(spec: &RunSpec, learns: &[Learn], end: Time) -> Check
     // Single-decree Paxos has no clients: the bound is the scenario's, or a fixed 5 s.
     const LIVENESS_BOUND: Time = 5 * SECS;
     let Some(heal_at) = spec.heal_at else {
-        return pass("liveness", unhealed_note(spec));
+        return skipped("liveness", unhealed_note(spec));
     };
     let bound = spec.workload.liveness_bound.unwrap_or(LIVENESS_BOUND);
     let deadline = heal_at.saturating_add(bound);
@@ -409,7 +409,7 @@ pub fn every_server_learns(spec: &RunSpec, learns: &[Learn], end: Time) -> Check
     }
     let names: Vec<String> = missing.iter().map(|n| format!("n{n}")).collect();
     if end < deadline {
-        return pass(
+        return skipped(
             "liveness",
             format!(
                 "not judged: {} had learned nothing when the run stopped at {}s, before the faults healed ({}s) plus {}s",
