@@ -298,16 +298,8 @@ pub fn liveness_bound(spec: &RunSpec) -> Time {
     if let Some(b) = w.liveness_bound {
         return b;
     }
-    let (loss, latency) = spec.network.worst();
-    let fail = 1.0 - (1.0 - loss) * (1.0 - loss);
-    let tries = if fail <= 0.0 {
-        0.0
-    } else if fail >= 1.0 {
-        MAX_TRIES as f64
-    } else {
-        (det_ln(1e-9) / det_ln(fail)).ceil()
-    };
-    let tries = (tries.min(MAX_TRIES as f64) as u64).max(w.attempts as u64);
+    let (_, latency) = spec.network.worst();
+    let tries = tries_under_loss(spec, 2).max(w.attempts as u64);
     let ops = tries.div_ceil(w.attempts.max(1) as u64);
     spec.protocol
         .def()
@@ -319,6 +311,23 @@ pub fn liveness_bound(spec: &RunSpec) -> Time {
 
 /// Tries the default liveness bound counts at most (a link that loses everything).
 const MAX_TRIES: u64 = 1_000_000;
+
+/// How many tries a correct protocol may need on this network before one gets through,
+/// when a try takes `hops` messages that must all arrive: enough that all of them failing on
+/// the worst link's loss has a probability below 10^-9 (0 on a lossless network, at most
+/// [`MAX_TRIES`] on one that loses everything).
+pub fn tries_under_loss(spec: &RunSpec, hops: i32) -> u64 {
+    let (loss, _) = spec.network.worst();
+    let fail = 1.0 - (1.0 - loss).powi(hops);
+    let tries = if fail <= 0.0 {
+        0.0
+    } else if fail >= 1.0 {
+        MAX_TRIES as f64
+    } else {
+        (det_ln(1e-9) / det_ln(fail)).ceil()
+    };
+    tries.min(MAX_TRIES as f64) as u64
+}
 
 /// Liveness: once every fault is over, every client keeps completing operations while it
 /// still has operations to issue: from the heal on, no such client goes longer than the

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::protocols::common::{fail, pass, skipped, unhealed_note};
+use crate::protocols::common::{fail, pass, skipped, tries_under_loss, unhealed_note};
 use crate::protocols::{CheckOutcome, RunSpec};
 use crate::sim::{Fault, SECS, Time, fmt_time};
 
@@ -237,6 +237,9 @@ impl Safety {
             )
             .since(f.time);
         }
+        if self.learns == 0 {
+            return skipped("agreement", format!("not judged: no node {verb} a value"));
+        }
         pass(
             "agreement",
             format!(
@@ -281,6 +284,12 @@ impl Safety {
                 vec![],
             )
             .dated(l.time, [(l.node, "learned an unproposed value".into())]);
+        }
+        if self.accepts == 0 && self.learns == 0 {
+            return skipped(
+                "validity",
+                "not judged: no acceptor accepted and no node learned a value".into(),
+            );
         }
         pass(
             "validity",
@@ -351,25 +360,39 @@ impl Safety {
             .iter()
             .filter(|p| chosen_at(p.instance).is_some_and(|c| p.ballot > c.0))
             .count();
+        let n_chosen = chosen.iter().flatten().count();
+        if n_chosen == 0 {
+            return skipped(
+                "stability",
+                "not judged: no value was chosen (accepted by a majority at one ballot)".into(),
+            );
+        }
         pass(
             "stability",
             format!(
-                "{} instance(s) chosen; {later} proposal(s) at higher ballots all carried the chosen value",
-                chosen.iter().flatten().count()
+                "{n_chosen} instance(s) chosen; {later} proposal(s) at higher ballots all carried the chosen value"
             ),
         )
     }
 }
 
 /// Single-decree liveness: within the bound after the faults heal, every server that is up
-/// at the end has learned a value since it last (re)started.
-pub fn every_server_learns(spec: &RunSpec, learns: &[Learn], end: Time) -> CheckOutcome {
-    // Single-decree Paxos has no clients: the bound is the scenario's, or a fixed 5 s.
+/// at the end has learned a value since it last (re)started. The bound is the scenario's
+/// `workload.liveness_bound`, or else 5 s, longer on a network so lossy that a ballot may need
+/// more tries than fit in 5 s: a ballot takes 4 hops per acceptor (prepare, promise, accept,
+/// accepted), `round` at most (two phase timeouts and the longest backoff).
+pub fn every_server_learns(
+    spec: &RunSpec,
+    round: Time,
+    learns: &[Learn],
+    end: Time,
+) -> CheckOutcome {
     const LIVENESS_BOUND: Time = 5 * SECS;
     let Some(heal_at) = spec.heal_at else {
         return skipped("liveness", unhealed_note(spec));
     };
-    let bound = spec.workload.liveness_bound.unwrap_or(LIVENESS_BOUND);
+    let lossy = round.saturating_mul(tries_under_loss(spec, 4));
+    let bound = (spec.workload.liveness_bound).unwrap_or(LIVENESS_BOUND.max(lossy));
     let deadline = heal_at.saturating_add(bound);
     let mut since = vec![0; spec.servers as usize];
     let mut up = vec![true; spec.servers as usize];

@@ -18,7 +18,10 @@ use super::messages::{Ballot, Msg, Value};
 use super::{PAXOS_CHECKS, PaxosBug, PaxosSpec, quorum};
 use crate::protocols::common::roles_with_crashes;
 use crate::protocols::{RoleChange, RunOutcome, RunSpec, Table};
-use crate::sim::{Context, Node, NodeId, Protocol, Sim, SimConfig};
+use crate::sim::{Context, Node, NodeId, Protocol, Sim, SimConfig, Time};
+
+/// A proposer's backoff doubles after each failed ballot, this many times at most (to 8x).
+const BACKOFF_DOUBLINGS: u32 = 3;
 
 /// An acceptor's state: what it promised and the highest-ballot proposal it accepted.
 #[derive(Clone, Copy, Debug, Default)]
@@ -241,12 +244,19 @@ impl Server {
         ctx.set_timer(Timer::PhaseTimeout, self.spec.phase_timeout);
     }
 
+    /// The longest one ballot takes, retry included: two phase timeouts and the longest
+    /// backoff (liveness's bound on a lossy network).
+    fn longest_round(spec: &PaxosSpec) -> Time {
+        (spec.phase_timeout.saturating_mul(2))
+            .saturating_add(spec.backoff.1.saturating_mul(1 << BACKOFF_DOUBLINGS))
+    }
+
     /// The ballot failed (rejected or stalled): wait a random, growing time, then retry.
     fn back_off(&mut self, ctx: Ctx) {
         self.phase = Phase::Idle;
         ctx.cancel_timer(Timer::PhaseTimeout);
         self.failures = self.failures.saturating_add(1);
-        let factor = 1u64 << self.failures.min(4).saturating_sub(1);
+        let factor = 1u64 << self.failures.min(BACKOFF_DOUBLINGS + 1).saturating_sub(1);
         let d = ctx
             .random_range(self.spec.backoff.0, self.spec.backoff.1)
             .saturating_mul(factor);
@@ -553,7 +563,10 @@ pub fn run(spec: &RunSpec, paxos: &PaxosSpec) -> RunOutcome {
         out.push(safety.stability(majority, &names));
     }
     if wanted("liveness") {
-        out.push(checks::every_server_learns(spec, &learns, stats.time));
+        let round = Server::longest_round(paxos);
+        out.push(checks::every_server_learns(
+            spec, round, &learns, stats.time,
+        ));
     }
     debug_assert!(out.iter().all(|c| PAXOS_CHECKS.contains(&c.name.as_str())));
     let roles = roles_with_crashes(
