@@ -29,7 +29,6 @@ use super::multi::{Obs, Timer};
 use super::slots::{Inflight, NodeSet, SlotQueue, Slots};
 use super::{MultiPaxosBug, MultiPaxosSpec, quorum};
 use crate::sim::{Context, NodeId};
-use crate::workload::kv::Command;
 use crate::workload::kv::{KvOp, KvReply, KvRequest, Sessions};
 
 /// What survives a crash.
@@ -138,7 +137,7 @@ impl Replica {
                 let text = d
                     .chosen
                     .get(slot)
-                    .map_or("(hole)".to_string(), |c| c.command.short());
+                    .map_or("(hole)".to_string(), |c| c.command().short());
                 (round, text)
             })
     }
@@ -537,7 +536,7 @@ impl Replica {
                 None if self.bug(MultiPaxosBug::NoGapFill) => continue,
                 None => {
                     noops += 1;
-                    LogCommand::new(Command::Noop)
+                    LogCommand::noop()
                 }
             };
             self.propose(ctx, slot, command);
@@ -701,14 +700,14 @@ impl Replica {
             self.applied += 1;
             let slot = self.applied;
             let hash = command.hash;
-            let Command::Client { client, seq, op } = &command.command else {
+            let Some(c) = &command.client else {
                 ctx.observe(Obs::Applied {
                     slot,
                     command: hash,
                 });
                 continue;
             };
-            let (client, seq) = (*client, *seq);
+            let (client, seq, op) = (c.client, c.seq, &c.op);
             // A retried request already applied is not applied again; its result is copied
             // out only for the client waiting on this replica.
             let kv = &mut self.kv;
@@ -749,8 +748,8 @@ impl Replica {
             return self.send(ctx, from, Msg::Reply(KvReply::done(&r, result)));
         }
         // A retry of a request still being chosen waits for that slot.
-        let pending = self.inflight.iter().find_map(|(s, c, _)| match &c.command {
-            Command::Client { client, seq, .. } if (*client, *seq) == (r.client, r.seq) => Some(s),
+        let pending = self.inflight.iter().find_map(|(s, c, _)| match &c.client {
+            Some(c) if (c.client, c.seq) == (r.client, r.seq) => Some(s),
             _ => None,
         });
         let attempt = r.attempt;
@@ -759,11 +758,7 @@ impl Replica {
             None => {
                 let slot = self.next_slot;
                 self.next_slot += 1;
-                let command = LogCommand::new(Command::Client {
-                    client: r.client,
-                    seq: r.seq,
-                    op: std::sync::Arc::new(r.op),
-                });
+                let command = LogCommand::client(r.client, r.seq, r.op);
                 self.propose(ctx, slot, command);
                 slot
             }
