@@ -529,7 +529,11 @@ mod tests {
         // (reports, values proposed with the report index from which they count)
         let cases: &[(&[R], &[(u64, usize)], bool)] = &[
             // Every value proposed before it is reported.
-            (&[A(1, 0, 1, 7), A(1, 1, 1, 7), L(1, 0, 7), L(1, 1, 7)], &[(7, 0)], true),
+            (
+                &[A(1, 0, 1, 7), A(1, 1, 1, 7), L(1, 0, 7), L(1, 1, 7)],
+                &[(7, 0)],
+                true,
+            ),
             // Never proposed: the first acceptance is the counterexample, though every
             // later one of the same group skips the lookup.
             (&[A(1, 0, 1, 7), A(1, 1, 1, 7), A(1, 2, 1, 7)], &[], false),
@@ -547,7 +551,13 @@ mod tests {
             (&[A(1, 0, 1, 7), A(1, 1, 1, 7), L(1, 0, 7)], &[(7, 2)], true),
             // A value seen valid in one slot, an invalid one in another slot.
             (
-                &[A(1, 0, 1, 7), L(1, 0, 7), A(2, 0, 1, 6), L(2, 0, 6), L(2, 1, 6)],
+                &[
+                    A(1, 0, 1, 7),
+                    L(1, 0, 7),
+                    A(2, 0, 1, 6),
+                    L(2, 0, 6),
+                    L(2, 1, 6),
+                ],
                 &[(7, 0)],
                 false,
             ),
