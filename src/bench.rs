@@ -107,6 +107,9 @@ pub struct ScenarioFigure {
     pub events: u64,
     /// CPU seconds of this thread per round, in round order.
     pub secs: Vec<f64>,
+    /// Seeds of a round whose run did not pass its checks (a figure of runs that failed, or
+    /// stopped short, measures something else than the scenario's work).
+    pub not_passed: u64,
 }
 
 impl ScenarioFigure {
@@ -160,28 +163,31 @@ pub fn scenarios_events(
             seeds,
             events: 0,
             secs: Vec::new(),
+            not_passed: 0,
         })
         .collect();
     let mut order: Vec<usize> = (0..scenarios.len()).collect();
     for round in 0..rounds.max(1) {
-        let mut tally = vec![(0u64, 0.0f64); scenarios.len()];
+        let mut tally = vec![(0u64, 0.0f64, 0u64); scenarios.len()];
         for seed in 0..seeds {
             for &i in &order {
                 let spec = scenarios[i].to_run_spec(seed, false);
                 let t = thread_cpu_secs();
                 let o = crate::protocols::run(&spec);
                 tally[i].0 += o.stats.events;
+                tally[i].2 += u64::from(o.verdict() != crate::protocols::Verdict::Pass);
                 // Freeing what the run returned is part of its cost, as in a sweep.
                 drop(std::hint::black_box(o));
                 tally[i].1 += thread_cpu_secs() - t;
             }
         }
-        for (f, (events, secs)) in figs.iter_mut().zip(tally) {
+        for (f, (events, secs, not_passed)) in figs.iter_mut().zip(tally) {
             assert!(
                 round == 0 || f.events == events,
                 "a seed's run is the same in every round"
             );
             f.events = events;
+            f.not_passed = not_passed;
             f.secs.push(secs);
         }
         order.reverse();

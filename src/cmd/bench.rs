@@ -1,8 +1,9 @@
 //! `faultline bench`: the engine against a bare BinaryHeap loop doing the same work, in one
 //! run; then Raft on the default scenario (events per second, sweep seeds per second on 1 and
 //! on every thread), Multi-Paxos on its partition scenario beside Raft on raft-partitions.ron
-//! (events per second, measured interleaved in one run), and what writing a report costs on
-//! top of a run; then a million requests through the load balancer's strategies.
+//! (events per CPU-second of the thread, interleaved seed by seed over several rounds in one
+//! run: the median round and the rounds' range), and what writing a report costs on top of a
+//! run; then a million requests through the load balancer's strategies.
 
 use clap::Args;
 
@@ -162,6 +163,12 @@ fn protocols_table(raft: &crate::scenario::Scenario, seeds: u64) -> Result<(), I
             hi / 1e6,
             x.events as f64 / 1e6,
         );
+        if x.not_passed > 0 {
+            println!(
+                "  warning: {} of its {seeds} runs did not pass their checks",
+                x.not_passed
+            );
+        }
     }
     let ratios: Vec<f64> = f[1]
         .rates()
