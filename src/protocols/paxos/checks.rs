@@ -523,11 +523,15 @@ mod tests {
         (got, want)
     }
 
+    /// Reports, the values proposed (each with the index of the report from which it counts),
+    /// and whether the run is valid.
+    type Case<'a> = (&'a [R], &'a [(u64, usize)], bool);
+
     #[test]
     fn validity_judged_once_per_value_is_validity_judged_per_report() {
         use R::{A, L};
         // (reports, values proposed with the report index from which they count)
-        let cases: &[(&[R], &[(u64, usize)], bool)] = &[
+        let cases: &[Case] = &[
             // Every value proposed before it is reported.
             (
                 &[A(1, 0, 1, 7), A(1, 1, 1, 7), L(1, 0, 7), L(1, 1, 7)],
