@@ -96,55 +96,101 @@ pub fn lb_requests(requests: u64) -> LbFigure {
     }
 }
 
-/// Simulated events per second of one scenario's runs (with their checks) on one thread.
+/// Simulated events per CPU-second of one scenario's runs (with their checks) on one thread,
+/// round by round.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct ScenarioFigure {
     pub name: String,
+    /// Seeds per round (`0..seeds`, the same in every round).
     pub seeds: u64,
+    /// Events of one round (every round runs the same seeds: the same events).
     pub events: u64,
-    pub secs: f64,
+    /// CPU seconds of this thread per round, in round order.
+    pub secs: Vec<f64>,
+    /// Seeds of a round whose run did not pass its checks (a figure of runs that failed, or
+    /// stopped short, measures something else than the scenario's work).
+    pub not_passed: u64,
 }
 
 impl ScenarioFigure {
+    /// Events per CPU-second of each round.
+    pub fn rates(&self) -> Vec<f64> {
+        self.secs
+            .iter()
+            .map(|s| self.events as f64 / s.max(1e-9))
+            .collect()
+    }
+    /// The median round's events per CPU-second.
     pub fn events_per_sec(&self) -> f64 {
-        self.events as f64 / self.secs.max(1e-9)
+        median(&self.rates())
     }
 }
 
-/// Runs seeds `0..seeds` of each scenario on one thread, interleaved (a seed of each in
-/// turn, `reps` rounds, the best round kept per scenario), so that both see the same machine
-/// load: the figures of two protocols are comparable within one call.
+/// The median of `xs` (the mean of the middle two for an even count); 0 for none.
+pub fn median(xs: &[f64]) -> f64 {
+    let mut v = xs.to_vec();
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+/// CPU time of the calling thread, in seconds: unlike wall-clock time it does not count the
+/// time other processes of a shared machine hold the core.
+pub fn thread_cpu_secs() -> f64 {
+    // SAFETY: clock_gettime writes into the zeroed struct we own.
+    let mut t: libc::timespec = unsafe { std::mem::zeroed() };
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
+    t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9
+}
+
+/// Runs seeds `0..seeds` of each scenario on one thread, `rounds` times, interleaved seed by
+/// seed (a seed of each in turn, the order of the scenarios reversed every other round), each
+/// run timed in this thread's CPU time: the scenarios see the same machine load and the same
+/// cache warmth, and a round's ratio of two of them compares like with like. The spread of
+/// the rounds says how far one figure can be trusted.
 pub fn scenarios_events(
     scenarios: &[&crate::scenario::Scenario],
     seeds: u64,
-    reps: u32,
+    rounds: u32,
 ) -> Vec<ScenarioFigure> {
-    let mut best: Vec<ScenarioFigure> = scenarios
+    let mut figs: Vec<ScenarioFigure> = scenarios
         .iter()
         .map(|s| ScenarioFigure {
             name: s.name.clone(),
             seeds,
             events: 0,
-            secs: f64::MAX,
+            secs: Vec::new(),
+            not_passed: 0,
         })
         .collect();
-    for _ in 0..reps.max(1) {
-        let mut round = vec![(0u64, 0.0f64); scenarios.len()];
+    let mut order: Vec<usize> = (0..scenarios.len()).collect();
+    for round in 0..rounds.max(1) {
+        let mut tally = vec![(0u64, 0.0f64, 0u64); scenarios.len()];
         for seed in 0..seeds {
-            for (i, s) in scenarios.iter().enumerate() {
-                let spec = s.to_run_spec(seed, false);
-                let t = Instant::now();
+            for &i in &order {
+                let spec = scenarios[i].to_run_spec(seed, false);
+                let t = thread_cpu_secs();
                 let o = crate::protocols::run(&spec);
-                round[i].1 += t.elapsed().as_secs_f64();
-                round[i].0 += o.stats.events;
-                std::hint::black_box(&o);
+                tally[i].0 += o.stats.events;
+                tally[i].2 += u64::from(o.verdict() != crate::protocols::Verdict::Pass);
+                // Freeing what the run returned is part of its cost, as in a sweep.
+                drop(std::hint::black_box(o));
+                tally[i].1 += thread_cpu_secs() - t;
             }
         }
-        for (b, (events, secs)) in best.iter_mut().zip(round) {
-            if secs < b.secs {
-                (b.events, b.secs) = (events, secs);
-            }
+        for (f, (events, secs, not_passed)) in figs.iter_mut().zip(tally) {
+            assert!(
+                round == 0 || f.events == events,
+                "a seed's run is the same in every round"
+            );
+            f.events = events;
+            f.not_passed = not_passed;
+            f.secs.push(secs);
         }
+        order.reverse();
     }
-    best
+    figs
 }

@@ -1,8 +1,9 @@
 //! `faultline bench`: the engine against a bare BinaryHeap loop doing the same work, in one
 //! run; then Raft on the default scenario (events per second, sweep seeds per second on 1 and
 //! on every thread), Multi-Paxos on its partition scenario beside Raft on raft-partitions.ron
-//! (events per second, measured interleaved in one run), and what writing a report costs on
-//! top of a run; then a million requests through the load balancer's strategies.
+//! (events per CPU-second of the thread, interleaved seed by seed over several rounds in one
+//! run: the median round and the rounds' range), and what writing a report costs on top of a
+//! run; then a million requests through the load balancer's strategies.
 
 use clap::Args;
 
@@ -135,27 +136,54 @@ fn engine_table(events: u64) {
     }
 }
 
+/// Rounds of the protocols' comparison: the median round is reported, with the spread.
+const PROTOCOL_ROUNDS: u32 = 7;
+
 /// Raft on raft-partitions.ron and Multi-Paxos on multipaxos-partitions.ron (the same
-/// cluster, network, clients and faults), interleaved seed by seed on one thread.
+/// cluster, network, clients and faults, every check on for both), interleaved seed by seed
+/// on one thread, in rounds, each run timed in the thread's CPU time: the median round's
+/// events per CPU-second of each, and the median of the rounds' ratios with their range.
 fn protocols_table(raft: &crate::scenario::Scenario, seeds: u64) -> Result<(), InputError> {
     let multi = load_str(
         include_str!("../../scenarios/multipaxos-partitions.ron"),
         "scenarios/multipaxos-partitions.ron",
     )?;
-    let f = crate::bench::scenarios_events(&[raft, &multi], seeds, 2);
+    let f = crate::bench::scenarios_events(&[raft, &multi], seeds, PROTOCOL_ROUNDS);
     println!();
     for x in &f {
+        let rates = x.rates();
+        let (lo, hi) = rates
+            .iter()
+            .fold((f64::MAX, 0.0f64), |(l, h), &r| (l.min(r), h.max(r)));
         println!(
-            "{:<22} {seeds} seeds, runs and checks, 1 thread: {:>6.2} M events/s ({:.1} M events in {:.2} s)",
+            "{:<22} {seeds} seeds x {PROTOCOL_ROUNDS} rounds, runs and checks, 1 thread: {:>5.2} M events per CPU-second (median round; {:.2}-{:.2}), {:.2} M events a round",
             x.name,
             x.events_per_sec() / 1e6,
+            lo / 1e6,
+            hi / 1e6,
             x.events as f64 / 1e6,
-            x.secs
         );
+        if x.not_passed > 0 {
+            println!(
+                "  warning: {} of its {seeds} runs did not pass their checks",
+                x.not_passed
+            );
+        }
     }
+    let ratios: Vec<f64> = f[1]
+        .rates()
+        .iter()
+        .zip(f[0].rates())
+        .map(|(m, r)| m / r)
+        .collect();
+    let (lo, hi) = ratios
+        .iter()
+        .fold((f64::MAX, 0.0f64), |(l, h), &r| (l.min(r), h.max(r)));
+    let shown: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
     println!(
-        "multipaxos / raft events per second: {:.2}",
-        f[1].events_per_sec() / f[0].events_per_sec()
+        "multipaxos / raft events per CPU-second: {:.2} (median of {PROTOCOL_ROUNDS} rounds, range {lo:.2}-{hi:.2}: {})",
+        crate::bench::median(&ratios),
+        shown.join(" ")
     );
     Ok(())
 }
@@ -169,7 +197,7 @@ fn raft_table(seeds: u64) -> Result<(), InputError> {
         step: 1,
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    protocols_table(&scenario, seeds.min(50))?;
+    protocols_table(&scenario, seeds.min(100))?;
 
     // One seed at a time on one thread: simulated events (and the checks) per second.
     let t = Instant::now();

@@ -6,6 +6,7 @@
 //! the servers whatever quorum the protocol variant used.
 
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 
 use crate::protocols::common::{fail, pass, skipped, tries_under_loss, unhealed_note};
 use crate::protocols::{CheckOutcome, RunSpec};
@@ -166,30 +167,36 @@ impl Safety {
     }
 
     /// An acceptor accepted; `proposed` says which values are proposed so far.
+    ///
+    /// Validity looks at the first acceptance of each `(instance, ballot, value)` only: a
+    /// later one of the same value is valid whenever that first one is (the values proposed
+    /// only grow), and when neither is, the first is reported (it came first), so the
+    /// verdict and its counterexample are those of judging every acceptance.
     pub fn accept(&mut self, a: Accept, proposed: impl Fn(u64) -> bool) {
         self.accepts += 1;
-        if !self.known(a.value, proposed) {
-            self.unproposed_accepts.push(a);
-        }
         let g = at(&mut self.groups, a.instance);
         match g {
             None => *g = Some(Group::new(&a)),
-            Some(g) if (g.ballot, g.value) == (a.ballot, a.value) => g.add(&a),
-            Some(_) => self
-                .more
-                .entry((a.instance, a.ballot, a.value))
-                .or_insert_with(|| Group::new(&a))
-                .add(&a),
+            Some(g) if (g.ballot, g.value) == (a.ballot, a.value) => return g.add(&a),
+            Some(_) => match self.more.entry((a.instance, a.ballot, a.value)) {
+                Entry::Vacant(e) => {
+                    e.insert(Group::new(&a));
+                }
+                Entry::Occupied(mut e) => return e.get_mut().add(&a),
+            },
+        }
+        if !self.known(a.value, proposed) {
+            self.unproposed_accepts.push(a);
         }
     }
 
     /// A learner learned; `proposed` says which values are proposed so far.
+    ///
+    /// Validity looks at a learn only when it is its instance's first or differs from it: a
+    /// learn of the first's value is valid whenever the first is (as for `accept`).
     pub fn learn(&mut self, l: Learn, proposed: impl Fn(u64) -> bool) {
         self.learns += 1;
         self.learners.insert(l.node);
-        if !self.known(l.value, proposed) {
-            self.unproposed_learns.push(l);
-        }
         let f = at(&mut self.first, l.instance);
         match f {
             None => {
@@ -199,10 +206,15 @@ impl Safety {
                     value: l.value,
                 })
             }
-            Some(f) if f.value != l.value && self.disagreement.is_none() => {
-                self.disagreement = Some((*f, l));
+            Some(f) if f.value == l.value => return,
+            Some(f) => {
+                if self.disagreement.is_none() {
+                    self.disagreement = Some((*f, l));
+                }
             }
-            Some(_) => {}
+        }
+        if !self.known(l.value, proposed) {
+            self.unproposed_learns.push(l);
         }
     }
 
@@ -459,4 +471,128 @@ pub fn every_server_learns(
             .iter()
             .map(|&n| (n, "learned nothing after the faults healed".into())),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Accept, Learn, Names, Safety};
+    use crate::protocols::Verdict;
+    use crate::protocols::paxos::Ballot;
+
+    /// A report: an acceptance `(slot, acceptor, ballot round, value)` or a learn
+    /// `(slot, node, value)`.
+    #[derive(Clone, Copy)]
+    enum R {
+        A(u64, u32, u64, u64),
+        L(u64, u32, u64),
+    }
+
+    /// Validity judged the way `Safety` does (each report as it comes, a value proposed once
+    /// `proposed_by` reports were made), against every report judged on its own at the end.
+    fn both(reports: &[R], proposed: &[(u64, usize)]) -> (String, String) {
+        let known = |v: u64, by: usize| proposed.iter().any(|&(p, at)| p == v && at <= by);
+        let mut s = Safety::default();
+        for (i, r) in reports.iter().enumerate() {
+            let time = i as u64;
+            match *r {
+                R::A(instance, acceptor, round, value) => s.accept(
+                    Accept {
+                        time,
+                        instance,
+                        acceptor,
+                        ballot: Ballot { round, node: 0 },
+                        value,
+                    },
+                    |v| known(v, i),
+                ),
+                R::L(instance, node, value) => s.learn(
+                    Learn {
+                        time,
+                        node,
+                        instance,
+                        value,
+                    },
+                    |v| known(v, i),
+                ),
+            }
+        }
+        let names = Names {
+            instance: &|i| format!("slot {i}"),
+            value: &|v| format!("v{v}"),
+        };
+        let end = |v: u64| known(v, usize::MAX);
+        let got = s.validity(&names, end);
+        // Every report judged at the end, the first invalid one in report order (acceptances
+        // before learns, as the check reports them).
+        let bad_accept = reports.iter().enumerate().find_map(|(i, r)| match *r {
+            R::A(slot, n, _, v) if !end(v) => Some(format!(
+                "slot {slot}: n{n} accepted v{v}, which nobody proposed, at {}s",
+                crate::sim::fmt_time(i as u64)
+            )),
+            _ => None,
+        });
+        let bad_learn = reports.iter().enumerate().find_map(|(i, r)| match *r {
+            R::L(slot, n, v) if !end(v) => Some(format!(
+                "slot {slot}: n{n} learned v{v}, which nobody proposed, at {}s",
+                crate::sim::fmt_time(i as u64)
+            )),
+            _ => None,
+        });
+        let want = bad_accept.or(bad_learn).unwrap_or_else(|| "pass".into());
+        let got = match got.verdict {
+            Verdict::Pass => "pass".into(),
+            _ => got.detail,
+        };
+        (got, want)
+    }
+
+    /// Reports, the values proposed (each with the index of the report from which it counts),
+    /// and whether the run is valid.
+    type Case<'a> = (&'a [R], &'a [(u64, usize)], bool);
+
+    #[test]
+    fn validity_judged_once_per_value_is_validity_judged_per_report() {
+        use R::{A, L};
+        // (reports, values proposed with the report index from which they count)
+        let cases: &[Case] = &[
+            // Every value proposed before it is reported.
+            (
+                &[A(1, 0, 1, 7), A(1, 1, 1, 7), L(1, 0, 7), L(1, 1, 7)],
+                &[(7, 0)],
+                true,
+            ),
+            // Never proposed: the first acceptance is the counterexample, though every
+            // later one of the same group skips the lookup.
+            (&[A(1, 0, 1, 7), A(1, 1, 1, 7), A(1, 2, 1, 7)], &[], false),
+            // A second ballot's value in the same slot, never proposed.
+            (
+                &[A(1, 0, 1, 7), A(1, 1, 1, 7), A(1, 2, 2, 8), A(1, 0, 2, 8)],
+                &[(7, 0)],
+                false,
+            ),
+            // Learned only (no acceptance): the first learner is named.
+            (&[L(2, 3, 9), L(2, 1, 9), L(2, 0, 9)], &[], false),
+            // Two learners disagree; the second value was never proposed.
+            (&[L(2, 3, 9), L(2, 1, 5), L(2, 0, 5)], &[(9, 0)], false),
+            // Proposed only after it was first reported (judged again at the end): valid.
+            (&[A(1, 0, 1, 7), A(1, 1, 1, 7), L(1, 0, 7)], &[(7, 2)], true),
+            // A value seen valid in one slot, an invalid one in another slot.
+            (
+                &[
+                    A(1, 0, 1, 7),
+                    L(1, 0, 7),
+                    A(2, 0, 1, 6),
+                    L(2, 0, 6),
+                    L(2, 1, 6),
+                ],
+                &[(7, 0)],
+                false,
+            ),
+        ];
+        for (k, (reports, proposed, valid)) in cases.iter().enumerate() {
+            let (got, want) = both(reports, proposed);
+            assert_eq!(got, want, "case {k}");
+            assert_eq!(got == "pass", *valid, "case {k}: {got}");
+        }
+    }
 }

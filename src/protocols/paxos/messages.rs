@@ -5,32 +5,95 @@
 
 use std::fmt;
 use std::hash::{Hash, Hasher};
-use std::sync::Arc;
+use std::mem::Discriminant;
+use std::sync::{Arc, OnceLock};
 
-use crate::sim::stable_hash;
+use crate::sim::{StableHasher, stable_hash};
 use crate::workload::kv::Command;
-use crate::workload::kv::{KvReply, KvRequest};
+use crate::workload::kv::{KvOp, KvReply, KvRequest};
 
 /// A log command with its stable hash, computed once when the leader proposes it. Shared (not
 /// copied) between the messages and the acceptors' and replicas' slot maps of one run; the
 /// trace hashes it by that hash.
 pub type Cmd = Arc<LogCommand>;
 
+/// The log's [`Command`] as Multi-Paxos holds it: a client's operation inline rather than
+/// behind an `Arc` of its own (the `Cmd` around it is already what the logs and messages
+/// share), so that proposing a command allocates once and applying it reads one block. Its
+/// hash is `Command`'s, and it prints as `Command` does.
 pub struct LogCommand {
-    pub command: Command,
     pub hash: u64,
+    /// `None`: a no-op.
+    pub client: Option<ClientCommand>,
+}
+
+/// A client's operation in the log: `Command::Client`'s fields.
+#[derive(PartialEq)]
+pub struct ClientCommand {
+    pub client: u32,
+    pub seq: u64,
+    pub op: KvOp,
 }
 
 impl LogCommand {
-    pub fn new(command: Command) -> Cmd {
-        let hash = stable_hash(&command);
-        Arc::new(LogCommand { command, hash })
+    /// A no-op, to fill a hole.
+    pub fn noop() -> Cmd {
+        Arc::new(LogCommand {
+            hash: stable_hash(&Command::<KvOp>::Noop),
+            client: None,
+        })
     }
+    /// A client's operation.
+    pub fn client(client: u32, seq: u64, op: KvOp) -> Cmd {
+        let hash = client_command_hash(client, seq, &op);
+        Arc::new(LogCommand {
+            hash,
+            client: Some(ClientCommand { client, seq, op }),
+        })
+    }
+    /// As the shared `Command` (for its text: reports and views only; it copies the operation).
+    pub fn command(&self) -> Command {
+        match &self.client {
+            None => Command::Noop,
+            Some(c) => Command::Client {
+                client: c.client,
+                seq: c.seq,
+                op: Arc::new(c.op.clone()),
+            },
+        }
+    }
+}
+
+/// The stable hash of `Command::Client { client, seq, op }` without building the command
+/// (that would copy the operation into a new `Arc`): what `#[derive(Hash)]` feeds the hasher,
+/// the variant then each field in order (an `Arc` hashes as what it holds). A test holds the
+/// two equal.
+pub fn client_command_hash(client: u32, seq: u64, op: &KvOp) -> u64 {
+    let mut h = StableHasher::new();
+    client_variant().hash(&mut h);
+    client.hash(&mut h);
+    seq.hash(&mut h);
+    op.hash(&mut h);
+    h.finish()
+}
+
+/// The variant `Command::Client`, found once per process.
+fn client_variant() -> Discriminant<Command> {
+    static VARIANT: OnceLock<Discriminant<Command>> = OnceLock::new();
+    *VARIANT.get_or_init(|| {
+        std::mem::discriminant(&Command::Client {
+            client: 0,
+            seq: 0,
+            op: Arc::new(KvOp::Get {
+                key: Default::default(),
+            }),
+        })
+    })
 }
 
 impl PartialEq for LogCommand {
     fn eq(&self, o: &Self) -> bool {
-        self.hash == o.hash && self.command == o.command
+        self.hash == o.hash && self.client == o.client
     }
 }
 
@@ -42,7 +105,7 @@ impl Hash for LogCommand {
 
 impl fmt::Debug for LogCommand {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.command.fmt(f)
+        self.command().fmt(f)
     }
 }
 

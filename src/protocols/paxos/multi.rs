@@ -4,18 +4,15 @@
 //! was a client's or a no-op), stability (a chosen command stays chosen), and the shared
 //! linearizability and liveness checks of the client history.
 
-use std::hash::{BuildHasherDefault, Hash, Hasher};
-use std::mem::Discriminant;
+use std::hash::BuildHasherDefault;
 
 use super::checks::{Accept, Learn, Names, Proposal, Safety};
-use super::messages::{Ballot, MultiMsg};
+use super::messages::{Ballot, MultiMsg, client_command_hash};
 use super::replica::{Durable, Replica};
 use super::{MULTI_CHECKS, MultiPaxosSpec, quorum};
 use crate::protocols::common::{self, roles_with_crashes};
 use crate::protocols::{RoleChange, RunOutcome, RunSpec, Table};
-use crate::sim::{
-    Context, Node, NodeId, Protocol, Sim, SimConfig, StableHasher, Time, stable_hash,
-};
+use crate::sim::{Context, Node, NodeId, Protocol, Sim, SimConfig, Time, stable_hash};
 use crate::workload::WorkloadSpec;
 use crate::workload::kv::{
     ClientObs, ClientTimer, HistoryBuilder, KvClient, KvNode, KvRequest, witness_order,
@@ -230,8 +227,6 @@ struct Judge {
     /// Command hash -> the index of the operation that invoked it (for validity and for the
     /// checks' counterexamples). Keys are hashes already; only looked up, never iterated.
     proposed: Invoked,
-    /// The variant `Command::Client`, to hash an invoked command without building it.
-    client: Discriminant<Command>,
     /// The no-op's hash: a leader proposes it in the holes.
     noop: u64,
     safety: Safety,
@@ -248,13 +243,6 @@ impl Judge {
         Judge {
             clients: HistoryBuilder::default(),
             proposed: Invoked::default(),
-            client: std::mem::discriminant(&Command::Client {
-                client: 0,
-                seq: 0,
-                op: std::sync::Arc::new(KvOp::Get {
-                    key: Default::default(),
-                }),
-            }),
             noop: stable_hash(&Command::<KvOp>::Noop),
             safety: Safety::default(),
             applied_by: vec![0; servers as usize],
@@ -270,7 +258,7 @@ impl Judge {
         match o {
             Obs::Client(c) => {
                 if let ClientObs::Invoke { client, seq, op } = &*c {
-                    let h = client_command_hash(self.client, *client, *seq, op);
+                    let h = client_command_hash(*client, *seq, op);
                     self.proposed.insert(h, self.clients.ids().len());
                 }
                 self.clients.push(t, *c);
@@ -337,19 +325,6 @@ impl Judge {
     }
 }
 
-/// The stable hash of `Command::Client { client, seq, op }`, as the leader computes it for
-/// the command it proposes, without building the command (that would copy the operation into
-/// a new `Arc`): what `#[derive(Hash)]` feeds the hasher, the variant then each field in
-/// order (an `Arc` hashes as what it holds). A test holds the two equal.
-fn client_command_hash(variant: Discriminant<Command>, client: u32, seq: u64, op: &KvOp) -> u64 {
-    let mut h = StableHasher::new();
-    variant.hash(&mut h);
-    client.hash(&mut h);
-    seq.hash(&mut h);
-    op.hash(&mut h);
-    h.finish()
-}
-
 /// Runs a Multi-Paxos scenario and judges it.
 pub fn run(spec: &RunSpec, multi: &MultiPaxosSpec) -> RunOutcome {
     let mut cfg = SimConfig::new(spec.seed, spec.servers, spec.workload.clients);
@@ -373,7 +348,6 @@ pub fn run(spec: &RunSpec, multi: &MultiPaxosSpec) -> RunOutcome {
         clients,
         proposed,
         noop,
-        client: _,
         safety,
         applied_by,
         leaders,
@@ -488,12 +462,12 @@ pub fn run(spec: &RunSpec, multi: &MultiPaxosSpec) -> RunOutcome {
 mod tests {
     use std::sync::Arc;
 
-    use super::client_command_hash;
+    use super::super::messages::LogCommand;
     use crate::sim::stable_hash;
     use crate::workload::kv::{Command, KvOp};
 
     #[test]
-    fn an_invoked_command_hashes_as_the_proposed_one() {
+    fn a_log_command_hashes_and_prints_as_the_shared_command() {
         let ops = [
             KvOp::Get { key: "k0".into() },
             KvOp::Put {
@@ -512,11 +486,13 @@ mod tests {
                 seq,
                 op: Arc::new(op.clone()),
             };
-            let variant = std::mem::discriminant(&command);
-            assert_eq!(
-                client_command_hash(variant, client, seq, &op),
-                stable_hash(&command)
-            );
+            let log = LogCommand::client(client, seq, op);
+            assert_eq!(log.hash, stable_hash(&command));
+            assert_eq!(format!("{log:?}"), format!("{command:?}"));
+            assert_eq!(log.command(), command);
         }
+        let noop = LogCommand::noop();
+        assert_eq!(noop.hash, stable_hash(&Command::<KvOp>::Noop));
+        assert_eq!(format!("{noop:?}"), "Noop");
     }
 }

@@ -26,20 +26,18 @@ use std::collections::{BTreeMap, VecDeque};
 use super::lease::{LeaderLease, forbids_promise};
 use super::messages::{Ballot, Cmd, LogCommand, MultiMsg as Msg};
 use super::multi::{Obs, Timer};
-use super::slots::{Inflight, NodeSet, SlotQueue, Slots};
+use super::slots::{Inflight, Log, NodeSet, SlotQueue};
 use super::{MultiPaxosBug, MultiPaxosSpec, quorum};
 use crate::sim::{Context, NodeId};
-use crate::workload::kv::Command;
 use crate::workload::kv::{KvOp, KvReply, KvRequest, Sessions};
 
 /// What survives a crash.
 #[derive(Clone, Debug, Default)]
 pub struct Durable {
     pub promised: Ballot,
-    /// Per slot, the highest-ballot proposal this acceptor accepted.
-    pub accepted: Slots<(Ballot, Cmd)>,
-    /// Slots this replica knows are chosen.
-    pub chosen: Slots<Cmd>,
+    /// Per slot, the highest-ballot proposal this acceptor accepted, and the slots this
+    /// replica knows are chosen.
+    pub log: Log,
     /// With leases: the leader ballot this acceptor granted a lease to, and until when (its
     /// own clock) it promises no other proposer.
     pub lease_grant: Option<(Ballot, u64)>,
@@ -123,7 +121,7 @@ impl Replica {
     /// What the step-through view shows: role, ballot, leader, applied prefix, the end of the
     /// chosen log (each slot with the ballot round that carried it where known) and the store.
     pub fn view(&self, d: &Durable) -> crate::sim::NodeView {
-        let last = d.chosen.last().unwrap_or(0);
+        let last = d.log.last_chosen().unwrap_or(0);
         crate::sim::NodeView::new(self.role.name(), Some(self.seen.round))
             .field("ballot", self.ballot.to_string())
             .field("promised", d.promised.to_string())
@@ -134,11 +132,11 @@ impl Replica {
             .field("applied", self.applied.to_string())
             .field("kv", crate::workload::kv::KvOp::map_view(&self.kv))
             .log_tail(last, |slot| {
-                let round = d.accepted.get(slot).map_or(0, |(b, _)| b.round);
+                let round = d.log.accepted(slot).map_or(0, |(b, _)| b.round);
                 let text = d
-                    .chosen
-                    .get(slot)
-                    .map_or("(hole)".to_string(), |c| c.command.short());
+                    .log
+                    .chosen(slot)
+                    .map_or("(hole)".to_string(), |c| c.command().short());
                 (round, text)
             })
     }
@@ -206,7 +204,7 @@ impl Replica {
             // first command disagree with those that apply the second.
             let d = ctx.durable();
             d.promised = Ballot::ZERO;
-            d.accepted = Slots::default();
+            d.log.forget_accepted();
         }
         self.set_role(ctx, Role::Follower);
         self.apply(ctx); // replay the chosen prefix from durable storage
@@ -390,8 +388,8 @@ impl Replica {
             Msg::CatchUp { from: slot } => {
                 let entries: Vec<(u64, Cmd)> = ctx
                     .durable_ref()
-                    .chosen
-                    .from(slot)
+                    .log
+                    .chosen_from(slot)
                     .take(self.spec.max_batch as usize)
                     .map(|(s, c)| (s, c.clone()))
                     .collect();
@@ -465,8 +463,8 @@ impl Replica {
         }
         let accepted = ctx
             .durable_ref()
-            .accepted
-            .from(slot)
+            .log
+            .accepted_from(slot)
             .map(|(s, (b, c))| (s, *b, c.clone()))
             .collect();
         self.send(ctx, from, Msg::Promise { ballot, accepted });
@@ -515,7 +513,7 @@ impl Replica {
             // some replicas): two replicas apply different commands in one slot.
             recovered.clear();
         }
-        let chosen_top = ctx.durable_ref().chosen.last();
+        let chosen_top = ctx.durable_ref().log.last_chosen();
         let top = [recovered.keys().next_back().copied(), chosen_top]
             .into_iter()
             .flatten()
@@ -524,7 +522,7 @@ impl Replica {
             .max(self.applied);
         let (mut again, mut noops) = (0, 0);
         for slot in self.applied + 1..=top {
-            if ctx.durable_ref().chosen.contains(slot) {
+            if ctx.durable_ref().log.is_chosen(slot) {
                 continue;
             }
             let command = match recovered.remove(&slot) {
@@ -537,7 +535,7 @@ impl Replica {
                 None if self.bug(MultiPaxosBug::NoGapFill) => continue,
                 None => {
                     noops += 1;
-                    LogCommand::new(Command::Noop)
+                    LogCommand::noop()
                 }
             };
             self.propose(ctx, slot, command);
@@ -621,9 +619,9 @@ impl Replica {
         let d = ctx.durable();
         d.promised = ballot;
         let hash = command.hash;
-        let prev = d.accepted.insert(slot, (ballot, command));
+        let prev = d.log.accept(slot, ballot, command);
         debug_assert!(
-            prev.is_none_or(|(b, _)| b <= ballot),
+            prev.is_none_or(|b| b <= ballot),
             "n{}: slot {slot} accepted at {ballot} below an earlier accept",
             self.id
         );
@@ -659,12 +657,9 @@ impl Replica {
     fn learn_prefix(&mut self, ctx: Ctx, ballot: Ballot, chosen: u64, ask: bool) {
         let mut slot = self.applied + 1;
         while slot <= chosen {
-            if !ctx.durable_ref().chosen.contains(slot) {
-                match ctx.durable_ref().accepted.get(slot) {
-                    Some((b, c)) if *b == ballot => {
-                        let c = c.clone();
-                        self.learn(ctx, slot, c);
-                    }
+            if !ctx.durable_ref().log.is_chosen(slot) {
+                match ctx.durable_ref().log.accepted(slot) {
+                    Some((b, _)) if *b == ballot => ctx.durable().log.choose_accepted(slot),
                     _ => {
                         if ask {
                             self.send(ctx, ballot.node, Msg::CatchUp { from: slot });
@@ -680,8 +675,8 @@ impl Replica {
 
     fn learn(&mut self, ctx: Ctx, slot: u64, command: Cmd) {
         let bug = self.spec.bug.is_some();
-        let chosen = &mut ctx.durable().chosen;
-        if let Some(c) = chosen.get(slot) {
+        let log = &mut ctx.durable().log;
+        if let Some(c) = log.chosen(slot) {
             // Only a bug variant can choose two commands for one slot.
             assert!(
                 bug || *c == command,
@@ -690,25 +685,25 @@ impl Replica {
             );
             return;
         }
-        chosen.insert(slot, command);
+        log.choose(slot, command);
     }
 
     /// Applies chosen slots in order; the leader answers the clients waiting on them.
     fn apply(&mut self, ctx: Ctx) {
         // The command is read where the durable log holds it (no reference taken on it): the
         // state machine and the sessions are this replica's, not the log's.
-        while let Some(command) = ctx.durable_ref().chosen.get(self.applied + 1) {
+        while let Some(command) = ctx.durable_ref().log.chosen(self.applied + 1) {
             self.applied += 1;
             let slot = self.applied;
             let hash = command.hash;
-            let Command::Client { client, seq, op } = &command.command else {
+            let Some(c) = &command.client else {
                 ctx.observe(Obs::Applied {
                     slot,
                     command: hash,
                 });
                 continue;
             };
-            let (client, seq) = (*client, *seq);
+            let (client, seq, op) = (c.client, c.seq, &c.op);
             // A retried request already applied is not applied again; its result is copied
             // out only for the client waiting on this replica.
             let kv = &mut self.kv;
@@ -749,8 +744,8 @@ impl Replica {
             return self.send(ctx, from, Msg::Reply(KvReply::done(&r, result)));
         }
         // A retry of a request still being chosen waits for that slot.
-        let pending = self.inflight.iter().find_map(|(s, c, _)| match &c.command {
-            Command::Client { client, seq, .. } if (*client, *seq) == (r.client, r.seq) => Some(s),
+        let pending = self.inflight.iter().find_map(|(s, c, _)| match &c.client {
+            Some(c) if (c.client, c.seq) == (r.client, r.seq) => Some(s),
             _ => None,
         });
         let attempt = r.attempt;
@@ -759,11 +754,7 @@ impl Replica {
             None => {
                 let slot = self.next_slot;
                 self.next_slot += 1;
-                let command = LogCommand::new(Command::Client {
-                    client: r.client,
-                    seq: r.seq,
-                    op: std::sync::Arc::new(r.op),
-                });
+                let command = LogCommand::client(r.client, r.seq, r.op);
                 self.propose(ctx, slot, command);
                 slot
             }

@@ -2,6 +2,9 @@
 //! (who promised, who accepted) that phase 1 and phase 2 count.
 
 use std::collections::{BTreeSet, VecDeque};
+use std::sync::Arc;
+
+use super::messages::{Ballot, Cmd};
 
 /// Per-slot values. Leaders hand slots out in order from 1, so they are dense: a vector
 /// indexed by slot, whose last element is always set.
@@ -39,10 +42,6 @@ impl<T> Slots<T> {
         }
         self.0[i].replace(v)
     }
-    /// The highest slot set.
-    pub fn last(&self) -> Option<u64> {
-        (!self.0.is_empty()).then_some(self.0.len() as u64)
-    }
     /// The slots set from `slot` on, in order.
     pub fn from(&self, slot: u64) -> impl Iterator<Item = (u64, &T)> {
         let start = slot.saturating_sub(1).min(self.0.len() as u64) as usize;
@@ -50,6 +49,122 @@ impl<T> Slots<T> {
             .iter()
             .enumerate()
             .filter_map(move |(k, v)| Some((start as u64 + k as u64 + 1, v.as_ref()?)))
+    }
+}
+
+/// An acceptor's accepted proposals and the slots its replica knows are chosen: what a
+/// replica keeps durable besides its promise. Nearly every chosen slot holds the command this
+/// acceptor accepted there (a follower learns a slot from the leader's chosen prefix when it
+/// accepted it at the leader's ballot; the leader chooses what its own acceptor accepted), so
+/// such a slot is marked chosen instead of holding a second reference to the command: no
+/// reference count touched per replica per slot as the run goes, nor when it is freed. A
+/// chosen command that is not (or is no longer) the one accepted here is kept apart.
+#[derive(Clone, Debug, Default)]
+pub struct Log {
+    accepted: Slots<(Ballot, Cmd)>,
+    /// Bit `slot - 1`: chosen, with the command `accepted` holds there.
+    marked: Vec<u64>,
+    /// The chosen slots that are not marked.
+    apart: Slots<Cmd>,
+    /// The highest chosen slot (0: none).
+    last: u64,
+}
+
+impl Log {
+    /// The proposal accepted in `slot`, if any.
+    #[inline]
+    pub fn accepted(&self, slot: u64) -> Option<&(Ballot, Cmd)> {
+        self.accepted.get(slot)
+    }
+    /// The proposals accepted from `slot` on, in slot order.
+    pub fn accepted_from(&self, slot: u64) -> impl Iterator<Item = (u64, &(Ballot, Cmd))> {
+        self.accepted.from(slot)
+    }
+    /// Accepts `command` at `ballot` in `slot`; the ballot accepted there before, if any.
+    #[inline]
+    pub fn accept(&mut self, slot: u64, ballot: Ballot, command: Cmd) -> Option<Ballot> {
+        let marked = self.is_marked(slot);
+        let (b, prev) = self.accepted.insert(slot, (ballot, command))?;
+        if marked && !Arc::ptr_eq(&prev, &self.accepted.get(slot)?.1) {
+            // The chosen command stays: kept apart from the new proposal.
+            self.unmark(slot);
+            self.apart.insert(slot, prev);
+        }
+        Some(b)
+    }
+    /// Forgets every accepted proposal (the chosen slots stay chosen).
+    pub fn forget_accepted(&mut self) {
+        for slot in 1..=self.last {
+            if self.is_marked(slot)
+                && let Some((_, c)) = self.accepted.get(slot)
+            {
+                let c = c.clone();
+                self.apart.insert(slot, c);
+            }
+        }
+        self.marked.clear();
+        self.accepted = Slots::default();
+    }
+    /// The command chosen in `slot`, if this replica knows it.
+    #[inline]
+    pub fn chosen(&self, slot: u64) -> Option<&Cmd> {
+        if self.is_marked(slot) {
+            return self.accepted.get(slot).map(|(_, c)| c);
+        }
+        self.apart.get(slot)
+    }
+    #[inline]
+    pub fn is_chosen(&self, slot: u64) -> bool {
+        self.is_marked(slot) || self.apart.contains(slot)
+    }
+    /// The highest slot known chosen.
+    pub fn last_chosen(&self) -> Option<u64> {
+        (self.last > 0).then_some(self.last)
+    }
+    /// The chosen slots from `slot` on, in order, with their commands.
+    pub fn chosen_from(&self, slot: u64) -> impl Iterator<Item = (u64, &Cmd)> {
+        (slot.max(1)..=self.last).filter_map(|s| Some((s, self.chosen(s)?)))
+    }
+    /// `slot` (not known chosen yet) is chosen with `command`.
+    pub fn choose(&mut self, slot: u64, command: Cmd) {
+        debug_assert!(!self.is_chosen(slot));
+        match self.accepted.get(slot) {
+            Some((_, c)) if Arc::ptr_eq(c, &command) => self.mark(slot),
+            _ => {
+                self.apart.insert(slot, command);
+            }
+        }
+        self.last = self.last.max(slot);
+    }
+    /// `slot` (not known chosen yet) is chosen with the command accepted there.
+    pub fn choose_accepted(&mut self, slot: u64) {
+        debug_assert!(!self.is_chosen(slot) && self.accepted.contains(slot));
+        self.mark(slot);
+        self.last = self.last.max(slot);
+    }
+
+    #[inline]
+    fn is_marked(&self, slot: u64) -> bool {
+        let Some(i) = slot.checked_sub(1) else {
+            return false;
+        };
+        self.marked
+            .get((i / 64) as usize)
+            .is_some_and(|w| w & 1 << (i % 64) != 0)
+    }
+    fn mark(&mut self, slot: u64) {
+        let i = slot - 1;
+        let w = (i / 64) as usize;
+        if self.marked.len() <= w {
+            self.marked.resize(w + 1, 0);
+        }
+        self.marked[w] |= 1 << (i % 64);
+    }
+    fn unmark(&mut self, slot: u64) {
+        let i = slot - 1;
+        if let Some(w) = self.marked.get_mut((i / 64) as usize) {
+            *w &= !(1 << (i % 64));
+        }
     }
 }
 
@@ -186,7 +301,9 @@ impl NodeSet {
 
 #[cfg(test)]
 mod tests {
-    use super::{Inflight, NodeSet, SlotQueue, Slots};
+    use super::super::messages::{Ballot, LogCommand};
+    use super::{Inflight, Log, NodeSet, SlotQueue, Slots};
+    use crate::workload::kv::KvOp;
 
     #[test]
     fn inflight_keeps_slot_order() {
@@ -241,8 +358,44 @@ mod tests {
         assert_eq!(s.insert(3, 'c'), None);
         assert_eq!(s.insert(2, 'b'), None);
         assert_eq!(s.insert(2, 'B'), Some('b'));
-        assert_eq!(s.last(), Some(3));
         let all: Vec<_> = s.from(2).collect();
         assert_eq!(all, vec![(2, &'B'), (3, &'c')]);
+    }
+
+    #[test]
+    fn a_log_keeps_what_was_chosen_whatever_is_accepted_later() {
+        let cmd = |seq| LogCommand::client(0, seq, KvOp::Get { key: "k".into() });
+        let b = |round| Ballot { round, node: 1 };
+        let (one, two, three) = (cmd(1), cmd(2), cmd(3));
+        let mut log = Log::default();
+        assert_eq!(log.accept(1, b(1), one.clone()), None);
+        assert_eq!(log.accept(2, b(1), two.clone()), None);
+        // Slot 1 chosen with what was accepted there: marked, not a second reference.
+        log.choose_accepted(1);
+        // Slot 2 chosen with another command than the one accepted (a bug variant), slot 4
+        // learned without an accept (catch-up).
+        log.choose(2, three.clone());
+        log.choose(4, one.clone());
+        assert_eq!(log.last_chosen(), Some(4));
+        assert!(log.is_chosen(1) && log.is_chosen(2) && !log.is_chosen(3));
+        assert_eq!(log.chosen_from(0).count(), 3);
+        assert_eq!(log.chosen(1).unwrap().hash, one.hash);
+        assert_eq!(log.chosen(2).unwrap().hash, three.hash);
+        // A later ballot accepts something else in the chosen slot 1: it stays chosen with
+        // the first command; the same command again keeps it as it was.
+        assert_eq!(log.accept(1, b(2), one.clone()), Some(b(1)));
+        assert_eq!(log.accept(1, b(3), two.clone()), Some(b(2)));
+        assert_eq!(log.chosen(1).unwrap().hash, one.hash);
+        assert_eq!(log.accepted(1).unwrap().1.hash, two.hash);
+        // Forgetting the accepted proposals (acceptor_forgets) keeps the chosen ones.
+        log.accept(5, b(3), two.clone());
+        log.choose_accepted(5);
+        log.forget_accepted();
+        assert!(log.accepted(5).is_none() && log.accepted_from(0).count() == 0);
+        let after: Vec<(u64, u64)> = log.chosen_from(1).map(|(s, c)| (s, c.hash)).collect();
+        assert_eq!(
+            after,
+            vec![(1, one.hash), (2, three.hash), (4, one.hash), (5, two.hash)]
+        );
     }
 }
