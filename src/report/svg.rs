@@ -34,6 +34,37 @@ pub fn esc(s: &str) -> std::borrow::Cow<'_, str> {
     out.into()
 }
 
+/// Appends `s` escaped for XML/HTML (what [`esc`] returns), without a temporary.
+pub fn push_esc(out: &mut String, s: &str) {
+    let mut run = 0;
+    for (i, c) in s.bytes().enumerate() {
+        let rep = match c {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            _ => continue,
+        };
+        // Every escaped byte is ASCII: `run..i` ends on a character boundary.
+        out.push_str(&s[run..i]);
+        out.push_str(rep);
+        run = i + 1;
+    }
+    out.push_str(&s[run..]);
+}
+
+/// Appends `v` as [`Px`] writes it, without the formatting machinery.
+pub fn push_px(out: &mut String, v: f64) {
+    let tenths = (v * 10.0).round();
+    if !tenths.is_finite() || tenths.abs() >= 1e15 {
+        let _ = write!(out, "{v:.1}");
+        return;
+    }
+    let t = tenths as i64;
+    let mut buf = [0u8; 48];
+    out.push_str(tenths_str(&mut buf, t.unsigned_abs(), t < 0));
+}
+
 /// A coordinate written with one decimal, as `{:.1}` would (halves rounded away from zero),
 /// without the float formatting machinery: diagrams write thousands of them.
 #[derive(Clone, Copy, Debug)]
@@ -46,14 +77,19 @@ impl std::fmt::Display for Px {
             return write!(f, "{:.1}", self.0);
         }
         let t = tenths as i64;
-        write_tenths(f, t.unsigned_abs().into(), t < 0)
+        write_tenths(f, t.unsigned_abs(), t < 0)
     }
 }
 
-/// Writes `tenths` tenths as `{:.1}` would (`-` first when `negative`), from the end: the
-/// tenth, the point, the whole part, the sign.
-fn write_tenths(f: &mut std::fmt::Formatter<'_>, tenths: u128, negative: bool) -> std::fmt::Result {
+/// Writes `tenths` tenths as `{:.1}` would (`-` first when `negative`).
+fn write_tenths(f: &mut std::fmt::Formatter<'_>, tenths: u64, negative: bool) -> std::fmt::Result {
     let mut buf = [0u8; 48];
+    f.write_str(tenths_str(&mut buf, tenths, negative))
+}
+
+/// `tenths` tenths as `{:.1}` writes them (`-` first when `negative`), written at the end of
+/// `buf` from the end: the tenth, the point, the whole part, the sign.
+fn tenths_str(buf: &mut [u8; 48], tenths: u64, negative: bool) -> &str {
     let mut i = buf.len() - 1;
     buf[i] = b'0' + (tenths % 10) as u8;
     i -= 1;
@@ -71,7 +107,7 @@ fn write_tenths(f: &mut std::fmt::Formatter<'_>, tenths: u128, negative: bool) -
         i -= 1;
         buf[i] = b'-';
     }
-    f.write_str(std::str::from_utf8(&buf[i..]).unwrap_or("0.0"))
+    std::str::from_utf8(&buf[i..]).unwrap_or("0.0")
 }
 
 /// A number written exactly as `{:.1}` writes it (the nearest tenth of its exact binary
@@ -105,7 +141,8 @@ impl std::fmt::Display for Dec1 {
             let (q, r, half) = (tm >> k, tm & ((1u128 << k) - 1), 1u128 << (k - 1));
             q + (r > half || (r == half && q & 1 == 1)) as u128
         };
-        write_tenths(f, q, v.is_sign_negative())
+        // |v| < 1e15: its tenths fit a u64.
+        write_tenths(f, q as u64, v.is_sign_negative())
     }
 }
 
@@ -281,9 +318,9 @@ fn shade(s: &mut String, windows: &[Window], end: Time, top: f64, bottom: f64) {
 }
 
 /// A red line across a timeline plot at `t` (the violation), labelled.
-pub fn with_marker(svg: &str, t: Option<Time>, end: Time) -> String {
+pub fn with_marker(svg: String, t: Option<Time>, end: Time) -> String {
     let Some(t) = t.filter(|&t| t <= end) else {
-        return svg.to_string();
+        return svg;
     };
     let x = x_of(t, end);
     let mark = format!(
@@ -293,7 +330,7 @@ pub fn with_marker(svg: &str, t: Option<Time>, end: Time) -> String {
     );
     match svg.rfind("</svg>") {
         Some(i) => format!("{}{mark}{}", &svg[..i], &svg[i + 6..]),
-        None => svg.to_string(),
+        None => svg,
     }
 }
 
@@ -305,6 +342,7 @@ pub const LATENCY_POINTS_MAX: usize = 20_000;
 pub fn latency_svg(ops: &[OpRecord], windows: &[Window], end: Time, title: &str) -> String {
     let max_lat = max_latency(ops.iter());
     let (mut s, top, bottom, h) = latency_frame(title, windows, end, max_lat);
+    s.reserve(ops.len().min(2 * LATENCY_POINTS_MAX) * 128);
     // A large history is thinned to every k-th operation (deterministically), so that the
     // plot stays a few megabytes; the failed and unknown ones are all kept up to the limit too.
     let stride = ops.len().div_ceil(LATENCY_POINTS_MAX).max(1);
@@ -324,30 +362,29 @@ pub fn latency_svg(ops: &[OpRecord], windows: &[Window], end: Time, title: &str)
             }
             odd += 1;
         }
-        let x = Px(x_of(o.call, end));
+        // Written piece by piece (a `write!` per operation costs more than the rest).
+        s.push_str("<circle cx=\"");
+        push_px(&mut s, x_of(o.call, end));
+        s.push_str("\" cy=\"");
         match (o.status, o.ret) {
             (OpStatus::Unknown, _) | (_, None) => {
-                let _ = write!(
-                    s,
-                    r##"<circle cx="{x}" cy="{}" r="3" fill="none" stroke="#d4a017"><title>{}</title></circle>"##,
-                    Px(top + 3.0),
-                    esc(&o.desc)
-                );
+                push_px(&mut s, top + 3.0);
+                s.push_str(r##"" r="3" fill="none" stroke="#d4a017"><title>"##);
             }
             (st, Some(r)) => {
-                let y = Px(bottom - (bottom - top) * ((r - o.call) as f64 / max_lat as f64));
-                let color = if st == OpStatus::Ok {
-                    "#2a7ab9"
-                } else {
-                    "#c0392b"
-                };
-                let _ = write!(
-                    s,
-                    r#"<circle cx="{x}" cy="{y}" r="2.2" fill="{color}"><title>{}</title></circle>"#,
-                    esc(&o.desc)
+                push_px(
+                    &mut s,
+                    bottom - (bottom - top) * ((r - o.call) as f64 / max_lat as f64),
                 );
+                s.push_str(if st == OpStatus::Ok {
+                    r##"" r="2.2" fill="#2a7ab9"><title>"##
+                } else {
+                    r##"" r="2.2" fill="#c0392b"><title>"##
+                });
             }
         }
+        push_esc(&mut s, &o.desc);
+        s.push_str("</title></circle>");
     }
     let _ = write!(
         s,
