@@ -76,6 +76,9 @@ pub struct Replay {
     forks: Option<(Time, Arc<Mutex<Option<ReplayFn>>>)>,
     /// The end of the start the run recorded, and what it recorded there.
     start: Option<(Time, Arc<Mutex<Option<Trace>>>)>,
+    /// What the report took ([`Replay::window`]) and handed back once drawn
+    /// ([`Replay::keep`]): freed with the run's outcome, as late as the rest of the run.
+    spent: Option<Arc<Mutex<Vec<Trace>>>>,
 }
 
 impl Replay {
@@ -109,6 +112,20 @@ impl Replay {
         }
         let f = forks.lock().ok()?.take()?;
         f(window)
+    }
+}
+
+impl Replay {
+    /// Keeps `t` (what [`Replay::window`] handed out, drawn) until this replay, and the
+    /// run's outcome holding it, is dropped: a report leaves freeing it to whoever frees the
+    /// outcome (`faultline run` leaves that to the process's exit). Dropped now by a replay
+    /// that kept nothing to hand out.
+    pub fn keep(&self, t: Trace) {
+        if let Some(spent) = &self.spent
+            && let Ok(mut v) = spent.lock()
+        {
+            v.push(t);
+        }
     }
 }
 
@@ -313,9 +330,11 @@ where
     }
     sim.run();
     let Some(&(first, _)) = forks.first() else {
+        let spent = recorded.is_some().then(Arc::default);
         return Replay {
             forks: None,
             start: recorded,
+            spent,
         };
     };
     let replay: ReplayFn = Box::new(move |w: ViewWindow| {
@@ -328,6 +347,7 @@ where
     Replay {
         forks: Some((first, Arc::new(Mutex::new(Some(replay))))),
         start: recorded,
+        spent: Some(Arc::default()),
     }
 }
 

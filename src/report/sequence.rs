@@ -548,38 +548,104 @@ fn draw(
 /// braces), at most 48 characters; the full text is in the tooltip.
 pub fn compact(label: &str) -> String {
     const MAX: usize = 48;
+    let b = label.as_bytes();
     let mut out = String::with_capacity(label.len().min(MAX + 4));
-    let mut chars = label.chars().peekable();
-    let mut n = 0;
-    while let Some(c) = chars.next() {
+    // Byte by byte (every pattern is ASCII), copying runs of text whole; `n` counts the
+    // characters written, `i` is always at a character's first byte.
+    let (mut i, mut run, mut n) = (0, 0, 0);
+    while i < b.len() {
         if n == MAX - 1 {
+            out.push_str(&label[run..i]);
             out.push('…');
-            break;
+            return out;
         }
-        let next = chars.peek().copied();
-        match (c, next) {
-            (' ', Some('{')) => {
-                out.push('(');
-                chars.next();
-                if chars.peek() == Some(&' ') {
-                    chars.next();
-                }
+        let (rep, skip) = match (b[i], b.get(i + 1)) {
+            (b' ', Some(b'{')) => ("(", if b.get(i + 2) == Some(&b' ') { 3 } else { 2 }),
+            (b' ', Some(b'}')) => (")", 2),
+            (b':', Some(b' ')) => ("=", 2),
+            (b',', Some(b' ')) => (" ", 2),
+            (c, _) => {
+                i += match c {
+                    0..0x80 => 1,
+                    0x80..0xe0 => 2,
+                    0xe0..0xf0 => 3,
+                    _ => 4,
+                };
+                n += 1;
+                continue;
             }
-            (' ', Some('}')) => {
-                out.push(')');
-                chars.next();
-            }
-            (':', Some(' ')) => {
-                out.push('=');
-                chars.next();
-            }
-            (',', Some(' ')) => {
-                out.push(' ');
-                chars.next();
-            }
-            _ => out.push(c),
-        }
+        };
+        out.push_str(&label[run..i]);
+        out.push_str(rep);
+        i += skip;
+        run = i;
         n += 1;
     }
+    out.push_str(&label[run..]);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::compact;
+
+    /// What `compact` wrote when it went character by character: the reference.
+    fn reference(label: &str) -> String {
+        const MAX: usize = 48;
+        let mut out = String::new();
+        let mut chars = label.chars().peekable();
+        let mut n = 0;
+        while let Some(c) = chars.next() {
+            if n == MAX - 1 {
+                out.push('…');
+                break;
+            }
+            match (c, chars.peek().copied()) {
+                (' ', Some('{')) => {
+                    out.push('(');
+                    chars.next();
+                    if chars.peek() == Some(&' ') {
+                        chars.next();
+                    }
+                }
+                (' ', Some('}')) => {
+                    out.push(')');
+                    chars.next();
+                }
+                (':', Some(' ')) => {
+                    out.push('=');
+                    chars.next();
+                }
+                (',', Some(' ')) => {
+                    out.push(' ');
+                    chars.next();
+                }
+                _ => out.push(c),
+            }
+            n += 1;
+        }
+        out
+    }
+
+    #[test]
+    fn compact_writes_what_the_character_walk_wrote() {
+        let pieces = [
+            " { ", " {", " }", ": ", ", ", "é", "…", "日本", "🦀", "a", "Append", "{", "}", ":",
+            ",", " ", "x: 1", "\"k0\"", "\n",
+        ];
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for len in 0..400 {
+            let mut label = String::new();
+            for _ in 0..len % 60 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                label.push_str(pieces[(x % pieces.len() as u64) as usize]);
+            }
+            assert_eq!(compact(&label), reference(&label), "{label:?}");
+        }
+        let real =
+            "AppendEntries { term: 3, leader: 0, prev_index: 12, entries: [Entry { term: 3 }] }";
+        assert_eq!(compact(real), reference(real));
+    }
 }

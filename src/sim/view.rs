@@ -40,6 +40,8 @@ impl NodeView {
         NodeView {
             role,
             term,
+            // Room for the few fields a view names, without regrowing.
+            fields: Vec::with_capacity(4),
             ..Default::default()
         }
     }
@@ -50,17 +52,20 @@ impl NodeView {
     }
     /// Shows the end of a log of `len` entries: `cell(i)` gives the entry at 1-based index `i`
     /// as `(term, text)`; only the last [`LOG_TAIL`] are asked for.
-    pub fn log_tail(mut self, len: u64, cell: impl Fn(u64) -> (u64, String)) -> Self {
+    pub fn log_tail(self, len: u64, cell: impl Fn(u64) -> (u64, String)) -> Self {
+        self.log_tail_short(len, |i| {
+            let (term, text) = cell(i);
+            (term, short(text))
+        })
+    }
+    /// [`log_tail`](Self::log_tail) for texts already cut by [`short`], asked for in order.
+    pub fn log_tail_short(mut self, len: u64, mut cell: impl FnMut(u64) -> (u64, String)) -> Self {
         self.log_len = len;
         let first = len.saturating_sub(LOG_TAIL as u64) + 1;
         self.log = (first..=len)
             .map(|index| {
                 let (term, text) = cell(index);
-                LogCell {
-                    index,
-                    term,
-                    text: short(text),
-                }
+                LogCell { index, term, text }
             })
             .collect();
         self
