@@ -53,14 +53,27 @@ const FORK_MAX_NODES: u32 = 256;
 /// run that passed) then replays nothing. Restores the previous setting after, even if `f`
 /// panics.
 pub fn with_forks<T>(start: Time, f: impl FnOnce() -> T) -> T {
+    forking(Some(start), f)
+}
+
+/// Runs `f` with [`FORKS`] set to `start`, restored after, even if `f` panics.
+fn forking<T>(start: Option<Time>, f: impl FnOnce() -> T) -> T {
     struct Restore(Option<Time>);
     impl Drop for Restore {
         fn drop(&mut self) {
             FORKS.set(self.0);
         }
     }
-    let _restore = Restore(FORKS.replace(Some(start)));
+    let _restore = Restore(FORKS.replace(start));
     f()
+}
+
+/// Runs `f` with the runs it makes on this thread keeping no forks and recording no start,
+/// even under [`with_forks`]: for runs whose trace a report does not keep (a load
+/// balancer's strategies after the first). Restores the previous setting after, even if
+/// `f` panics.
+pub fn without_forks<T>(f: impl FnOnce() -> T) -> T {
+    forking(None, f)
 }
 
 type ReplayFn = Box<dyn FnOnce(ViewWindow) -> Option<Trace> + Send>;

@@ -9,7 +9,7 @@
 use std::fmt::Write;
 
 use super::focus::Names;
-use super::svg::{Px, esc, push_esc, push_px};
+use super::svg::{Px, esc, push_esc, push_px, push_time};
 use crate::sim::{EventKind, Labels, Time, TraceRecord, fmt_time};
 use crate::workload::OpRecord;
 
@@ -448,7 +448,7 @@ fn draw(
             s.push_str("\" stroke-width=\"");
             s.push_str(w);
             s.push_str("\" marker-end=\"url(#ah)\"><title>");
-            s.push_str(&fmt_time(r.time));
+            push_time(s, r.time);
             s.push_str("s ");
             s.push_str(name(p));
             s.push_str(" → ");

@@ -36,15 +36,6 @@ pub fn esc(s: &str) -> std::borrow::Cow<'_, str> {
 
 /// Appends `s` escaped for XML/HTML (what [`esc`] returns), without a temporary.
 pub fn push_esc(out: &mut String, s: &str) {
-    // Most text needs no escape: a check without early exit (which the compiler vectorises)
-    // finds that before the byte walk.
-    let plain = !s.bytes().fold(false, |any, c| {
-        any | (c == b'&') | (c == b'<') | (c == b'>') | (c == b'"')
-    });
-    if plain {
-        out.push_str(s);
-        return;
-    }
     let mut run = 0;
     for (i, c) in s.bytes().enumerate() {
         let rep = match c {
@@ -72,6 +63,31 @@ pub fn push_px(out: &mut String, v: f64) {
     let t = tenths as i64;
     let mut buf = [0u8; 48];
     out.push_str(tenths_str(&mut buf, t.unsigned_abs(), t < 0));
+}
+
+/// Appends `t` as [`fmt_time`] writes it (`12.000345000`), without the formatting
+/// machinery: a diagram writes one per arrow.
+pub fn push_time(out: &mut String, t: Time) {
+    let mut buf = [0u8; 32];
+    let mut i = buf.len();
+    let mut ns = t % SECS;
+    for _ in 0..9 {
+        i -= 1;
+        buf[i] = b'0' + (ns % 10) as u8;
+        ns /= 10;
+    }
+    i -= 1;
+    buf[i] = b'.';
+    let mut s = t / SECS;
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (s % 10) as u8;
+        s /= 10;
+        if s == 0 {
+            break;
+        }
+    }
+    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or("0.000000000"));
 }
 
 /// A coordinate written with one decimal, as `{:.1}` would (halves rounded away from zero),
@@ -698,6 +714,24 @@ pub fn histogram_svg(values: &[(u64, f64)], title: &str, unit: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::Dec1;
+
+    #[test]
+    fn push_time_writes_fmt_time() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for t in [0, 1, 999_999_999, 1_000_000_000, 12_000_345_000, u64::MAX]
+            .into_iter()
+            .chain((0..10_000).map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x >> (x % 64)
+            }))
+        {
+            let mut s = String::new();
+            super::push_time(&mut s, t);
+            assert_eq!(s, crate::sim::fmt_time(t));
+        }
+    }
 
     /// `Dec1` writes what `{:.1}` writes: ties to even, negative zero, tiny and huge values,
     /// and a spread of others.

@@ -88,7 +88,7 @@ pub struct Server<M: StateMachine = KvMachine> {
 #[derive(Clone, Debug)]
 struct ViewCache<Op> {
     sm: Option<(u64, String)>,
-    cells: Vec<(u64, u64, Command<Op>, String)>,
+    cells: Vec<(u64, u64, Command<Op>, std::sync::Arc<str>)>,
 }
 
 impl<Op> Default for ViewCache<Op> {
@@ -209,7 +209,7 @@ impl<M: StateMachine> Server<M> {
             while old.next_if(|c| c.0 < i).is_some() {}
             let text = match old.next_if(|c| c.0 == i) {
                 Some((_, term, command, text)) if term == e.term && command == e.command => text,
-                _ => crate::sim::view::short(e.command.short()),
+                _ => crate::sim::view::short(e.command.short()).into(),
             };
             cache
                 .cells
