@@ -474,8 +474,7 @@ fn push_u64(d: &mut String, v: u64) {
         i -= 1;
         buf[i] = b'0' + v as u8;
     }
-    // Only ASCII digits were written.
-    d.push_str(std::str::from_utf8(&buf[i..]).unwrap_or("0"));
+    super::svg::push_ascii(d, &buf[i..]);
 }
 
 /// A JSON string; `</` is written `<\/` so that no text can close the inline script early.

@@ -62,7 +62,15 @@ pub fn push_px(out: &mut String, v: f64) {
     }
     let t = tenths as i64;
     let mut buf = [0u8; 48];
-    out.push_str(tenths_str(&mut buf, t.unsigned_abs(), t < 0));
+    push_ascii(out, tenths_bytes(&mut buf, t.unsigned_abs(), t < 0));
+}
+
+/// Appends ASCII `bytes` (digits, a point, a sign), without validating them as UTF-8 again.
+pub fn push_ascii(out: &mut String, bytes: &[u8]) {
+    out.reserve(bytes.len());
+    for &b in bytes {
+        out.push(char::from(b));
+    }
 }
 
 /// Appends `t` as [`fmt_time`] writes it (`12.000345000`), without the formatting
@@ -87,7 +95,7 @@ pub fn push_time(out: &mut String, t: Time) {
             break;
         }
     }
-    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or("0.000000000"));
+    push_ascii(out, &buf[i..]);
 }
 
 /// A coordinate written with one decimal, as `{:.1}` would (halves rounded away from zero),
@@ -109,12 +117,12 @@ impl std::fmt::Display for Px {
 /// Writes `tenths` tenths as `{:.1}` would (`-` first when `negative`).
 fn write_tenths(f: &mut std::fmt::Formatter<'_>, tenths: u64, negative: bool) -> std::fmt::Result {
     let mut buf = [0u8; 48];
-    f.write_str(tenths_str(&mut buf, tenths, negative))
+    f.write_str(std::str::from_utf8(tenths_bytes(&mut buf, tenths, negative)).unwrap_or("0.0"))
 }
 
 /// `tenths` tenths as `{:.1}` writes them (`-` first when `negative`), written at the end of
 /// `buf` from the end: the tenth, the point, the whole part, the sign.
-fn tenths_str(buf: &mut [u8; 48], tenths: u64, negative: bool) -> &str {
+fn tenths_bytes(buf: &mut [u8; 48], tenths: u64, negative: bool) -> &[u8] {
     let mut i = buf.len() - 1;
     buf[i] = b'0' + (tenths % 10) as u8;
     i -= 1;
@@ -132,7 +140,7 @@ fn tenths_str(buf: &mut [u8; 48], tenths: u64, negative: bool) -> &str {
         i -= 1;
         buf[i] = b'-';
     }
-    std::str::from_utf8(&buf[i..]).unwrap_or("0.0")
+    &buf[i..]
 }
 
 /// A number written exactly as `{:.1}` writes it (the nearest tenth of its exact binary
