@@ -523,3 +523,52 @@ fn push_json(d: &mut String, s: &str) {
 
 /// The page's script: reads the inline JSON, draws step `i` on every slider move.
 const SCRIPT: &str = include_str!("stepper.js");
+
+#[cfg(test)]
+mod tests {
+    /// What `push_json` wrote when it walked every byte: the reference.
+    fn reference(s: &str) -> String {
+        let mut d = String::from("\"");
+        let b = s.as_bytes();
+        for (i, ch) in s.char_indices() {
+            match ch {
+                '"' => d.push_str("\\\""),
+                '\\' => d.push_str("\\\\"),
+                '/' if i > 0 && b[i - 1] == b'<' => d.push_str("\\/"),
+                c if (c as u32) < 0x20 => d.push_str(&format!("\\u{:04x}", c as u32)),
+                c => d.push(c),
+            }
+        }
+        d.push('"');
+        d
+    }
+
+    #[test]
+    fn push_json_escapes_as_the_byte_walk_did() {
+        let pieces = [
+            "a", "\"", "\\", "/", "</", "<", "\n", "\u{1}", "é", "日本", "🦀", "abcdefgh", " ",
+        ];
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for len in 0..500 {
+            let mut text = String::new();
+            for _ in 0..len % 40 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                text.push_str(pieces[(x % pieces.len() as u64) as usize]);
+            }
+            let mut out = String::new();
+            super::push_json(&mut out, &text);
+            assert_eq!(out, reference(&text), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn push_u64_writes_decimal() {
+        for v in (0..2_000).chain([9_999, 10_000, 123_456_789, u64::MAX]) {
+            let mut s = String::new();
+            super::push_u64(&mut s, v);
+            assert_eq!(s, v.to_string());
+        }
+    }
+}

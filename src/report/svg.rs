@@ -724,6 +724,26 @@ mod tests {
     use super::Dec1;
 
     #[test]
+    fn push_esc_writes_what_esc_returns() {
+        let pieces = [
+            "a", "&", "<", ">", "\"", "é", "日本", "🦀", "abcdefgh", " ", "&amp;",
+        ];
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for len in 0..500 {
+            let mut text = String::new();
+            for _ in 0..len % 40 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                text.push_str(pieces[(x % pieces.len() as u64) as usize]);
+            }
+            let mut out = String::new();
+            super::push_esc(&mut out, &text);
+            assert_eq!(out, super::esc(&text), "{text:?}");
+        }
+    }
+
+    #[test]
     fn push_time_writes_fmt_time() {
         let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
         for t in [0, 1, 999_999_999, 1_000_000_000, 12_000_345_000, u64::MAX]
