@@ -53,14 +53,27 @@ const FORK_MAX_NODES: u32 = 256;
 /// run that passed) then replays nothing. Restores the previous setting after, even if `f`
 /// panics.
 pub fn with_forks<T>(start: Time, f: impl FnOnce() -> T) -> T {
+    forking(Some(start), f)
+}
+
+/// Runs `f` with [`FORKS`] set to `start`, restored after, even if `f` panics.
+fn forking<T>(start: Option<Time>, f: impl FnOnce() -> T) -> T {
     struct Restore(Option<Time>);
     impl Drop for Restore {
         fn drop(&mut self) {
             FORKS.set(self.0);
         }
     }
-    let _restore = Restore(FORKS.replace(Some(start)));
+    let _restore = Restore(FORKS.replace(start));
     f()
+}
+
+/// Runs `f` with the runs it makes on this thread keeping no forks and recording no start,
+/// even under [`with_forks`]: for runs whose trace a report does not keep (a load
+/// balancer's strategies after the first). Restores the previous setting after, even if
+/// `f` panics.
+pub fn without_forks<T>(f: impl FnOnce() -> T) -> T {
+    forking(None, f)
 }
 
 type ReplayFn = Box<dyn FnOnce(ViewWindow) -> Option<Trace> + Send>;
@@ -76,6 +89,9 @@ pub struct Replay {
     forks: Option<(Time, Arc<Mutex<Option<ReplayFn>>>)>,
     /// The end of the start the run recorded, and what it recorded there.
     start: Option<(Time, Arc<Mutex<Option<Trace>>>)>,
+    /// What the report took ([`Replay::window`]) and handed back once drawn
+    /// ([`Replay::keep`]): freed with the run's outcome, as late as the rest of the run.
+    spent: Option<Arc<Mutex<Vec<Trace>>>>,
 }
 
 impl Replay {
@@ -109,6 +125,20 @@ impl Replay {
         }
         let f = forks.lock().ok()?.take()?;
         f(window)
+    }
+}
+
+impl Replay {
+    /// Keeps `t` (what [`Replay::window`] handed out, drawn) until this replay, and the
+    /// run's outcome holding it, is dropped: a report leaves freeing it to whoever frees the
+    /// outcome (`faultline run` leaves that to the process's exit). Dropped now by a replay
+    /// that kept nothing to hand out.
+    pub fn keep(&self, t: Trace) {
+        if let Some(spent) = &self.spent
+            && let Ok(mut v) = spent.lock()
+        {
+            v.push(t);
+        }
     }
 }
 
@@ -313,9 +343,11 @@ where
     }
     sim.run();
     let Some(&(first, _)) = forks.first() else {
+        let spent = recorded.is_some().then(Arc::default);
         return Replay {
             forks: None,
             start: recorded,
+            spent,
         };
     };
     let replay: ReplayFn = Box::new(move |w: ViewWindow| {
@@ -328,6 +360,7 @@ where
     Replay {
         forks: Some((first, Arc::new(Mutex::new(Some(replay))))),
         start: recorded,
+        spent: Some(Arc::default()),
     }
 }
 

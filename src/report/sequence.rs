@@ -9,7 +9,7 @@
 use std::fmt::Write;
 
 use super::focus::Names;
-use super::svg::{Px, esc};
+use super::svg::{Px, esc, push_esc, push_px, push_time};
 use crate::sim::{EventKind, Labels, Time, TraceRecord, fmt_time};
 use crate::workload::OpRecord;
 
@@ -108,7 +108,7 @@ fn select<'r>(
             let mut out: Vec<(usize, u32, Option<String>)> = Vec::with_capacity(kept.len());
             for (i, _, _) in kept {
                 let r = &records[i];
-                if r.kind == EventKind::Deliver && op_label(r, opt, idx).is_none() {
+                if r.kind == EventKind::Deliver && op_of(r, opt, idx).is_none() {
                     // Formatted once: the shape to compare, and the label if it is drawn.
                     let label = opt.labels.get(records, i);
                     if let Some(&k) = last.get(&(r.peer.0, r.node.0))
@@ -197,8 +197,9 @@ impl OpIndex {
     }
 }
 
-/// `request #i` / `reply #i ...` for a client's message within operation `i`'s interval.
-fn op_label(r: &TraceRecord, opt: &Options<'_>, idx: &OpIndex) -> Option<String> {
+/// The operation `i` whose interval holds a client's message, if any: the message is drawn
+/// `request #i` / `reply #i ...` ([`push_op_label`]).
+fn op_of(r: &TraceRecord, opt: &Options<'_>, idx: &OpIndex) -> Option<usize> {
     let servers = opt.names.servers();
     let (client, t) = if r.node.0 >= servers && r.peer.0 < servers {
         (r.node.0 - servers, r.time)
@@ -207,13 +208,26 @@ fn op_label(r: &TraceRecord, opt: &Options<'_>, idx: &OpIndex) -> Option<String>
     } else {
         return None;
     };
-    let i = idx.at(opt.ops, client, t)?;
+    idx.at(opt.ops, client, t)
+}
+
+/// Appends, escaped, `request #i kind key` (a message to a server) or `reply #i desc` for the
+/// message `r` within operation `i`.
+fn push_op_label(s: &mut String, r: &TraceRecord, opt: &Options<'_>, i: usize) {
     let o = &opt.ops[i];
-    Some(if r.node.0 >= servers {
-        format!("reply #{i} {}", o.desc)
+    if r.node.0 >= opt.names.servers() {
+        s.push_str("reply #");
+        s.push_str(&i.to_string());
+        s.push(' ');
+        push_esc(s, &o.desc);
     } else {
-        format!("request #{i} {} {}", o.kind, o.key)
-    })
+        s.push_str("request #");
+        s.push_str(&i.to_string());
+        s.push(' ');
+        push_esc(s, &o.kind);
+        s.push(' ');
+        push_esc(s, &o.key);
+    }
 }
 
 /// The diagram of `[from, to]` drawn with `opt`.
@@ -410,38 +424,54 @@ fn draw(
     width: f64,
 ) {
     let (n, p) = (r.node.0, r.peer.0);
+    let name = |k: u32| named.get(k as usize).map_or("?", String::as_str);
+    // Written piece by piece: a `write!` per arrow costs more than the rest of the arrow.
     match r.kind {
         EventKind::Deliver => {
-            let op = op_label(r, opt, idx);
-            let mut shown = op.clone().unwrap_or_else(|| compact(label));
-            if repeats > 1 {
-                shown = format!("×{repeats} {shown}");
-            }
+            let op = op_of(r, opt, idx);
             let (color, w) = if op.is_some() {
-                ("#1f5fa8", 1.4)
+                ("#1f5fa8", "1.4")
             } else {
-                ("#333", 0.8)
+                ("#333", "0.8")
             };
             let (x1, y1, x2, y2) = (x(p), y(r.sent.max(from)), x(n), y(r.time));
-            let _ = write!(
-                s,
-                r##"<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{color}" stroke-width="{w}" marker-end="url(#ah)"><title>{}s {} → {}: {}</title></line>"##,
-                Px(x1),
-                Px(y1),
-                Px(x2),
-                Px(y2),
-                fmt_time(r.time),
-                named.get(p as usize).map_or("?", String::as_str),
-                named.get(n as usize).map_or("?", String::as_str),
-                esc(label)
-            );
-            let _ = write!(
-                s,
-                r##"<text x="{}" y="{}" font-size="8" fill="{color}" text-anchor="middle">{}</text>"##,
-                Px((x1 + x2) / 2.0),
-                Px((y1 + y2) / 2.0 - 2.0),
-                esc(&shown)
-            );
+            s.push_str("<line x1=\"");
+            push_px(s, x1);
+            s.push_str("\" y1=\"");
+            push_px(s, y1);
+            s.push_str("\" x2=\"");
+            push_px(s, x2);
+            s.push_str("\" y2=\"");
+            push_px(s, y2);
+            s.push_str("\" stroke=\"");
+            s.push_str(color);
+            s.push_str("\" stroke-width=\"");
+            s.push_str(w);
+            s.push_str("\" marker-end=\"url(#ah)\"><title>");
+            push_time(s, r.time);
+            s.push_str("s ");
+            s.push_str(name(p));
+            s.push_str(" → ");
+            s.push_str(name(n));
+            s.push_str(": ");
+            push_esc(s, label);
+            s.push_str("</title></line><text x=\"");
+            push_px(s, (x1 + x2) / 2.0);
+            s.push_str("\" y=\"");
+            push_px(s, (y1 + y2) / 2.0 - 2.0);
+            s.push_str("\" font-size=\"8\" fill=\"");
+            s.push_str(color);
+            s.push_str("\" text-anchor=\"middle\">");
+            if repeats > 1 {
+                s.push('×');
+                s.push_str(&repeats.to_string());
+                s.push(' ');
+            }
+            match op {
+                Some(i) => push_op_label(s, r, opt, i),
+                None => push_esc(s, &compact(label)),
+            }
+            s.push_str("</text>");
         }
         EventKind::DropLoss | EventKind::DropPartition | EventKind::DropDead => {
             let (x1, y1, x2, y2) = (x(p), y(r.sent.max(from)), x(n), y(r.time));
@@ -455,27 +485,37 @@ fn draw(
                 EventKind::DropPartition => "cut by a partition",
                 _ => "to a crashed node",
             };
-            let _ = write!(
-                s,
-                r##"<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#c0392b" stroke-dasharray="4,3"><title>{why}: {}</title></line><path d="M{},{} l6,6 m0,-6 l-6,6" stroke="#c0392b"/>"##,
-                Px(x1),
-                Px(y1),
-                Px(xe),
-                Px(ye),
-                esc(label),
-                Px(xe - 3.0),
-                Px(ye - 3.0)
-            );
+            s.push_str("<line x1=\"");
+            push_px(s, x1);
+            s.push_str("\" y1=\"");
+            push_px(s, y1);
+            s.push_str("\" x2=\"");
+            push_px(s, xe);
+            s.push_str("\" y2=\"");
+            push_px(s, ye);
+            s.push_str("\" stroke=\"#c0392b\" stroke-dasharray=\"4,3\"><title>");
+            s.push_str(why);
+            s.push_str(": ");
+            push_esc(s, label);
+            s.push_str("</title></line><path d=\"M");
+            push_px(s, xe - 3.0);
+            s.push(',');
+            push_px(s, ye - 3.0);
+            s.push_str(" l6,6 m0,-6 l-6,6\" stroke=\"#c0392b\"/>");
         }
         EventKind::Timer => {
-            let _ = write!(
-                s,
-                r##"<line x1="{}" y1="{2}" x2="{1}" y2="{2}" stroke="#2a7ab9"><title>timer {3}</title></line>"##,
-                Px(x(n) - 5.0),
-                Px(x(n) + 5.0),
-                Px(y(r.time)),
-                esc(label)
-            );
+            let yt = y(r.time);
+            s.push_str("<line x1=\"");
+            push_px(s, x(n) - 5.0);
+            s.push_str("\" y1=\"");
+            push_px(s, yt);
+            s.push_str("\" x2=\"");
+            push_px(s, x(n) + 5.0);
+            s.push_str("\" y2=\"");
+            push_px(s, yt);
+            s.push_str("\" stroke=\"#2a7ab9\"><title>timer ");
+            push_esc(s, label);
+            s.push_str("</title></line>");
         }
         EventKind::Fault | EventKind::Start | EventKind::Restart => {
             let color = if label.starts_with("crash") {
@@ -508,38 +548,104 @@ fn draw(
 /// braces), at most 48 characters; the full text is in the tooltip.
 pub fn compact(label: &str) -> String {
     const MAX: usize = 48;
+    let b = label.as_bytes();
     let mut out = String::with_capacity(label.len().min(MAX + 4));
-    let mut chars = label.chars().peekable();
-    let mut n = 0;
-    while let Some(c) = chars.next() {
+    // Byte by byte (every pattern is ASCII), copying runs of text whole; `n` counts the
+    // characters written, `i` is always at a character's first byte.
+    let (mut i, mut run, mut n) = (0, 0, 0);
+    while i < b.len() {
         if n == MAX - 1 {
+            out.push_str(&label[run..i]);
             out.push('…');
-            break;
+            return out;
         }
-        let next = chars.peek().copied();
-        match (c, next) {
-            (' ', Some('{')) => {
-                out.push('(');
-                chars.next();
-                if chars.peek() == Some(&' ') {
-                    chars.next();
-                }
+        let (rep, skip) = match (b[i], b.get(i + 1)) {
+            (b' ', Some(b'{')) => ("(", if b.get(i + 2) == Some(&b' ') { 3 } else { 2 }),
+            (b' ', Some(b'}')) => (")", 2),
+            (b':', Some(b' ')) => ("=", 2),
+            (b',', Some(b' ')) => (" ", 2),
+            (c, _) => {
+                i += match c {
+                    0..0x80 => 1,
+                    0x80..0xe0 => 2,
+                    0xe0..0xf0 => 3,
+                    _ => 4,
+                };
+                n += 1;
+                continue;
             }
-            (' ', Some('}')) => {
-                out.push(')');
-                chars.next();
-            }
-            (':', Some(' ')) => {
-                out.push('=');
-                chars.next();
-            }
-            (',', Some(' ')) => {
-                out.push(' ');
-                chars.next();
-            }
-            _ => out.push(c),
-        }
+        };
+        out.push_str(&label[run..i]);
+        out.push_str(rep);
+        i += skip;
+        run = i;
         n += 1;
     }
+    out.push_str(&label[run..]);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::compact;
+
+    /// What `compact` wrote when it went character by character: the reference.
+    fn reference(label: &str) -> String {
+        const MAX: usize = 48;
+        let mut out = String::new();
+        let mut chars = label.chars().peekable();
+        let mut n = 0;
+        while let Some(c) = chars.next() {
+            if n == MAX - 1 {
+                out.push('…');
+                break;
+            }
+            match (c, chars.peek().copied()) {
+                (' ', Some('{')) => {
+                    out.push('(');
+                    chars.next();
+                    if chars.peek() == Some(&' ') {
+                        chars.next();
+                    }
+                }
+                (' ', Some('}')) => {
+                    out.push(')');
+                    chars.next();
+                }
+                (':', Some(' ')) => {
+                    out.push('=');
+                    chars.next();
+                }
+                (',', Some(' ')) => {
+                    out.push(' ');
+                    chars.next();
+                }
+                _ => out.push(c),
+            }
+            n += 1;
+        }
+        out
+    }
+
+    #[test]
+    fn compact_writes_what_the_character_walk_wrote() {
+        let pieces = [
+            " { ", " {", " }", ": ", ", ", "é", "…", "日本", "🦀", "a", "Append", "{", "}", ":",
+            ",", " ", "x: 1", "\"k0\"", "\n",
+        ];
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for len in 0..400 {
+            let mut label = String::new();
+            for _ in 0..len % 60 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                label.push_str(pieces[(x % pieces.len() as u64) as usize]);
+            }
+            assert_eq!(compact(&label), reference(&label), "{label:?}");
+        }
+        let real =
+            "AppendEntries { term: 3, leader: 0, prev_index: 12, entries: [Entry { term: 3 }] }";
+        assert_eq!(compact(real), reference(real));
+    }
 }

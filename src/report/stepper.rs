@@ -74,6 +74,22 @@ pub struct Recorded<'o> {
     pub replayed: bool,
 }
 
+impl Recorded<'_> {
+    /// Hands what a replay recorded (nothing when it borrows the run's own records) back
+    /// to the run's outcome ([`crate::protocols::stepper::Replay::keep`]), to be freed
+    /// with it rather than now.
+    pub fn keep_in(self, outcome: &RunOutcome) {
+        if let (Cow::Owned(records), Cow::Owned(views)) = (self.records, self.views) {
+            outcome.replay.keep(crate::protocols::stepper::Trace {
+                records,
+                labels: self.labels,
+                views,
+                replay: Default::default(),
+            });
+        }
+    }
+}
+
 /// The records, labels and views a report needs: the run's own when it kept them, else
 /// those of a replay of the run (deterministic: the same events) that records only
 /// `until` (from its start, numbered from there; `None`: the whole run, with every view)
@@ -274,7 +290,9 @@ pub fn section(
             d.push(',');
         }
         any = true;
-        let _ = write!(d, "\"{i}\":");
+        d.push('"');
+        push_u64(d, i as u64);
+        d.push_str("\":");
         push_json(d, &names.text(&compact(&label)));
     }
     d.push_str("},\"views\":[");
@@ -300,7 +318,11 @@ pub fn section(
         if k > 0 {
             d.push(',');
         }
-        let _ = write!(d, "[{},{},", (v.step as usize).saturating_sub(lo), v.node);
+        d.push('[');
+        push_u64(d, (v.step as usize).saturating_sub(lo) as u64);
+        d.push(',');
+        push_u64(d, v.node.into());
+        d.push(',');
         match &v.view {
             None => d.push_str("null"),
             Some(view) => {
@@ -427,22 +449,32 @@ fn view_json(d: &mut String, v: &NodeView, names: &Names, keep: usize) {
     d.push(']');
 }
 
-/// Writes `v` in decimal (the page holds five numbers per event: `write!` costs too much).
+/// Writes `v` in decimal (the page holds five numbers per event: `write!` costs too much),
+/// two digits at a time.
 fn push_u64(d: &mut String, v: u64) {
     if v < 10 {
         d.push((b'0' + v as u8) as char);
         return;
     }
+    const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+        2021222324252627282930313233343536373839\
+        4041424344454647484950515253545556575859\
+        6061626364656667686970717273747576777879\
+        8081828384858687888990919293949596979899";
     let mut buf = [0u8; 20];
     let mut i = buf.len();
     let mut v = v;
-    while v > 0 {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
+    while v >= 10 {
+        let k = (v % 100) as usize * 2;
+        v /= 100;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&PAIRS[k..k + 2]);
     }
-    // Only ASCII digits were written.
-    d.push_str(std::str::from_utf8(&buf[i..]).unwrap_or("0"));
+    if v > 0 {
+        i -= 1;
+        buf[i] = b'0' + v as u8;
+    }
+    super::svg::push_ascii(d, &buf[i..]);
 }
 
 /// A JSON string; `</` is written `<\/` so that no text can close the inline script early.
@@ -457,6 +489,16 @@ fn json(s: &str) -> String {
 fn push_json(d: &mut String, s: &str) {
     d.push('"');
     let b = s.as_bytes();
+    // Most text needs no escape: a check without early exit (which the compiler vectorises)
+    // finds that before the byte walk.
+    let plain = !b.iter().fold(false, |any, &c| {
+        any | (c < 0x20) | (c == b'"') | (c == b'\\') | (c == b'/')
+    });
+    if plain {
+        d.push_str(s);
+        d.push('"');
+        return;
+    }
     let mut run = 0;
     for (i, &c) in b.iter().enumerate() {
         let esc: &str = match c {
@@ -481,3 +523,52 @@ fn push_json(d: &mut String, s: &str) {
 
 /// The page's script: reads the inline JSON, draws step `i` on every slider move.
 const SCRIPT: &str = include_str!("stepper.js");
+
+#[cfg(test)]
+mod tests {
+    /// What `push_json` wrote when it walked every byte: the reference.
+    fn reference(s: &str) -> String {
+        let mut d = String::from("\"");
+        let b = s.as_bytes();
+        for (i, ch) in s.char_indices() {
+            match ch {
+                '"' => d.push_str("\\\""),
+                '\\' => d.push_str("\\\\"),
+                '/' if i > 0 && b[i - 1] == b'<' => d.push_str("\\/"),
+                c if (c as u32) < 0x20 => d.push_str(&format!("\\u{:04x}", c as u32)),
+                c => d.push(c),
+            }
+        }
+        d.push('"');
+        d
+    }
+
+    #[test]
+    fn push_json_escapes_as_the_byte_walk_did() {
+        let pieces = [
+            "a", "\"", "\\", "/", "</", "<", "\n", "\u{1}", "é", "日本", "🦀", "abcdefgh", " ",
+        ];
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for len in 0..500 {
+            let mut text = String::new();
+            for _ in 0..len % 40 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                text.push_str(pieces[(x % pieces.len() as u64) as usize]);
+            }
+            let mut out = String::new();
+            super::push_json(&mut out, &text);
+            assert_eq!(out, reference(&text), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn push_u64_writes_decimal() {
+        for v in (0..2_000).chain([9_999, 10_000, 123_456_789, u64::MAX]) {
+            let mut s = String::new();
+            super::push_u64(&mut s, v);
+            assert_eq!(s, v.to_string());
+        }
+    }
+}

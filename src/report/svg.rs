@@ -34,6 +34,70 @@ pub fn esc(s: &str) -> std::borrow::Cow<'_, str> {
     out.into()
 }
 
+/// Appends `s` escaped for XML/HTML (what [`esc`] returns), without a temporary.
+pub fn push_esc(out: &mut String, s: &str) {
+    let mut run = 0;
+    for (i, c) in s.bytes().enumerate() {
+        let rep = match c {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            _ => continue,
+        };
+        // Every escaped byte is ASCII: `run..i` ends on a character boundary.
+        out.push_str(&s[run..i]);
+        out.push_str(rep);
+        run = i + 1;
+    }
+    out.push_str(&s[run..]);
+}
+
+/// Appends `v` as [`Px`] writes it, without the formatting machinery.
+pub fn push_px(out: &mut String, v: f64) {
+    let tenths = (v * 10.0).round();
+    if !tenths.is_finite() || tenths.abs() >= 1e15 {
+        let _ = write!(out, "{v:.1}");
+        return;
+    }
+    let t = tenths as i64;
+    let mut buf = [0u8; 48];
+    push_ascii(out, tenths_bytes(&mut buf, t.unsigned_abs(), t < 0));
+}
+
+/// Appends ASCII `bytes` (digits, a point, a sign), without validating them as UTF-8 again.
+pub fn push_ascii(out: &mut String, bytes: &[u8]) {
+    out.reserve(bytes.len());
+    for &b in bytes {
+        out.push(char::from(b));
+    }
+}
+
+/// Appends `t` as [`fmt_time`] writes it (`12.000345000`), without the formatting
+/// machinery: a diagram writes one per arrow.
+pub fn push_time(out: &mut String, t: Time) {
+    let mut buf = [0u8; 32];
+    let mut i = buf.len();
+    let mut ns = t % SECS;
+    for _ in 0..9 {
+        i -= 1;
+        buf[i] = b'0' + (ns % 10) as u8;
+        ns /= 10;
+    }
+    i -= 1;
+    buf[i] = b'.';
+    let mut s = t / SECS;
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (s % 10) as u8;
+        s /= 10;
+        if s == 0 {
+            break;
+        }
+    }
+    push_ascii(out, &buf[i..]);
+}
+
 /// A coordinate written with one decimal, as `{:.1}` would (halves rounded away from zero),
 /// without the float formatting machinery: diagrams write thousands of them.
 #[derive(Clone, Copy, Debug)]
@@ -46,14 +110,19 @@ impl std::fmt::Display for Px {
             return write!(f, "{:.1}", self.0);
         }
         let t = tenths as i64;
-        write_tenths(f, t.unsigned_abs().into(), t < 0)
+        write_tenths(f, t.unsigned_abs(), t < 0)
     }
 }
 
-/// Writes `tenths` tenths as `{:.1}` would (`-` first when `negative`), from the end: the
-/// tenth, the point, the whole part, the sign.
-fn write_tenths(f: &mut std::fmt::Formatter<'_>, tenths: u128, negative: bool) -> std::fmt::Result {
+/// Writes `tenths` tenths as `{:.1}` would (`-` first when `negative`).
+fn write_tenths(f: &mut std::fmt::Formatter<'_>, tenths: u64, negative: bool) -> std::fmt::Result {
     let mut buf = [0u8; 48];
+    f.write_str(std::str::from_utf8(tenths_bytes(&mut buf, tenths, negative)).unwrap_or("0.0"))
+}
+
+/// `tenths` tenths as `{:.1}` writes them (`-` first when `negative`), written at the end of
+/// `buf` from the end: the tenth, the point, the whole part, the sign.
+fn tenths_bytes(buf: &mut [u8; 48], tenths: u64, negative: bool) -> &[u8] {
     let mut i = buf.len() - 1;
     buf[i] = b'0' + (tenths % 10) as u8;
     i -= 1;
@@ -71,7 +140,7 @@ fn write_tenths(f: &mut std::fmt::Formatter<'_>, tenths: u128, negative: bool) -
         i -= 1;
         buf[i] = b'-';
     }
-    f.write_str(std::str::from_utf8(&buf[i..]).unwrap_or("0.0"))
+    &buf[i..]
 }
 
 /// A number written exactly as `{:.1}` writes it (the nearest tenth of its exact binary
@@ -105,7 +174,8 @@ impl std::fmt::Display for Dec1 {
             let (q, r, half) = (tm >> k, tm & ((1u128 << k) - 1), 1u128 << (k - 1));
             q + (r > half || (r == half && q & 1 == 1)) as u128
         };
-        write_tenths(f, q, v.is_sign_negative())
+        // |v| < 1e15: its tenths fit a u64.
+        write_tenths(f, q as u64, v.is_sign_negative())
     }
 }
 
@@ -207,16 +277,17 @@ fn time_axis(s: &mut String, end: Time, y: f64) {
     let step = nice_step(end);
     let mut t = 0;
     while t <= end {
-        let x = x_of(t, end);
+        // `Dec1` writes what `{:.1}` writes, without the float formatting machinery.
+        let (x, y) = (Dec1(x_of(t, end)), Dec1(y));
         let _ = write!(
             s,
-            r##"<line x1="{x:.1}" y1="{y:.1}" x2="{x:.1}" y2="{:.1}" stroke="#888"/>"##,
-            y + 4.0
+            r##"<line x1="{x}" y1="{y}" x2="{x}" y2="{}" stroke="#888"/>"##,
+            Dec1(y.0 + 4.0)
         );
         let _ = write!(
             s,
-            r#"<text x="{x:.1}" y="{:.1}" font-size="11" text-anchor="middle">{}s</text>"#,
-            y + 16.0,
+            r#"<text x="{x}" y="{}" font-size="11" text-anchor="middle">{}s</text>"#,
+            Dec1(y.0 + 16.0),
             fmt_secs(t)
         );
         t += step;
@@ -272,18 +343,18 @@ fn shade(s: &mut String, windows: &[Window], end: Time, top: f64, bottom: f64) {
             free_from[row] = x1 + tag_width;
             let _ = write!(
                 s,
-                r##"<text x="{:.1}" y="{:.1}" font-size="9" fill="#555">{tag}</text>"##,
-                x1 + 1.0,
-                top + 10.0 + row as f64 * 10.0
+                r##"<text x="{}" y="{}" font-size="9" fill="#555">{tag}</text>"##,
+                Dec1(x1 + 1.0),
+                Dec1(top + 10.0 + row as f64 * 10.0)
             );
         }
     }
 }
 
 /// A red line across a timeline plot at `t` (the violation), labelled.
-pub fn with_marker(svg: &str, t: Option<Time>, end: Time) -> String {
+pub fn with_marker(svg: String, t: Option<Time>, end: Time) -> String {
     let Some(t) = t.filter(|&t| t <= end) else {
-        return svg.to_string();
+        return svg;
     };
     let x = x_of(t, end);
     let mark = format!(
@@ -293,7 +364,7 @@ pub fn with_marker(svg: &str, t: Option<Time>, end: Time) -> String {
     );
     match svg.rfind("</svg>") {
         Some(i) => format!("{}{mark}{}", &svg[..i], &svg[i + 6..]),
-        None => svg.to_string(),
+        None => svg,
     }
 }
 
@@ -305,6 +376,7 @@ pub const LATENCY_POINTS_MAX: usize = 20_000;
 pub fn latency_svg(ops: &[OpRecord], windows: &[Window], end: Time, title: &str) -> String {
     let max_lat = max_latency(ops.iter());
     let (mut s, top, bottom, h) = latency_frame(title, windows, end, max_lat);
+    s.reserve(ops.len().min(2 * LATENCY_POINTS_MAX) * 128);
     // A large history is thinned to every k-th operation (deterministically), so that the
     // plot stays a few megabytes; the failed and unknown ones are all kept up to the limit too.
     let stride = ops.len().div_ceil(LATENCY_POINTS_MAX).max(1);
@@ -324,30 +396,29 @@ pub fn latency_svg(ops: &[OpRecord], windows: &[Window], end: Time, title: &str)
             }
             odd += 1;
         }
-        let x = Px(x_of(o.call, end));
+        // Written piece by piece (a `write!` per operation costs more than the rest).
+        s.push_str("<circle cx=\"");
+        push_px(&mut s, x_of(o.call, end));
+        s.push_str("\" cy=\"");
         match (o.status, o.ret) {
             (OpStatus::Unknown, _) | (_, None) => {
-                let _ = write!(
-                    s,
-                    r##"<circle cx="{x}" cy="{}" r="3" fill="none" stroke="#d4a017"><title>{}</title></circle>"##,
-                    Px(top + 3.0),
-                    esc(&o.desc)
-                );
+                push_px(&mut s, top + 3.0);
+                s.push_str(r##"" r="3" fill="none" stroke="#d4a017"><title>"##);
             }
             (st, Some(r)) => {
-                let y = Px(bottom - (bottom - top) * ((r - o.call) as f64 / max_lat as f64));
-                let color = if st == OpStatus::Ok {
-                    "#2a7ab9"
-                } else {
-                    "#c0392b"
-                };
-                let _ = write!(
-                    s,
-                    r#"<circle cx="{x}" cy="{y}" r="2.2" fill="{color}"><title>{}</title></circle>"#,
-                    esc(&o.desc)
+                push_px(
+                    &mut s,
+                    bottom - (bottom - top) * ((r - o.call) as f64 / max_lat as f64),
                 );
+                s.push_str(if st == OpStatus::Ok {
+                    r##"" r="2.2" fill="#2a7ab9"><title>"##
+                } else {
+                    r##"" r="2.2" fill="#c0392b"><title>"##
+                });
             }
         }
+        push_esc(&mut s, &o.desc);
+        s.push_str("</title></circle>");
     }
     let _ = write!(
         s,
@@ -482,9 +553,11 @@ pub fn throughput_svg(ops: &[OpRecord], windows: &[Window], end: Time) -> String
         let y = bottom - (bottom - top) * (*c as f64 / max as f64);
         let _ = write!(
             s,
-            r##"<rect x="{x1:.1}" y="{y:.1}" width="{:.1}" height="{:.1}" fill="#4a9d5b"/>"##,
-            (x2 - x1 - 1.0).max(0.5),
-            bottom - y
+            r##"<rect x="{}" y="{}" width="{}" height="{}" fill="#4a9d5b"/>"##,
+            Dec1(x1),
+            Dec1(y),
+            Dec1((x2 - x1 - 1.0).max(0.5)),
+            Dec1(bottom - y)
         );
     }
     let _ = write!(
@@ -530,8 +603,8 @@ pub fn roles_svg(
         let y = top + lane * n as f64;
         let _ = write!(
             s,
-            r#"<text x="8" y="{:.1}" font-size="12">{}</text>"#,
-            y + 16.0,
+            r#"<text x="8" y="{}" font-size="12">{}</text>"#,
+            Dec1(y + 16.0),
             esc(&names.node(n))
         );
         let mine: Vec<&RoleChange> = roles.iter().filter(|r| r.node == n).collect();
@@ -568,9 +641,9 @@ pub fn roles_svg(
             {
                 let _ = write!(
                     s,
-                    r##"<text x="{:.1}" y="{:.1}" font-size="9" fill="#fff" font-weight="bold">{tag}</text>"##,
-                    x1 + 1.5,
-                    y + 15.0
+                    r##"<text x="{}" y="{}" font-size="9" fill="#fff" font-weight="bold">{tag}</text>"##,
+                    Dec1(x1 + 1.5),
+                    Dec1(y + 15.0)
                 );
                 last_tag[n as usize] = x1 + 5.5 * tag.len() as f64 + 2.0;
             }
@@ -649,6 +722,44 @@ pub fn histogram_svg(values: &[(u64, f64)], title: &str, unit: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::Dec1;
+
+    #[test]
+    fn push_esc_writes_what_esc_returns() {
+        let pieces = [
+            "a", "&", "<", ">", "\"", "é", "日本", "🦀", "abcdefgh", " ", "&amp;",
+        ];
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for len in 0..500 {
+            let mut text = String::new();
+            for _ in 0..len % 40 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                text.push_str(pieces[(x % pieces.len() as u64) as usize]);
+            }
+            let mut out = String::new();
+            super::push_esc(&mut out, &text);
+            assert_eq!(out, super::esc(&text), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn push_time_writes_fmt_time() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for t in [0, 1, 999_999_999, 1_000_000_000, 12_000_345_000, u64::MAX]
+            .into_iter()
+            .chain((0..10_000).map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x >> (x % 64)
+            }))
+        {
+            let mut s = String::new();
+            super::push_time(&mut s, t);
+            assert_eq!(s, crate::sim::fmt_time(t));
+        }
+    }
 
     /// `Dec1` writes what `{:.1}` writes: ties to even, negative zero, tiny and huge values,
     /// and a spread of others.

@@ -4,7 +4,7 @@
 //! log). The engine never calls it; `protocols::stepper` asks for it after each recorded event
 //! and keeps only the changes.
 
-use serde::Serialize;
+use std::sync::Arc;
 
 /// The most log entries a view shows: the end of the log, where the action is.
 pub const LOG_TAIL: usize = 6;
@@ -13,15 +13,16 @@ pub const LOG_TAIL: usize = 6;
 pub const VALUE_CHARS: usize = 28;
 
 /// One log entry as drawn: its index, its term (ballot, epoch) and what it holds.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LogCell {
     pub index: u64,
     pub term: u64,
-    pub text: String,
+    /// Shared, so that the views of a node whose log grew by one share the other cells.
+    pub text: Arc<str>,
 }
 
 /// A node's state at one moment, as the step-through view draws it.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct NodeView {
     /// Its role now: `leader`, `follower`, `candidate`, `client`, `coordinator`, ...
     pub role: &'static str,
@@ -40,6 +41,8 @@ impl NodeView {
         NodeView {
             role,
             term,
+            // Room for the few fields a view names, without regrowing.
+            fields: Vec::with_capacity(4),
             ..Default::default()
         }
     }
@@ -50,17 +53,25 @@ impl NodeView {
     }
     /// Shows the end of a log of `len` entries: `cell(i)` gives the entry at 1-based index `i`
     /// as `(term, text)`; only the last [`LOG_TAIL`] are asked for.
-    pub fn log_tail(mut self, len: u64, cell: impl Fn(u64) -> (u64, String)) -> Self {
+    pub fn log_tail(self, len: u64, cell: impl Fn(u64) -> (u64, String)) -> Self {
+        self.log_tail_short(len, |i| {
+            let (term, text) = cell(i);
+            (term, short(text).into())
+        })
+    }
+    /// [`log_tail`](Self::log_tail) for texts already cut by [`short`] (and shared), asked
+    /// for in order.
+    pub fn log_tail_short(
+        mut self,
+        len: u64,
+        mut cell: impl FnMut(u64) -> (u64, Arc<str>),
+    ) -> Self {
         self.log_len = len;
         let first = len.saturating_sub(LOG_TAIL as u64) + 1;
         self.log = (first..=len)
             .map(|index| {
                 let (term, text) = cell(index);
-                LogCell {
-                    index,
-                    term,
-                    text: short(text),
-                }
+                LogCell { index, term, text }
             })
             .collect();
         self
@@ -92,7 +103,7 @@ pub fn tail(s: &str, chars: usize) -> &str {
 }
 
 /// A node's view changed after record `step` of the trace; `view` is `None` while it is down.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ViewChange {
     pub step: u32,
     pub node: u32,

@@ -576,11 +576,16 @@ fn run(spec: &RunSpec, lb: &LbSpec) -> RunOutcome {
     let mut runs = Vec::with_capacity(lb.strategies.len());
     let mut trace = crate::protocols::stepper::Trace::default();
     for (i, &s) in lb.strategies.iter().enumerate() {
-        // The trace of the first strategy only: one sequence diagram, not one per strategy.
-        let (r, rec) = run_one(spec, &plan, &load, s, spec.record && i == 0);
+        // The trace of the first strategy only: one sequence diagram, not one per strategy
+        // (and, for a report, the others record no start and keep no forks).
         if i == 0 {
+            let (r, rec) = run_one(spec, &plan, &load, s, spec.record);
             trace = rec;
+            runs.push(r);
+            continue;
         }
+        let (r, _) =
+            crate::protocols::stepper::without_forks(|| run_one(spec, &plan, &load, s, false));
         runs.push(r);
     }
     let stats = combined_stats(&runs);

@@ -84,6 +84,12 @@ impl Node for MultiNode {
             MultiNode::Client(c) => c.view(),
         })
     }
+    fn view_stamp(&self, durable: &Durable) -> Option<u64> {
+        Some(match self {
+            MultiNode::Replica(r) => r.view_stamp(durable),
+            MultiNode::Client(c) => c.view_stamp(),
+        })
+    }
     fn fork(&self) -> Option<Self> {
         Some(self.clone())
     }

@@ -9,6 +9,7 @@
 //! construction `commit_index` only grows and entries are applied in index order, each once;
 //! the outside-in checks in `checks.rs` judge the rest from what the servers report.
 
+use std::cell::RefCell;
 use std::collections::BTreeSet;
 
 use super::machine::{KvMachine, StateMachine};
@@ -20,7 +21,7 @@ use super::{Obs, RaftBug, RaftSpec, Timer};
 
 mod clients;
 use crate::sim::{Context, Node, NodeId, stable_hash};
-use crate::workload::kv::KvReply;
+use crate::workload::kv::{KvReply, push_decimal};
 
 /// What a node type provides so that it can host a Raft [`Server`] of state machine `M`:
 /// durable storage of Raft's persistent state, and a way to carry Raft's messages, timers and
@@ -75,6 +76,28 @@ pub struct Server<M: StateMachine = KvMachine> {
     /// [`Self::append`] (a leader's log changes only there), pruned as `commit_index`
     /// advances, dropped with leadership.
     uncommitted: Uncommitted,
+    /// What this server's last view formatted ([`Self::view`]), to reuse what did not
+    /// change. Empty unless a report asks for views.
+    view_cache: RefCell<ViewCache<M::Op>>,
+}
+
+/// The texts of a server's last view: its state machine's line at an applied index, and its
+/// log cells with the entries they show. The state machine changes only by `apply`, which
+/// advances `last_applied`; an entry is its term and command (compared whole, not by
+/// digest), so a text reused is the text that formatting would write.
+#[derive(Clone, Debug)]
+struct ViewCache<Op> {
+    sm: Option<(u64, String)>,
+    cells: Vec<(u64, u64, Command<Op>, std::sync::Arc<str>)>,
+}
+
+impl<Op> Default for ViewCache<Op> {
+    fn default() -> Self {
+        ViewCache {
+            sm: None,
+            cells: Vec::new(),
+        }
+    }
 }
 
 type Ctx<'a, 'b, N> = &'a mut Context<'b, N>;
@@ -94,6 +117,7 @@ impl<M: StateMachine> Server<M> {
             sm: M::default(),
             waiting: Waiting::default(),
             uncommitted: Uncommitted::default(),
+            view_cache: RefCell::default(),
         }
     }
 
@@ -145,14 +169,53 @@ impl<M: StateMachine> Server<M> {
         } else {
             p.voted_for
         };
-        crate::sim::NodeView::new(self.role.name(), Some(p.current_term))
-            .field("commit", self.commit_index.to_string())
-            .field("voted for", vote.map_or("-".into(), |v| format!("n{v}")))
-            .field(M::VIEW_NAME, self.sm.view())
-            .log_tail(p.log.len() as u64, |i| {
-                let e = &p.log[i as usize - 1];
-                (e.term, e.command.short())
-            })
+        let mut commit = String::with_capacity(20);
+        push_decimal(&mut commit, self.commit_index);
+        let voted = match vote {
+            None => "-".to_string(),
+            Some(v) => {
+                let mut s = String::with_capacity(11);
+                s.push('n');
+                push_decimal(&mut s, v.into());
+                s
+            }
+        };
+        let mut cache = self.view_cache.borrow_mut();
+        let cache = &mut *cache;
+        // What a view formats is most of what a report's replay costs: the state machine's
+        // line is formatted again only when an entry was applied, a log cell only for an
+        // entry it did not show last time.
+        let sm = match &cache.sm {
+            Some((at, text)) if *at == self.last_applied => text.clone(),
+            _ => {
+                let text = crate::sim::view::short(self.sm.view());
+                cache.sm = Some((self.last_applied, text.clone()));
+                text
+            }
+        };
+        let mut v = crate::sim::NodeView::new(self.role.name(), Some(p.current_term))
+            .field("commit", commit)
+            .field("voted for", voted);
+        v.fields.push((M::VIEW_NAME, sm));
+        let old = std::mem::replace(
+            &mut cache.cells,
+            Vec::with_capacity(crate::sim::view::LOG_TAIL),
+        );
+        let mut old = old.into_iter().peekable();
+        v.log_tail_short(p.log.len() as u64, |i| {
+            let e = &p.log[i as usize - 1];
+            // The cells of the last view that precede this one's are gone; the next one, if
+            // it shows the same entry, keeps its text.
+            while old.next_if(|c| c.0 < i).is_some() {}
+            let text = match old.next_if(|c| c.0 == i) {
+                Some((_, term, command, text)) if term == e.term && command == e.command => text,
+                _ => crate::sim::view::short(e.command.short()).into(),
+            };
+            cache
+                .cells
+                .push((i, e.term, e.command.clone(), text.clone()));
+            (e.term, text)
+        })
     }
 
     fn bug(&self, b: RaftBug) -> bool {

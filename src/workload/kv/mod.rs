@@ -74,7 +74,8 @@ impl KvOp {
     }
     /// A key-value map as a view shows it: `k0=…3 4 5` (each value's end), keys in order.
     pub fn map_view(kv: &std::collections::BTreeMap<String, String>) -> String {
-        let mut s = String::new();
+        // Each key and the end of its value (`…` and 12 characters of at most 4 bytes).
+        let mut s = String::with_capacity(kv.keys().map(|k| k.len() + 54).sum());
         for (k, v) in kv {
             if !s.is_empty() {
                 s.push(' ');
@@ -189,7 +190,7 @@ impl<Op: OpText> Command<Op> {
 
 /// Appends `n` in decimal, without the formatting machinery (log cells are drawn often, and
 /// a client names a key and a value per operation).
-fn push_decimal(s: &mut String, n: u64) {
+pub fn push_decimal(s: &mut String, n: u64) {
     let mut b = [0u8; 20];
     s.push_str(decimal(n, &mut b));
 }

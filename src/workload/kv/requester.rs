@@ -68,10 +68,17 @@ impl<Op: OpText> Requester<Op> {
         match &self.pending {
             None => v.field("pending", "none"),
             Some(p) => {
-                let mut op = String::new();
-                p.op.write_short(&mut op);
-                v.field("pending", format!("{op} (seq {})", p.seq))
-                    .field("try", format!("{} to n{}", p.tries, self.target))
+                // Written piece by piece: a report asks for a client's view at every change.
+                let mut pending = String::with_capacity(40);
+                p.op.write_short(&mut pending);
+                pending.push_str(" (seq ");
+                super::push_decimal(&mut pending, p.seq);
+                pending.push(')');
+                let mut attempt = String::with_capacity(12);
+                super::push_decimal(&mut attempt, p.tries.into());
+                attempt.push_str(" to n");
+                super::push_decimal(&mut attempt, self.target.into());
+                v.field("pending", pending).field("try", attempt)
             }
         }
     }
