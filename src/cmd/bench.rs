@@ -232,15 +232,17 @@ fn report_row(scenario: &crate::scenario::Scenario, seeds: u64) -> Result<(), In
     // The report, as `faultline run` writes it: the run, then the report (a replay of the
     // window it shows, its plots, diagrams and page), against the bare run a sweep does; and
     // with `--steps all` (the whole run recorded, every view). CPU time of this process,
-    // the three interleaved seed by seed.
+    // the three interleaved seed by seed. Freeing an outcome is timed on neither side:
+    // `faultline run` leaves it to the process's exit, with a report or without.
     let n = seeds.min(20);
     let dir = std::env::temp_dir().join(format!("faultline-bench-{}", std::process::id()));
     let cpu = || super::scaling::usage().0;
     let (mut bare, mut window, mut all) = (0.0, 0.0, 0.0);
     for seed in 0..n {
         let t = cpu();
-        std::hint::black_box(run(&scenario.to_run_spec(seed, false)));
+        let o = std::hint::black_box(run(&scenario.to_run_spec(seed, false)));
         bare += cpu() - t;
+        drop(o);
         let spec = scenario.to_run_spec(seed, true);
         for (steps, sum) in [(Steps::Window, &mut window), (Steps::All, &mut all)] {
             let t = cpu();

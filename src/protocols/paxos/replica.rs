@@ -122,13 +122,13 @@ impl Replica {
     /// changes only as slots are applied (`applied`), and, for each slot of the log's end,
     /// the ballot round that carried it and the digest of the command chosen there.
     pub fn view_stamp(&self, d: &Durable) -> u64 {
-        let last = d.chosen.last().unwrap_or(0);
+        let last = d.log.last_chosen().unwrap_or(0);
         let first = last.saturating_sub(crate::sim::view::LOG_TAIL as u64) + 1;
         let mut tail = [(0u64, 0u64); crate::sim::view::LOG_TAIL];
         for (cell, slot) in tail.iter_mut().zip(first..=last) {
             *cell = (
-                d.accepted.get(slot).map_or(0, |(b, _)| b.round),
-                d.chosen.get(slot).map_or(u64::MAX, |c| c.hash),
+                d.log.accepted(slot).map_or(0, |(b, _)| b.round),
+                d.log.chosen(slot).map_or(u64::MAX, |c| c.hash),
             );
         }
         crate::sim::stable_hash(&(
