@@ -284,6 +284,8 @@ impl Model for KvAppend {
                 true
             }
             (KvInput::Get { .. }, None) => true,
+            // A read leaves the value as it is: compared, not copied.
+            (KvInput::Get { .. }, Some(KvOutput::Value(v))) => v == s,
             _ => match self.step(s, i, o) {
                 Some(v) => {
                     *s = v;

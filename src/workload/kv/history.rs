@@ -141,7 +141,7 @@ impl HistoryBuilder {
                     op.ret = Some(t);
                     op.status = crate::check::Status::Ok;
                     op.output = Some(match result {
-                        KvResult::Value(v) => KvOutput::Value(v),
+                        KvResult::Value(v) => KvOutput::Value(v.into()),
                         KvResult::Done => KvOutput::Done,
                         KvResult::Cas(b) => KvOutput::Cas(b),
                     });
@@ -180,7 +180,7 @@ impl HistoryBuilder {
                         _ => OpStatus::Unknown,
                     },
                     kind: kind.into(),
-                    key: key.clone(),
+                    key: key.as_str().into(),
                     desc: describe(client, &op.input, op.output.as_ref()),
                 }
             })

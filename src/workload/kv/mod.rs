@@ -101,7 +101,10 @@ impl KvOp {
             v.push_str(to);
         };
         match self {
-            KvOp::Get { key } => KvResult::Value(kv.get(key.as_str()).cloned().unwrap_or_default()),
+            KvOp::Get { key } => KvResult::Value(
+                kv.get(key.as_str())
+                    .map_or_else(Text::new, |v| Text::from(v.as_str())),
+            ),
             KvOp::Put { key, value } => {
                 match kv.get_mut(key.as_str()) {
                     Some(v) => set(v, value),
@@ -208,10 +211,12 @@ fn decimal(mut n: u64, b: &mut [u8; 20]) -> &str {
     std::str::from_utf8(&b[i..]).expect("ASCII digits")
 }
 
-/// The result of an operation.
+/// The result of an operation. A value read is a [`Text`]: the state machine of each server
+/// keeps it for a retry and the leader copies it into its reply, none of which allocates for
+/// a short value (it hashes and prints as the `String` it was).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub enum KvResult {
-    Value(String),
+    Value(Text),
     Done,
     Cas(bool),
 }

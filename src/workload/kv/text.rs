@@ -210,6 +210,12 @@ impl serde::Serialize for Text {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for Text {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Text::from)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
