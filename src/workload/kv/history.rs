@@ -104,20 +104,11 @@ impl HistoryBuilder {
                 }
                 crate::frugal::push(&mut self.ids, (client, seq));
                 let input = match op {
-                    KvOp::Get { key } => KvInput::Get { key: key.into() },
-                    KvOp::Put { key, value } => KvInput::Put {
-                        key: key.into(),
-                        value: value.into(),
-                    },
-                    KvOp::Append { key, value } => KvInput::Append {
-                        key: key.into(),
-                        value: value.into(),
-                    },
-                    KvOp::Cas { key, from, to } => KvInput::Cas {
-                        key: key.into(),
-                        from: from.into(),
-                        to: to.into(),
-                    },
+                    // The same texts, moved: nothing allocates.
+                    KvOp::Get { key } => KvInput::Get { key },
+                    KvOp::Put { key, value } => KvInput::Put { key, value },
+                    KvOp::Append { key, value } => KvInput::Append { key, value },
+                    KvOp::Cas { key, from, to } => KvInput::Cas { key, from, to },
                 };
                 crate::frugal::push(
                     &mut self.hist.ops,
@@ -141,7 +132,7 @@ impl HistoryBuilder {
                     op.ret = Some(t);
                     op.status = crate::check::Status::Ok;
                     op.output = Some(match result {
-                        KvResult::Value(v) => KvOutput::Value(v.into()),
+                        KvResult::Value(v) => KvOutput::Value(v),
                         KvResult::Done => KvOutput::Done,
                         KvResult::Cas(b) => KvOutput::Cas(b),
                     });
@@ -180,7 +171,7 @@ impl HistoryBuilder {
                         _ => OpStatus::Unknown,
                     },
                     kind: kind.into(),
-                    key: key.as_str().into(),
+                    key: key.clone(),
                     desc: describe(client, &op.input, op.output.as_ref()),
                 }
             })
@@ -296,7 +287,7 @@ mod tests {
             "zero\0",
         ];
         for v in values {
-            let s = || v.to_string();
+            let s = || Text::from(v);
             let ops = [
                 KvInput::Get { key: "k0".into() },
                 KvInput::Put {

@@ -13,11 +13,11 @@ use crate::sim::{Context, Node, NodeId, Time};
 
 mod history;
 mod requester;
-mod text;
 
+pub use crate::check::text::Text;
+use crate::check::text::decimal;
 pub use history::{HistoryBuilder, history, witness_order};
 pub use requester::{AttemptEnd, Requester, Wire};
-pub use text::Text;
 
 /// A key-value operation. Its strings are [`Text`]s: short ones (every key and value a client
 /// makes) inline, so that copying an operation into requests and hashing it allocate and
@@ -195,20 +195,6 @@ impl<Op: OpText> Command<Op> {
 fn push_decimal(s: &mut String, n: u64) {
     let mut b = [0u8; 20];
     s.push_str(decimal(n, &mut b));
-}
-
-/// `n` in decimal, written at the end of `b`.
-fn decimal(mut n: u64, b: &mut [u8; 20]) -> &str {
-    let mut i = b.len();
-    loop {
-        i -= 1;
-        b[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    std::str::from_utf8(&b[i..]).expect("ASCII digits")
 }
 
 /// The result of an operation. A value read is a [`Text`]: the state machine of each server
