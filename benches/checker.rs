@@ -128,8 +128,8 @@ fn kv_100k() {
                 client,
                 t,
                 t + 15,
-                KvInput::Get { key },
-                KvOutput::Value(vals[k].clone()),
+                KvInput::Get { key: key.into() },
+                KvOutput::Value(vals[k].as_str().into()),
             );
         } else {
             let v = format!("{i} ");
@@ -138,7 +138,10 @@ fn kv_100k() {
                 client,
                 t,
                 t + 15,
-                KvInput::Append { key, value: v },
+                KvInput::Append {
+                    key: key.into(),
+                    value: v.into(),
+                },
                 KvOutput::Done,
             );
         }

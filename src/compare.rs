@@ -238,15 +238,13 @@ pub enum CompareError {
 /// Invocations that match (kind and key, per client, in order, until the first that
 /// differs), the number both sides made, and the larger count.
 fn same_ops(a: &[OpRecord], b: &[OpRecord]) -> (u64, u64, u64) {
-    let per_client = |ops: &[OpRecord]| {
-        let mut m: BTreeMap<u32, Vec<(String, String)>> = BTreeMap::new();
+    fn per_client(ops: &[OpRecord]) -> BTreeMap<u32, Vec<(&str, &str)>> {
+        let mut m: BTreeMap<u32, Vec<(&str, &str)>> = BTreeMap::new();
         for o in ops {
-            m.entry(o.client)
-                .or_default()
-                .push((o.kind.clone(), o.key.clone()));
+            m.entry(o.client).or_default().push((&o.kind, &o.key));
         }
         m
-    };
+    }
     let (x, y) = (per_client(a), per_client(b));
     let (mut same, mut common, mut total) = (0, 0, 0);
     for c in x

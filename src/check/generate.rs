@@ -165,14 +165,14 @@ pub fn kv(spec: &GenSpec) -> History<KvInput, KvOutput> {
         .map(|i| {
             let key = format!("k{}", rng.random_range(0..10u32));
             match rng.random_range(0..20u32) {
-                0..10 => KvInput::Get { key },
+                0..10 => KvInput::Get { key: key.into() },
                 10..13 => KvInput::Put {
-                    key,
-                    value: format!("p{i}"),
+                    key: key.into(),
+                    value: format!("p{i}").into(),
                 },
                 _ => KvInput::Append {
-                    key,
-                    value: format!(" a{i}"),
+                    key: key.into(),
+                    value: format!(" a{i}").into(),
                 },
             }
         })
@@ -184,10 +184,10 @@ pub fn kv(spec: &GenSpec) -> History<KvInput, KvOutput> {
     let mut after: Vec<Option<String>> = vec![None; spec.ops];
     for &i in &order {
         outputs[i] = Some(match &inputs[i] {
-            KvInput::Get { key } => KvOutput::Value(state[idx(key)].clone()),
+            KvInput::Get { key } => KvOutput::Value(state[idx(key)].as_str().into()),
             KvInput::Put { key, value } => {
-                state[idx(key)] = value.clone();
-                after[i] = Some(value.clone());
+                state[idx(key)] = value.to_string();
+                after[i] = Some(value.to_string());
                 KvOutput::Done
             }
             KvInput::Append { key, value } => {
@@ -220,7 +220,9 @@ pub fn kv(spec: &GenSpec) -> History<KvInput, KvOutput> {
             if let Some(&w1) = writes.iter().rev().find(|&&w| {
                 slots[w].ret < slots[w2].call && matches!(inputs[w], KvInput::Put { .. })
             }) {
-                outputs[r] = Some(KvOutput::Value(after[w1].clone().unwrap_or_default()));
+                outputs[r] = Some(KvOutput::Value(
+                    after[w1].clone().unwrap_or_default().into(),
+                ));
                 break 'found;
             }
         }

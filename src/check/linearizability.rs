@@ -527,16 +527,16 @@ mod tests {
                     100 * r,
                     100 * r + 10,
                     K::Append {
-                        key,
-                        value: format!("{r}"),
+                        key: key.into(),
+                        value: format!("{r}").into(),
                     },
                     V::Done,
                 );
             }
         }
-        let key = "k30".to_string();
+        let key = "k30".into();
         h.ok(1, 500, 510, K::Get { key }, V::Value("021".into()));
-        let key = "k07".to_string();
+        let key = "k07".into();
         h.ok(1, 500, 510, K::Get { key }, V::Value("012".into()));
         let r = check(&KvAppend, &h, &CheckOptions::default());
         assert_eq!(r.partitions, 40);

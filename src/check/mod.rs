@@ -13,6 +13,7 @@ pub mod model;
 pub mod parse;
 mod propose;
 mod search;
+pub mod text;
 pub mod witness;
 
 pub(crate) use hash::PreHashed;
@@ -24,3 +25,4 @@ pub use model::{
     CasRegister, KvAppend, KvInput, KvOutput, MicroOp, Model, MultiRegister, Mutex, MutexInput,
     MutexOutput, RegisterInput, RegisterOutput, TxnInput, TxnOutput,
 };
+pub use text::Text;

@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::certify::{self, Certificate};
 use super::history::Operation;
 use super::propose;
+use super::text::Text;
 
 /// A sequential specification.
 pub trait Model: Sync {
@@ -213,28 +214,28 @@ impl Model for CasRegister {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub enum KvInput {
     Get {
-        key: String,
+        key: Text,
     },
     Put {
-        key: String,
-        value: String,
+        key: Text,
+        value: Text,
     },
     Append {
-        key: String,
-        value: String,
+        key: Text,
+        value: Text,
     },
     /// Compare-and-set on a key (an extension; the value must equal `from`).
     Cas {
-        key: String,
-        from: String,
-        to: String,
+        key: Text,
+        from: Text,
+        to: Text,
     },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub enum KvOutput {
     /// A get's value (the empty string for a missing key).
-    Value(String),
+    Value(Text),
     Done,
     Cas(bool),
 }
@@ -255,7 +256,7 @@ impl Model for KvAppend {
         match (i, o) {
             (KvInput::Get { .. }, None) => Some(s.clone()),
             (KvInput::Get { .. }, Some(KvOutput::Value(v))) => (v == s).then(|| s.clone()),
-            (KvInput::Put { value, .. }, None | Some(KvOutput::Done)) => Some(value.clone()),
+            (KvInput::Put { value, .. }, None | Some(KvOutput::Done)) => Some(value.to_string()),
             (KvInput::Append { value, .. }, None | Some(KvOutput::Done)) => {
                 // One exact allocation (format! grows the string in steps).
                 let mut v = String::with_capacity(s.len() + value.len());
@@ -264,11 +265,11 @@ impl Model for KvAppend {
                 Some(v)
             }
             (KvInput::Cas { from, to, .. }, None) => {
-                Some(if s == from { to.clone() } else { s.clone() })
+                Some(if s == from { to.to_string() } else { s.clone() })
             }
             (KvInput::Cas { from, to, .. }, Some(KvOutput::Cas(ok))) => {
                 let m = s == from;
-                (m == *ok).then(|| if m { to.clone() } else { s.clone() })
+                (m == *ok).then(|| if m { to.to_string() } else { s.clone() })
             }
             _ => None,
         }
@@ -276,7 +277,8 @@ impl Model for KvAppend {
     fn step_mut(&self, s: &mut String, i: &KvInput, o: Option<&KvOutput>) -> bool {
         match (i, o) {
             (KvInput::Put { value, .. }, None | Some(KvOutput::Done)) => {
-                s.clone_from(value);
+                s.clear();
+                s.push_str(value);
                 true
             }
             (KvInput::Append { value, .. }, None | Some(KvOutput::Done)) => {
@@ -284,6 +286,8 @@ impl Model for KvAppend {
                 true
             }
             (KvInput::Get { .. }, None) => true,
+            // A read leaves the value as it is: compared, not copied.
+            (KvInput::Get { .. }, Some(KvOutput::Value(v))) => v == s,
             _ => match self.step(s, i, o) {
                 Some(v) => {
                     *s = v;

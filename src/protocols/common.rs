@@ -181,7 +181,7 @@ fn stale_violation(
 ) -> CheckOutcome {
     let line = |i: usize| op_line(ops, i);
     let key = match &hist.ops[c.read].input {
-        KvInput::Get { key } => key.clone(),
+        KvInput::Get { key } => key.to_string(),
         _ => String::new(),
     };
     let until = ops[c.read].ret.map_or("?".into(), fmt_time);

@@ -107,7 +107,10 @@ pub struct RunStats {
     pub stop: StopReason,
     /// Simulated time at the end.
     pub time: Time,
-    /// Events popped from the queue.
+    /// Events handled: node starts, messages delivered or dropped, timers that fired, fault
+    /// actions and pause ends (one that a paused node queued counts again when handled). A
+    /// timer set again or cancelled before its deadline never fired: it is no event (before
+    /// timers were queued lazily, each such setting was popped and counted as one).
     pub events: u64,
     /// Stable hash over every event of the run.
     pub trace_hash: u64,

@@ -179,9 +179,11 @@ pub struct OpRecord {
     /// Completion time, `None` when the outcome is unknown.
     pub ret: Option<Time>,
     pub status: OpStatus,
-    /// e.g. `get`, `put`, `append`.
-    pub kind: String,
-    pub key: String,
+    /// e.g. `get`, `put`, `append`: a constant of the protocol's, copied by none of its
+    /// operations.
+    pub kind: std::borrow::Cow<'static, str>,
+    /// Inline when short (a key-value key), so that a run's thousands of records allocate none.
+    pub key: kv::Text,
     /// Human-readable `put k1 "7" -> ok`.
     pub desc: String,
 }

@@ -491,8 +491,8 @@ pub fn op_record(d: &Done, ret: Time, kind: &str) -> OpRecord {
         call: d.call,
         ret,
         status,
-        kind: kind.to_string(),
-        key: format!("k{}", d.key),
+        kind: kind.to_string().into(),
+        key: format!("k{}", d.key).into(),
         desc: format!(
             "{kind} #{} k{}{via} ({} tries) -> {end}",
             d.idx, d.key, d.tries

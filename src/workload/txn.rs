@@ -253,7 +253,7 @@ pub fn history(obs: impl Iterator<Item = (Time, TxnObs)>) -> (Vec<OpRecord>, Vec
                     ret: None,
                     status: OpStatus::Unknown,
                     kind: "transfer".into(),
-                    key: format!("a{}->a{}", transfer.from, transfer.to),
+                    key: format!("a{}->a{}", transfer.from, transfer.to).into(),
                     desc: format!(
                         "c{} {txn} transfer {} a{}->a{} -> ?",
                         txn.client, transfer.amount, transfer.from, transfer.to

@@ -140,8 +140,10 @@ fn random_kv(rng: &mut ChaCha8Rng) -> History<KvInput, KvOutput> {
         let call = t[c as usize] + rng.random_range(0..5u64);
         let ret = call + rng.random_range(0..8u64);
         t[c as usize] = ret + 1;
-        let key = format!("k{}", rng.random_range(0..2u32));
-        let pick = |rng: &mut ChaCha8Rng| vals[rng.random_range(0..vals.len())].to_string();
+        let key: faultline::check::Text = format!("k{}", rng.random_range(0..2u32)).into();
+        let pick = |rng: &mut ChaCha8Rng| {
+            faultline::check::Text::from(vals[rng.random_range(0..vals.len())])
+        };
         let (input, output) = match rng.random_range(0..4u32) {
             0 => (KvInput::Get { key }, KvOutput::Value(pick(rng))),
             1 => (

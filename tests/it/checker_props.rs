@@ -130,15 +130,15 @@ fn kv_append_pruning_agrees_with_brute_force() {
                 let call = rnd(20);
                 let ret = call + 1 + rnd(8);
                 let at = call + rnd(ret - call + 1);
-                let key = "k".to_string();
-                let v = ["a", "b", "ab", ""][rnd(4) as usize].to_string();
+                let key = faultline::check::Text::from("k");
+                let v = faultline::check::Text::from(["a", "b", "ab", ""][rnd(4) as usize]);
                 let input = match rnd(8) {
                     0..=2 => K::Get { key },
                     3..=5 => K::Append { key, value: v },
                     6 => K::Put { key, value: v },
                     _ => K::Cas {
                         key,
-                        from: ["", "a", "b", "ab"][rnd(4) as usize].to_string(),
+                        from: ["", "a", "b", "ab"][rnd(4) as usize].into(),
                         to: v,
                     },
                 };
@@ -150,7 +150,7 @@ fn kv_append_pruning_agrees_with_brute_force() {
         let mut h = History::new();
         for (c, (_, call, ret, input)) in ops.into_iter().enumerate() {
             let mut out = match &input {
-                K::Get { .. } => V::Value(state.clone()),
+                K::Get { .. } => V::Value(state.as_str().into()),
                 K::Cas { from, .. } => V::Cas(*from == state),
                 _ => V::Done,
             };

@@ -142,14 +142,14 @@ fn kv(rng: &mut ChaCha8Rng, unique: bool) -> History<KvInput, KvOutput> {
             }
         };
         let input = match rng.random_range(0..6u32) {
-            0..=2 => KvInput::Get { key: key() },
+            0..=2 => KvInput::Get { key: key().into() },
             3 => KvInput::Put {
-                key: key(),
-                value: token("p"),
+                key: key().into(),
+                value: token("p").into(),
             },
             _ => KvInput::Append {
-                key: key(),
-                value: token(" a"),
+                key: key().into(),
+                value: token(" a").into(),
             },
         };
         plan.push((at, call, ret, c, input));
@@ -162,7 +162,7 @@ fn kv(rng: &mut ChaCha8Rng, unique: bool) -> History<KvInput, KvOutput> {
     for (k, (_, call, ret, c, input)) in plan.into_iter().enumerate() {
         let status = rng.random_range(0..12u32);
         let mut out = match &input {
-            KvInput::Get { .. } => KvOutput::Value(state.clone()),
+            KvInput::Get { .. } => KvOutput::Value(state.as_str().into()),
             _ => KvOutput::Done,
         };
         if status != 1 && (status != 0 || rng.random_bool(0.5)) {
@@ -170,7 +170,7 @@ fn kv(rng: &mut ChaCha8Rng, unique: bool) -> History<KvInput, KvOutput> {
             seen.push(state.clone());
         }
         if corrupt && k >= n / 2 && matches!(out, KvOutput::Value(_)) {
-            out = KvOutput::Value(seen[rng.random_range(0..seen.len())].clone());
+            out = KvOutput::Value(seen[rng.random_range(0..seen.len())].as_str().into());
         }
         match status {
             0 => h.unknown(c as u64, call, input),

@@ -225,7 +225,7 @@ fn a_gc_pause_shows_in_roles_and_figures_and_fencing_rejects_the_stale_write() {
     assert!(figure("overlapping believed holds") > 0);
     assert!(figure("expiries while the holder") > 0);
     assert!(figure("stale writes rejected") > 0);
-    let kinds: std::collections::BTreeSet<&str> = o.ops.iter().map(|r| r.kind.as_str()).collect();
+    let kinds: std::collections::BTreeSet<&str> = o.ops.iter().map(|r| &*r.kind).collect();
     assert_eq!(kinds, ["acquire", "release", "write"].into_iter().collect());
     // The same seed without fencing: the report names both holders and the stale write.
     let o = run(&scenario("lock-bug-no_fencing.ron").to_run_spec(0, false));

@@ -24,6 +24,7 @@ mod report_forks;
 mod report_why;
 mod scenario_errors;
 mod shrink;
+mod timers;
 mod verdict;
 
 /// A bundled scenario by its file name in `scenarios/`.

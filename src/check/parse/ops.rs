@@ -288,14 +288,14 @@ impl Conv for KvConv {
             return err(e, "a key-value operation needs :key");
         };
         Ok(match e.f.as_str() {
-            "get" | "read" => KvInput::Get { key },
+            "get" | "read" => KvInput::Get { key: key.into() },
             "put" | "write" => KvInput::Put {
-                key,
-                value: kv_text(&e.value, e)?,
+                key: key.into(),
+                value: kv_text(&e.value, e)?.into(),
             },
             "append" => KvInput::Append {
-                key,
-                value: kv_text(&e.value, e)?,
+                key: key.into(),
+                value: kv_text(&e.value, e)?.into(),
             },
             f => {
                 return err(
@@ -315,7 +315,7 @@ impl Conv for KvConv {
     ) -> Result<Outcome<KvOutput>, ParseError> {
         Ok(match c.kind {
             Kind::Ok => Outcome::Ok(Some(match input {
-                KvInput::Get { .. } => KvOutput::Value(kv_text(&c.value, c)?),
+                KvInput::Get { .. } => KvOutput::Value(kv_text(&c.value, c)?.into()),
                 _ => KvOutput::Done,
             })),
             Kind::Fail => Outcome::Fail,

@@ -161,7 +161,7 @@ fn gather(obs: &[(Time, NodeId, LockObs)]) -> Gathered {
                     call: *t,
                     ret: None,
                     status: OpStatus::Unknown,
-                    kind: kind.to_string(),
+                    kind: kind.to_string().into(),
                     key: if *kind == "write" { "resource" } else { "lock" }.into(),
                     desc: desc.clone(),
                 });

@@ -191,8 +191,9 @@ impl Client {
                 }
                 self.updates += 1;
                 self.read = None;
-                let key = KEY.to_string();
-                self.request(ctx, KvInput::Get { key }, |seq| Msg::Read { seq });
+                self.request(ctx, KvInput::Get { key: KEY.into() }, |seq| Msg::Read {
+                    seq,
+                });
             }
             Timer::Work => {
                 let Some(r) = self.read.clone() else {
@@ -201,8 +202,8 @@ impl Client {
                 let value = format!("c{}.{}", self.index, self.seq + 1);
                 let input = KvInput::Cas {
                     key: KEY.into(),
-                    from: r.value.clone(),
-                    to: value.clone(),
+                    from: r.value.as_str().into(),
+                    to: value.as_str().into(),
                 };
                 self.request(ctx, input, |seq| Msg::Cas {
                     seq,
@@ -221,7 +222,7 @@ impl Client {
 
     fn on_message(&mut self, ctx: Ctx, msg: Msg) {
         let (seq, output) = match &msg {
-            Msg::ReadReply { seq, record } => (*seq, KvOutput::Value(record.value.clone())),
+            Msg::ReadReply { seq, record } => (*seq, KvOutput::Value(record.value.as_str().into())),
             Msg::CasReply { seq, ok } => (*seq, KvOutput::Cas(*ok)),
             _ => return,
         };

@@ -62,7 +62,9 @@ impl StateMachine for KvMachine {
     fn read_locally(&self, op: &KvOp) -> Option<KvResult> {
         match op {
             KvOp::Get { key } => Some(KvResult::Value(
-                self.kv.get(key.as_str()).cloned().unwrap_or_default(),
+                self.kv
+                    .get(key.as_str())
+                    .map_or_else(Default::default, |v| v.as_str().into()),
             )),
             _ => None,
         }

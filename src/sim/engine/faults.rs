@@ -27,7 +27,8 @@ impl<P: Protocol> Sim<P> {
                 if s.alive {
                     self.counters.crashes += 1;
                     effect.applied = true;
-                    effect.timers_lost = s.timers.len() as u64;
+                    effect.timers_lost =
+                        s.timers.iter().filter(|t| t.armed.is_some()).count() as u64;
                     effect.messages_lost = s.backlog.len() as u64;
                     s.crashed_by = i;
                     s.alive = false;

@@ -3,6 +3,16 @@
 //! node starts and pause ends. Monomorphized per protocol (`Sim<P>`): no dynamic dispatch and
 //! no allocation per event on the hot path (payloads live in a slab reused through a free list;
 //! effect buffers are reused).
+//!
+//! Timers are queued lazily. A timer set again to a later deadline (a follower's election
+//! timeout on every AppendEntries, a client's attempt deadline on every request) does not
+//! queue a new entry: its node's [`TimerSlot`] keeps the new deadline and sequence number
+//! (taken at the reset, as an eager queue would), and when the entry already queued comes
+//! due, it goes back into the queue under that key instead of firing. The live timer then
+//! pops at exactly the (time, sequence number) it would have had, so every event comes in the
+//! same order as with one queue entry per reset, and the queue holds one entry per timer
+//! rather than one per reset. A timer set to an earlier deadline is queued at once (its old
+//! entry is skipped when it comes due).
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -34,11 +44,12 @@ enum Ev<M, T> {
         sent: Time,
         msg: M,
     },
+    /// Timer `tag` of `node`, queued under sequence number `seq` (its [`TimerSlot::queued`]).
     Timer {
         node: u32,
         inc: u32,
         tag: T,
-        generation: u64,
+        seq: u64,
     },
     Fault(u32),
     Resume {
@@ -51,6 +62,26 @@ enum Ev<M, T> {
 const SLOT_BITS: u32 = 28;
 const SLOT_MASK: u64 = (1 << SLOT_BITS) - 1;
 
+/// The queue key of an event due at `at`, scheduled `seq`-th, whose payload is in `slot`.
+#[inline(always)]
+fn key(at: Time, seq: u64, slot: u32) -> Reverse<u128> {
+    debug_assert!(slot < (1 << SLOT_BITS) && seq < (1 << (64 - SLOT_BITS)));
+    Reverse(((at as u128) << 64) | ((seq as u128) << SLOT_BITS) | slot as u128)
+}
+
+/// One timer of a node, from when it is set until its queue entry comes due.
+#[derive(Clone, Copy, Debug)]
+struct TimerSlot<T> {
+    tag: T,
+    /// (deadline, sequence number) of the timer's entry in the queue (or in a paused node's
+    /// backlog): the earliest it can fire.
+    queued: (Time, u64),
+    /// (deadline, sequence number) it fires at, `None` once cancelled. Later than `queued`
+    /// when it was set again after it was queued: the entry is queued again under this key
+    /// when it comes due.
+    armed: Option<(Time, u64)>,
+}
+
 type EvOf<P> = Ev<<<P as Protocol>::Node as Node>::Msg, <<P as Protocol>::Node as Node>::Timer>;
 
 struct NodeSlot<N: Node> {
@@ -61,7 +92,8 @@ struct NodeSlot<N: Node> {
     alive: bool,
     paused_until: Time,
     backlog: Vec<u32>,
-    timers: Vec<(N::Timer, u64)>,
+    /// The node's timers with an entry in the queue (or its backlog), armed or not.
+    timers: Vec<TimerSlot<N::Timer>>,
     clock_offset: i64,
     drift_ppm: i64,
     drift_since: Time,
@@ -90,7 +122,6 @@ pub struct Sim<P: Protocol> {
     links: Links,
     topology: Topology,
     out: Outbox<P::Node>,
-    timer_gen: u64,
     hash: StableHasher,
     counters: Counters,
     effects: Vec<FaultEffect>,
@@ -143,7 +174,6 @@ impl<P: Protocol> Sim<P> {
             links,
             topology: Topology::full(n),
             out: Outbox::default(),
-            timer_gen: 0,
             hash: StableHasher::new(),
             counters: Counters::default(),
             effects: vec![FaultEffect::default(); cfg.faults.len()],
@@ -168,6 +198,13 @@ impl<P: Protocol> Sim<P> {
 
     #[inline]
     fn push(&mut self, at: Time, ev: EvOf<P>) {
+        self.seq += 1;
+        self.push_seq(at, self.seq, ev);
+    }
+
+    /// Queues `ev` under a sequence number already taken.
+    #[inline]
+    fn push_seq(&mut self, at: Time, seq: u64, ev: EvOf<P>) {
         let slot = match self.free.pop() {
             Some(s) => {
                 self.slab[s as usize] = Some(ev);
@@ -178,11 +215,7 @@ impl<P: Protocol> Sim<P> {
                 (self.slab.len() - 1) as u32
             }
         };
-        self.seq += 1;
-        debug_assert!(slot < (1 << SLOT_BITS) && self.seq < (1 << (64 - SLOT_BITS)));
-        self.queue.push(Reverse(
-            ((at as u128) << 64) | ((self.seq as u128) << SLOT_BITS) | slot as u128,
-        ));
+        self.queue.push(key(at, seq, slot));
     }
 
     /// Runs until a limit is reached or nothing is left to do.
@@ -225,11 +258,57 @@ impl<P: Protocol> Sim<P> {
             return false;
         }
         self.queue.pop();
+        if !self.timer_due(slot) {
+            return true; // a timer set again or cancelled: no event
+        }
         debug_assert!(at >= self.now, "time went backwards");
         self.now = at;
         self.events += 1;
         self.dispatch(slot, false);
         true
+    }
+
+    /// Whether the event in `slot`, just taken from the queue or a backlog, is to be handled:
+    /// always, unless it is a timer that no longer fires there. A timer set again to a later
+    /// deadline since it was queued goes back into the queue under the key of that setting
+    /// (its slot kept); a cancelled timer, one set again to an earlier deadline (queued anew
+    /// then) or one of a crashed incarnation is dropped.
+    #[inline]
+    fn timer_due(&mut self, slot: u32) -> bool {
+        let Some(Ev::Timer {
+            node,
+            inc,
+            tag,
+            seq,
+        }) = &mut self.slab[slot as usize]
+        else {
+            return true;
+        };
+        let s = &mut self.nodes[*node as usize];
+        let pos = if s.alive && s.incarnation == *inc {
+            s.timers
+                .iter()
+                .position(|t| t.tag == *tag && t.queued.1 == *seq)
+        } else {
+            None
+        };
+        if let Some(p) = pos {
+            match s.timers[p].armed {
+                Some((_, armed)) if armed == *seq => return true,
+                Some((at, armed)) => {
+                    s.timers[p].queued = (at, armed);
+                    *seq = armed;
+                    self.queue.push(key(at, armed, slot));
+                    return false;
+                }
+                None => {
+                    s.timers.swap_remove(p);
+                }
+            }
+        }
+        self.slab[slot as usize] = None;
+        self.free.push(slot);
+        false
     }
 
     /// Handles the event in `slot`. `from_backlog`: a paused node is now handling it late.
@@ -303,24 +382,12 @@ impl<P: Protocol> Sim<P> {
                     self.call(to, |node, ctx| node.on_message(ctx, NodeId(from), msg));
                 }
             }
-            Ev::Timer {
-                node,
-                inc,
-                tag,
-                generation,
-            } => {
+            Ev::Timer { node, tag, seq, .. } => {
+                // Due and armed (`timer_due`): it fires now.
                 let s = &mut self.nodes[node as usize];
-                if !s.alive || s.incarnation != inc {
-                    return;
+                if let Some(pos) = s.timers.iter().position(|t| t.queued.1 == seq) {
+                    s.timers.swap_remove(pos);
                 }
-                let Some(pos) = s
-                    .timers
-                    .iter()
-                    .position(|(t, g)| *t == tag && *g == generation)
-                else {
-                    return; // cancelled or reset
-                };
-                s.timers.swap_remove(pos);
                 self.counters.timers_fired += 1;
                 if from_backlog {
                     self.counters.backlog_handled += 1;
@@ -344,8 +411,10 @@ impl<P: Protocol> Sim<P> {
                     Label::Text(format!("resume n{node} ({} queued)", backlog.len()))
                 });
                 for &b in &backlog {
-                    self.events += 1;
-                    self.dispatch(b, true);
+                    if self.timer_due(b) {
+                        self.events += 1;
+                        self.dispatch(b, true);
+                    }
                 }
                 let mut backlog = backlog;
                 backlog.clear();
@@ -357,8 +426,8 @@ impl<P: Protocol> Sim<P> {
         }
     }
 
-    /// Whether a backlogged event would still be handled (a timer still armed, a message not
-    /// cut off): only those are worth queueing.
+    /// Whether a backlogged event would still be handled (a message not cut off; a timer
+    /// here is due and armed: `timer_due` passed it): only those are worth queueing.
     fn deliverable(&self, slot: u32) -> bool {
         match &self.slab[slot as usize] {
             Some(Ev::Deliver {
@@ -367,15 +436,7 @@ impl<P: Protocol> Sim<P> {
                 let s = &self.nodes[*to as usize];
                 s.incarnation == *to_inc && self.topology.reaches(NodeId(*from), NodeId(*to))
             }
-            Some(Ev::Timer {
-                node,
-                inc,
-                tag,
-                generation,
-            }) => {
-                let s = &self.nodes[*node as usize];
-                s.incarnation == *inc && s.timers.iter().any(|(t, g)| t == tag && g == generation)
-            }
+            Some(Ev::Timer { .. }) => true,
             _ => false,
         }
     }
@@ -419,13 +480,11 @@ impl<P: Protocol> Sim<P> {
             for cmd in timers.drain(..) {
                 match cmd {
                     TimerCmd::Set(tag, delay) => {
-                        self.timer_gen += 1;
-                        let generation = self.timer_gen;
+                        // The sequence number an eager queue would give it, taken whether or
+                        // not it is queued now: ties break as they always did.
+                        self.seq += 1;
+                        let seq = self.seq;
                         let s = &mut self.nodes[i as usize];
-                        match s.timers.iter_mut().find(|(t, _)| *t == tag) {
-                            Some(entry) => entry.1 = generation,
-                            None => s.timers.push((tag, generation)),
-                        }
                         let inc = s.incarnation;
                         if s.drift_ppm != 0
                             && let Some(e) = self.effects.get_mut(s.skewed_by as usize)
@@ -435,19 +494,35 @@ impl<P: Protocol> Sim<P> {
                         let at = now.saturating_add(
                             true_delay(delay, s.drift_ppm).saturating_mul(s.slow as Time),
                         );
-                        self.push(
-                            at,
-                            Ev::Timer {
-                                node: i,
-                                inc,
-                                tag,
-                                generation,
-                            },
-                        );
+                        let armed = Some((at, seq));
+                        match s.timers.iter_mut().find(|t| t.tag == tag) {
+                            // Its queued entry comes due first: it is queued again then.
+                            Some(t) if at >= t.queued.0 => t.armed = armed,
+                            found => {
+                                let slot = TimerSlot {
+                                    tag,
+                                    queued: (at, seq),
+                                    armed,
+                                };
+                                match found {
+                                    Some(t) => *t = slot,
+                                    None => s.timers.push(slot),
+                                }
+                                let ev = Ev::Timer {
+                                    node: i,
+                                    inc,
+                                    tag,
+                                    seq,
+                                };
+                                self.push_seq(at, seq, ev);
+                            }
+                        }
                     }
                     TimerCmd::Cancel(tag) => {
                         let s = &mut self.nodes[i as usize];
-                        s.timers.retain(|(t, _)| *t != tag);
+                        if let Some(t) = s.timers.iter_mut().find(|t| t.tag == tag) {
+                            t.armed = None; // its queued entry is dropped when it comes due
+                        }
                     }
                 }
             }
@@ -731,7 +806,6 @@ impl<P: Protocol> Sim<P> {
             links: self.links.clone(),
             topology: self.topology.clone(),
             out: Outbox::default(),
-            timer_gen: self.timer_gen,
             hash: self.hash,
             counters: self.counters.clone(),
             effects: self.effects.clone(),

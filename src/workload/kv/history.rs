@@ -104,20 +104,11 @@ impl HistoryBuilder {
                 }
                 crate::frugal::push(&mut self.ids, (client, seq));
                 let input = match op {
-                    KvOp::Get { key } => KvInput::Get { key: key.into() },
-                    KvOp::Put { key, value } => KvInput::Put {
-                        key: key.into(),
-                        value: value.into(),
-                    },
-                    KvOp::Append { key, value } => KvInput::Append {
-                        key: key.into(),
-                        value: value.into(),
-                    },
-                    KvOp::Cas { key, from, to } => KvInput::Cas {
-                        key: key.into(),
-                        from: from.into(),
-                        to: to.into(),
-                    },
+                    // The same texts, moved: nothing allocates.
+                    KvOp::Get { key } => KvInput::Get { key },
+                    KvOp::Put { key, value } => KvInput::Put { key, value },
+                    KvOp::Append { key, value } => KvInput::Append { key, value },
+                    KvOp::Cas { key, from, to } => KvInput::Cas { key, from, to },
                 };
                 crate::frugal::push(
                     &mut self.hist.ops,
@@ -296,7 +287,7 @@ mod tests {
             "zero\0",
         ];
         for v in values {
-            let s = || v.to_string();
+            let s = || Text::from(v);
             let ops = [
                 KvInput::Get { key: "k0".into() },
                 KvInput::Put {

@@ -13,11 +13,11 @@ use crate::sim::{Context, Node, NodeId, Time};
 
 mod history;
 mod requester;
-mod text;
 
+pub use crate::check::text::Text;
+use crate::check::text::decimal;
 pub use history::{HistoryBuilder, history, witness_order};
 pub use requester::{AttemptEnd, Requester, Wire};
-pub use text::Text;
 
 /// A key-value operation. Its strings are [`Text`]s: short ones (every key and value a client
 /// makes) inline, so that copying an operation into requests and hashing it allocate and
@@ -102,7 +102,10 @@ impl KvOp {
             v.push_str(to);
         };
         match self {
-            KvOp::Get { key } => KvResult::Value(kv.get(key.as_str()).cloned().unwrap_or_default()),
+            KvOp::Get { key } => KvResult::Value(
+                kv.get(key.as_str())
+                    .map_or_else(Text::new, |v| Text::from(v.as_str())),
+            ),
             KvOp::Put { key, value } => {
                 match kv.get_mut(key.as_str()) {
                     Some(v) => set(v, value),
@@ -195,24 +198,12 @@ pub fn push_decimal(s: &mut String, n: u64) {
     s.push_str(decimal(n, &mut b));
 }
 
-/// `n` in decimal, written at the end of `b`.
-fn decimal(mut n: u64, b: &mut [u8; 20]) -> &str {
-    let mut i = b.len();
-    loop {
-        i -= 1;
-        b[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    std::str::from_utf8(&b[i..]).expect("ASCII digits")
-}
-
-/// The result of an operation.
+/// The result of an operation. A value read is a [`Text`]: the state machine of each server
+/// keeps it for a retry and the leader copies it into its reply, none of which allocates for
+/// a short value (it hashes and prints as the `String` it was).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub enum KvResult {
-    Value(String),
+    Value(Text),
     Done,
     Cas(bool),
 }

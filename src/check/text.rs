@@ -3,7 +3,9 @@
 //! the history, and a log entry's is hashed into the trace each time an AppendEntries carries
 //! it: inline, none of that allocates or frees, and hashing reads the operation's own memory
 //! instead of chasing a pointer per string. Hashes, compares, prints and serializes exactly as
-//! the `String` it stands for, so traces and reports are unchanged.
+//! the `String` it stands for, so traces and reports are unchanged. The checker's key-value
+//! history ([`super::KvInput`], [`super::KvOutput`]) holds its keys and values as `Text`s too,
+//! so that a history of a hundred thousand operations is not as many allocations.
 
 use std::fmt;
 use std::hash::{Hash, Hasher};
@@ -69,7 +71,7 @@ impl Text {
     /// Appends `n` in decimal.
     pub fn push_decimal(&mut self, n: u64) {
         let mut b = [0u8; 20];
-        self.push_str(super::decimal(n, &mut b));
+        self.push_str(decimal(n, &mut b));
     }
 
     pub fn len(&self) -> usize {
@@ -79,6 +81,20 @@ impl Text {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+/// `n` in decimal, written at the end of `b`.
+pub fn decimal(mut n: u64, b: &mut [u8; 20]) -> &str {
+    let mut i = b.len();
+    loop {
+        i -= 1;
+        b[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&b[i..]).expect("ASCII digits")
 }
 
 impl Default for Text {
@@ -210,10 +226,22 @@ impl serde::Serialize for Text {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for Text {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Text::from)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::stable_hash;
+
+    /// What `Hash` feeds a hasher, as one number (the same hasher for both sides).
+    fn stable_hash<T: Hash + ?Sized>(t: &T) -> u64 {
+        let mut h = std::hash::DefaultHasher::new();
+        t.hash(&mut h);
+        h.finish()
+    }
 
     /// A text is its string to every observer: hash, equality, order, `Debug`, `Display`,
     /// JSON, whether inline or on the heap, built whole or piece by piece.
