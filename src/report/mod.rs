@@ -481,3 +481,22 @@ pub fn write_run_report(
         .filter_map(|p| p.file_name().map(|n| dir.join(n)))
         .collect())
 }
+
+/// For the writers' tests: `count` texts, the `i`-th made of `i % most` of `pieces` drawn
+/// by a xorshift from `seed` (the same texts on every run).
+#[cfg(test)]
+pub(crate) fn random_texts(pieces: &[&str], seed: u64, count: usize, most: usize) -> Vec<String> {
+    let mut x = seed;
+    (0..count)
+        .map(|i| {
+            (0..i % most)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    pieces[(x % pieces.len() as u64) as usize]
+                })
+                .collect()
+        })
+        .collect()
+}

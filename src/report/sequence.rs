@@ -633,15 +633,7 @@ mod tests {
             " { ", " {", " }", ": ", ", ", "é", "…", "日本", "🦀", "a", "Append", "{", "}", ":",
             ",", " ", "x: 1", "\"k0\"", "\n",
         ];
-        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-        for len in 0..400 {
-            let mut label = String::new();
-            for _ in 0..len % 60 {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                label.push_str(pieces[(x % pieces.len() as u64) as usize]);
-            }
+        for label in crate::report::random_texts(&pieces, 0x2545_f491_4f6c_dd1d, 400, 60) {
             assert_eq!(compact(&label), reference(&label), "{label:?}");
         }
         let real =

@@ -548,15 +548,7 @@ mod tests {
         let pieces = [
             "a", "\"", "\\", "/", "</", "<", "\n", "\u{1}", "é", "日本", "🦀", "abcdefgh", " ",
         ];
-        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-        for len in 0..500 {
-            let mut text = String::new();
-            for _ in 0..len % 40 {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                text.push_str(pieces[(x % pieces.len() as u64) as usize]);
-            }
+        for text in crate::report::random_texts(&pieces, 0x9e37_79b9_7f4a_7c15, 500, 40) {
             let mut out = String::new();
             super::push_json(&mut out, &text);
             assert_eq!(out, reference(&text), "{text:?}");
