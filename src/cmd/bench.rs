@@ -227,45 +227,72 @@ fn raft_table(seeds: u64) -> Result<(), InputError> {
     report_row(&scenario, seeds)
 }
 
+/// Rounds of the report's cost: the median round is reported, with the range.
+const REPORT_ROUNDS: usize = 7;
+
 /// What writing a report costs on top of the run, as `faultline run` writes it.
 fn report_row(scenario: &crate::scenario::Scenario, seeds: u64) -> Result<(), InputError> {
     // The report, as `faultline run` writes it: the run, then the report (a replay of the
-    // window it shows, its plots, diagrams and page), against the bare run a sweep does; and
-    // with `--steps all` (the whole run recorded, every view). CPU time of this process,
-    // the three interleaved seed by seed. Freeing an outcome is timed on neither side:
-    // `faultline run` leaves it to the process's exit, with a report or without.
+    // window it shows, its plots, diagrams and page, the folder written whole over the last
+    // one), against the bare run a sweep does, interleaved seed by seed, in rounds; each
+    // timed in this thread's CPU time, the kernel's share included (files written, pages
+    // touched). `--steps all` (the whole run recorded, every view) is timed after, on its
+    // own: interleaved, its megabytes of records would weigh on the runs beside it, which
+    // no `faultline run` sees. Freeing an outcome is timed on neither side: `faultline run`
+    // leaves it to the process's exit, with a report or without.
     let n = seeds.min(20);
     let dir = std::env::temp_dir().join(format!("faultline-bench-{}", std::process::id()));
-    let cpu = || super::scaling::usage().0;
-    let (mut bare, mut window, mut all) = (0.0, 0.0, 0.0);
-    for seed in 0..n {
-        let t = cpu();
-        let o = std::hint::black_box(run(&scenario.to_run_spec(seed, false)));
-        bare += cpu() - t;
-        drop(o);
+    let cpu = crate::bench::thread_cpu_secs;
+    let report = |seed: u64, steps: Steps| -> Result<f64, InputError> {
         let spec = scenario.to_run_spec(seed, true);
-        for (steps, sum) in [(Steps::Window, &mut window), (Steps::All, &mut all)] {
+        let t = cpu();
+        let o = run_for_report(&spec, steps);
+        let extras = Extras {
+            steps,
+            ..Default::default()
+        };
+        write_run_report(&dir, &spec, &o, String::new(), extras)
+            .map_err(|e| InputError(format!("cannot write {}: {e}", dir.display())))?;
+        Ok(cpu() - t)
+    };
+    let mut rounds: Vec<(f64, f64)> = Vec::new();
+    for round in 0..REPORT_ROUNDS {
+        let (mut bare, mut with) = (0.0, 0.0);
+        for seed in 0..n {
+            // The order of the two reversed every other round.
+            if round % 2 == 1 {
+                with += report(seed, Steps::Window)?;
+            }
             let t = cpu();
-            let o = run_for_report(&spec, steps);
-            let extras = Extras {
-                steps,
-                ..Default::default()
-            };
-            write_run_report(&dir, &spec, &o, String::new(), extras)
-                .map_err(|e| InputError(format!("cannot write {}: {e}", dir.display())))?;
-            *sum += cpu() - t;
+            let o = std::hint::black_box(run(&scenario.to_run_spec(seed, false)));
+            bare += cpu() - t;
+            drop(o);
+            if round % 2 == 0 {
+                with += report(seed, Steps::Window)?;
+            }
         }
+        rounds.push((bare, with));
+    }
+    let mut all = 0.0;
+    for seed in 0..n {
+        all += report(seed, Steps::All)?;
     }
     let _ = std::fs::remove_dir_all(&dir);
-    let per = |x: f64| x / n as f64;
+    let per = |x: f64| x * 1e3 / n as f64;
+    let bare = crate::bench::median(&rounds.iter().map(|r| r.0).collect::<Vec<_>>());
+    let with = crate::bench::median(&rounds.iter().map(|r| r.1).collect::<Vec<_>>());
+    let extra: Vec<f64> = rounds.iter().map(|r| (r.1 / r.0 - 1.0) * 100.0).collect();
+    let (lo, hi) = extra
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(l, h), &r| (l.min(r), h.max(r)));
     println!(
-        "report ({}, {n} seeds, CPU): {:.1} ms per run bare, {:.1} ms with the report written (+{:.0}%), {:.1} ms with --steps all (+{:.0}%)",
+        "report ({}, {n} seeds x {REPORT_ROUNDS} rounds, CPU): {:.2} ms per run bare, {:.2} ms with the report written: +{:.0}% (median round; rounds {lo:.0} to {hi:.0}%); {:.1} ms with --steps all (+{:.0}%)",
         scenario.name,
         per(bare),
-        per(window),
-        (window / bare - 1.0) * 100.0,
+        per(with),
+        crate::bench::median(&extra),
         per(all),
-        (all / bare - 1.0) * 100.0
+        (per(all) / per(bare) - 1.0) * 100.0,
     );
     Ok(())
 }
