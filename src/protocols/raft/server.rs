@@ -197,25 +197,49 @@ impl<M: StateMachine> Server<M> {
             .field("commit", commit)
             .field("voted for", voted);
         v.fields.push((M::VIEW_NAME, sm));
-        let old = std::mem::replace(
-            &mut cache.cells,
-            Vec::with_capacity(crate::sim::view::LOG_TAIL),
-        );
-        let mut old = old.into_iter().peekable();
-        v.log_tail_short(p.log.len() as u64, |i| {
-            let e = &p.log[i as usize - 1];
-            // The cells of the last view that precede this one's are gone; the next one, if
-            // it shows the same entry, keeps its text.
-            while old.next_if(|c| c.0 < i).is_some() {}
-            let text = match old.next_if(|c| c.0 == i) {
-                Some((_, term, command, text)) if term == e.term && command == e.command => text,
-                _ => crate::sim::view::short(e.command.short()).into(),
-            };
+        // The end of the log: the last view's cells when they still show the same entries
+        // (most views: only the commit index, the vote or the state machine moved), else
+        // new cells, each keeping its text when the last view showed its entry.
+        let len = p.log.len();
+        let first = len.saturating_sub(crate::sim::view::LOG_TAIL);
+        let tail = &p.log[first..];
+        let same = cache.cells.len() == tail.len()
+            && cache
+                .cells
+                .iter()
+                .zip(first..)
+                .zip(tail)
+                .all(|((c, i), e)| c.0 == i as u64 + 1 && c.1 == e.term && c.2 == e.command);
+        if !same {
+            let mut old = std::mem::take(&mut cache.cells).into_iter().peekable();
             cache
                 .cells
-                .push((i, e.term, e.command.clone(), text.clone()));
-            (e.term, text)
-        })
+                .extend(tail.iter().zip(first as u64 + 1..).map(|(e, i)| {
+                    // The cells of the last view that precede this one's are gone; the next
+                    // one, if it shows the same entry, keeps its text.
+                    while old.next_if(|c| c.0 < i).is_some() {}
+                    let text = match old.next_if(|c| c.0 == i) {
+                        Some((_, term, command, text))
+                            if term == e.term && command == e.command =>
+                        {
+                            text
+                        }
+                        _ => crate::sim::view::short(e.command.short()).into(),
+                    };
+                    (i, e.term, e.command.clone(), text)
+                }));
+        }
+        v.log_len = len as u64;
+        v.log = cache
+            .cells
+            .iter()
+            .map(|(index, term, _, text)| crate::sim::LogCell {
+                index: *index,
+                term: *term,
+                text: text.clone(),
+            })
+            .collect();
+        v
     }
 
     fn bug(&self, b: RaftBug) -> bool {
