@@ -59,30 +59,7 @@ pub fn push_ascii(out: &mut String, bytes: &[u8]) {
     }
 }
 
-/// Appends `t` as [`fmt_time`] writes it (`12.000345000`), without the formatting
-/// machinery: a diagram writes one per arrow.
-pub fn push_time(out: &mut String, t: Time) {
-    let mut buf = [0u8; 32];
-    let mut i = buf.len();
-    let mut ns = t % SECS;
-    for _ in 0..9 {
-        i -= 1;
-        buf[i] = b'0' + (ns % 10) as u8;
-        ns /= 10;
-    }
-    i -= 1;
-    buf[i] = b'.';
-    let mut s = t / SECS;
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (s % 10) as u8;
-        s /= 10;
-        if s == 0 {
-            break;
-        }
-    }
-    push_ascii(out, &buf[i..]);
-}
+pub use crate::sim::push_time;
 
 /// A coordinate written with one decimal, as `{:.1}` would (halves rounded away from zero),
 /// without the float formatting machinery: diagrams write thousands of them.

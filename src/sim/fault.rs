@@ -129,7 +129,11 @@ pub struct ScheduledFault {
 
 impl std::fmt::Display for ScheduledFault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}", fmt_time(self.at), self.fault)
+        let mut at = String::with_capacity(22);
+        super::time::push_time(&mut at, self.at);
+        at.push(' ');
+        f.write_str(&at)?;
+        self.fault.fmt(f)
     }
 }
 

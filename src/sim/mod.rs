@@ -55,7 +55,8 @@ pub use fault::{
 pub use network::{Latency, LinkConfig, NetworkConfig, Partition};
 pub use node::{Context, Node, NodeId, Protocol};
 pub use time::{
-    MICROS, MILLIS, NANOS, SECS, Time, dur, fmt_duration, fmt_time, parse_duration, write_duration,
+    MICROS, MILLIS, NANOS, SECS, Time, dur, fmt_duration, fmt_time, parse_duration, push_time,
+    write_duration,
 };
 pub use topology::Topology;
 pub use trace::{EventKind, Labels, StableHasher, TraceRecord, stable_hash};
