@@ -1,6 +1,6 @@
 //! The commands of the `faultline` binary, one file each. Each returns the process exit code:
 //! 0 all checks pass, 1 a violation was found, 2 a usage or input error, 3 a check ran out of
-//! budget (unknown), 130 interrupted by Ctrl-C (see [`exit_code`]). `main.rs` only parses
+//! budget (unknown), 130 interrupted by Ctrl-C, 143 by SIGTERM (see [`exit_code`]). `main.rs` only parses
 //! arguments and calls these.
 
 use std::path::{Path, PathBuf};

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use super::interrupt::{self, EXIT_INTERRUPTED};
+use super::interrupt;
 use super::seeds::{expectation_seeds, jobs_or_all};
 use super::sweep::{SeedResult, SweepOptions, sweep_each};
 use super::{InputError, check_out_file, parse_jobs, reproduce_line, verdict_name};
@@ -26,7 +26,7 @@ Example:
   faultline suite scenarios/ --junit reports/junit.xml
 
 Exit codes: 0 every scenario met its expectation, 1 one did not, 2 bad input or usage
-(an unreadable folder; an invalid scenario is reported as a failed case), 130 interrupted.")]
+(an unreadable folder; an invalid scenario is reported as a failed case), 130 interrupted, 143 terminated (SIGTERM).")]
 pub struct SuiteArgs {
     /// Folder of scenarios: every `*.ron` file in it (not in subfolders), in name order.
     pub dir: PathBuf,
@@ -111,7 +111,7 @@ pub fn main(a: SuiteArgs) -> Result<i32, InputError> {
             cases.len(),
             files.len()
         );
-        return Ok(EXIT_INTERRUPTED);
+        return Ok(interrupt::exit_code());
     }
     Ok(if failed == 0 { 0 } else { 1 })
 }
