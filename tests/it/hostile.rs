@@ -287,6 +287,42 @@ fn finished_sweep_results_are_never_replaced() {
     assert_eq!(sweep("0..1", &e).0, Some(0));
 }
 
+/// The text of `scenarios/raft-basic.ron` (10 s, clients stop at 8 s), to edit.
+fn raft_basic() -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/raft-basic.ron"))
+        .unwrap()
+}
+
+#[test]
+fn steps_all_on_a_run_too_long_for_a_page_is_refused_before_recording() {
+    let d = tmp("hostile-steps");
+    // 1,500 s of a healthy cluster: some 1.3 million events (about 1 GB recorded).
+    let f = d.join("long.ron");
+    std::fs::write(
+        &f,
+        raft_basic()
+            .replace("\"10s\"", "\"1500s\"")
+            .replace("stop: \"8s\"", "stop: \"1500s\""),
+    )
+    .unwrap();
+    let out = d.join("report");
+    let o = run(&[
+        "run",
+        f.to_str().unwrap(),
+        "--steps",
+        "all",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{t}");
+    assert!(
+        t.contains("--steps all: this run handles 1314067 events, more than the 1000000"),
+        "{t}"
+    );
+    assert!(!out.exists(), "nothing written");
+}
+
 /// (duration written in a scenario, what the error must say).
 const DURATIONS: &[(&str, &str)] = &[
     ("-1ms", "`-1ms` is negative: a duration is zero or more"),
@@ -302,10 +338,7 @@ const DURATIONS: &[(&str, &str)] = &[
 #[test]
 fn durations_are_never_rounded_or_misread() {
     let d = tmp("hostile-durations");
-    let base = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/raft-basic.ron"),
-    )
-    .unwrap();
+    let base = raft_basic();
     let mut failures = Vec::new();
     for (dur, says) in DURATIONS {
         let f = d.join("s.ron");
