@@ -72,6 +72,16 @@ pub fn report_dir(out: Option<&Path>, scenario: &Scenario, seed: u64) -> PathBuf
     }
 }
 
+/// Whether the run of `scenario` with `seed` handles more than `max` events: it runs unrecorded
+/// and stops one event past `max` (the events up to there are the run's own: a limit only
+/// says when to stop), so the answer costs at most `max` events however long the run. For
+/// commands that record every event before writing anything (about 0.6 KB each).
+pub fn more_events_than(scenario: &Scenario, seed: u64, max: u64) -> bool {
+    let mut spec = scenario.to_run_spec(seed, false);
+    spec.limits.events = spec.limits.events.min(max.saturating_add(1));
+    crate::protocols::run(&spec).stats.events > max
+}
+
 /// The exact command that reproduces a run.
 pub fn reproduce_line(path: &str, seed: u64) -> String {
     format!("faultline run {path} --seed {seed}")

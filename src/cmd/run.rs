@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::{InputError, check_out_dir, exit_code, load, report_dir, reproduce_line};
+use super::{
+    InputError, check_out_dir, exit_code, load, more_events_than, report_dir, reproduce_line,
+};
 use crate::protocols::run;
 use crate::report::stepper::{MAX_ALL_STEPS, Steps};
 use crate::report::{Extras, Summary, run_for_report, write_run_report};
@@ -51,11 +53,10 @@ pub fn main(a: RunArgs) -> Result<i32, InputError> {
     if !a.no_report && a.steps == Steps::All {
         // `--steps all` records every event: first learn, from the same run unrecorded
         // (deterministic), whether that is a number a page can hold.
-        let events = run(&scenario.to_run_spec(a.seed, false)).stats.events;
-        if events > MAX_ALL_STEPS {
+        if more_events_than(&scenario, a.seed, MAX_ALL_STEPS) {
             return Err(InputError(format!(
-                "--steps all: this run handles {events} events, more than the {MAX_ALL_STEPS} a \
-                 step-through page can hold (about 0.7 KB of memory each): leave out --steps \
+                "--steps all: this run handles more than {MAX_ALL_STEPS} events, the most a \
+                 step-through page holds (about 0.7 KB of memory each): leave out --steps \
                  (the view then covers 1.5 s around the violation) or shorten the run \
                  (limits.time)"
             )));

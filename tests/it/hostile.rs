@@ -293,33 +293,44 @@ fn raft_basic() -> String {
         .unwrap()
 }
 
+/// Commands that record every event of a run before they write anything: (arguments after
+/// the scenario, what the refusal must say).
+const RECORDERS: &[(&[&str], &str)] = &[
+    (
+        &["run", "--steps", "all", "--out"],
+        "--steps all: this run handles more than 1000000 events",
+    ),
+    (
+        &["replay", "--to", "0.1s"],
+        "this run handles more than 2000000 events, the most replay records",
+    ),
+];
+
 #[test]
-fn steps_all_on_a_run_too_long_for_a_page_is_refused_before_recording() {
-    let d = tmp("hostile-steps");
-    // 1,500 s of a healthy cluster: some 1.3 million events (about 1 GB recorded).
+fn runs_too_long_to_record_are_refused_before_recording() {
+    let d = tmp("hostile-recorders");
+    // 3,000 s of a healthy cluster: some 2.6 million events (about 1.6 GB recorded); the
+    // refusal runs at most the bound's events, unrecorded.
     let f = d.join("long.ron");
     std::fs::write(
         &f,
         raft_basic()
-            .replace("\"10s\"", "\"1500s\"")
-            .replace("stop: \"8s\"", "stop: \"1500s\""),
+            .replace("\"10s\"", "\"3000s\"")
+            .replace("stop: \"8s\"", "stop: \"3000s\""),
     )
     .unwrap();
     let out = d.join("report");
-    let o = run(&[
-        "run",
-        f.to_str().unwrap(),
-        "--steps",
-        "all",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    let t = text(&o);
-    assert_eq!(o.status.code(), Some(2), "{t}");
-    assert!(
-        t.contains("--steps all: this run handles 1314067 events, more than the 1000000"),
-        "{t}"
-    );
+    for (args, says) in RECORDERS {
+        let mut cmd = bin();
+        cmd.arg(args[0]).arg(&f).args(&args[1..]);
+        if args.ends_with(&["--out"]) {
+            cmd.arg(&out);
+        }
+        let o = cmd.output().unwrap();
+        let t = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {t}");
+        assert!(t.contains(says), "{args:?}: {t}");
+    }
     assert!(!out.exists(), "nothing written");
 }
 
