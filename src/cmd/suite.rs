@@ -103,7 +103,9 @@ pub fn main(a: SuiteArgs) -> Result<i32, InputError> {
         failed
     );
     if let Some(p) = &a.junit {
-        write_junit(p, &cases)?;
+        // The scenarios an interruption left unjudged are errors in the XML too: a reader of
+        // the file alone must not see a green suite that did not run.
+        write_junit(p, &cases, &files[cases.len()..])?;
     }
     if interrupt::interrupted() {
         eprintln!(
@@ -199,11 +201,16 @@ fn judge(
     }
 }
 
-fn write_junit(p: &Path, cases: &[CaseResult]) -> Result<(), InputError> {
+fn write_junit(p: &Path, cases: &[CaseResult], unjudged: &[PathBuf]) -> Result<(), InputError> {
     let failed = cases.iter().filter(|c| !c.ok).count();
+    let errors = if unjudged.is_empty() {
+        String::new()
+    } else {
+        format!(" errors=\"{}\"", unjudged.len())
+    };
     let mut x = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"faultline\" tests=\"{}\" failures=\"{failed}\">\n",
-        cases.len()
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"faultline\" tests=\"{}\" failures=\"{failed}\"{errors}>\n",
+        cases.len() + unjudged.len()
     );
     for c in cases {
         x.push_str(&format!(
@@ -217,6 +224,12 @@ fn write_junit(p: &Path, cases: &[CaseResult]) -> Result<(), InputError> {
             x.push_str(&format!("<failure message=\"{}\"/>", esc(&c.message)));
         }
         x.push_str("</testcase>\n");
+    }
+    for f in unjudged {
+        x.push_str(&format!(
+            "  <testcase classname=\"faultline.suite\" name=\"{}\" time=\"0.000\"><error message=\"not judged: the suite was interrupted before this scenario\"/></testcase>\n",
+            esc(&f.display().to_string())
+        ));
     }
     x.push_str("</testsuite>\n");
     crate::report::write_atomic(p, x.as_bytes())

@@ -639,6 +639,42 @@ fn shrink_with_no_budget_prints_the_figures_of_the_file_it_wrote() {
 }
 
 #[test]
+fn a_suite_stopped_midway_never_reports_green() {
+    for (sig, code, _) in STOPS {
+        let d = tmp(&format!("suite-stop-{sig}"));
+        let base = std::fs::read_to_string(scenario("raft-basic.ron")).unwrap();
+        let expect = |seeds: &str| base.replace("Pass(seeds: (0, 200))", seeds);
+        std::fs::write(d.join("a.ron"), expect("Pass(seeds: (0, 2))")).unwrap();
+        // A second scenario a million seeds long: stopped while it runs.
+        let long = expect("Pass(seeds: (0, 1000000))").replace("\"raft-basic\"", "\"long\"");
+        std::fs::write(d.join("b.ron"), long).unwrap();
+        let junit = d.join("junit.xml");
+        let mut child = bin()
+            .arg("suite")
+            .arg(&d)
+            .arg("--junit")
+            .arg(&junit)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        out.read_line(&mut first).unwrap();
+        assert!(first.starts_with("ok"), "{first}");
+        signal(&child, sig);
+        let status = wait_within(&mut child, 60);
+        assert_eq!(status.code(), Some(code));
+        let x = std::fs::read_to_string(&junit).unwrap();
+        assert!(
+            x.contains("tests=\"2\" failures=\"0\" errors=\"1\"")
+                && x.contains("b.ron\" time=\"0.000\"><error message=\"not judged"),
+            "{x}"
+        );
+    }
+}
+
+#[test]
 fn ctrl_c_or_sigterm_on_shrink_writes_the_best_scenario_so_far() {
     for (sig, code, _) in STOPS {
         let d = tmp(&format!("shrink-int-{sig}"));
