@@ -1,6 +1,6 @@
 //! The `faultline` command line: parses arguments, calls the library, maps results to exit
 //! codes (0 pass, 1 violation, 2 usage or input error, 3 unknown, 4 inconclusive, 130
-//! interrupted; see `faultline --help`).
+//! interrupted, 143 terminated; see `faultline --help`).
 
 use clap::{Parser, Subcommand};
 use faultline::cmd;
@@ -17,7 +17,8 @@ Exit codes (every command; `faultline <command> --help` says which it uses):
   2    bad input or usage: the message names the file, line and column
   3    a check ran out of its search budget (unknown)
   4    a run was inconclusive (cut short, or nothing to judge)
-  130  interrupted by Ctrl-C (sweep, suite, shrink: what finished is written)"
+  130  interrupted by Ctrl-C (sweep, suite, shrink: what finished is written)
+  143  stopped by SIGTERM, handled as Ctrl-C is"
 )]
 struct Cli {
     #[command(subcommand)]

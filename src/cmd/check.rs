@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use super::InputError;
+use super::{InputError, check_out_file};
 use crate::check::parse::{FileReport, Format, ModelName, check_from};
 use crate::check::{CheckOptions, Verdict};
 
@@ -112,7 +112,29 @@ pub fn main(a: CheckArgs) -> Result<i32, InputError> {
                 files.len()
             )));
         }
-        refuse_overwriting_input(p, &files[0])?;
+        // Every file this command may write is checked before the history is read: the page,
+        // and in a report folder either picture (which one depends on the verdict).
+        if let Some(dir) = &a.report
+            && dir.exists()
+            && !dir.is_dir()
+        {
+            return Err(InputError(format!(
+                "--report {} is a file, not a folder (give a folder for the page and its picture)",
+                dir.display()
+            )));
+        }
+        let inputs = [files[0].as_path()];
+        let flag = if a.html.is_some() {
+            "--html"
+        } else {
+            "--report"
+        };
+        check_out_file(p, &inputs, flag, is_our_page)?;
+        if let Some(dir) = &a.report {
+            for name in crate::report::check_page::PICTURES {
+                check_out_file(&dir.join(name), &inputs, flag, is_our_picture)?;
+            }
+        }
     }
     let opts = CheckOptions {
         budget: a.budget,
@@ -179,8 +201,7 @@ pub fn main(a: CheckArgs) -> Result<i32, InputError> {
                         (&a.report, crate::report::check_page::picture(&rep))
                     {
                         let q = dir.join(name);
-                        refuse_overwriting_input(&q, f)?;
-                        write(&q, svg.as_bytes())?;
+                        write(&q, crate::report::check_page::marked(&svg).as_bytes())?;
                         println!("picture {}", q.display());
                     }
                 }
@@ -196,37 +217,17 @@ pub fn main(a: CheckArgs) -> Result<i32, InputError> {
     Ok(worst)
 }
 
-/// The page must never replace a history (or any other input).
-fn refuse_overwriting_input(page: &Path, input: &Path) -> Result<(), InputError> {
-    let same = match (std::fs::canonicalize(page), std::fs::canonicalize(input)) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => page == input,
-    };
-    if same {
-        return Err(InputError(format!(
-            "refusing to write the page over the input {}",
-            input.display()
-        )));
-    }
-    if page.is_dir() {
-        return Err(InputError(format!(
-            "{} is a directory (give a file name for --html)",
-            page.display()
-        )));
-    }
-    // Replace only what an earlier check wrote: a page, or a picture.
-    if let Ok(old) = std::fs::read(page) {
-        let ours = old.starts_with(b"<svg")
-            || String::from_utf8_lossy(&old[..old.len().min(400)])
-                .contains(crate::report::check_page::GENERATOR);
-        if !ours {
-            return Err(InputError(format!(
-                "refusing to overwrite {}: it exists and is not a page `faultline check` wrote",
-                page.display()
-            )));
-        }
-    }
-    Ok(())
+/// Whether the head of a file is a page an earlier `faultline check` wrote.
+fn is_our_page(head: &[u8]) -> bool {
+    String::from_utf8_lossy(&head[..head.len().min(400)])
+        .contains(crate::report::check_page::GENERATOR)
+}
+
+/// Whether the head of a file is a picture an earlier `faultline check` wrote (its mark comes
+/// right after the opening tag; any other SVG is the user's).
+fn is_our_picture(head: &[u8]) -> bool {
+    String::from_utf8_lossy(&head[..head.len().min(400)])
+        .contains(crate::report::check_page::PICTURE_MARK)
 }
 
 /// Severity order for exit codes: input error (2) > not linearizable (1) > unknown (3) > ok.

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::interrupt::{self, EXIT_INTERRUPTED};
+use super::interrupt;
 use super::seeds::jobs_or_all;
 use super::{InputError, check_out_file, exit_code, load, parse_jobs, parse_seeds};
 use crate::compare::{CompareError, compare};
@@ -27,7 +27,7 @@ windows shaded) shows the first seed. Ctrl-C stops starting seeds and prints wha
 
 Exit codes: 0 every run of both passed, 1 a run found a violation, 2 bad input or usage
 (including scenarios that differ in more than the protocol), 3 unknown, 4 inconclusive,
-130 interrupted.")]
+130 interrupted, 143 terminated (SIGTERM).")]
 pub struct CompareArgs {
     /// The first scenario (RON).
     pub a: PathBuf,
@@ -101,7 +101,7 @@ pub fn main(a: CompareArgs) -> Result<i32, InputError> {
         println!("plot       {}", p.display());
     }
     if interrupt::interrupted() {
-        return Ok(EXIT_INTERRUPTED);
+        return Ok(interrupt::exit_code());
     }
     Ok(exit_code(c.verdict()))
 }

@@ -1,40 +1,63 @@
-//! Ctrl-C for long commands (`sweep`, `suite`, `shrink`): the first SIGINT sets a flag the
-//! command polls (stop starting new runs, finish the running ones, write what is done); the
-//! handler is installed with `SA_RESETHAND`, so a second SIGINT kills the process at once.
+//! Ctrl-C and SIGTERM for long commands (`sweep`, `suite`, `shrink`, `compare`): the first
+//! SIGINT or SIGTERM sets a flag the command polls (stop starting new runs, finish the running
+//! ones, write what is done); each handler is installed with `SA_RESETHAND`, so a second
+//! signal of the same kind kills the process at once. SIGTERM is what a CI runner, `timeout`,
+//! Kubernetes or Slurm sends at a deadline: it keeps what finished, as Ctrl-C does.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
 /// The exit code of a command stopped by Ctrl-C (128 + SIGINT, as shells report it).
 pub const EXIT_INTERRUPTED: i32 = 130;
+/// The exit code of a command stopped by SIGTERM (128 + SIGTERM).
+pub const EXIT_TERMINATED: i32 = 143;
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+/// The first stopping signal received (0: none).
+static SIGNAL: AtomicI32 = AtomicI32::new(0);
 
 #[cfg(unix)]
-extern "C" fn on_sigint(_: libc::c_int) {
+extern "C" fn on_signal(sig: libc::c_int) {
+    let _ = SIGNAL.compare_exchange(0, sig, Ordering::SeqCst, Ordering::SeqCst);
     INTERRUPTED.store(true, Ordering::SeqCst);
-    let msg: &[u8] = b"\ninterrupted: finishing the runs in progress and writing what is done (Ctrl-C again stops at once)\n";
+    let msg: &[u8] = if sig == libc::SIGTERM {
+        b"\nterminated (SIGTERM): finishing the runs in progress and writing what is done (a second SIGTERM stops at once)\n"
+    } else {
+        b"\ninterrupted: finishing the runs in progress and writing what is done (Ctrl-C again stops at once)\n"
+    };
     // SAFETY: write(2) is async-signal-safe; the buffer is static.
     unsafe {
         libc::write(2, msg.as_ptr().cast(), msg.len());
     }
 }
 
-/// Installs the handler and returns the flag it sets.
+/// Installs the handlers and returns the flag they set.
 pub fn install() -> &'static AtomicBool {
     #[cfg(unix)]
-    // SAFETY: a zeroed sigaction is a valid value; the handler only stores an atomic and
-    // calls write(2), both async-signal-safe.
-    unsafe {
-        let mut sa: libc::sigaction = std::mem::zeroed();
-        sa.sa_sigaction = on_sigint as extern "C" fn(libc::c_int) as usize;
-        sa.sa_flags = libc::SA_RESETHAND | libc::SA_RESTART;
-        libc::sigemptyset(&mut sa.sa_mask);
-        libc::sigaction(libc::SIGINT, &sa, std::ptr::null_mut());
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        // SAFETY: a zeroed sigaction is a valid value; the handler only stores an atomic and
+        // calls write(2), both async-signal-safe.
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as usize;
+            sa.sa_flags = libc::SA_RESETHAND | libc::SA_RESTART;
+            libc::sigemptyset(&mut sa.sa_mask);
+            libc::sigaction(sig, &sa, std::ptr::null_mut());
+        }
     }
     &INTERRUPTED
 }
 
-/// Whether Ctrl-C was pressed.
+/// Whether Ctrl-C was pressed (or SIGTERM received).
 pub fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::SeqCst)
+}
+
+/// The exit code of a command that stopped early: [`EXIT_TERMINATED`] after SIGTERM,
+/// [`EXIT_INTERRUPTED`] otherwise.
+pub fn exit_code() -> i32 {
+    #[cfg(unix)]
+    if SIGNAL.load(Ordering::SeqCst) == libc::SIGTERM {
+        return EXIT_TERMINATED;
+    }
+    EXIT_INTERRUPTED
 }

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use super::sweep::{SeedResult, looks_like_jsonl};
-use super::{InputError, check_out_file, exit_code, verdict_name};
+use super::sweep::SeedResult;
+use super::{InputError, exit_code, verdict_name};
 use crate::protocols::Verdict;
 
 #[derive(Args, Debug)]
@@ -63,7 +63,7 @@ fn describe(r: &SeedResult) -> String {
 pub fn merge(a: MergeArgs) -> Result<i32, InputError> {
     if let Some(out) = &a.json {
         let inputs: Vec<&Path> = a.files.iter().map(PathBuf::as_path).collect();
-        check_out_file(out, &inputs, "--json", looks_like_jsonl)?;
+        super::sweep::check_results_out(out, &inputs)?;
     }
     let mut identity: Option<(SeedResult, Origin)> = None;
     let mut by_seed: BTreeMap<u64, (SeedResult, Origin)> = BTreeMap::new();

@@ -13,7 +13,7 @@ use crate::sim::{Time, fmt_duration, parse_duration};
 
 #[derive(Args, Debug)]
 #[command(
-    after_help = "Examples:\n  faultline replay scenarios/raft-basic.ron --seed 1 | less\n  faultline replay scenarios/raft-partitions.ron --seed 4 --from 2s --to 2.5s --node 1\n\nExit codes: 0 trace printed, 2 bad input or usage."
+    after_help = "Examples:\n  faultline replay scenarios/raft-basic.ron --seed 1 | less\n  faultline replay scenarios/raft-partitions.ron --seed 4 --from 2s --to 2.5s --node 1\n\nThe trace is printed from a recorded run: a run of more than 2,000,000 events (about 0.6 KB of\nmemory each) is refused (exit 2).\n\nExit codes: 0 trace printed, 2 bad input or usage."
 )]
 pub struct ReplayArgs {
     /// Scenario file (RON).
@@ -35,6 +35,9 @@ pub struct ReplayArgs {
     pub svg: Option<std::path::PathBuf>,
 }
 
+/// The most events `replay` records (it prints from a recorded run): some 1.2 GB.
+pub const MAX_REPLAY_EVENTS: u64 = 2_000_000;
+
 pub fn main(a: ReplayArgs) -> Result<i32, InputError> {
     let (scenario, _) = load(Some(&a.scenario))?;
     let time = |arg: &str, v: &Option<String>| {
@@ -51,6 +54,15 @@ pub fn main(a: ReplayArgs) -> Result<i32, InputError> {
         super::check_out_file(path, &[a.scenario.as_path()], "--svg", |h| {
             h.starts_with(b"<svg xmlns=\"http://www.w3.org/2000/svg\" width=")
         })?;
+    }
+    // The trace is printed from the run's records: first learn, from the same run unrecorded
+    // (deterministic), whether they fit in memory.
+    if super::more_events_than(&scenario, a.seed, MAX_REPLAY_EVENTS) {
+        return Err(InputError(format!(
+            "this run handles more than {MAX_REPLAY_EVENTS} events, the most replay records \
+             (about 0.6 KB of memory each): replay a copy of the scenario with a shorter \
+             limits.time"
+        )));
     }
     let spec = scenario.to_run_spec(a.seed, true);
     let outcome = run(&spec);

@@ -4,9 +4,11 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::{InputError, check_out_dir, exit_code, load, report_dir, reproduce_line};
+use super::{
+    InputError, check_out_dir, exit_code, load, more_events_than, report_dir, reproduce_line,
+};
 use crate::protocols::run;
-use crate::report::stepper::Steps;
+use crate::report::stepper::{MAX_ALL_STEPS, Steps};
 use crate::report::{Extras, Summary, run_for_report, write_run_report};
 
 #[derive(Args, Debug)]
@@ -33,7 +35,8 @@ pub struct RunArgs {
     pub png: bool,
     /// What the report's step-through view covers: `window`, 1.5 s of simulated time around
     /// the violation (a run that passed: its start); `all`, every event (a page of a megabyte
-    /// or more, and a report that costs more than the run).
+    /// or more, and a report that costs more than the run; refused for a run of more than a
+    /// million events).
     #[arg(long, value_enum, default_value_t = Steps::Window)]
     pub steps: Steps,
 }
@@ -47,6 +50,18 @@ pub fn main(a: RunArgs) -> Result<i32, InputError> {
     }
     // Records feed the report's sequence diagram; they do not change the run.
     let spec = scenario.to_run_spec(a.seed, !a.no_report);
+    if !a.no_report && a.steps == Steps::All {
+        // `--steps all` records every event: first learn, from the same run unrecorded
+        // (deterministic), whether that is a number a page can hold.
+        if more_events_than(&scenario, a.seed, MAX_ALL_STEPS) {
+            return Err(InputError(format!(
+                "--steps all: this run handles more than {MAX_ALL_STEPS} events, the most a \
+                 step-through page holds (about 0.7 KB of memory each): leave out --steps \
+                 (the view then covers 1.5 s around the violation) or shorten the run \
+                 (limits.time)"
+            )));
+        }
+    }
     println!("{} — {}", scenario.name, scenario.title);
     let shown = if a.verbose { spec.faults.len() } else { 8 };
     if spec.faults.is_empty() {

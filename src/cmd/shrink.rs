@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::interrupt::{self, EXIT_INTERRUPTED};
+use super::interrupt;
 use super::{InputError, check_out_dir, check_out_file, load, parse_jobs};
 use crate::protocols::Verdict;
 use crate::report::write_run_report;
@@ -32,7 +32,7 @@ shrink wrote it, and never when it is the input.
 
 Exit codes: 0 written, 2 bad input or usage (a passing seed, an output that would overwrite
 a file the user wrote), 3 the file written no longer fails (a bug: please report it),
-130 interrupted (the best scenario so far is written).")]
+130 interrupted, 143 terminated by SIGTERM (the best scenario so far is written).")]
 pub struct ShrinkArgs {
     /// Scenario file (RON) with a seed that fails a check.
     pub scenario: PathBuf,
@@ -183,7 +183,7 @@ pub fn main(a: ShrinkArgs) -> Result<i32, InputError> {
             s.runs,
             out.display()
         );
-        return Ok(EXIT_INTERRUPTED);
+        return Ok(interrupt::exit_code());
     }
     Ok(if still { 0 } else { 3 })
 }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use super::interrupt::{self, EXIT_INTERRUPTED};
+use super::interrupt;
 use super::seeds::{expectation_seeds, jobs_or_all};
 use super::sweep::{SeedResult, SweepOptions, sweep_each};
 use super::{InputError, check_out_file, parse_jobs, reproduce_line, verdict_name};
@@ -26,7 +26,7 @@ Example:
   faultline suite scenarios/ --junit reports/junit.xml
 
 Exit codes: 0 every scenario met its expectation, 1 one did not, 2 bad input or usage
-(an unreadable folder; an invalid scenario is reported as a failed case), 130 interrupted.")]
+(an unreadable folder; an invalid scenario is reported as a failed case), 130 interrupted, 143 terminated (SIGTERM).")]
 pub struct SuiteArgs {
     /// Folder of scenarios: every `*.ron` file in it (not in subfolders), in name order.
     pub dir: PathBuf,
@@ -103,7 +103,9 @@ pub fn main(a: SuiteArgs) -> Result<i32, InputError> {
         failed
     );
     if let Some(p) = &a.junit {
-        write_junit(p, &cases)?;
+        // The scenarios an interruption left unjudged are errors in the XML too: a reader of
+        // the file alone must not see a green suite that did not run.
+        write_junit(p, &cases, &files[cases.len()..])?;
     }
     if interrupt::interrupted() {
         eprintln!(
@@ -111,7 +113,7 @@ pub fn main(a: SuiteArgs) -> Result<i32, InputError> {
             cases.len(),
             files.len()
         );
-        return Ok(EXIT_INTERRUPTED);
+        return Ok(interrupt::exit_code());
     }
     Ok(if failed == 0 { 0 } else { 1 })
 }
@@ -199,11 +201,16 @@ fn judge(
     }
 }
 
-fn write_junit(p: &Path, cases: &[CaseResult]) -> Result<(), InputError> {
+fn write_junit(p: &Path, cases: &[CaseResult], unjudged: &[PathBuf]) -> Result<(), InputError> {
     let failed = cases.iter().filter(|c| !c.ok).count();
+    let errors = if unjudged.is_empty() {
+        String::new()
+    } else {
+        format!(" errors=\"{}\"", unjudged.len())
+    };
     let mut x = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"faultline\" tests=\"{}\" failures=\"{failed}\">\n",
-        cases.len()
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"faultline\" tests=\"{}\" failures=\"{failed}\"{errors}>\n",
+        cases.len() + unjudged.len()
     );
     for c in cases {
         x.push_str(&format!(
@@ -217,6 +224,12 @@ fn write_junit(p: &Path, cases: &[CaseResult]) -> Result<(), InputError> {
             x.push_str(&format!("<failure message=\"{}\"/>", esc(&c.message)));
         }
         x.push_str("</testcase>\n");
+    }
+    for f in unjudged {
+        x.push_str(&format!(
+            "  <testcase classname=\"faultline.suite\" name=\"{}\" time=\"0.000\"><error message=\"not judged: the suite was interrupted before this scenario\"/></testcase>\n",
+            esc(&f.display().to_string())
+        ));
     }
     x.push_str("</testsuite>\n");
     crate::report::write_atomic(p, x.as_bytes())

@@ -15,7 +15,7 @@ use std::sync::{Condvar, Mutex, mpsc};
 use clap::Args;
 use serde::{Deserialize, Serialize};
 
-use super::interrupt::{self, EXIT_INTERRUPTED};
+use super::interrupt;
 use super::seeds::jobs_or_all;
 use super::{
     InputError, Seeds, check_out_dir, check_out_file, exit_code, load, parse_jobs, parse_seeds,
@@ -33,12 +33,13 @@ Examples:
 
 --json streams one line per seed, in seed order (a seed's line is written once every earlier
 seed has finished), flushed as it goes; each line names the scenario, its content hash and the
-Faultline version, so `faultline merge` can join shards safely. Ctrl-C stops starting seeds,
-lets the running ones finish, writes every finished seed and the summary so far (exit 130); a
-second Ctrl-C stops at once.
+Faultline version, so `faultline merge` can join shards safely; a file that already holds
+results is never replaced (write to another file and merge). Ctrl-C (or SIGTERM: exit 143)
+stops starting seeds, lets the running ones finish, writes every finished seed and the summary
+so far (exit 130); a second Ctrl-C stops at once.
 
 Exit codes: 0 every seed passed, 1 a seed found a violation, 2 bad input or usage,
-3 a check ran out of its budget (unknown), 4 a run was inconclusive, 130 interrupted (Ctrl-C).")]
+3 a check ran out of its budget (unknown), 4 a run was inconclusive, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).")]
 pub struct SweepArgs {
     /// Scenario file (RON).
     pub scenario: PathBuf,
@@ -361,6 +362,24 @@ pub fn looks_like_jsonl(head: &[u8]) -> bool {
         .is_ok_and(|v| v.get("seed").is_some() && v.get("trace_hash").is_some())
 }
 
+/// Refuses a `--json` output that would lose something: an input, a file faultline did not
+/// write, or the results of an earlier sweep or merge (finished seeds are never replaced: a
+/// sweep resumed after Ctrl-C writes to another file, and `faultline merge` joins the two).
+pub fn check_results_out(
+    out: &std::path::Path,
+    inputs: &[&std::path::Path],
+) -> Result<(), InputError> {
+    check_out_file(out, inputs, "--json", looks_like_jsonl)?;
+    match std::fs::metadata(out) {
+        Ok(m) if m.len() > 0 => Err(InputError(format!(
+            "--json {} holds the results of an earlier sweep or merge: refusing to replace \
+             them (write to another file and join the two with `faultline merge`, or remove it)",
+            out.display()
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// What a sweep keeps of its results: counts, the failing seeds, and (with `--plots`) the
 /// figures per seed.
 #[derive(Default)]
@@ -400,7 +419,7 @@ pub fn main(a: SweepArgs) -> Result<i32, InputError> {
     }
     let inputs = [a.scenario.as_path()];
     if let Some(p) = &a.json {
-        check_out_file(p, &inputs, "--json", looks_like_jsonl)?;
+        check_results_out(p, &inputs)?;
     }
     if let Some(d) = &a.plots {
         check_out_dir(d, &inputs, "--plots")?;
@@ -508,13 +527,18 @@ pub fn main(a: SweepArgs) -> Result<i32, InputError> {
             },
             match resume {
                 Some(r) if a.shard.is_none() => format!(
-                    "; every seed before {} finished (resume with --seeds {r})",
-                    r.first
+                    "; every seed before {} finished (resume with --seeds {r}{})",
+                    r.first,
+                    if a.json.is_some() {
+                        " into a new JSON file, then join the two with `faultline merge`"
+                    } else {
+                        ""
+                    }
                 ),
                 _ => String::new(),
             }
         );
-        return Ok(EXIT_INTERRUPTED);
+        return Ok(interrupt::exit_code());
     }
     Ok(exit_code(tally.worst.unwrap_or(Verdict::Pass)))
 }

@@ -15,6 +15,18 @@ use crate::check::parse::FileReport;
 /// Marks a page this module wrote (so a later run may replace it, and nothing else).
 pub const GENERATOR: &str = "<meta name=\"generator\" content=\"faultline check\">";
 
+/// The mark of a picture `faultline check --report` wrote, right after its opening tag: a
+/// later check replaces a picture only if it carries it (never a drawing of the user's).
+pub const PICTURE_MARK: &str = "<!-- faultline check -->";
+
+/// The pictures `--report` may write, one of them per check.
+pub const PICTURES: [&str; 2] = ["counterexample.svg", "timeline.svg"];
+
+/// A picture as written to its own file: with [`PICTURE_MARK`].
+pub fn marked(svg: &str) -> String {
+    svg.replacen('>', &format!(">{PICTURE_MARK}"), 1)
+}
+
 /// Most operations listed in the page's table.
 const TABLE_MAX: usize = 2_000;
 
@@ -40,11 +52,11 @@ pub fn picture(rep: &FileReport) -> Option<(&'static str, String)> {
     let r = &rep.result;
     if let Some(c) = &r.counterexample {
         Some((
-            "counterexample.svg",
+            PICTURES[0],
             counterexample_bars(&bars, &c.linearized, &c.unplaced, &c.culprits, &time),
         ))
     } else if r.verdict == Verdict::Linearizable {
-        Some(("timeline.svg", timeline_svg(&bars, &r.linearization, &time)))
+        Some((PICTURES[1], timeline_svg(&bars, &r.linearization, &time)))
     } else {
         None
     }

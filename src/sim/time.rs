@@ -71,6 +71,11 @@ fn fmt_trim(x: f64) -> String {
 /// Parses a duration written for humans: `150ms`, `1.5s`, `40us`, `250ns`, or bare nanoseconds.
 pub fn parse_duration(s: &str) -> Result<Time, String> {
     let s = s.trim();
+    if s.starts_with('-') {
+        return Err(format!(
+            "`{s}` is negative: a duration is zero or more (e.g. \"0s\", \"150ms\")"
+        ));
+    }
     let split = s
         .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '_'))
         .unwrap_or(s.len());
@@ -111,8 +116,15 @@ pub fn parse_duration(s: &str) -> Result<Time, String> {
             let mut f: u64 = 0;
             let mut unit_part = scale;
             for c in frac.chars() {
+                let digit = c as u64 - '0' as u64;
+                if unit_part < 10 && digit != 0 {
+                    // Time is counted in whole nanoseconds: never round a duration silently.
+                    return Err(format!(
+                        "`{s}` is finer than a nanosecond, the simulation's resolution"
+                    ));
+                }
                 unit_part /= 10;
-                f += (c as u64 - '0' as u64) * unit_part;
+                f += digit * unit_part;
             }
             int.checked_mul(scale)
                 .and_then(|v| v.checked_add(f))

@@ -58,11 +58,18 @@ fn wait_within(child: &mut Child, secs: u64) -> std::process::ExitStatus {
     }
 }
 
-fn sigint(child: &Child) {
+fn signal(child: &Child, sig: libc::c_int) {
     // SAFETY: sending a signal to our own child process.
-    let r = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
-    assert_eq!(r, 0, "kill(SIGINT)");
+    let r = unsafe { libc::kill(child.id() as libc::pid_t, sig) };
+    assert_eq!(r, 0, "kill({sig})");
 }
+
+/// The signals that stop a long command gracefully, with the exit code each gives: Ctrl-C,
+/// and SIGTERM (what `timeout`, CI runners, Kubernetes and Slurm send at a deadline).
+const STOPS: [(libc::c_int, i32, &str); 2] = [
+    (libc::SIGINT, 130, "interrupted"),
+    (libc::SIGTERM, 143, "terminated (SIGTERM)"),
+];
 
 fn scenario(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -129,7 +136,9 @@ fn the_largest_seed_runs_and_does_not_wrap() {
     let l = lines(&j);
     assert_eq!(l.len(), 1);
     assert_eq!(l[0]["seed"].as_u64(), Some(u64::MAX));
-    // The top of the range, sharded: 2/3 of MAX-5..=MAX is MAX-4 and MAX-1.
+    // The top of the range, sharded: 2/3 of MAX-5..=MAX is MAX-4 and MAX-1 (into a file of
+    // its own: a sweep never replaces an earlier one's results).
+    let j = d.join("top.jsonl");
     let range = format!("{}..={MAX}", u64::MAX - 5);
     let o = run_within(
         60,
@@ -157,24 +166,13 @@ fn a_huge_range_with_intent_runs_lazily_and_stops_on_ctrl_c() {
     let d = tmp("huge");
     let j = d.join("huge.jsonl");
     let r = format!("0..{MAX}");
-    let mut child = bin()
-        .args(["sweep", "scenarios/raft-basic.ron", "--seeds", &r])
-        .args(["--allow-huge-range", "--jobs", "2", "--json"])
-        .arg(&j)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (out, err) = (drain(child.stdout.take()), drain(child.stderr.take()));
-    wait_for_lines(&j, 3, &mut child);
-    sigint(&child);
-    let status = wait_within(&mut child, 30);
-    let (out, err) = (out.join().unwrap(), err.join().unwrap());
-    let t = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out),
-        String::from_utf8_lossy(&err)
+    let (status, out, err) = stop_sweep(
+        &[&r, "--allow-huge-range", "--jobs", "2"],
+        &j,
+        3,
+        libc::SIGINT,
     );
+    let t = format!("{out}{err}");
     assert_eq!(status.code(), Some(130), "{t}");
     let l = lines(&j);
     assert!(l.len() >= 3, "{t}");
@@ -188,6 +186,31 @@ fn a_huge_range_with_intent_runs_lazily_and_stops_on_ctrl_c() {
         "{t}"
     );
     assert!(t.contains("resume with --seeds"), "{t}");
+}
+
+/// Sweeps raft-basic with `--seeds` and the `args` after it, streaming to `json`; sends `sig`
+/// once `n` lines are written; returns the exit status, stdout and stderr.
+fn stop_sweep(
+    args: &[&str],
+    json: &Path,
+    n: usize,
+    sig: libc::c_int,
+) -> (std::process::ExitStatus, String, String) {
+    let mut child = bin()
+        .args(["sweep", "scenarios/raft-basic.ron", "--seeds"])
+        .args(args)
+        .arg("--json")
+        .arg(json)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (out, err) = (drain(child.stdout.take()), drain(child.stderr.take()));
+    wait_for_lines(json, n, &mut child);
+    signal(&child, sig);
+    let status = wait_within(&mut child, 30);
+    let text = |b: Vec<u8>| String::from_utf8_lossy(&b).to_string();
+    (status, text(out.join().unwrap()), text(err.join().unwrap()))
 }
 
 /// Waits until `p` holds at least `n` lines (the child must still be running).
@@ -211,41 +234,35 @@ fn wait_for_lines(p: &Path, n: usize, child: &mut Child) {
 }
 
 #[test]
-fn ctrl_c_on_a_sweep_keeps_every_finished_seed_and_exits_130() {
-    let d = tmp("sigint");
-    let j = d.join("part.jsonl");
-    let mut child = bin()
-        .args(["sweep", "scenarios/raft-basic.ron", "--seeds", "0..100000"])
-        .arg("--json")
-        .arg(&j)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (out, err) = (drain(child.stdout.take()), drain(child.stderr.take()));
-    wait_for_lines(&j, 2, &mut child);
-    sigint(&child);
-    let status = wait_within(&mut child, 30);
-    let out = String::from_utf8(out.join().unwrap()).unwrap();
-    let err = String::from_utf8(err.join().unwrap()).unwrap();
-    assert_eq!(status.code(), Some(130), "{out}{err}");
-    let l = lines(&j);
-    assert!(l.len() >= 2);
-    for x in &l {
-        assert_eq!(x["scenario"], "raft-basic");
-        assert_eq!(x["scenario_hash"].as_str().unwrap().len(), 16);
-        assert_eq!(x["faultline"], env!("CARGO_PKG_VERSION"));
+fn ctrl_c_or_sigterm_on_a_sweep_keeps_every_finished_seed() {
+    for (sig, code, said) in STOPS {
+        let d = tmp(&format!("sig{sig}"));
+        let j = d.join("part.jsonl");
+        let (status, out, err) = stop_sweep(&["0..100000"], &j, 2, sig);
+        assert_eq!(status.code(), Some(code), "{out}{err}");
+        let l = lines(&j);
+        assert!(l.len() >= 2);
+        for x in &l {
+            assert_eq!(x["scenario"], "raft-basic");
+            assert_eq!(x["scenario_hash"].as_str().unwrap().len(), 16);
+            assert_eq!(x["faultline"], env!("CARGO_PKG_VERSION"));
+        }
+        // The summary so far counts exactly the seeds written.
+        assert!(
+            out.contains(&format!(
+                "{} seeds of raft-basic (0..100000): {} passed, 0 failed",
+                l.len(),
+                l.len()
+            )),
+            "{out}"
+        );
+        assert!(err.contains(said), "{err}");
+        // The resume hint never sends the rest of the sweep over the seeds already written.
+        assert!(
+            err.contains("into a new JSON file, then join the two with `faultline merge`"),
+            "{err}"
+        );
     }
-    // The summary so far counts exactly the seeds written.
-    assert!(
-        out.contains(&format!(
-            "{} seeds of raft-basic (0..100000): {} passed, 0 failed",
-            l.len(),
-            l.len()
-        )),
-        "{out}"
-    );
-    assert!(err.contains("interrupted"), "{err}");
 }
 
 #[test]
@@ -622,59 +639,97 @@ fn shrink_with_no_budget_prints_the_figures_of_the_file_it_wrote() {
 }
 
 #[test]
-fn ctrl_c_on_shrink_writes_the_best_scenario_so_far() {
-    let d = tmp("shrink-int");
-    let out = d.join("best.ron");
-    // Figure 8 takes thousands of runs to shrink: interrupted after the first improvement.
-    let mut child = bin()
-        .args([
-            "shrink",
-            "scenarios/raft-bug-commit_previous_term.ron",
-            "--seed",
-            "259",
-            "--out",
-        ])
-        .arg(&out)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = drain(child.stdout.take());
-    let mut err = BufReader::new(child.stderr.take().unwrap());
-    let mut progress = String::new();
-    loop {
-        let mut l = String::new();
+fn a_suite_stopped_midway_never_reports_green() {
+    for (sig, code, _) in STOPS {
+        let d = tmp(&format!("suite-stop-{sig}"));
+        let base = std::fs::read_to_string(scenario("raft-basic.ron")).unwrap();
+        let expect = |seeds: &str| base.replace("Pass(seeds: (0, 200))", seeds);
+        std::fs::write(d.join("a.ron"), expect("Pass(seeds: (0, 2))")).unwrap();
+        // A second scenario a million seeds long: stopped while it runs.
+        let long = expect("Pass(seeds: (0, 1000000))").replace("\"raft-basic\"", "\"long\"");
+        std::fs::write(d.join("b.ron"), long).unwrap();
+        let junit = d.join("junit.xml");
+        let mut child = bin()
+            .arg("suite")
+            .arg(&d)
+            .arg("--junit")
+            .arg(&junit)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        out.read_line(&mut first).unwrap();
+        assert!(first.starts_with("ok"), "{first}");
+        signal(&child, sig);
+        let status = wait_within(&mut child, 60);
+        assert_eq!(status.code(), Some(code));
+        let x = std::fs::read_to_string(&junit).unwrap();
         assert!(
-            err.read_line(&mut l).unwrap() > 0,
-            "no progress shown: {progress}"
+            x.contains("tests=\"2\" failures=\"0\" errors=\"1\"")
+                && x.contains("b.ron\" time=\"0.000\"><error message=\"not judged"),
+            "{x}"
         );
-        progress.push_str(&l);
-        if l.starts_with("shrink: ") {
-            break;
-        }
     }
-    sigint(&child);
-    let rest = drain(Some(err));
-    let status = wait_within(&mut child, 60);
-    let t = format!(
-        "{}{progress}{}",
-        String::from_utf8_lossy(&stdout.join().unwrap()),
-        String::from_utf8_lossy(&rest.join().unwrap())
-    );
-    assert_eq!(status.code(), Some(130), "{t}");
-    assert!(t.contains("best scenario found so far"), "{t}");
-    let written = std::fs::read_to_string(&out).unwrap();
-    assert!(
-        written.starts_with("// Shrunk by `faultline shrink` (interrupted"),
-        "{written}"
-    );
-    let o = run(&["run", out.to_str().unwrap(), "--seed", "259", "--no-report"]);
-    assert_eq!(
-        o.status.code(),
-        Some(1),
-        "the best so far still fails: {}",
-        text(&o)
-    );
+}
+
+#[test]
+fn ctrl_c_or_sigterm_on_shrink_writes_the_best_scenario_so_far() {
+    for (sig, code, _) in STOPS {
+        let d = tmp(&format!("shrink-int-{sig}"));
+        let out = d.join("best.ron");
+        // Figure 8 takes thousands of runs to shrink: interrupted after the first improvement.
+        let mut child = bin()
+            .args([
+                "shrink",
+                "scenarios/raft-bug-commit_previous_term.ron",
+                "--seed",
+                "259",
+                "--out",
+            ])
+            .arg(&out)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = drain(child.stdout.take());
+        let mut err = BufReader::new(child.stderr.take().unwrap());
+        let mut progress = String::new();
+        loop {
+            let mut l = String::new();
+            assert!(
+                err.read_line(&mut l).unwrap() > 0,
+                "no progress shown: {progress}"
+            );
+            progress.push_str(&l);
+            if l.starts_with("shrink: ") {
+                break;
+            }
+        }
+        signal(&child, sig);
+        let rest = drain(Some(err));
+        let status = wait_within(&mut child, 60);
+        let t = format!(
+            "{}{progress}{}",
+            String::from_utf8_lossy(&stdout.join().unwrap()),
+            String::from_utf8_lossy(&rest.join().unwrap())
+        );
+        assert_eq!(status.code(), Some(code), "{t}");
+        assert!(t.contains("best scenario found so far"), "{t}");
+        let written = std::fs::read_to_string(&out).unwrap();
+        assert!(
+            written.starts_with("// Shrunk by `faultline shrink` (interrupted"),
+            "{written}"
+        );
+        let o = run(&["run", out.to_str().unwrap(), "--seed", "259", "--no-report"]);
+        assert_eq!(
+            o.status.code(),
+            Some(1),
+            "the best so far still fails: {}",
+            text(&o)
+        );
+    }
 }
 
 // ---- the front door ---------------------------------------------------------------------

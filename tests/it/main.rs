@@ -15,6 +15,7 @@ mod commit;
 mod compare;
 mod coordinator_lock;
 mod engine;
+mod hostile;
 mod lb;
 mod locks;
 mod paxos;

@@ -5,7 +5,7 @@
 
 use std::io::Read;
 
-use serde_json::Value;
+use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use super::ParseError;
 use super::edn::{Pos, Val};
@@ -58,13 +58,13 @@ fn peek<R: Read>(feed: &mut Feed<R>) -> Result<Option<u8>, ParseError> {
 }
 
 /// One JSON value, with its position.
-fn one<R: Read>(feed: &mut Feed<R>) -> Result<(Pos, Value), ParseError> {
+fn one<R: Read>(feed: &mut Feed<R>) -> Result<(Pos, Val), ParseError> {
     feed.run(true, |w, pos, more| {
-        let mut de = serde_json::Deserializer::from_slice(w).into_iter::<Value>();
+        let mut de = serde_json::Deserializer::from_slice(w).into_iter::<Json>();
         match de.next() {
             // A value that ends where the window ends may go on (a number) when more follows.
             Some(Ok(_)) if more && de.byte_offset() == w.len() => Ok(None),
-            Some(Ok(v)) => Ok(Some(((pos, v), de.byte_offset()))),
+            Some(Ok(v)) => Ok(Some(((pos, v.0), de.byte_offset()))),
             Some(Err(e)) if more && e.is_eof() => Ok(None),
             Some(Err(e)) => Err(json_err(pos, &e)),
             None if more => Ok(None),
@@ -87,7 +87,7 @@ pub fn read<R: Read>(
         } else {
             loop {
                 let (at, v) = one(feed)?;
-                sink(at, &from_json(&v))?;
+                sink(at, &v)?;
                 blank(feed)?;
                 let at = feed.pos();
                 match peek(feed)? {
@@ -127,25 +127,65 @@ pub fn read<R: Read>(
     }
     while blank(feed)? {
         let (at, v) = one(feed)?;
-        sink(at, &from_json(&v))?;
+        sink(at, &v)?;
     }
     Ok(())
 }
 
-fn from_json(v: &Value) -> Val {
-    match v {
-        Value::Null => Val::Nil,
-        Value::Bool(b) => Val::Bool(*b),
-        Value::Number(n) => n
-            .as_i64()
-            .map(Val::Int)
-            .unwrap_or_else(|| Val::Num(n.to_string())),
-        Value::String(s) => Val::Str(s.clone()),
-        Value::Array(a) => Val::Vec(a.iter().map(from_json).collect()),
-        Value::Object(o) => Val::Map(
-            o.iter()
-                .map(|(k, v)| (Val::Str(k.clone()), from_json(v)))
-                .collect(),
-        ),
+/// A JSON value read straight into a [`Val`], every member of an object kept in file order
+/// (a `serde_json::Value` keeps one of two members with the same name and drops the other,
+/// which would let a record say `"value"` twice and be read as saying it once).
+struct Json(Val);
+
+impl<'de> Deserialize<'de> for Json {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(JsonVisitor).map(Json)
+    }
+}
+
+struct JsonVisitor;
+
+impl<'de> Visitor<'de> for JsonVisitor {
+    type Value = Val;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_unit<E>(self) -> Result<Val, E> {
+        Ok(Val::Nil)
+    }
+    fn visit_bool<E>(self, b: bool) -> Result<Val, E> {
+        Ok(Val::Bool(b))
+    }
+    fn visit_i64<E>(self, i: i64) -> Result<Val, E> {
+        Ok(Val::Int(i))
+    }
+    fn visit_u64<E>(self, u: u64) -> Result<Val, E> {
+        Ok(i64::try_from(u).map_or_else(|_| Val::Num(u.to_string()), Val::Int))
+    }
+    fn visit_f64<E>(self, x: f64) -> Result<Val, E> {
+        // Written as serde_json writes it (it never reads a number that is not finite).
+        Ok(Val::Num(
+            serde_json::Number::from_f64(x).map_or_else(|| x.to_string(), |n| n.to_string()),
+        ))
+    }
+    fn visit_str<E>(self, s: &str) -> Result<Val, E> {
+        Ok(Val::Str(s.to_string()))
+    }
+    fn visit_string<E>(self, s: String) -> Result<Val, E> {
+        Ok(Val::Str(s))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Val, A::Error> {
+        let mut v = Vec::new();
+        while let Some(Json(x)) = a.next_element()? {
+            v.push(x);
+        }
+        Ok(Val::Vec(v))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Val, A::Error> {
+        let mut m = Vec::new();
+        while let Some((k, Json(v))) = a.next_entry::<String, Json>()? {
+            m.push((Val::Str(k), v));
+        }
+        Ok(Val::Map(m))
     }
 }

@@ -242,6 +242,28 @@ pub fn events(text: &str, format: Option<Format>) -> Result<Vec<Event>, ParseErr
 const RECORD_SHAPE: &str =
     "an operation like {:process 0, :type :invoke, :f :read, :value nil} or [0 :invoke :read nil]";
 
+/// The fields a record is read by.
+const FIELDS: [&str; 5] = ["process", "type", "f", "value", "key"];
+
+/// A field of the record map `v` given more than once (`:value` twice, or `:value` and
+/// `"value"`, which [`Val::get`] would both answer to): the record is ambiguous.
+fn repeated_field(v: &Val) -> Option<&'static str> {
+    let m = match v {
+        Val::Map(m) => m,
+        Val::Tagged(_, inner) => match &**inner {
+            Val::Map(m) => m,
+            _ => return None,
+        },
+        _ => return None,
+    };
+    FIELDS.into_iter().find(|f| {
+        m.iter()
+            .filter(|(k, _)| matches!(k, Val::Kw(s) | Val::Str(s) if s == f))
+            .nth(1)
+            .is_some()
+    })
+}
+
 /// One record: `Some` client event, `None` for a non-client process (nemesis).
 pub fn record(pos: Pos, v: &Val) -> Result<Option<Event>, ParseError> {
     let (process, kind, f, value, key) = match v {
@@ -252,6 +274,12 @@ pub fn record(pos: Pos, v: &Val) -> Result<Option<Event>, ParseError> {
                 return Err(ParseError::at(
                     pos,
                     format!("expected {RECORD_SHAPE}, found a tagged {}", inner.kind()),
+                ));
+            }
+            if let Some(dup) = repeated_field(v) {
+                return Err(ParseError::at(
+                    pos,
+                    format!("this operation gives `{dup}` twice: which one it means is ambiguous"),
                 ));
             }
             let Some(p) = v.get("process") else {

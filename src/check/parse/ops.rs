@@ -140,6 +140,23 @@ fn build<C: Conv>(conv: C, events: &[Event]) -> Result<History<C::I, C::O>, Pars
     Ok(b.history)
 }
 
+/// The error for a completion whose arguments are not its invocation's.
+fn contradicts<T>(
+    c: &Event,
+    inv_line: usize,
+    got: &dyn std::fmt::Display,
+    invoked: &dyn std::fmt::Display,
+) -> Result<T, ParseError> {
+    err(
+        c,
+        format!(
+            "this :{} completion of :{} says {got}, but its invocation at line {inv_line} says {invoked}",
+            kind_name(c.kind),
+            c.f
+        ),
+    )
+}
+
 fn kind_name(k: Kind) -> &'static str {
     match k {
         Kind::Invoke => "invoke",
@@ -240,11 +257,25 @@ impl Conv for RegisterConv {
     }
     fn outcome(
         &self,
-        _: usize,
+        inv_line: usize,
         input: &RegisterInput,
         c: &Event,
     ) -> Result<Outcome<RegisterOutput>, ParseError> {
         let etcd = self.how == RegisterReading::Etcd;
+        // A completion that says what happened (`:ok`, `:fail`) speaks of the operation invoked:
+        // a write or CAS completed with other arguments is a broken history, not a guess to
+        // make. (`:info` values are often a reason, like `:timed-out`, and are not read.)
+        if c.kind != Kind::Info && c.value != Val::Nil {
+            match input {
+                RegisterInput::Write(v) if int_or_nil(&c.value, c)? != Some(*v) => {
+                    return contradicts(c, inv_line, &c.value, &Val::Int(*v));
+                }
+                RegisterInput::Cas(a, b) if pair_of(&c.value, c)? != (*a, *b) => {
+                    return contradicts(c, inv_line, &c.value, &format!("[{a} {b}]"));
+                }
+                _ => {}
+            }
+        }
         Ok(match (c.kind, input) {
             (Kind::Ok, RegisterInput::Read) => match int_or_nil(&c.value, c)? {
                 // Completed, but what it saw is unknown: it must still take effect in time.
@@ -309,10 +340,35 @@ impl Conv for KvConv {
     }
     fn outcome(
         &self,
-        _: usize,
+        inv_line: usize,
         input: &KvInput,
         c: &Event,
     ) -> Result<Outcome<KvOutput>, ParseError> {
+        // As for registers: an `:ok` or `:fail` of another key, or a put or append completed
+        // with another value, is a broken history.
+        if c.kind != Kind::Info {
+            let (key, value) = match input {
+                KvInput::Get { key } => (key, None),
+                KvInput::Put { key, value } | KvInput::Append { key, value } => (key, Some(value)),
+                KvInput::Cas { key, .. } => (key, None),
+            };
+            if let Some(k) = &c.key
+                && **k != **key
+            {
+                return contradicts(
+                    c,
+                    inv_line,
+                    &format!(":key {k:?}"),
+                    &format!(":key {key:?}"),
+                );
+            }
+            if let Some(v) = value
+                && c.value != Val::Nil
+                && *kv_text(&c.value, c)? != **v
+            {
+                return contradicts(c, inv_line, &c.value, &format!("{v:?}"));
+            }
+        }
         Ok(match c.kind {
             Kind::Ok => Outcome::Ok(Some(match input {
                 KvInput::Get { .. } => KvOutput::Value(kv_text(&c.value, c)?.into()),
