@@ -28,7 +28,8 @@ Example:
 Exit codes: 0 every scenario met its expectation, 1 one did not, 2 bad input or usage
 (an unreadable folder; an invalid scenario is reported as a failed case), 130 interrupted, 143 terminated (SIGTERM).")]
 pub struct SuiteArgs {
-    /// Folder of scenarios: every `*.ron` file in it (not in subfolders), in name order.
+    /// Folder of scenarios: every `*.ron` file in it, in name order (not those in subfolders:
+    /// a note counts them).
     pub dir: PathBuf,
     /// Also write the results as JUnit XML to this file (one test case per scenario).
     #[arg(long)]
@@ -52,6 +53,17 @@ pub fn main(a: SuiteArgs) -> Result<i32, InputError> {
         .filter(|p| p.extension().is_some_and(|x| x == "ron") && p.is_file())
         .collect();
     files.sort();
+    let nested = scenarios_in_subfolders(&a.dir);
+    if nested > 0 {
+        // Not run, but never silently: a CI that moved scenarios into folders would
+        // otherwise see a green suite of fewer scenarios.
+        eprintln!(
+            "note: {nested} *.ron file{} in subfolders of {} {} not run (a suite runs the folder's own scenarios): run `faultline suite` on each subfolder",
+            if nested == 1 { "" } else { "s" },
+            a.dir.display(),
+            if nested == 1 { "is" } else { "are" },
+        );
+    }
     if files.is_empty() {
         return Err(InputError(format!(
             "{}: no *.ron scenarios",
@@ -234,4 +246,33 @@ fn write_junit(p: &Path, cases: &[CaseResult], unjudged: &[PathBuf]) -> Result<(
     x.push_str("</testsuite>\n");
     crate::report::write_atomic(p, x.as_bytes())
         .map_err(|e| InputError(format!("cannot write {}: {e}", p.display())))
+}
+
+/// How many `*.ron` files the subfolders of `dir` hold (a few levels down, at most a few
+/// thousand entries looked at: a count for a note, not a walk of a whole disk).
+fn scenarios_in_subfolders(dir: &Path) -> usize {
+    const DEPTH: usize = 4;
+    const ENTRIES: usize = 10_000;
+    let mut count = 0;
+    let mut seen = 0;
+    let mut folders: Vec<(PathBuf, usize)> = vec![(dir.to_path_buf(), 0)];
+    while let Some((d, depth)) = folders.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.filter_map(|e| e.ok()) {
+            seen += 1;
+            if seen > ENTRIES {
+                return count;
+            }
+            let Ok(t) = e.file_type() else { continue };
+            let p = e.path();
+            if t.is_dir() && depth < DEPTH {
+                folders.push((p, depth + 1));
+            } else if depth > 0 && t.is_file() && p.extension().is_some_and(|x| x == "ron") {
+                count += 1;
+            }
+        }
+    }
+    count
 }

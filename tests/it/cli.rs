@@ -262,6 +262,20 @@ fn suite_checks_expectations_and_writes_junit() {
     .unwrap();
     let o = run(&["suite", d.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    // Scenarios in subfolders are not run, and the suite says so rather than pass on fewer.
+    let sub = d.join("more").join("deeper");
+    std::fs::create_dir_all(&sub).unwrap();
+    for f in ["a.ron", "b.ron"] {
+        std::fs::copy(d.join("raft-bug-no_log_check.ron"), sub.join(f)).unwrap();
+    }
+    std::fs::remove_file(d.join("raft-basic.ron")).unwrap();
+    let o = run(&["suite", d.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).contains("note: 2 *.ron files in subfolders of"),
+        "{}",
+        text(&o)
+    );
 }
 
 #[test]
