@@ -68,10 +68,33 @@ impl Text {
         }
     }
 
-    /// Appends `n` in decimal.
+    /// Appends `n` in decimal: its digits written in place when they fit inline (a client
+    /// names a key and a value per operation: through a `&str` of them this cost a copy call
+    /// and a UTF-8 check per number).
     pub fn push_decimal(&mut self, n: u64) {
+        let digits = decimal_len(n);
+        if let Repr::Inline { len, bytes } = &mut self.0
+            && *len as usize + digits <= INLINE
+        {
+            let at = *len as usize;
+            write_decimal(n, &mut bytes[at..at + digits]);
+            *len += digits as u8;
+            return;
+        }
         let mut b = [0u8; 20];
         self.push_str(decimal(n, &mut b));
+    }
+
+    /// Appends one ASCII byte (`.`, a space).
+    pub fn push_ascii(&mut self, c: u8) {
+        debug_assert!(c.is_ascii());
+        match &mut self.0 {
+            Repr::Inline { len, bytes } if (*len as usize) < INLINE => {
+                bytes[*len as usize] = c;
+                *len += 1;
+            }
+            _ => self.push_str(char::from(c).encode_utf8(&mut [0; 4])),
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -80,6 +103,21 @@ impl Text {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// How many decimal digits `n` has.
+#[inline]
+pub fn decimal_len(n: u64) -> usize {
+    n.checked_ilog10().map_or(1, |d| d as usize + 1)
+}
+
+/// Writes `n` in decimal into `out`, which is exactly [`decimal_len`] bytes long.
+#[inline]
+pub fn write_decimal(mut n: u64, out: &mut [u8]) {
+    for b in out.iter_mut().rev() {
+        *b = b'0' + (n % 10) as u8;
+        n /= 10;
     }
 }
 
@@ -288,6 +326,26 @@ mod tests {
     }
 
     /// As small as a `String`, so that an operation is no bigger than before.
+    /// Numbers and ASCII bytes appended in place write what `format!` writes, across the
+    /// end of the inline bytes.
+    #[test]
+    fn decimals_and_bytes_append_as_format_does() {
+        let numbers = [0, 7, 9, 10, 99, 100, 12_345, u32::MAX as u64, u64::MAX];
+        for prefix in ["", "c", "twenty bytes of text"] {
+            for n in numbers {
+                let mut t = Text::from(prefix);
+                t.push_decimal(n);
+                t.push_ascii(b'.');
+                t.push_decimal(n);
+                t.push_ascii(b' ');
+                let want = format!("{prefix}{n}.{n} ");
+                assert_eq!(t.as_str(), want);
+                assert_eq!(t, Text::from(want.as_str()));
+                assert_eq!(decimal_len(n), n.to_string().len());
+            }
+        }
+    }
+
     #[test]
     fn text_is_as_small_as_a_string() {
         assert_eq!(std::mem::size_of::<Text>(), std::mem::size_of::<String>());

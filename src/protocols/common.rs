@@ -353,50 +353,23 @@ pub fn liveness(spec: &RunSpec, ops: &[OpRecord], end: Time) -> CheckOutcome {
         return skipped("liveness", unhealed_note(spec));
     };
     let w = &spec.workload;
-    let longest_op = crate::workload::kv::longest_op(w);
-    let mut stuck: Option<(u32, Time)> = None;
-    let (mut judged, mut completions) = (0, 0);
-    let mut latest_end = 0;
-    // Each client's operations, in history order: one pass, not one per client.
-    let mut by_client: Vec<Vec<&OpRecord>> = vec![Vec::new(); w.clients as usize];
-    for o in ops {
-        if let Some(v) = by_client.get_mut(o.client as usize) {
-            v.push(o);
-        }
-    }
-    for c in 0..w.clients {
-        let mine = std::mem::take(&mut by_client[c as usize]);
-        // Until when this client still has operations to issue (or one outstanding).
-        let finished = w.ops_per_client > 0 && mine.len() >= w.ops_per_client as usize;
-        let retire = match mine.last() {
-            Some(last) if finished => last
-                .ret
-                .unwrap_or_else(|| last.call.saturating_add(longest_op)),
-            _ => Time::MAX,
-        };
-        let window_end = retire.min(w.stop).min(end);
-        latest_end = latest_end.max(window_end);
-        if window_end <= from.saturating_add(bound) {
-            continue; // never more than the bound of work left after the heal
-        }
-        judged += 1;
-        let mut done: Vec<Time> = mine
-            .iter()
-            .filter(|o| o.status == OpStatus::Ok)
-            .filter_map(|o| o.ret)
-            .filter(|&r| r >= from && r <= window_end)
-            .collect();
-        done.sort_unstable();
-        completions += done.len();
-        let mut last = from;
-        for r in done.into_iter().chain(std::iter::once(window_end)) {
-            if r - last > bound {
-                stuck.get_or_insert((c, last));
-                break;
-            }
-            last = r;
-        }
-    }
+    let Judged {
+        stuck,
+        judged,
+        completions,
+        latest_end,
+    } = judge_liveness(
+        ops,
+        &Window {
+            clients: w.clients,
+            ops_per_client: w.ops_per_client,
+            stop: w.stop,
+            longest_op: crate::workload::kv::longest_op(w),
+            end,
+            from,
+            bound,
+        },
+    );
     let b = fmt_duration(bound);
     match stuck {
         None if judged == 0 && end < w.stop && latest_end >= end => skipped(
@@ -448,6 +421,150 @@ pub fn liveness(spec: &RunSpec, ops: &[OpRecord], end: Time) -> CheckOutcome {
                 [(spec.servers + c, format!("completed nothing from {}s", fmt_time(since)))],
             )
         }
+    }
+}
+
+/// What [`liveness`] judges over: the clients' workload, the run's end, the heal and the bound.
+struct Window {
+    clients: u32,
+    ops_per_client: u32,
+    stop: Time,
+    longest_op: Time,
+    end: Time,
+    from: Time,
+    bound: Time,
+}
+
+/// What [`liveness`] found: the first client (by number) that went longer than the bound
+/// without a completion and since when, how many clients it judged and completions it
+/// counted, and when the latest client's work ended.
+#[derive(Debug, PartialEq, Eq)]
+struct Judged {
+    stuck: Option<(u32, Time)>,
+    judged: usize,
+    completions: usize,
+    latest_end: Time,
+}
+
+fn judge_liveness(ops: &[OpRecord], w: &Window) -> Judged {
+    let (from, bound, end, longest_op) = (w.from, w.bound, w.end, w.longest_op);
+    let (mut judged, mut completions) = (0, 0);
+    let mut latest_end = 0;
+    // Two passes in history order over every operation, with a short row per client: a
+    // list of each client's operations to walk client by client reached a thousand clients'
+    // operations far apart in memory, one cache miss each.
+    let n = w.clients as usize;
+    // Per client: how many operations it invoked, and its last.
+    let mut rows: Vec<(usize, usize)> = vec![(0, usize::MAX); n];
+    for (i, o) in ops.iter().enumerate() {
+        if let Some(r) = rows.get_mut(o.client as usize) {
+            *r = (r.0 + 1, i);
+        }
+    }
+    // Per client: the end of its window (until when it still has operations to issue, or
+    // one outstanding), or `None` when it is not judged.
+    let windows: Vec<Option<Time>> = rows
+        .iter()
+        .map(|&(count, last)| {
+            let finished = w.ops_per_client > 0 && count >= w.ops_per_client as usize;
+            let retire = match ops.get(last) {
+                Some(last) if finished => last
+                    .ret
+                    .unwrap_or_else(|| last.call.saturating_add(longest_op)),
+                _ => Time::MAX,
+            };
+            let window_end = retire.min(w.stop).min(end);
+            latest_end = latest_end.max(window_end);
+            if window_end <= from.saturating_add(bound) {
+                return None; // never more than the bound of work left after the heal
+            }
+            judged += 1;
+            Some(window_end)
+        })
+        .collect();
+    // Per client, its completions in the window as they come: the last one, the first gap
+    // longer than the bound, and whether they came in order of time (a closed-loop client's
+    // do; one whose did not is judged again below from its completions sorted).
+    #[derive(Clone)]
+    struct Gaps {
+        last: Time,
+        prev: Time,
+        stuck: Option<Time>,
+        unsorted: bool,
+    }
+    let mut gaps = vec![
+        Gaps {
+            last: from,
+            prev: from,
+            stuck: None,
+            unsorted: false,
+        };
+        n
+    ];
+    let completed_in = |o: &OpRecord| {
+        let window_end = (*windows.get(o.client as usize)?)?;
+        let r = o.ret.filter(|_| o.status == OpStatus::Ok)?;
+        (r >= from && r <= window_end).then_some(r)
+    };
+    for o in ops {
+        let Some(r) = completed_in(o) else { continue };
+        completions += 1;
+        let g = &mut gaps[o.client as usize];
+        g.unsorted |= r < g.prev;
+        g.prev = r;
+        if !g.unsorted && g.stuck.is_none() {
+            if r - g.last > bound {
+                g.stuck = Some(g.last);
+            } else {
+                g.last = r;
+            }
+        }
+    }
+    // The first gap in a sorted list of completions followed by the window's end.
+    let first_gap = |done: &mut Vec<Time>, window_end: Time| {
+        done.sort_unstable();
+        let mut last = from;
+        for &r in done.iter().chain(std::iter::once(&window_end)) {
+            if r - last > bound {
+                return Some(last);
+            }
+            last = r;
+        }
+        None
+    };
+    // The completions of the clients whose came out of order (an open-loop client's), in
+    // one more pass.
+    let mut unsorted: Vec<Vec<Time>> = vec![Vec::new(); n];
+    if gaps.iter().any(|g| g.unsorted) {
+        for o in ops {
+            if let Some(r) = completed_in(o)
+                && gaps[o.client as usize].unsorted
+            {
+                unsorted[o.client as usize].push(r);
+            }
+        }
+    }
+    let mut stuck: Option<(u32, Time)> = None;
+    for (c, (g, window_end)) in gaps.iter().zip(&windows).enumerate() {
+        let Some(window_end) = *window_end else {
+            continue;
+        };
+        let since = if g.unsorted {
+            first_gap(&mut unsorted[c], window_end)
+        } else {
+            g.stuck
+                .or_else(|| (window_end - g.last > bound).then_some(g.last))
+        };
+        if let Some(since) = since {
+            stuck = Some((c as u32, since));
+            break;
+        }
+    }
+    Judged {
+        stuck,
+        judged,
+        completions,
+        latest_end,
     }
 }
 
@@ -521,4 +638,109 @@ pub fn roles_with_crashes(
     }
     roles.sort_by_key(|r| (r.time, r.node));
     roles
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::rng::{Stream, range_u64, stream};
+
+    /// [`judge_liveness`] as it was, client by client over a list of each client's
+    /// operations: the reference the two-pass version is held to.
+    fn by_client_lists(ops: &[OpRecord], w: &Window) -> Judged {
+        let (from, bound) = (w.from, w.bound);
+        let mut stuck: Option<(u32, Time)> = None;
+        let (mut judged, mut completions) = (0, 0);
+        let mut latest_end = 0;
+        let mut by_client: Vec<Vec<&OpRecord>> = vec![Vec::new(); w.clients as usize];
+        for o in ops {
+            if let Some(v) = by_client.get_mut(o.client as usize) {
+                v.push(o);
+            }
+        }
+        for c in 0..w.clients {
+            let mine = std::mem::take(&mut by_client[c as usize]);
+            let finished = w.ops_per_client > 0 && mine.len() >= w.ops_per_client as usize;
+            let retire = match mine.last() {
+                Some(last) if finished => last
+                    .ret
+                    .unwrap_or_else(|| last.call.saturating_add(w.longest_op)),
+                _ => Time::MAX,
+            };
+            let window_end = retire.min(w.stop).min(w.end);
+            latest_end = latest_end.max(window_end);
+            if window_end <= from.saturating_add(bound) {
+                continue;
+            }
+            judged += 1;
+            let mut done: Vec<Time> = mine
+                .iter()
+                .filter(|o| o.status == OpStatus::Ok)
+                .filter_map(|o| o.ret)
+                .filter(|&r| r >= from && r <= window_end)
+                .collect();
+            done.sort_unstable();
+            completions += done.len();
+            let mut last = from;
+            for r in done.into_iter().chain(std::iter::once(window_end)) {
+                if r - last > bound {
+                    stuck.get_or_insert((c, last));
+                    break;
+                }
+                last = r;
+            }
+        }
+        Judged {
+            stuck,
+            judged,
+            completions,
+            latest_end,
+        }
+    }
+
+    /// Histories of closed-loop clients (completions in order), open-loop ones (out of
+    /// order), clients past the workload's count, unknown outcomes, and clients that finish
+    /// their operations, over windows and bounds that judge some, all or none of them.
+    #[test]
+    fn two_passes_judge_liveness_as_lists_per_client_did() {
+        let mut cases = 0;
+        for seed in 0..300u64 {
+            let mut r = stream(seed, Stream::User, 19);
+            let clients = range_u64(&mut r, 1, 12) as u32;
+            let open_loop = range_u64(&mut r, 0, 3) == 0;
+            let mut ops = Vec::new();
+            let mut now = vec![0; clients as usize + 2];
+            for _ in 0..range_u64(&mut r, 0, 200) {
+                let client = range_u64(&mut r, 0, clients as u64 + 1) as u32;
+                let call = now[client as usize] + range_u64(&mut r, 0, 400);
+                let took = range_u64(&mut r, 1, 300);
+                let ok = range_u64(&mut r, 0, 9) > 0;
+                if !open_loop {
+                    now[client as usize] = call + took;
+                }
+                ops.push(OpRecord {
+                    client,
+                    call,
+                    ret: ok.then_some(call + took),
+                    status: if ok { OpStatus::Ok } else { OpStatus::Unknown },
+                    kind: "get".into(),
+                    key: "k0".into(),
+                    desc: String::new(),
+                });
+            }
+            let w = Window {
+                clients,
+                ops_per_client: range_u64(&mut r, 0, 20) as u32,
+                stop: range_u64(&mut r, 0, 30_000),
+                longest_op: range_u64(&mut r, 0, 2_000),
+                end: range_u64(&mut r, 0, 30_000),
+                from: range_u64(&mut r, 0, 5_000),
+                bound: range_u64(&mut r, 1, 3_000),
+            };
+            let want = by_client_lists(&ops, &w);
+            assert_eq!(judge_liveness(&ops, &w), want, "seed {seed}");
+            cases += usize::from(want.stuck.is_some());
+        }
+        assert!(cases > 30, "too few histories with a stuck client: {cases}");
+    }
 }

@@ -648,32 +648,35 @@ impl<M: StateMachine> Server<M> {
         );
         while self.last_applied < self.commit_index {
             let index = self.last_applied + 1;
-            let Some(entry) = ctx.durable_ref().log.get(index as usize - 1).cloned() else {
+            let at = index as usize - 1;
+            let d = ctx.durable_ref();
+            // The entry is read where it lies, not copied: a copy of its shared command
+            // was a count to raise and lower per entry on every server.
+            let Some(entry) = d.log.get(at) else {
                 break;
             };
             self.last_applied = index;
-            let d = ctx.durable_ref();
-            let (server_term, command) = (d.current_term, d.hashes[index as usize - 1].0);
-            let (request, op) = match entry.command {
-                Command::Noop => (None, None),
-                Command::Client { client, seq, op } => (Some((client, seq)), Some(op)),
-                Command::Service { op } => (None, Some(op)),
+            let (server_term, command) = (d.current_term, d.hashes[at].0);
+            let (term, request) = match entry.command {
+                Command::Client { client, seq, .. } => (entry.term, Some((client, seq))),
+                _ => (entry.term, None),
             };
             Self::observe(
                 ctx,
                 Obs::Applied {
                     index,
-                    term: entry.term,
+                    term,
                     command,
                     server_term,
                     op: request,
                 },
             );
-            let Some(op) = op else {
-                continue;
+            let op = match &ctx.durable_ref().log[at].command {
+                Command::Noop => continue,
+                Command::Client { op, .. } | Command::Service { op } => op,
             };
             // A retried request already applied is not applied again.
-            self.sm.apply(index, request, &op);
+            self.sm.apply(index, request, op);
             if let Some((node, wclient, wseq, attempt)) = self.waiting.remove(index)
                 && Some((wclient, wseq)) == request
                 && let Some(result) = self.sm.answered(wclient, wseq)

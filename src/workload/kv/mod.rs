@@ -416,9 +416,9 @@ impl KvClient {
         // `c{index}.{seq} `: unique, so that histories are checkable.
         let mut value = Text::from("c");
         value.push_decimal(self.index.into());
-        value.push_str(".");
+        value.push_ascii(b'.');
         value.push_decimal(self.seq);
-        value.push_str(" ");
+        value.push_ascii(b' ');
         if pick < g + p {
             KvOp::Put { key, value }
         } else if pick < g + p + a {
