@@ -125,7 +125,9 @@ pub fn write_visuals(
     {
         files.push(dir.write("latency.png", &png)?);
     }
-    let mut h = String::with_capacity(1 << 20);
+    // The page's text before its first plot (head, checks, tables): the plots and the
+    // step-through view come after, each in its own text.
+    let mut h = String::with_capacity(1 << 14);
     head(&mut h, spec, summary, &names);
     checks(&mut h, outcome, &names);
     for c in outcome
@@ -149,7 +151,9 @@ pub fn write_visuals(
         table(&mut h, &t.title, &cols, &rows);
     }
     h.push_str("<h2>What happened</h2>\n");
-    for (name, svg) in &plots {
+    // The page's text before each plot; `h` then holds the text after the last.
+    let mut page: Vec<String> = Vec::with_capacity(plots.len());
+    for (name, _) in &plots {
         let caption = match *name {
             "latency.svg" => {
                 "Latency of each operation over time; shaded: fault windows (F<n>: the fault table below)"
@@ -162,13 +166,15 @@ pub fn write_visuals(
             _ => "",
         };
         let _ = writeln!(h, "<h3>{}</h3><p><small>{name}</small></p>", esc(caption));
+        // The plot goes into the file where it stands, from its own text: not copied into
+        // the page's.
         if *name == "sequence.svg" && plots.iter().any(|p| p.0 == "causal.svg") {
             h.push_str("<details><summary>show the full window</summary><div class=\"scroll\">");
-            h.push_str(svg);
+            page.push(std::mem::take(&mut h));
             h.push_str("</div></details>\n");
         } else {
             h.push_str("<div class=\"scroll\">");
-            h.push_str(svg);
+            page.push(std::mem::take(&mut h));
             h.push_str("</div>\n");
         }
     }
@@ -199,7 +205,13 @@ pub fn write_visuals(
     // Freed with the run's outcome, like the rest of the run (`faultline run` leaves that
     // to the process's exit): freeing the replay's views one by one costs a tenth of a report.
     rec.keep_in(outcome);
-    files.push(dir.write("report.html", h.as_bytes())?);
+    let mut parts: Vec<&[u8]> = Vec::with_capacity(2 * plots.len() + 1);
+    for (text, (_, svg)) in page.iter().zip(&plots) {
+        parts.push(text.as_bytes());
+        parts.push(svg.as_bytes());
+    }
+    parts.push(h.as_bytes());
+    files.push(dir.write_parts("report.html", &parts)?);
     Ok(files)
 }
 

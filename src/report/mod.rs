@@ -126,8 +126,26 @@ pub struct DirWriter {
 impl DirWriter {
     /// Writes the file `name` (a plain file name) with `bytes`; returns its path here.
     pub fn write(&mut self, name: &str, bytes: &[u8]) -> io::Result<PathBuf> {
+        self.write_parts(name, &[bytes])
+    }
+
+    /// Writes the file `name` with `parts`, one after the other, in one system call where it
+    /// can (a page made of its text and the plots it shows, without copying them together).
+    pub fn write_parts(&mut self, name: &str, parts: &[&[u8]]) -> io::Result<PathBuf> {
+        use std::io::{IoSlice, Write};
         let p = self.dir.join(name);
-        std::fs::write(&p, bytes)?;
+        let mut f = std::fs::File::create(&p)?;
+        let mut slices: Vec<IoSlice<'_>> = parts.iter().map(|b| IoSlice::new(b)).collect();
+        let mut left = &mut slices[..];
+        IoSlice::advance_slices(&mut left, 0);
+        while !left.is_empty() {
+            match f.write_vectored(left) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => IoSlice::advance_slices(&mut left, n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
         if !self.names.iter().any(|n| n == name) {
             self.names.push(name.to_string());
         }

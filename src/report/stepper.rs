@@ -250,27 +250,27 @@ pub fn section(
     // start), kind, node, peer, and how long before it the message was sent. Labels only near
     // the focus.
     d.push_str("],\"ev\":[");
+    // Each kind's place in `kinds`, by the kind's own number.
+    let mut code = [0u64; 16];
+    for (k, &kind) in KINDS.iter().enumerate() {
+        if let Some(c) = code.get_mut(kind as usize) {
+            *c = k as u64;
+        }
+    }
     let mut prev = 0;
     for (i, r) in shown.iter().enumerate() {
         if i > 0 {
             d.push(',');
         }
-        let k = KINDS.iter().position(|&x| x == r.kind).unwrap_or(0) as u64;
-        for (j, v) in [
-            r.time - prev,
-            k,
-            r.node.0 as u64,
-            r.peer.0 as u64,
-            r.time.saturating_sub(r.sent),
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            if j > 0 {
-                d.push(',');
-            }
-            push_u64(d, v);
-        }
+        push_u64(d, r.time - prev);
+        d.push(',');
+        push_u64(d, code.get(r.kind as usize).copied().unwrap_or(0));
+        d.push(',');
+        push_u64(d, r.node.0.into());
+        d.push(',');
+        push_u64(d, r.peer.0.into());
+        d.push(',');
+        push_u64(d, r.time.saturating_sub(r.sent));
         prev = r.time;
     }
     d.push_str("],\"labels\":{");
