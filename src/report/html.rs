@@ -178,6 +178,9 @@ pub fn write_visuals(
             h.push_str("</div>\n");
         }
     }
+    // The rest of the page: the step-through view's data (a few hundred kilobytes over a
+    // window, megabytes with `--steps all`) without growing the text step by step.
+    h.reserve(1 << 20);
     super::stepper::section(
         &mut h,
         spec,
