@@ -560,9 +560,9 @@ fn write_plots(dir: &std::path::Path, points: &[(u64, [f64; 3])]) -> Result<(), 
             histogram_svg(&metric(2), "Client operations per seed", "ops"),
         ),
     ];
-    crate::report::write_dir_atomic(dir, |tmp| {
+    crate::report::write_dir_atomic(dir, |w| {
         for (name, svg) in &plots {
-            crate::report::write_atomic(&tmp.join(name), svg.as_bytes())?;
+            w.write(name, svg.as_bytes())?;
         }
         Ok(())
     })

@@ -7,11 +7,11 @@
 
 use std::fmt::Write;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use super::Summary;
 use super::focus::{Focus, Names, focus, focus_in};
-use super::sequence::{Options, diagram};
+use super::sequence::{LabelTexts, Options, diagram};
 use super::stepper::{Steps, open_time, recorded, window_around};
 use super::svg::{esc, fault_windows, latency_svg, roles_svg, throughput_svg, with_marker};
 use crate::protocols::stepper::ViewWindow;
@@ -30,11 +30,9 @@ tr.culprit td{background:#fde7c8}tr.unplaced td{background:#f8d7d4}.desc{font-si
 .log .e{border:1px solid #999;padding:1px 3px;font-size:10px;max-width:70px;overflow:hidden}\
 #st-event{font-family:monospace;font-size:12px;margin:4px 0}#stepper table{font-size:12px}";
 
-/// Writes the plots and `report.html` into `dir`: a fresh folder no one reads until it is
-/// complete ([`super::write_dir_atomic`]), so each file is written in place, without a
-/// temporary file of its own to rename.
+/// Writes the plots and `report.html` into the report folder being written, `dir`.
 pub fn write_visuals(
-    dir: &Path,
+    dir: &mut super::DirWriter,
     spec: &RunSpec,
     outcome: &RunOutcome,
     summary: &Summary,
@@ -55,15 +53,15 @@ pub fn write_visuals(
         }
         Steps::All => None,
     };
-    let mut rec = recorded(spec, outcome, want);
-    // The diagrams and the step-through view show many of the same events: each label is
-    // formatted once.
-    rec.labels = rec.labels.memoized();
+    let rec = recorded(spec, outcome, want);
     if rec.replayed {
         // The servers that answered the culprits, from the replay's records.
         focus = focus_in(spec, outcome, &rec.records);
     }
     let names = Names::new(spec).with_extra_nodes(spec.workload.clients, &rec.views);
+    // The diagrams and the step-through view show many of the same events: each label is
+    // formatted (and cut short) once.
+    let texts = LabelTexts::new(&rec.records, &rec.labels);
     let windows = fault_windows(spec, end);
     let mut plots: Vec<(&str, String)> = Vec::new();
     if !outcome.ops.is_empty() {
@@ -101,7 +99,7 @@ pub fn write_visuals(
             marker: focus.time,
             slice: None,
             ops: &outcome.ops,
-            labels: rec.labels.clone(),
+            labels: &texts,
         };
         let draw = |opt: &Options<'_>| {
             diagram(&rec.records, nodes, spec.servers, focus.from, focus.to, opt)
@@ -119,19 +117,17 @@ pub fn write_visuals(
     }
     let mut files = Vec::new();
     for (name, svg) in &plots {
-        let p = dir.join(name);
-        std::fs::write(&p, svg.as_bytes())?;
-        files.push(p);
+        files.push(dir.write(name, svg.as_bytes())?);
     }
     if extras.png
         && !outcome.ops.is_empty()
         && let Some(png) = super::png::latency_png(&outcome.ops, &windows, end)
     {
-        let p = dir.join("latency.png");
-        std::fs::write(&p, &png)?;
-        files.push(p);
+        files.push(dir.write("latency.png", &png)?);
     }
-    let mut h = String::with_capacity(1 << 20);
+    // The page's text before its first plot (head, checks, tables): the plots and the
+    // step-through view come after, each in its own text.
+    let mut h = String::with_capacity(1 << 14);
     head(&mut h, spec, summary, &names);
     checks(&mut h, outcome, &names);
     for c in outcome
@@ -155,7 +151,9 @@ pub fn write_visuals(
         table(&mut h, &t.title, &cols, &rows);
     }
     h.push_str("<h2>What happened</h2>\n");
-    for (name, svg) in &plots {
+    // The page's text before each plot; `h` then holds the text after the last.
+    let mut page: Vec<String> = Vec::with_capacity(plots.len());
+    for (name, _) in &plots {
         let caption = match *name {
             "latency.svg" => {
                 "Latency of each operation over time; shaded: fault windows (F<n>: the fault table below)"
@@ -168,21 +166,27 @@ pub fn write_visuals(
             _ => "",
         };
         let _ = writeln!(h, "<h3>{}</h3><p><small>{name}</small></p>", esc(caption));
+        // The plot goes into the file where it stands, from its own text: not copied into
+        // the page's.
         if *name == "sequence.svg" && plots.iter().any(|p| p.0 == "causal.svg") {
             h.push_str("<details><summary>show the full window</summary><div class=\"scroll\">");
-            h.push_str(svg);
+            page.push(std::mem::take(&mut h));
             h.push_str("</div></details>\n");
         } else {
             h.push_str("<div class=\"scroll\">");
-            h.push_str(svg);
+            page.push(std::mem::take(&mut h));
             h.push_str("</div>\n");
         }
     }
+    // The rest of the page: the step-through view's data (a few hundred kilobytes over a
+    // window, megabytes with `--steps all`) without growing the text step by step.
+    h.reserve(1 << 20);
     super::stepper::section(
         &mut h,
         spec,
         outcome,
         &rec,
+        &texts,
         extras.steps,
         &focus,
         &names,
@@ -200,12 +204,17 @@ pub fn write_visuals(
         .unwrap_or_default();
     table(&mut h, "Counters", &["counter", "count"], &rows);
     h.push_str("</body></html>\n");
+    drop(texts);
     // Freed with the run's outcome, like the rest of the run (`faultline run` leaves that
     // to the process's exit): freeing the replay's views one by one costs a tenth of a report.
     rec.keep_in(outcome);
-    let p = dir.join("report.html");
-    std::fs::write(&p, h.as_bytes())?;
-    files.push(p);
+    let mut parts: Vec<&[u8]> = Vec::with_capacity(2 * plots.len() + 1);
+    for (text, (_, svg)) in page.iter().zip(&plots) {
+        parts.push(text.as_bytes());
+        parts.push(svg.as_bytes());
+    }
+    parts.push(h.as_bytes());
+    files.push(dir.write_parts("report.html", &parts)?);
     Ok(files)
 }
 

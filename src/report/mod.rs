@@ -38,12 +38,15 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     })
 }
 
-/// The file in every folder faultline writes whole: it lists the files written, so a later
-/// run knows it may replace exactly those.
+/// The file that lists the files faultline wrote in a folder it writes whole, so that a later
+/// run knows it may replace exactly those: written when a file's name is not one of the
+/// [`STANDARD_FILES`] (a report's `causal.svg`, a protocol's own plot).
 pub const MARKER: &str = ".faultline";
 
-/// Files reports held before the marker existed: a folder of only these may be replaced too.
-const LEGACY_FILES: &[&str] = &[
+/// The names of the files of a report (and of a sweep's plots): a folder holding only these
+/// (with or without a [`MARKER`]) may be replaced, so a folder of only these needs no marker.
+/// Reports held them before the marker existed.
+const STANDARD_FILES: &[&str] = &[
     "summary.json",
     "summary.txt",
     "report.html",
@@ -59,10 +62,15 @@ const LEGACY_FILES: &[&str] = &[
 ];
 
 /// Whether an existing `dir` may be replaced by a folder faultline writes: it is absent, or a
-/// folder holding only files faultline wrote there (listed in its [`MARKER`], or a report
-/// file of an earlier version, or a leftover temporary file). Anything else (a file, a
-/// symbolic link, a folder holding one file the user put there) is refused with the reason.
+/// folder holding only files faultline wrote there (listed in its [`MARKER`], or one of the
+/// [`STANDARD_FILES`], or a leftover temporary file). Anything else (a file, a symbolic link,
+/// a folder holding one file the user put there) is refused with the reason.
 pub fn check_replaceable(dir: &Path) -> io::Result<()> {
+    replaceable(dir).map(|_| ())
+}
+
+/// [`check_replaceable`], saying whether `dir` is there.
+fn replaceable(dir: &Path) -> io::Result<bool> {
     let refuse = |why: String| {
         Err(io::Error::new(
             io::ErrorKind::AlreadyExists,
@@ -73,7 +81,7 @@ pub fn check_replaceable(dir: &Path) -> io::Result<()> {
         ))
     };
     let meta = match std::fs::symlink_metadata(dir) {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
         Err(e) => return Err(e),
         Ok(m) => m,
     };
@@ -83,34 +91,81 @@ pub fn check_replaceable(dir: &Path) -> io::Result<()> {
     if !meta.is_dir() {
         return refuse("exists and is a file, not a report folder".into());
     }
-    let listed: Vec<String> = std::fs::read_to_string(dir.join(MARKER))
-        .map(|t| t.lines().map(str::to_string).collect())
-        .unwrap_or_default();
+    // The marker is read only when a file needs it.
+    let mut listed: Option<Vec<String>> = None;
     for e in std::fs::read_dir(dir)? {
         let e = e?;
         let name = e.file_name().to_string_lossy().to_string();
         let ours = name == MARKER
-            || listed.contains(&name)
-            || LEGACY_FILES.contains(&name.as_str())
-            || (name.starts_with('.') && name.contains(".tmp-"));
+            || STANDARD_FILES.contains(&name.as_str())
+            || (name.starts_with('.') && name.contains(".tmp-"))
+            || listed
+                .get_or_insert_with(|| {
+                    std::fs::read_to_string(dir.join(MARKER))
+                        .map(|t| t.lines().map(str::to_string).collect())
+                        .unwrap_or_default()
+                })
+                .contains(&name);
         if !ours || !e.file_type()?.is_file() {
             return refuse(format!(
                 "holds `{name}`, which faultline did not write there"
             ));
         }
     }
-    Ok(())
+    Ok(true)
 }
 
-/// Writes the folder `dir` whole: `fill` writes into a fresh hidden folder beside it, which
-/// then takes `dir`'s place in one step (on Linux an atomic exchange, so a reader sees the old
-/// folder or the new one, never a mix and never none), and the old folder is deleted. Two
-/// writers racing for one `dir` leave one of their folders, complete. Refuses (before `fill`
-/// runs) to replace what [`check_replaceable`] refuses.
-pub fn write_dir_atomic<T>(dir: &Path, fill: impl FnOnce(&Path) -> io::Result<T>) -> io::Result<T> {
+/// A folder that [`write_dir_atomic`] is filling: no one reads it until it is complete, so
+/// each file is written in place, without a temporary file of its own to rename.
+pub struct DirWriter {
+    dir: PathBuf,
+    /// The files written so far.
+    names: Vec<String>,
+}
+
+impl DirWriter {
+    /// Writes the file `name` (a plain file name) with `bytes`; returns its path here.
+    pub fn write(&mut self, name: &str, bytes: &[u8]) -> io::Result<PathBuf> {
+        self.write_parts(name, &[bytes])
+    }
+
+    /// Writes the file `name` with `parts`, one after the other, in one system call where it
+    /// can (a page made of its text and the plots it shows, without copying them together).
+    pub fn write_parts(&mut self, name: &str, parts: &[&[u8]]) -> io::Result<PathBuf> {
+        use std::io::{IoSlice, Write};
+        let p = self.dir.join(name);
+        let mut f = std::fs::File::create(&p)?;
+        let mut slices: Vec<IoSlice<'_>> = parts.iter().map(|b| IoSlice::new(b)).collect();
+        let mut left = &mut slices[..];
+        IoSlice::advance_slices(&mut left, 0);
+        while !left.is_empty() {
+            match f.write_vectored(left) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => IoSlice::advance_slices(&mut left, n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if !self.names.iter().any(|n| n == name) {
+            self.names.push(name.to_string());
+        }
+        Ok(p)
+    }
+}
+
+/// Writes the folder `dir` whole: `fill` writes its files ([`DirWriter::write`]) into a fresh
+/// hidden folder beside it, which then takes `dir`'s place in one step (on Linux an atomic
+/// exchange, so a reader sees the old folder or the new one, never a mix and never none), and
+/// the old folder is deleted. Two writers racing for one `dir` leave one of their folders,
+/// complete. Replaces only what [`check_replaceable`] accepts, checked just before the swap:
+/// a caller checks it before its work too (`cmd::check_out_dir`), so that a refusal comes
+/// before a long computation rather than after it.
+pub fn write_dir_atomic<T>(
+    dir: &Path,
+    fill: impl FnOnce(&mut DirWriter) -> io::Result<T>,
+) -> io::Result<T> {
     use std::sync::atomic::{AtomicU64, Ordering};
     static NEXT: AtomicU64 = AtomicU64::new(0);
-    check_replaceable(dir)?;
     let parent = match dir.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -126,17 +181,24 @@ pub fn write_dir_atomic<T>(dir: &Path, fill: impl FnOnce(&Path) -> io::Result<T>
         NEXT.fetch_add(1, Ordering::Relaxed)
     ));
     std::fs::create_dir(&tmp)?;
-    let filled = fill(&tmp).and_then(|v| {
-        let mut names: Vec<String> = std::fs::read_dir(&tmp)?
-            .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().to_string()))
-            .collect();
-        names.sort();
-        std::fs::write(tmp.join(MARKER), names.join("\n") + "\n")?;
+    let mut w = DirWriter {
+        dir: tmp,
+        names: Vec::new(),
+    };
+    let filled = fill(&mut w).and_then(|v| {
+        // The files' names are known: listed when one is not a standard name.
+        if w.names
+            .iter()
+            .any(|n| !STANDARD_FILES.contains(&n.as_str()))
+        {
+            w.names.sort();
+            std::fs::write(w.dir.join(MARKER), w.names.join("\n") + "\n")?;
+        }
         Ok(v)
     });
-    let installed = filled.and_then(|v| install_dir(&tmp, dir).map(|()| v));
+    let installed = filled.and_then(|v| install_dir(&w.dir, dir).map(|()| v));
     if installed.is_err() {
-        let _ = std::fs::remove_dir_all(&tmp);
+        let _ = std::fs::remove_dir_all(&w.dir);
     }
     installed
 }
@@ -144,7 +206,7 @@ pub fn write_dir_atomic<T>(dir: &Path, fill: impl FnOnce(&Path) -> io::Result<T>
 /// Puts the complete folder `tmp` at `dir`, replacing whatever folder is there.
 fn install_dir(tmp: &Path, dir: &Path) -> io::Result<()> {
     for _ in 0..100 {
-        if std::fs::symlink_metadata(dir).is_err() {
+        if !replaceable(dir)? {
             // Nothing there: a plain rename (fails if another writer got there first).
             match std::fs::rename(tmp, dir) {
                 Ok(()) => return Ok(()),
@@ -152,7 +214,6 @@ fn install_dir(tmp: &Path, dir: &Path) -> io::Result<()> {
                 Err(e) => return Err(e),
             }
         }
-        check_replaceable(dir)?;
         match exchange(tmp, dir) {
             // `tmp` now holds the old folder.
             Ok(()) => return std::fs::remove_dir_all(tmp).or(Ok(())),
@@ -462,17 +523,12 @@ pub fn write_run_report(
     extras: Extras,
 ) -> io::Result<Vec<PathBuf>> {
     let summary = Summary::new(spec, outcome, reproduce);
-    let names = write_dir_atomic(dir, |tmp| {
+    let names = write_dir_atomic(dir, |w| {
         let mut written = Vec::new();
         let json = serde_json::to_string_pretty(&summary).map_err(io::Error::other)?;
-        // `tmp` is a fresh folder no one reads until it is complete: files go in place.
-        let p = tmp.join("summary.json");
-        std::fs::write(&p, json.as_bytes())?;
-        written.push(p);
-        let p = tmp.join("summary.txt");
-        std::fs::write(&p, summary.text().as_bytes())?;
-        written.push(p);
-        written.extend(html::write_visuals(tmp, spec, outcome, &summary, extras)?);
+        written.push(w.write("summary.json", json.as_bytes())?);
+        written.push(w.write("summary.txt", summary.text().as_bytes())?);
+        written.extend(html::write_visuals(w, spec, outcome, &summary, extras)?);
         Ok(written)
     })?;
     // The files as they now are: in `dir`.

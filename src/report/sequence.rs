@@ -6,7 +6,10 @@
 //! link (heartbeats) into one arrow marked `×N`; its rows follow the order of events, not the
 //! clock, so arrows never sit on top of each other.
 
+use std::cell::{OnceCell, RefCell};
+use std::collections::BTreeMap;
 use std::fmt::Write;
+use std::rc::Rc;
 
 use super::focus::Names;
 use super::svg::{Px, esc, push_esc, push_px, push_time};
@@ -17,7 +20,6 @@ use crate::workload::OpRecord;
 pub const MAX_EVENTS: usize = 400;
 
 /// What to draw besides the records.
-#[derive(Default)]
 pub struct Options<'a> {
     pub names: Names,
     /// Servers to highlight, with why.
@@ -29,7 +31,51 @@ pub struct Options<'a> {
     /// The clients' operations, to label requests and replies `#i` as everywhere else.
     pub ops: &'a [OpRecord],
     /// The records' labels (only those drawn are formatted).
-    pub labels: Labels,
+    pub labels: &'a LabelTexts<'a>,
+}
+
+/// The labels of a report's records, each formatted once (and cut short once, [`compact`])
+/// however many of its pictures show it: its diagrams and its step-through view show many of
+/// the same events. Only the labels asked for are formatted.
+pub struct LabelTexts<'r> {
+    records: &'r [TraceRecord],
+    labels: &'r Labels,
+    memo: RefCell<BTreeMap<usize, Rc<LabelText>>>,
+}
+
+/// One record's label: in full (tooltips), and short (beside an arrow, in the step-through
+/// view).
+pub struct LabelText {
+    pub full: String,
+    short: OnceCell<String>,
+}
+
+impl LabelText {
+    /// The label as [`compact`] cuts it, made on first use.
+    pub fn short(&self) -> &str {
+        self.short.get_or_init(|| compact(&self.full))
+    }
+}
+
+impl<'r> LabelTexts<'r> {
+    pub fn new(records: &'r [TraceRecord], labels: &'r Labels) -> Self {
+        LabelTexts {
+            records,
+            labels,
+            memo: RefCell::default(),
+        }
+    }
+    /// The label of `records[i]`.
+    pub fn get(&self, i: usize) -> Rc<LabelText> {
+        let mut memo = self.memo.borrow_mut();
+        let text = memo.entry(i).or_insert_with(|| {
+            Rc::new(LabelText {
+                full: self.labels.get(self.records, i),
+                short: OnceCell::new(),
+            })
+        });
+        Rc::clone(text)
+    }
 }
 
 /// The diagram of records in `[from, to]` for `nodes` nodes (servers first, then clients).
@@ -42,11 +88,18 @@ pub fn sequence_svg(
     to: Time,
 ) -> String {
     let opt = Options {
-        labels: labels.clone(),
-        ..Options::default()
+        names: Names::default(),
+        highlight: &[],
+        marker: None,
+        slice: None,
+        ops: &[],
+        labels: &LabelTexts::new(records, labels),
     };
     diagram(records, nodes, servers, from, to, &opt)
 }
+
+/// An event a diagram draws: its record, its label, and how many repeats its arrow stands for.
+type Shown<'r> = (&'r TraceRecord, Rc<LabelText>, u32);
 
 /// The shown events of the window, oldest first, each with its label and how many repeats
 /// its arrow stands for.
@@ -57,12 +110,12 @@ fn select<'r>(
     to: Time,
     opt: &Options<'_>,
     idx: &OpIndex,
-) -> (Vec<(&'r TraceRecord, String, u32)>, bool) {
+) -> (Vec<Shown<'r>>, bool) {
     let lo = records.partition_point(|r| r.time < from);
     let hi = records.partition_point(|r| r.time <= to);
     let drawn = |r: &TraceRecord| !matches!(r.kind, EventKind::Observe | EventKind::Backlog);
     // Kept events: record index, repeats, and the label when it was already formatted.
-    let mut kept: Vec<(usize, u32, Option<String>)> = Vec::new();
+    let mut kept: Vec<(usize, u32, Option<Rc<LabelText>>)> = Vec::new();
     match opt.slice {
         None => kept.extend(
             (lo..hi)
@@ -105,15 +158,15 @@ fn select<'r>(
                 l.chars().filter(|c| !c.is_ascii_digit())
             }
             let mut last: std::collections::BTreeMap<(u32, u32), usize> = Default::default();
-            let mut out: Vec<(usize, u32, Option<String>)> = Vec::with_capacity(kept.len());
+            let mut out: Vec<(usize, u32, Option<Rc<LabelText>>)> = Vec::with_capacity(kept.len());
             for (i, _, _) in kept {
                 let r = &records[i];
                 if r.kind == EventKind::Deliver && op_of(r, opt, idx).is_none() {
                     // Formatted once: the shape to compare, and the label if it is drawn.
-                    let label = opt.labels.get(records, i);
+                    let label = opt.labels.get(i);
                     if let Some(&k) = last.get(&(r.peer.0, r.node.0))
                         && let Some(first) = &out[k].2
-                        && shape(first).eq(shape(&label))
+                        && shape(&first.full).eq(shape(&label.full))
                     {
                         out[k].1 += 1;
                         continue;
@@ -141,7 +194,7 @@ fn select<'r>(
     let shown = kept
         .into_iter()
         .map(|(i, n, label)| {
-            let label = label.unwrap_or_else(|| opt.labels.get(records, i));
+            let label = label.unwrap_or_else(|| opt.labels.get(i));
             (&records[i], label, n)
         })
         .collect();
@@ -250,7 +303,7 @@ pub fn diagram(
         marker: opt.marker,
         slice: opt.slice,
         ops: opt.ops,
-        labels: opt.labels.clone(),
+        labels: opt.labels,
     };
     let idx = OpIndex::new(opt.ops);
     let (shown, truncated) = select(records, nodes, from, to, opt, &idx);
@@ -412,7 +465,7 @@ fn legend(s: &mut String, slice: bool) {
 fn draw(
     s: &mut String,
     r: &TraceRecord,
-    label: &str,
+    label: &LabelText,
     repeats: u32,
     opt: &Options<'_>,
     idx: &OpIndex,
@@ -424,6 +477,7 @@ fn draw(
     width: f64,
 ) {
     let (n, p) = (r.node.0, r.peer.0);
+    let full = label.full.as_str();
     let name = |k: u32| named.get(k as usize).map_or("?", String::as_str);
     // Written piece by piece: a `write!` per arrow costs more than the rest of the arrow.
     match r.kind {
@@ -454,7 +508,7 @@ fn draw(
             s.push_str(" → ");
             s.push_str(name(n));
             s.push_str(": ");
-            push_esc(s, label);
+            push_esc(s, full);
             s.push_str("</title></line><text x=\"");
             push_px(s, (x1 + x2) / 2.0);
             s.push_str("\" y=\"");
@@ -469,7 +523,7 @@ fn draw(
             }
             match op {
                 Some(i) => push_op_label(s, r, opt, i),
-                None => push_esc(s, &compact(label)),
+                None => push_esc(s, label.short()),
             }
             s.push_str("</text>");
         }
@@ -496,7 +550,7 @@ fn draw(
             s.push_str("\" stroke=\"#c0392b\" stroke-dasharray=\"4,3\"><title>");
             s.push_str(why);
             s.push_str(": ");
-            push_esc(s, label);
+            push_esc(s, full);
             s.push_str("</title></line><path d=\"M");
             push_px(s, xe - 3.0);
             s.push(',');
@@ -514,21 +568,21 @@ fn draw(
             s.push_str("\" y2=\"");
             push_px(s, yt);
             s.push_str("\" stroke=\"#2a7ab9\"><title>timer ");
-            push_esc(s, label);
+            push_esc(s, full);
             s.push_str("</title></line>");
         }
         EventKind::Fault | EventKind::Start | EventKind::Restart => {
-            let color = if label.starts_with("crash") {
+            let color = if full.starts_with("crash") {
                 "#d04040"
             } else if r.kind == EventKind::Fault {
                 "#e08a00"
             } else {
                 "#2e9e4f"
             };
-            let text = if label.is_empty() {
+            let text = if full.is_empty() {
                 format!("{} {}", r.kind.as_str(), opt.names.node(n))
             } else {
-                opt.names.text(label).into_owned()
+                opt.names.text(full).into_owned()
             };
             let _ = write!(
                 s,
