@@ -22,6 +22,7 @@ pub mod png;
 pub mod sequence;
 pub mod stepper;
 pub mod svg;
+pub mod text;
 
 /// Writes `bytes` to `path` atomically.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {

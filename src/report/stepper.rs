@@ -17,7 +17,8 @@ use std::fmt::Write;
 
 use super::focus::{Focus, Names};
 use super::sequence::LabelTexts;
-use super::svg::{Window, has_below, has_byte, push_u64};
+use super::svg::{Window, push_u64};
+use super::text::{has_below, has_byte};
 use std::borrow::Cow;
 
 use crate::protocols::stepper::{ViewWindow, with_window};
