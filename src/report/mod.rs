@@ -40,14 +40,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
 }
 
 /// The file that lists the files faultline wrote in a folder it writes whole, so that a later
-/// run knows it may replace exactly those: written when a file's name is not one of the
-/// [`STANDARD_FILES`] (a report's `causal.svg`, a protocol's own plot).
+/// run knows it may replace exactly those. Every folder faultline writes has one.
 pub const MARKER: &str = ".faultline";
 
-/// The names of the files of a report (and of a sweep's plots): a folder holding only these
-/// (with or without a [`MARKER`]) may be replaced, so a folder of only these needs no marker.
-/// Reports held them before the marker existed.
-const STANDARD_FILES: &[&str] = &[
+/// The names of the files of a report (and of a sweep's plots) before the marker existed: a
+/// folder without a marker holding only these may be replaced when it is a report faultline
+/// wrote, as its `summary.json` shows ([`written_by_faultline`]); never a user's folder that
+/// happens to hold a `report.html` or a `summary.json` of their own.
+const LEGACY_FILES: &[&str] = &[
     "summary.json",
     "summary.txt",
     "report.html",
@@ -62,9 +62,25 @@ const STANDARD_FILES: &[&str] = &[
     "ops.svg",
 ];
 
+/// Whether `dir`'s `summary.json` is one faultline wrote (its first few hundred bytes name
+/// the run's scenario, protocol and seed as a report's summary does).
+fn written_by_faultline(dir: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 512];
+    let Ok(mut f) = std::fs::File::open(dir.join("summary.json")) else {
+        return false;
+    };
+    let n = f.read(&mut head).unwrap_or(0);
+    let head = String::from_utf8_lossy(&head[..n]);
+    head.starts_with("{\n  \"scenario\": ")
+        && head.contains("\n  \"protocol\": ")
+        && head.contains("\n  \"seed\": ")
+        && head.contains("\n  \"trace_hash\": ")
+}
+
 /// Whether an existing `dir` may be replaced by a folder faultline writes: it is absent, or a
-/// folder holding only files faultline wrote there (listed in its [`MARKER`], or one of the
-/// [`STANDARD_FILES`], or a leftover temporary file). Anything else (a file, a symbolic link,
+/// folder holding only files faultline wrote there (listed in its [`MARKER`], or, without a
+/// marker, an earlier version's report: [`LEGACY_FILES`]; or a leftover temporary file). Anything else (a file, a symbolic link,
 /// a folder holding one file the user put there) is refused with the reason.
 pub fn check_replaceable(dir: &Path) -> io::Result<()> {
     replaceable(dir).map(|_| ())
@@ -92,21 +108,23 @@ fn replaceable(dir: &Path) -> io::Result<bool> {
     if !meta.is_dir() {
         return refuse("exists and is a file, not a report folder".into());
     }
-    // The marker is read only when a file needs it.
-    let mut listed: Option<Vec<String>> = None;
+    // What the marker lists (read once); without one, an earlier version's report, known by
+    // its summary.
+    let listed: Option<Vec<String>> = std::fs::read_to_string(dir.join(MARKER))
+        .ok()
+        .map(|t| t.lines().map(str::to_string).collect());
+    let mut legacy: Option<bool> = None;
     for e in std::fs::read_dir(dir)? {
         let e = e?;
         let name = e.file_name().to_string_lossy().to_string();
-        let ours = name == MARKER
-            || STANDARD_FILES.contains(&name.as_str())
-            || (name.starts_with('.') && name.contains(".tmp-"))
-            || listed
-                .get_or_insert_with(|| {
-                    std::fs::read_to_string(dir.join(MARKER))
-                        .map(|t| t.lines().map(str::to_string).collect())
-                        .unwrap_or_default()
-                })
-                .contains(&name);
+        let ours = (name.starts_with('.') && name.contains(".tmp-"))
+            || match &listed {
+                Some(l) => name == MARKER || l.contains(&name),
+                None => {
+                    LEGACY_FILES.contains(&name.as_str())
+                        && *legacy.get_or_insert_with(|| written_by_faultline(dir))
+                }
+            };
         if !ours || !e.file_type()?.is_file() {
             return refuse(format!(
                 "holds `{name}`, which faultline did not write there"
@@ -187,14 +205,9 @@ pub fn write_dir_atomic<T>(
         names: Vec::new(),
     };
     let filled = fill(&mut w).and_then(|v| {
-        // The files' names are known: listed when one is not a standard name.
-        if w.names
-            .iter()
-            .any(|n| !STANDARD_FILES.contains(&n.as_str()))
-        {
-            w.names.sort();
-            std::fs::write(w.dir.join(MARKER), w.names.join("\n") + "\n")?;
-        }
+        // The files' names are known: listed, without a listing of the folder.
+        w.names.sort();
+        std::fs::write(w.dir.join(MARKER), w.names.join("\n") + "\n")?;
         Ok(v)
     });
     let installed = filled.and_then(|v| install_dir(&w.dir, dir).map(|()| v));

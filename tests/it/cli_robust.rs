@@ -549,7 +549,17 @@ fn outputs_never_overwrite_what_the_user_wrote() {
     let notes = d.join("notes.txt");
     std::fs::write(&notes, "mine").unwrap();
     let xs = x.to_str().unwrap();
+    // A folder of the user's whose files happen to have a report's names.
+    let mine = d.join("mine");
+    std::fs::create_dir(&mine).unwrap();
+    std::fs::write(mine.join("report.html"), "<html>mine</html>").unwrap();
+    std::fs::write(mine.join("summary.json"), "{\"mine\": 1}").unwrap();
+    std::fs::write(mine.join("events.svg"), "<svg/>").unwrap();
+    let ms = mine.to_str().unwrap();
     let cases: Vec<Vec<&str>> = vec![
+        vec!["run", xs, "--seed", "3", "--out", ms],
+        vec!["sweep", xs, "--seeds", "0..2", "--plots", ms],
+        vec!["shrink", xs, "--seed", "3", "--out", ms],
         // The scenario being shrunk, as the output.
         vec!["shrink", xs, "--seed", "3", "--out", xs],
         // A file the user wrote, as the output.
@@ -593,7 +603,16 @@ fn outputs_never_overwrite_what_the_user_wrote() {
     }
     assert_eq!(std::fs::read_to_string(&x).unwrap(), original);
     assert_eq!(std::fs::read_to_string(&notes).unwrap(), "mine");
-    assert_eq!(names(&d), ["notes.txt", "x.ron"], "nothing else written");
+    assert_eq!(
+        names(&d),
+        ["mine", "notes.txt", "x.ron"],
+        "nothing else written"
+    );
+    assert_eq!(
+        std::fs::read_to_string(mine.join("report.html")).unwrap(),
+        "<html>mine</html>"
+    );
+    assert_eq!(names(&mine), ["events.svg", "report.html", "summary.json"]);
 }
 
 #[test]
