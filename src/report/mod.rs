@@ -117,14 +117,21 @@ fn replaceable(dir: &Path) -> io::Result<bool> {
     for e in std::fs::read_dir(dir)? {
         let e = e?;
         let name = e.file_name().to_string_lossy().to_string();
-        let ours = (name.starts_with('.') && name.contains(".tmp-"))
-            || match &listed {
-                Some(l) => name == MARKER || l.contains(&name),
-                None => {
-                    LEGACY_FILES.contains(&name.as_str())
-                        && *legacy.get_or_insert_with(|| written_by_faultline(dir))
-                }
-            };
+        // A file faultline wrote there, or the temporary file an earlier version left
+        // while writing one (`.report.html.tmp-1234`).
+        let mut written = |n: &str| match &listed {
+            Some(l) => n == MARKER || l.iter().any(|x| x == n),
+            None => {
+                LEGACY_FILES.contains(&n)
+                    && *legacy.get_or_insert_with(|| written_by_faultline(dir))
+            }
+        };
+        let ours = match name.strip_prefix('.').and_then(|n| n.rsplit_once(".tmp-")) {
+            Some((file, pid)) if !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()) => {
+                written(file)
+            }
+            _ => written(&name),
+        };
         if !ours || !e.file_type()?.is_file() {
             return refuse(format!(
                 "holds `{name}`, which faultline did not write there"
@@ -229,8 +236,21 @@ fn install_dir(tmp: &Path, dir: &Path) -> io::Result<()> {
             }
         }
         match exchange(tmp, dir) {
-            // `tmp` now holds the old folder.
-            Ok(()) => return std::fs::remove_dir_all(tmp).or(Ok(())),
+            // `tmp` now holds the old folder: deleted unless something not faultline's was
+            // put into it since the check above, which then goes back in place.
+            Ok(()) => {
+                if let Err(e) = replaceable(tmp) {
+                    exchange(tmp, dir)?;
+                    return Err(io::Error::new(
+                        e.kind(),
+                        format!(
+                            "{} changed while being replaced, and was left as it was: {e}",
+                            dir.display()
+                        ),
+                    ));
+                }
+                return std::fs::remove_dir_all(tmp).or(Ok(()));
+            }
             Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
             Err(e) => return Err(e),
         }
@@ -569,4 +589,69 @@ pub(crate) fn random_texts(pieces: &[&str], seed: u64, count: usize, most: usize
                 .collect()
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{MARKER, check_replaceable};
+
+    /// Folders as `(file, text)` lists, each with whether faultline may replace it.
+    #[test]
+    fn only_folders_faultline_wrote_are_replaceable() {
+        let report = r#"{
+  "scenario": "raft-basic",
+  "protocol": "raft",
+  "variant": "correct",
+  "seed": 0,
+  "trace_hash": "1d6e13ef671af9aa","#;
+        let listed = "report.html\nsummary.json\n";
+        let cases: &[(&[(&str, &str)], bool)] = &[
+            (&[], true),
+            (
+                &[
+                    (MARKER, listed),
+                    ("report.html", "x"),
+                    ("summary.json", "x"),
+                ],
+                true,
+            ),
+            (
+                &[(MARKER, listed), ("report.html", "x"), ("notes.txt", "x")],
+                false,
+            ),
+            // An earlier version's report (no marker), known by its summary.
+            (&[("summary.json", report), ("report.html", "x")], true),
+            (
+                &[("summary.json", report), (".report.html.tmp-42", "x")],
+                true,
+            ),
+            // The user's own files that happen to have a report's names.
+            (
+                &[("summary.json", "{\"mine\": 1}"), ("report.html", "x")],
+                false,
+            ),
+            (&[("report.html", "<html>mine</html>")], false),
+            (&[("ops.svg", "<svg/>")], false),
+            // A user's file that looks like a leftover temporary file.
+            (
+                &[
+                    (MARKER, listed),
+                    ("report.html", "x"),
+                    (".notes.tmp-1", "x"),
+                ],
+                false,
+            ),
+            (&[(MARKER, listed), (".report.html.tmp-", "x")], false),
+        ];
+        let root = std::env::temp_dir().join(format!("faultline-replace-{}", std::process::id()));
+        for (k, (files, ok)) in cases.iter().enumerate() {
+            let d = root.join(k.to_string());
+            std::fs::create_dir_all(&d).unwrap();
+            for (name, text) in *files {
+                std::fs::write(d.join(name), text).unwrap();
+            }
+            assert_eq!(check_replaceable(&d).is_ok(), *ok, "case {k}: {files:?}");
+        }
+        let _ = std::fs::remove_dir_all(&root);
+    }
 }
