@@ -25,29 +25,17 @@ pub fn fmt_time(t: Time) -> String {
 /// Appends [`fmt_time`]'s text to `out`, digit by digit: a report writes thousands of
 /// times, and the formatting machinery costs several times the digits.
 pub fn push_time(out: &mut String, t: Time) {
-    // At most 11 digits of seconds (`MAX_TIME` aside, u64::MAX / SECS has 11), a point
-    // and 9 of nanoseconds.
-    let mut buf = [0u8; 21];
-    let mut i = buf.len();
-    let mut ns = t % SECS;
-    for _ in 0..9 {
-        i -= 1;
-        buf[i] = b'0' + (ns % 10) as u8;
-        ns /= 10;
+    let mut digits = [0u8; 20];
+    out.push_str(crate::check::text::decimal(t / SECS, &mut digits));
+    out.push('.');
+    // Nine digits of nanoseconds, leading zeros kept.
+    let mut ns = [b'0'; 9];
+    let mut n = t % SECS;
+    for d in ns.iter_mut().rev() {
+        *d = b'0' + (n % 10) as u8;
+        n /= 10;
     }
-    i -= 1;
-    buf[i] = b'.';
-    let mut s = t / SECS;
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (s % 10) as u8;
-        s /= 10;
-        if s == 0 {
-            break;
-        }
-    }
-    // Every byte written is an ASCII digit or the point.
-    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
+    out.push_str(std::str::from_utf8(&ns).unwrap_or_default());
 }
 
 /// Formats a duration for humans: `250ms`, `1.5s`, `40us`.
