@@ -82,6 +82,13 @@ pub trait Node: Sized {
     fn fork(&self) -> Option<Self> {
         None
     }
+    /// Appends `msg`'s label, the text a report shows for it: what `{:?}` prints (the
+    /// default). Optional: a protocol whose messages fill most of a report's labels (log
+    /// entries) may write the same text faster; it must be the same, byte for byte.
+    fn write_label(msg: &Self::Msg, out: &mut String) {
+        use std::fmt::Write;
+        let _ = write!(out, "{msg:?}");
+    }
 }
 
 /// Builds the nodes of a run.

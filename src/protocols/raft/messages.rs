@@ -6,7 +6,7 @@ use std::hash::{Hash, Hasher};
 
 use crate::sim::stable_hash;
 pub use crate::workload::kv::Command;
-use crate::workload::kv::{KvOp, KvReply, KvRequest, KvResult};
+use crate::workload::kv::{KvOp, KvReply, KvRequest, KvResult, WriteDebug, push_decimal};
 
 /// A log entry: a command and the term in which the leader received it, with the command's
 /// digest, computed once by the leader that creates the entry and carried with it (as real
@@ -69,4 +69,195 @@ pub enum Msg<Op = KvOp, R = KvResult> {
     },
     Request(KvRequest<Op>),
     Reply(KvReply<R>),
+}
+
+impl<Op: WriteDebug> Entry<Op> {
+    /// Appends what `{:?}` prints.
+    pub fn write_debug(&self, out: &mut String) {
+        out.push_str("Entry { term: ");
+        push_decimal(out, self.term);
+        out.push_str(", command: ");
+        self.command.write_debug(out);
+        out.push_str(", digest: ");
+        push_decimal(out, self.digest);
+        out.push_str(" }");
+    }
+}
+
+impl Msg {
+    /// Appends what `{:?}` prints, without the formatting machinery: the label of most of
+    /// a report's events ([`crate::sim::Node::write_label`]), an `AppendEntries` with its
+    /// entries above all.
+    pub fn write_debug(&self, out: &mut String) {
+        // `(name, value)` pairs after the variant's name, as `Debug` writes a struct.
+        let fields = |out: &mut String, name: &str, values: &[(&str, u64)]| {
+            out.push_str(name);
+            for (k, (field, v)) in values.iter().enumerate() {
+                out.push_str(if k == 0 { " { " } else { ", " });
+                out.push_str(field);
+                out.push_str(": ");
+                push_decimal(out, *v);
+            }
+        };
+        let flag = |b: bool| if b { "true" } else { "false" };
+        match self {
+            Msg::RequestVote {
+                term,
+                candidate,
+                last_log_index,
+                last_log_term,
+            } => {
+                let values = [
+                    ("term", *term),
+                    ("candidate", (*candidate).into()),
+                    ("last_log_index", *last_log_index),
+                    ("last_log_term", *last_log_term),
+                ];
+                fields(out, "RequestVote", &values);
+            }
+            Msg::RequestVoteReply { term, vote_granted } => {
+                fields(out, "RequestVoteReply", &[("term", *term)]);
+                out.push_str(", vote_granted: ");
+                out.push_str(flag(*vote_granted));
+            }
+            Msg::AppendEntries {
+                term,
+                leader,
+                prev_log_index,
+                prev_log_term,
+                entries,
+                leader_commit,
+            } => {
+                let values = [
+                    ("term", *term),
+                    ("leader", (*leader).into()),
+                    ("prev_log_index", *prev_log_index),
+                    ("prev_log_term", *prev_log_term),
+                ];
+                fields(out, "AppendEntries", &values);
+                out.push_str(", entries: [");
+                for (k, e) in entries.iter().enumerate() {
+                    if k > 0 {
+                        out.push_str(", ");
+                    }
+                    e.write_debug(out);
+                }
+                out.push_str("], leader_commit: ");
+                push_decimal(out, *leader_commit);
+            }
+            Msg::AppendEntriesReply {
+                term,
+                success,
+                match_index,
+                rejected,
+                conflict_index,
+            } => {
+                fields(out, "AppendEntriesReply", &[("term", *term)]);
+                out.push_str(", success: ");
+                out.push_str(flag(*success));
+                let rest = [
+                    ("match_index", *match_index),
+                    ("rejected", *rejected),
+                    ("conflict_index", *conflict_index),
+                ];
+                for (field, v) in rest {
+                    out.push_str(", ");
+                    out.push_str(field);
+                    out.push_str(": ");
+                    push_decimal(out, v);
+                }
+            }
+            Msg::Request(r) => {
+                out.push_str("Request(");
+                r.write_debug(out);
+                out.push(')');
+                return;
+            }
+            Msg::Reply(r) => {
+                out.push_str("Reply(");
+                r.write_debug(out);
+                out.push(')');
+                return;
+            }
+        }
+        out.push_str(" }");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workload::kv::{KvReply, KvRequest, KvResult};
+
+    /// Every message shape, with the key-value store's operations of every shape and
+    /// extreme numbers.
+    fn messages() -> Vec<Msg> {
+        let commands = crate::workload::kv::label_tests::commands();
+        let entries: Vec<Entry> = commands
+            .iter()
+            .enumerate()
+            .map(|(k, c)| Entry::new([0, 1, u64::MAX][k % 3], c.clone()))
+            .collect();
+        let mut v = Vec::new();
+        for (k, n) in [0, 1, 17, u64::MAX].into_iter().enumerate() {
+            v.push(Msg::RequestVote {
+                term: n,
+                candidate: k as u32,
+                last_log_index: n / 2,
+                last_log_term: n / 3,
+            });
+            v.push(Msg::RequestVoteReply {
+                term: n,
+                vote_granted: k % 2 == 0,
+            });
+            v.push(Msg::AppendEntriesReply {
+                term: n,
+                success: k % 2 == 1,
+                match_index: n,
+                rejected: n / 5,
+                conflict_index: 3,
+            });
+        }
+        for len in [0, 1, 2, entries.len()] {
+            v.push(Msg::AppendEntries {
+                term: len as u64,
+                leader: u32::MAX,
+                prev_log_index: u64::MAX,
+                prev_log_term: 0,
+                entries: entries[..len].to_vec(),
+                leader_commit: 12,
+            });
+        }
+        for (k, op) in crate::workload::kv::label_tests::ops()
+            .into_iter()
+            .enumerate()
+        {
+            v.push(Msg::Request(KvRequest {
+                client: k as u32,
+                seq: k as u64,
+                attempt: 2,
+                op,
+            }));
+        }
+        v.push(Msg::Reply(KvReply::Done {
+            seq: 1,
+            attempt: 0,
+            result: KvResult::Value("a\"b".into()),
+        }));
+        v.push(Msg::Reply(KvReply::NotLeader {
+            seq: 1,
+            attempt: 0,
+            hint: Some(2),
+        }));
+        v
+    }
+
+    #[test]
+    fn write_debug_prints_what_debug_prints() {
+        for m in messages() {
+            let mut s = String::new();
+            m.write_debug(&mut s);
+            assert_eq!(s, format!("{m:?}"));
+        }
+    }
 }

@@ -208,6 +208,10 @@ impl Node for RaftNode {
     type Durable = Persistent;
     type Obs = Obs;
 
+    fn write_label(msg: &Msg, out: &mut String) {
+        msg.write_debug(out)
+    }
+
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
         match self {
             RaftNode::Server(s) => s.on_start(ctx),

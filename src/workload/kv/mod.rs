@@ -12,11 +12,15 @@ use crate::sim::rng::{ChaCha8Rng, Stream, range_u64, stream};
 use crate::sim::{Context, Node, NodeId, Time};
 
 mod history;
+mod label;
+#[cfg(test)]
+pub(crate) use label::tests as label_tests;
 mod requester;
 
 pub use crate::check::text::Text;
 use crate::check::text::decimal;
 pub use history::{HistoryBuilder, history, witness_order};
+pub use label::{WriteDebug, push_quoted};
 pub use requester::{AttemptEnd, Requester, Wire};
 
 /// A key-value operation. Its strings are [`Text`]s: short ones (every key and value a client
