@@ -13,11 +13,15 @@
   // Per node, the steps at which its view changed (ascending) and the views.
   var vs = [], vv = [];
   for (var n = 0; n < N; n++) { vs.push([]); vv.push([]); }
-  var lastLog = [];
+  var lastLog = [], lastFields = [];
   D.views.forEach(function (c) {
     if (c[1] >= N) return;
-    // A log is [cells kept from the end of the node's previous log, new cells...].
+    // A field written 0 is the node's previous view's field at that place. A log is [cells
+    // kept from the end of the node's previous log, new cells...].
     if (c[2]) {
+      var pf = lastFields[c[1]] || [];
+      c[2][2] = c[2][2].map(function (f, i) { return f === 0 ? pf[i] : f; });
+      lastFields[c[1]] = c[2][2];
       var prev = lastLog[c[1]] || [], k = c[2][3][0];
       c[2][3] = prev.slice(prev.length - k).concat(c[2][3].slice(1));
       lastLog[c[1]] = c[2][3];

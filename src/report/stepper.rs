@@ -321,6 +321,8 @@ pub fn section(
     // Each log is written as how many cells it keeps from the end of the node's previous
     // log, then its new cells: a log that grew by one entry costs one cell.
     let mut last_log: Vec<&[crate::sim::LogCell]> = vec![&[]; all as usize];
+    // And each field that the node's previous view showed, name and value, as `0`.
+    let mut last_fields: Vec<&[(&str, String)]> = vec![&[]; all as usize];
     let listed = base.iter().flatten().copied().chain(changes);
     for (k, v) in listed.enumerate() {
         if k > 0 {
@@ -339,7 +341,10 @@ pub fn section(
                     *p = view.log.as_slice();
                     keep
                 });
-                view_json(d, view, names, keep)
+                let prev = last_fields
+                    .get_mut(v.node as usize)
+                    .map_or(&[][..], |p| std::mem::replace(p, view.fields.as_slice()));
+                view_json(d, view, prev, names, keep)
             }
         }
         d.push(']');
@@ -420,9 +425,11 @@ fn kept(prev: &[crate::sim::LogCell], new: &[crate::sim::LogCell]) -> usize {
         .unwrap_or(0)
 }
 
-/// `[role, term|null, [[name, value]..], [kept, [index, term, text]..], log_len]`: the log as
-/// the number of cells kept from the end of the node's previous log, then the new ones.
-fn view_json(d: &mut String, v: &NodeView, names: &Names, keep: usize) {
+/// `[role, term|null, [[name, value]|0 ..], [kept, [index, term, text]..], log_len]`: a field
+/// the node's previous view (`prev`, its fields) showed at the same place, name and value, as
+/// `0`; the log as the number of cells kept from the end of the node's previous log, then the
+/// new ones. Most changes of a view change one field or one cell.
+fn view_json(d: &mut String, v: &NodeView, prev: &[(&str, String)], names: &Names, keep: usize) {
     d.push('[');
     push_json(d, v.role);
     d.push(',');
@@ -434,6 +441,10 @@ fn view_json(d: &mut String, v: &NodeView, names: &Names, keep: usize) {
     for (k, (name, value)) in v.fields.iter().enumerate() {
         if k > 0 {
             d.push(',');
+        }
+        if prev.get(k).is_some_and(|(n, p)| n == name && p == value) {
+            d.push('0');
+            continue;
         }
         d.push('[');
         push_json(d, name);

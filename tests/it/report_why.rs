@@ -398,17 +398,25 @@ fn step_data(report_html: &Path) -> StepData {
     StepData { json, events }
 }
 
-/// Each node's role, term and fields after step `k` (its last view at or before it).
+/// Each node's role, term and fields after step `k` (its last view at or before it). A
+/// field written `0` is the one at its place in the node's previous view, as the page reads it.
 fn views_at(d: &StepData, k: u64) -> Vec<(u64, serde_json::Value)> {
     let mut last: std::collections::BTreeMap<u64, serde_json::Value> = Default::default();
+    let mut fields: std::collections::BTreeMap<u64, Vec<serde_json::Value>> = Default::default();
     for v in d.json["views"].as_array().unwrap() {
+        let node = v[1].as_u64().unwrap();
+        let view = if v[2].is_null() {
+            serde_json::Value::Null
+        } else {
+            let prev = fields.remove(&node).unwrap_or_default();
+            let now: Vec<serde_json::Value> = (v[2][2].as_array().unwrap().iter().enumerate())
+                .map(|(i, f)| if f == 0 { prev[i].clone() } else { f.clone() })
+                .collect();
+            fields.insert(node, now.clone());
+            serde_json::json!([v[2][0], v[2][1], now, v[2][4]])
+        };
         if v[0].as_u64().unwrap() <= k {
-            let view = if v[2].is_null() {
-                serde_json::Value::Null
-            } else {
-                serde_json::json!([v[2][0], v[2][1], v[2][2], v[2][4]])
-            };
-            last.insert(v[1].as_u64().unwrap(), view);
+            last.insert(node, view);
         }
     }
     last.into_iter().collect()

@@ -103,15 +103,18 @@ impl<M: StateMachine> Server<M> {
                     // The cells of the last view that precede this one's are gone; the next
                     // one, if it shows the same entry, keeps its text.
                     while old.next_if(|c| c.0 < i).is_some() {}
-                    let text = match old.next_if(|c| c.0 == i) {
+                    // (A kept cell keeps its copy of the command too: equal to the entry's.)
+                    match old.next_if(|c| c.0 == i) {
                         Some((_, term, command, text))
                             if term == e.term && command == e.command =>
                         {
-                            text
+                            (i, term, command, text)
                         }
-                        _ => crate::sim::view::short(e.command.short()).into(),
-                    };
-                    (i, e.term, e.command.clone(), text)
+                        _ => {
+                            let text = crate::sim::view::short(e.command.short()).into();
+                            (i, e.term, e.command.clone(), text)
+                        }
+                    }
                 }));
         }
         v.log_len = len as u64;
