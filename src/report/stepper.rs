@@ -322,7 +322,7 @@ pub fn section(
     // log, then its new cells: a log that grew by one entry costs one cell.
     let mut last_log: Vec<&[crate::sim::LogCell]> = vec![&[]; all as usize];
     // And each field that the node's previous view showed, name and value, as `0`.
-    let mut last_fields: Vec<&[(&str, String)]> = vec![&[]; all as usize];
+    let mut last_view: Vec<Option<&NodeView>> = vec![None; all as usize];
     let listed = base.iter().flatten().copied().chain(changes);
     for (k, v) in listed.enumerate() {
         if k > 0 {
@@ -341,9 +341,9 @@ pub fn section(
                     *p = view.log.as_slice();
                     keep
                 });
-                let prev = last_fields
+                let prev = last_view
                     .get_mut(v.node as usize)
-                    .map_or(&[][..], |p| std::mem::replace(p, view.fields.as_slice()));
+                    .and_then(|p| p.replace(view));
                 view_json(d, view, prev, names, keep)
             }
         }
@@ -426,10 +426,10 @@ fn kept(prev: &[crate::sim::LogCell], new: &[crate::sim::LogCell]) -> usize {
 }
 
 /// `[role, term|null, [[name, value]|0 ..], [kept, [index, term, text]..], log_len]`: a field
-/// the node's previous view (`prev`, its fields) showed at the same place, name and value, as
+/// the node's previous view (`prev`) showed at the same place, name and value, as
 /// `0`; the log as the number of cells kept from the end of the node's previous log, then the
 /// new ones. Most changes of a view change one field or one cell.
-fn view_json(d: &mut String, v: &NodeView, prev: &[(&str, String)], names: &Names, keep: usize) {
+fn view_json(d: &mut String, v: &NodeView, prev: Option<&NodeView>, names: &Names, keep: usize) {
     d.push('[');
     push_json(d, v.role);
     d.push(',');
@@ -438,11 +438,11 @@ fn view_json(d: &mut String, v: &NodeView, prev: &[(&str, String)], names: &Name
         None => d.push_str("null"),
     }
     d.push_str(",[");
-    for (k, (name, value)) in v.fields.iter().enumerate() {
+    for (k, (name, value)) in v.fields().enumerate() {
         if k > 0 {
             d.push(',');
         }
-        if prev.get(k).is_some_and(|(n, p)| n == name && p == value) {
+        if prev.and_then(|p| p.field_at(k)) == Some((name, value)) {
             d.push('0');
             continue;
         }

@@ -28,8 +28,11 @@ pub struct NodeView {
     pub role: &'static str,
     /// Its term, ballot or epoch, where the protocol has one.
     pub term: Option<u64>,
-    /// Named values in the protocol's words (`commit`, `kv`, `pending`, `voted for`...).
-    pub fields: Vec<(&'static str, String)>,
+    /// Named values in the protocol's words (`commit`, `kv`, `pending`, `voted for`...):
+    /// each name with where its value ends in `values`, the values one after the other (a
+    /// report takes hundreds of views, each of a few short values: one text, not one each).
+    fields: Vec<(&'static str, u32)>,
+    values: String,
     /// The end of its log (at most [`LOG_TAIL`] entries), oldest first.
     pub log: Vec<LogCell>,
     /// How many entries the log holds in all.
@@ -43,13 +46,38 @@ impl NodeView {
             term,
             // Room for the few fields a view names, without regrowing.
             fields: Vec::with_capacity(4),
+            values: String::with_capacity(64),
             ..Default::default()
         }
     }
     /// Adds a named value, cut to its last [`VALUE_CHARS`] characters.
-    pub fn field(mut self, name: &'static str, value: impl Into<String>) -> Self {
-        self.fields.push((name, short(value.into())));
+    pub fn field(mut self, name: &'static str, value: impl AsRef<str>) -> Self {
+        self.push_field(name, value.as_ref());
         self
+    }
+    /// Adds a named value, cut as [`field`](Self::field) cuts it.
+    pub fn push_field(&mut self, name: &'static str, value: &str) {
+        let value = if value.len() <= VALUE_CHARS {
+            value
+        } else {
+            let t = tail(value, VALUE_CHARS - 1);
+            if t.len() < value.len() {
+                self.values.push('…');
+            }
+            t
+        };
+        self.values.push_str(value);
+        self.fields.push((name, self.values.len() as u32));
+    }
+    /// The named values, in the order they were added.
+    pub fn fields(&self) -> impl Iterator<Item = (&'static str, &str)> + '_ {
+        (0..self.fields.len()).filter_map(|k| self.field_at(k))
+    }
+    /// The `k`-th named value.
+    pub fn field_at(&self, k: usize) -> Option<(&'static str, &str)> {
+        let (name, end) = *self.fields.get(k)?;
+        let start = k.checked_sub(1).map_or(0, |j| self.fields[j].1);
+        Some((name, self.values.get(start as usize..end as usize)?))
     }
     /// Shows the end of a log of `len` entries: `cell(i)` gives the entry at 1-based index `i`
     /// as `(term, text)`; only the last [`LOG_TAIL`] are asked for.
@@ -108,4 +136,36 @@ pub struct ViewChange {
     pub step: u32,
     pub node: u32,
     pub view: Option<NodeView>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{NodeView, VALUE_CHARS, short};
+
+    /// A view's fields read back as added, each cut as [`short`] cuts it.
+    #[test]
+    fn fields_read_back_cut_as_short_cuts() {
+        let long = "x".repeat(VALUE_CHARS + 5);
+        let wide = "é".repeat(VALUE_CHARS - 2); // few characters, many bytes
+        let values = ["", "7", "n3", &long, &wide, "…ends", &"日本".repeat(40)];
+        let mut v = NodeView::new("leader", Some(3));
+        for (k, value) in values.iter().enumerate() {
+            v = v.field(["a", "b", "c", "d", "e", "f", "g"][k], value);
+        }
+        let read: Vec<(&str, String)> = v.fields().map(|(n, x)| (n, x.to_string())).collect();
+        let want: Vec<(&str, String)> = ["a", "b", "c", "d", "e", "f", "g"]
+            .into_iter()
+            .zip(values.iter().map(|x| short(x.to_string())))
+            .collect();
+        assert_eq!(read, want);
+        assert_eq!(v.field_at(values.len()), None);
+        // Views are equal exactly when their fields are.
+        let w = NodeView::new("leader", Some(3))
+            .field("a", "")
+            .field("b", "7n3");
+        let u = NodeView::new("leader", Some(3))
+            .field("a", "7")
+            .field("b", "n3");
+        assert_ne!(w, u);
+    }
 }

@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use super::{Persistent, RaftBug, Server, StateMachine};
+use crate::check::text::decimal;
 use crate::sim::stable_hash;
 use crate::workload::kv::Command;
-use crate::workload::kv::push_decimal;
 
 /// The texts of a server's last view: its state machine's line at an applied index, and its
 /// log cells with the entries they show. The state machine changes only by `apply`, which
@@ -54,34 +54,32 @@ impl<M: StateMachine> Server<M> {
         } else {
             p.voted_for
         };
-        let mut commit = String::with_capacity(20);
-        push_decimal(&mut commit, self.commit_index);
-        let voted = match vote {
-            None => "-".to_string(),
-            Some(v) => {
-                let mut s = String::with_capacity(11);
-                s.push('n');
-                push_decimal(&mut s, v.into());
-                s
-            }
-        };
         let mut cache = self.view_cache.borrow_mut();
         let cache = &mut *cache;
         // What a view formats is most of what a report's replay costs: the state machine's
         // line is formatted again only when an entry was applied, a log cell only for an
         // entry it did not show last time.
-        let sm = match &cache.sm {
-            Some((at, text)) if *at == self.last_applied => text.clone(),
-            _ => {
-                let text = crate::sim::view::short(self.sm.view());
-                cache.sm = Some((self.last_applied, text.clone()));
-                text
-            }
-        };
-        let mut v = crate::sim::NodeView::new(self.role.name(), Some(p.current_term))
-            .field("commit", commit)
-            .field("voted for", voted);
-        v.fields.push((M::VIEW_NAME, sm));
+        if !matches!(&cache.sm, Some((at, _)) if *at == self.last_applied) {
+            cache.sm = Some((self.last_applied, crate::sim::view::short(self.sm.view())));
+        }
+        let sm = cache.sm.as_ref().map_or("", |(_, text)| text.as_str());
+        let mut v = crate::sim::NodeView::new(self.role.name(), Some(p.current_term));
+        let mut digits = [0u8; 20];
+        v.push_field("commit", decimal(self.commit_index, &mut digits));
+        let mut voted = [0u8; 21];
+        v.push_field(
+            "voted for",
+            match vote {
+                None => "-",
+                Some(n) => {
+                    voted[0] = b'n';
+                    let len = decimal(n.into(), &mut digits).len();
+                    voted[1..=len].copy_from_slice(&digits[20 - len..]);
+                    std::str::from_utf8(&voted[..=len]).unwrap_or("n?")
+                }
+            },
+        );
+        v.push_field(M::VIEW_NAME, sm);
         // The end of the log: the last view's cells when they still show the same entries
         // (most views: only the commit index, the vote or the state machine moved), else
         // new cells, each keeping its text when the last view showed its entry.
