@@ -10,7 +10,7 @@ use clap::Args;
 use super::{DEFAULT_SCENARIO, InputError};
 use crate::protocols::run;
 use crate::report::stepper::Steps;
-use crate::report::{Extras, run_for_report, write_run_report};
+use crate::report::{Extras, render_run_report, run_for_report, write_run_report};
 use crate::scenario::load_str;
 
 #[derive(Args, Debug)]
@@ -243,7 +243,10 @@ fn report_row(scenario: &crate::scenario::Scenario, seeds: u64) -> Result<(), In
     let n = seeds.min(20);
     let dir = std::env::temp_dir().join(format!("faultline-bench-{}", std::process::id()));
     let cpu = crate::bench::thread_cpu_secs;
-    let report = |seed: u64, steps: Steps| -> Result<f64, InputError> {
+    // `files`: the folder written, as `faultline run` does; else the pages made and not
+    // written (what the files add, apart: on some file systems most of the report's cost,
+    // and varying with how much the machine deleted in the last minutes).
+    let report = |seed: u64, steps: Steps, files: bool| -> Result<f64, InputError> {
         let spec = scenario.to_run_spec(seed, true);
         let t = cpu();
         let o = run_for_report(&spec, steps);
@@ -251,46 +254,56 @@ fn report_row(scenario: &crate::scenario::Scenario, seeds: u64) -> Result<(), In
             steps,
             ..Default::default()
         };
-        write_run_report(&dir, &spec, &o, String::new(), extras)
-            .map_err(|e| InputError(format!("cannot write {}: {e}", dir.display())))?;
+        if files {
+            write_run_report(&dir, &spec, &o, String::new(), extras)
+                .map_err(|e| InputError(format!("cannot write {}: {e}", dir.display())))?;
+        } else {
+            render_run_report(&spec, &o, extras).map_err(|e| InputError(e.to_string()))?;
+        }
         Ok(cpu() - t)
     };
-    let mut rounds: Vec<(f64, f64)> = Vec::new();
+    // Per round: bare, with the report, with the report's pages only.
+    let mut rounds: Vec<(f64, f64, f64)> = Vec::new();
     for round in 0..REPORT_ROUNDS {
-        let (mut bare, mut with) = (0.0, 0.0);
+        let (mut bare, mut with, mut pages) = (0.0, 0.0, 0.0);
         for seed in 0..n {
-            // The order of the two reversed every other round.
+            // The order reversed every other round.
             if round % 2 == 1 {
-                with += report(seed, Steps::Window)?;
+                with += report(seed, Steps::Window, true)?;
+                pages += report(seed, Steps::Window, false)?;
             }
             let t = cpu();
             let o = std::hint::black_box(run(&scenario.to_run_spec(seed, false)));
             bare += cpu() - t;
             drop(o);
             if round % 2 == 0 {
-                with += report(seed, Steps::Window)?;
+                pages += report(seed, Steps::Window, false)?;
+                with += report(seed, Steps::Window, true)?;
             }
         }
-        rounds.push((bare, with));
+        rounds.push((bare, with, pages));
     }
     let mut all = 0.0;
     for seed in 0..n {
-        all += report(seed, Steps::All)?;
+        all += report(seed, Steps::All, true)?;
     }
     let _ = std::fs::remove_dir_all(&dir);
     let per = |x: f64| x * 1e3 / n as f64;
     let bare = crate::bench::median(&rounds.iter().map(|r| r.0).collect::<Vec<_>>());
     let with = crate::bench::median(&rounds.iter().map(|r| r.1).collect::<Vec<_>>());
     let extra: Vec<f64> = rounds.iter().map(|r| (r.1 / r.0 - 1.0) * 100.0).collect();
+    let pages: Vec<f64> = rounds.iter().map(|r| (r.2 / r.0 - 1.0) * 100.0).collect();
     let (lo, hi) = extra
         .iter()
         .fold((f64::MAX, f64::MIN), |(l, h), &r| (l.min(r), h.max(r)));
     println!(
-        "report ({}, {n} seeds x {REPORT_ROUNDS} rounds, CPU): {:.2} ms per run bare, {:.2} ms with the report written: +{:.0}% (median round; rounds {lo:.0} to {hi:.0}%); {:.1} ms with --steps all (+{:.0}%)",
+        "report ({}, {n} seeds x {REPORT_ROUNDS} rounds, CPU): {:.2} ms per run bare, {:.2} ms with the report written into {}: +{:.0}% (median round; rounds {lo:.0} to {hi:.0}%), of which making its pages +{:.0}% and writing its files the rest; {:.1} ms with --steps all (+{:.0}%)",
         scenario.name,
         per(bare),
         per(with),
+        std::env::temp_dir().display(),
         crate::bench::median(&extra),
+        crate::bench::median(&pages),
         per(all),
         (per(all) / per(bare) - 1.0) * 100.0,
     );

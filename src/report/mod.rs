@@ -147,6 +147,9 @@ pub struct DirWriter {
     dir: PathBuf,
     /// The files written so far.
     names: Vec<String>,
+    /// Writes nothing, only counts: what rendering a report costs without its files
+    /// ([`render_run_report`]).
+    dry: bool,
 }
 
 impl DirWriter {
@@ -160,6 +163,10 @@ impl DirWriter {
     pub fn write_parts(&mut self, name: &str, parts: &[&[u8]]) -> io::Result<PathBuf> {
         use std::io::{IoSlice, Write};
         let p = self.dir.join(name);
+        if self.dry {
+            std::hint::black_box(parts);
+            return Ok(p);
+        }
         let mut f = std::fs::File::create(&p)?;
         let mut slices: Vec<IoSlice<'_>> = parts.iter().map(|b| IoSlice::new(b)).collect();
         let mut left = &mut slices[..];
@@ -210,6 +217,7 @@ pub fn write_dir_atomic<T>(
     let mut w = DirWriter {
         dir: tmp,
         names: Vec::new(),
+        dry: false,
     };
     let filled = fill(&mut w).and_then(|v| {
         // The files' names are known: listed, without a listing of the folder.
@@ -557,19 +565,41 @@ pub fn write_run_report(
     extras: Extras,
 ) -> io::Result<Vec<PathBuf>> {
     let summary = Summary::new(spec, outcome, reproduce);
-    let names = write_dir_atomic(dir, |w| {
-        let mut written = Vec::new();
-        let json = serde_json::to_string_pretty(&summary).map_err(io::Error::other)?;
-        written.push(w.write("summary.json", json.as_bytes())?);
-        written.push(w.write("summary.txt", summary.text().as_bytes())?);
-        written.extend(html::write_visuals(w, spec, outcome, &summary, extras)?);
-        Ok(written)
-    })?;
+    let names = write_dir_atomic(dir, |w| fill_run_report(w, spec, outcome, &summary, extras))?;
     // The files as they now are: in `dir`.
     Ok(names
         .iter()
         .filter_map(|p| p.file_name().map(|n| dir.join(n)))
         .collect())
+}
+
+/// The files of a run's report, written by `w`.
+fn fill_run_report(
+    w: &mut DirWriter,
+    spec: &RunSpec,
+    outcome: &RunOutcome,
+    summary: &Summary,
+    extras: Extras,
+) -> io::Result<Vec<PathBuf>> {
+    let mut written = Vec::new();
+    let json = serde_json::to_string_pretty(summary).map_err(io::Error::other)?;
+    written.push(w.write("summary.json", json.as_bytes())?);
+    written.push(w.write("summary.txt", summary.text().as_bytes())?);
+    written.extend(html::write_visuals(w, spec, outcome, summary, extras)?);
+    Ok(written)
+}
+
+/// Everything [`write_run_report`] does but write the folder: for `faultline bench`, which
+/// tells the cost of the report's pages from the cost of its files (on some file systems
+/// most of it, and varying with what the machine deleted lately).
+pub fn render_run_report(spec: &RunSpec, outcome: &RunOutcome, extras: Extras) -> io::Result<()> {
+    let summary = Summary::new(spec, outcome, String::new());
+    let mut w = DirWriter {
+        dir: PathBuf::new(),
+        names: Vec::new(),
+        dry: true,
+    };
+    fill_run_report(&mut w, spec, outcome, &summary, extras).map(|_| ())
 }
 
 /// For the writers' tests: `count` texts, the `i`-th made of `i % most` of `pieces` drawn
@@ -594,6 +624,32 @@ pub(crate) fn random_texts(pieces: &[&str], seed: u64, count: usize, most: usize
 #[cfg(test)]
 mod tests {
     use super::{MARKER, check_replaceable};
+
+    /// Rendering a report without its files makes every page and touches no folder.
+    #[test]
+    fn a_report_rendered_without_files_writes_none() {
+        let sc = crate::scenario::load_str(crate::cmd::DEFAULT_SCENARIO, "default").unwrap();
+        let spec = sc.to_run_spec(0, true);
+        let o = super::run_for_report(&spec, Default::default());
+        let mut w = super::DirWriter {
+            dir: std::path::PathBuf::from("/nonexistent/faultline-dry"),
+            names: Vec::new(),
+            dry: true,
+        };
+        let summary = super::Summary::new(&spec, &o, String::new());
+        let files = super::fill_run_report(&mut w, &spec, &o, &summary, Default::default());
+        let names: Vec<String> = files
+            .unwrap()
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        assert!(
+            names.iter().any(|n| n.ends_with("report.html")),
+            "{names:?}"
+        );
+        assert!(!std::path::Path::new("/nonexistent").exists());
+        super::render_run_report(&spec, &o, Default::default()).unwrap();
+    }
 
     /// Folders as `(file, text)` lists, each with whether faultline may replace it.
     #[test]
