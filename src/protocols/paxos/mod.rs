@@ -19,6 +19,7 @@ use super::{ProtocolDef, ProtocolInfo, RunOutcome, RunSpec};
 use crate::sim::{MILLIS, Time};
 
 mod checks;
+mod label;
 pub mod lease;
 pub mod messages;
 pub mod multi;

@@ -78,6 +78,10 @@ impl Node for MultiNode {
     type Durable = Durable;
     type Obs = Obs;
 
+    fn write_label(msg: &MultiMsg, out: &mut String) {
+        msg.write_debug(out)
+    }
+
     fn view(&self, durable: &Durable) -> Option<crate::sim::NodeView> {
         Some(match self {
             MultiNode::Replica(r) => r.view(durable),

@@ -6,7 +6,9 @@ use std::hash::{Hash, Hasher};
 
 use crate::sim::stable_hash;
 pub use crate::workload::kv::Command;
-use crate::workload::kv::{KvOp, KvReply, KvRequest, KvResult, WriteDebug, push_decimal};
+use crate::workload::kv::{
+    KvOp, KvReply, KvRequest, KvResult, WriteDebug, open_struct, push_decimal, write_tuple,
+};
 
 /// A log entry: a command and the term in which the leader received it, with the command's
 /// digest, computed once by the leader that creates the entry and carried with it (as real
@@ -89,16 +91,7 @@ impl Msg {
     /// a report's events ([`crate::sim::Node::write_label`]), an `AppendEntries` with its
     /// entries above all.
     pub fn write_debug(&self, out: &mut String) {
-        // `(name, value)` pairs after the variant's name, as `Debug` writes a struct.
-        let fields = |out: &mut String, name: &str, values: &[(&str, u64)]| {
-            out.push_str(name);
-            for (k, (field, v)) in values.iter().enumerate() {
-                out.push_str(if k == 0 { " { " } else { ", " });
-                out.push_str(field);
-                out.push_str(": ");
-                push_decimal(out, *v);
-            }
-        };
+        let fields = open_struct;
         let flag = |b: bool| if b { "true" } else { "false" };
         match self {
             Msg::RequestVote {
@@ -167,18 +160,8 @@ impl Msg {
                     push_decimal(out, v);
                 }
             }
-            Msg::Request(r) => {
-                out.push_str("Request(");
-                r.write_debug(out);
-                out.push(')');
-                return;
-            }
-            Msg::Reply(r) => {
-                out.push_str("Reply(");
-                r.write_debug(out);
-                out.push(')');
-                return;
-            }
+            Msg::Request(r) => return write_tuple(out, "Request", |o| r.write_debug(o)),
+            Msg::Reply(r) => return write_tuple(out, "Reply", |o| r.write_debug(o)),
         }
         out.push_str(" }");
     }
@@ -254,10 +237,6 @@ mod tests {
 
     #[test]
     fn write_debug_prints_what_debug_prints() {
-        for m in messages() {
-            let mut s = String::new();
-            m.write_debug(&mut s);
-            assert_eq!(s, format!("{m:?}"));
-        }
+        crate::workload::kv::label_tests::assert_writes_debug(messages(), Msg::write_debug);
     }
 }

@@ -22,6 +22,26 @@ pub fn push_quoted(out: &mut String, s: &str) {
     }
 }
 
+/// `Name { a: 1, b: 2` for `(field, value)` pairs of numbers, as `Debug` opens a struct
+/// (the caller writes any other fields and closes it).
+pub fn open_struct(out: &mut String, name: &str, fields: &[(&str, u64)]) {
+    out.push_str(name);
+    for (k, (field, v)) in fields.iter().enumerate() {
+        out.push_str(if k == 0 { " { " } else { ", " });
+        out.push_str(field);
+        out.push_str(": ");
+        push_decimal(out, *v);
+    }
+}
+
+/// `Name(…)` as `Debug` prints a one-field tuple variant, `inner` writing the field.
+pub fn write_tuple(out: &mut String, name: &str, inner: impl FnOnce(&mut String)) {
+    out.push_str(name);
+    out.push('(');
+    inner(out);
+    out.push(')');
+}
+
 impl KvOp {
     /// Appends what `{:?}` prints.
     pub fn write_debug(&self, out: &mut String) {
@@ -221,6 +241,18 @@ pub(crate) mod tests {
             v.push(Command::Service { op });
         }
         v
+    }
+
+    /// Holds `write` to `{:?}` on every item.
+    pub(crate) fn assert_writes_debug<T: std::fmt::Debug>(
+        items: impl IntoIterator<Item = T>,
+        write: impl Fn(&T, &mut String),
+    ) {
+        for x in items {
+            let mut s = String::new();
+            write(&x, &mut s);
+            assert_eq!(s, format!("{x:?}"));
+        }
     }
 
     fn debug_of(write: impl Fn(&mut String)) -> String {
