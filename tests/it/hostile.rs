@@ -373,3 +373,109 @@ fn durations_are_never_rounded_or_misread() {
     assert!(text(&o).contains("simulated  0.500000000s"), "{}", text(&o));
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Input nested past the readers' bound, built as (case, file name, head, a piece repeated
+/// 100,000 times, tail, what the error must say). A chain of `#_` discards nests as deeply
+/// as brackets do (`#_ #_ a b` drops both), and once overflowed the stack.
+const DEEP: &[(&str, &str, &str, &str, &str, &str)] = &[
+    (
+        "discards before the first record",
+        "d.edn",
+        "",
+        "#_",
+        "[]\n",
+        "d.edn:1:401: nesting deeper than 200 levels",
+    ),
+    (
+        "discards inside a record",
+        "r.edn",
+        "{:process 0 :type :invoke :f :write :value ",
+        "#_ ",
+        "1}\n",
+        "r.edn:1:",
+    ),
+    (
+        "discards in a file named .json",
+        "j.json",
+        "",
+        "#_",
+        "[]\n",
+        "j.json:1:401: nesting deeper than 200 levels",
+    ),
+    (
+        "brackets",
+        "b.edn",
+        "",
+        "[",
+        "",
+        "b.edn:1:202: nesting deeper than 200 levels",
+    ),
+];
+
+#[test]
+fn deep_nesting_is_refused_without_exhausting_the_stack() {
+    let d = tmp("hostile-deep");
+    let mut failures = Vec::new();
+    for (case, name, head, piece, tail, says) in DEEP {
+        std::fs::write(
+            d.join(name),
+            format!("{head}{}{tail}", piece.repeat(100_000)),
+        )
+        .unwrap();
+        let o = bin()
+            .current_dir(&d)
+            .args(["check", name, "--model", "cas-register"])
+            .output()
+            .unwrap();
+        let t = text(&o);
+        if o.status.code() != Some(2) || !t.contains(says) || !t.contains("nesting deeper") {
+            failures.push(format!(
+                "{case}: expected exit 2 and `{says}`, got {:?}:\n{t}",
+                o.status.code()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Bundled scenarios run with `events: N` added to their limits: (scenario, N). A
+/// load-balancer run the event limit stops leaves requests open before their timeout; its
+/// `accounting` check called that a VIOLATION (exit 1) of the balancer.
+const EVENT_LIMITED: &[(&str, u64)] = &[
+    ("lb-strategies.ron", 300),
+    ("lb-heavy-tail.ron", 3000),
+    ("consistent-hashing-rebalance.ron", 30_000),
+];
+
+#[test]
+fn a_run_stopped_by_the_event_limit_blames_no_protocol() {
+    let d = tmp("hostile-event-limit");
+    let mut failures = Vec::new();
+    for (name, events) in EVENT_LIMITED {
+        let src = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("scenarios")
+                .join(name),
+        )
+        .unwrap();
+        assert!(src.contains("limits: ("), "{name}");
+        let f = d.join(name);
+        std::fs::write(
+            &f,
+            src.replace("limits: (", &format!("limits: (events: {events}, ")),
+        )
+        .unwrap();
+        let o = run(&["run", f.to_str().unwrap(), "--no-report"]);
+        let t = text(&o);
+        if o.status.code() != Some(4)
+            || t.contains("VIOLATION")
+            || !t.contains("event limit reached")
+        {
+            failures.push(format!(
+                "{name} with {events} events: expected exit 4 and no VIOLATION, got {:?}:\n{t}",
+                o.status.code()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
