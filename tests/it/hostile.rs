@@ -75,6 +75,49 @@ const RECORDS: &[(&str, &str, &str, &str, i32, &str)] = &[
         2,
         "a.edn:2:1: this :ok completion of :append says \"y\", but its invocation at line 1 says \"x\"",
     ),
+    // Keys a model would merge: a register model read every :key as its one register (a
+    // read of key b "saw" key a's write: linearizable), and kv-append read 1, "1" and :1
+    // as one key.
+    (
+        "a :key on a single register",
+        "r.edn",
+        "{:process 0 :type :invoke :f :write :key \"a\" :value 1}\n{:process 0 :type :ok :f :write :key \"a\" :value 1}\n{:process 1 :type :invoke :f :read :key \"b\" :value nil}\n{:process 1 :type :ok :f :read :key \"b\" :value 1}\n",
+        "cas-register",
+        2,
+        "r.edn:1:1: this operation names :key \"a\", but this model has no keys",
+    ),
+    (
+        "a :key on a lock",
+        "m.json",
+        "{\"process\":0,\"type\":\"invoke\",\"f\":\"acquire\",\"key\":\"l1\"}\n",
+        "mutex",
+        2,
+        "m.json:1:1: this operation names :key \"l1\", but this model has no keys",
+    ),
+    (
+        "an integer key, then a string key",
+        "k.json",
+        "{\"process\":0,\"type\":\"invoke\",\"f\":\"put\",\"key\":1,\"value\":\"x\"}\n{\"process\":0,\"type\":\"ok\",\"f\":\"put\",\"key\":1,\"value\":\"x\"}\n{\"process\":1,\"type\":\"invoke\",\"f\":\"get\",\"key\":\"1\"}\n{\"process\":1,\"type\":\"ok\",\"f\":\"get\",\"key\":\"1\",\"value\":\"x\"}\n",
+        "kv-append",
+        2,
+        "k.json:3:1: this :key is a string, but the :key at line 1 is an integer",
+    ),
+    (
+        "a keyword key, then a string key",
+        "k.edn",
+        "{:process 0 :type :invoke :f :put :key :a :value \"x\"}\n{:process 0 :type :ok :f :put :key :a :value \"x\"}\n{:process 1 :type :invoke :f :get :key \"a\"}\n{:process 1 :type :ok :f :get :key \"a\" :value \"x\"}\n",
+        "kv-append",
+        2,
+        "k.edn:3:1: this :key is a string, but the :key at line 1 is a keyword",
+    ),
+    (
+        "integer keys throughout",
+        "i.json",
+        "{\"process\":0,\"type\":\"invoke\",\"f\":\"put\",\"key\":1,\"value\":\"x\"}\n{\"process\":0,\"type\":\"ok\",\"f\":\"put\",\"key\":1,\"value\":\"x\"}\n{\"process\":1,\"type\":\"invoke\",\"f\":\"get\",\"key\":1}\n{\"process\":1,\"type\":\"ok\",\"f\":\"get\",\"key\":1,\"value\":\"x\"}\n",
+        "kv-append",
+        0,
+        "i.json linearizable 2 ops",
+    ),
     // What real histories do is still read: an :info's value is a reason, a completion may
     // leave the value out, and a get's completion carries what it read.
     (

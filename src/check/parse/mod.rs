@@ -128,6 +128,8 @@ pub struct Event {
     pub kind: Kind,
     pub f: String,
     pub key: Option<String>,
+    /// What `key` was written as: "a string", "a keyword" or "an integer" ("" without one).
+    pub key_type: &'static str,
     pub value: Val,
 }
 
@@ -339,10 +341,11 @@ pub fn record(pos: Pos, v: &Val) -> Result<Option<Event>, ParseError> {
             "missing :f (the operation's name, like :read)",
         ));
     };
-    let key = match key {
-        None | Some(Val::Nil) => None,
-        Some(Val::Str(s)) | Some(Val::Kw(s)) => Some(s.clone()),
-        Some(Val::Int(i)) => Some(i.to_string()),
+    let (key, key_type) = match key {
+        None | Some(Val::Nil) => (None, ""),
+        Some(Val::Str(s)) => (Some(s.clone()), "a string"),
+        Some(Val::Kw(s)) => (Some(s.clone()), "a keyword"),
+        Some(Val::Int(i)) => (Some(i.to_string()), "an integer"),
         Some(other) => {
             return Err(ParseError::at(
                 pos,
@@ -356,6 +359,7 @@ pub fn record(pos: Pos, v: &Val) -> Result<Option<Event>, ParseError> {
         kind,
         f: f.to_string(),
         key,
+        key_type,
         value: value.clone(),
     }))
 }
