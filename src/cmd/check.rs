@@ -84,11 +84,24 @@ pub fn main(a: CheckArgs) -> Result<i32, InputError> {
     let mut files = Vec::new();
     for f in &a.files {
         if f.is_dir() {
-            let mut v: Vec<PathBuf> = std::fs::read_dir(f)
-                .map_err(|e| InputError(format!("{}: {e}", f.display())))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.is_file())
-                .collect();
+            let listing = |e: std::io::Error| InputError(format!("{}: {e}", f.display()));
+            let mut v: Vec<PathBuf> = Vec::new();
+            for e in std::fs::read_dir(f).map_err(listing)? {
+                let p = e.map_err(listing)?.path();
+                match std::fs::metadata(&p) {
+                    // Folders inside are not searched.
+                    Ok(m) if m.is_dir() => {}
+                    Ok(m) if !m.is_file() => {
+                        return Err(InputError(format!(
+                            "{}: not a regular file (a pipe, socket or device), so not a history to check",
+                            p.display()
+                        )));
+                    }
+                    // A file, or an entry that cannot be read (a broken link): checked, so that
+                    // what cannot be read is refused by name rather than left out unseen.
+                    _ => v.push(p),
+                }
+            }
             v.sort();
             if v.is_empty() {
                 return Err(InputError(format!(

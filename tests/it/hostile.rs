@@ -522,3 +522,50 @@ fn a_run_stopped_by_the_event_limit_blames_no_protocol() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// A folder of histories with one entry that cannot be read as a history: (case, how the
+/// entry is made, what the error must say). The listing kept regular files only, so the
+/// entry was left out unseen and the folder judged on the rest: exit 0, `linearizable`.
+const UNREADABLE_ENTRIES: &[(&str, &str, &str)] = &[
+    (
+        "a link to a file that is gone",
+        "link",
+        "b.edn: No such file or directory",
+    ),
+    (
+        "a named pipe",
+        "fifo",
+        "b.edn: not a regular file (a pipe, socket or device)",
+    ),
+];
+
+#[test]
+fn a_folder_entry_that_cannot_be_read_is_refused_not_skipped() {
+    let mut failures = Vec::new();
+    for (case, how, says) in UNREADABLE_ENTRIES {
+        let d = tmp(&format!("hostile-folder-{how}"));
+        let h = d.join("h");
+        std::fs::create_dir_all(h.join("sub")).unwrap();
+        std::fs::write(h.join("a.edn"), "[0 :invoke :write 1]\n[0 :ok :write 1]\n").unwrap();
+        let b = h.join("b.edn");
+        if *how == "link" {
+            std::os::unix::fs::symlink(d.join("gone.edn"), &b).unwrap();
+        } else {
+            let c = std::ffi::CString::new(b.to_str().unwrap()).unwrap();
+            assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+        }
+        let o = bin()
+            .current_dir(&d)
+            .args(["check", "h", "--model", "cas-register"])
+            .output()
+            .unwrap();
+        let t = text(&o);
+        if o.status.code() != Some(2) || !t.contains(says) {
+            failures.push(format!(
+                "{case}: expected exit 2 and `{says}`, got {:?}:\n{t}",
+                o.status.code()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
