@@ -23,8 +23,8 @@ and key-value logs, JSON (an array of objects or one a line). Records of non-int
 with file:line:column and what was expected): an empty file, a file with no client operation, \
 any record or line that cannot be read, content that fits no format, a --format the content \
 contradicts, an operation the model does not have, a :key on a model without keys, :key values \
-of more than one type (1, \"1\" and :1 would be read as one key). Files are read a window at a \
-time: memory grows with the operations, not with the size of the file.
+of more than one type (1, \"1\" and :1 would be read as one key), a negative :process. Files \
+are read a window at a time: memory grows with the operations, not with the size of the file.
 
 Exit codes: 0 linearizable, 1 not linearizable, 2 input error, 3 unknown (the search budget ran \
 out). With several files, the worst: 2 > 1 > 3 > 0.

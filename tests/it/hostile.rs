@@ -118,6 +118,15 @@ const RECORDS: &[(&str, &str, &str, &str, i32, &str)] = &[
         0,
         "i.json linearizable 2 ops",
     ),
+    // A negative process was shown as a client 2^64 - 5.
+    (
+        "a negative process",
+        "n.edn",
+        "[-5 :invoke :write 1]\n[-5 :ok :write 1]\n[1 :invoke :read nil]\n[1 :ok :read 2]\n",
+        "cas-register",
+        2,
+        "n.edn:1:1: :process -5 is negative",
+    ),
     // What real histories do is still read: an :info's value is a reason, a completion may
     // leave the value out, and a get's completion carries what it read.
     (

@@ -306,7 +306,14 @@ pub fn record(pos: Pos, v: &Val) -> Result<Option<Event>, ParseError> {
         }
     };
     let process = match process {
-        Val::Int(p) => *p,
+        Val::Int(p) if *p >= 0 => *p,
+        // A history's clients are numbered from 0 (shown as `client N`, an unsigned number).
+        Val::Int(p) => {
+            return Err(ParseError::at(
+                pos,
+                format!(":process {p} is negative: a client is a process numbered 0 or more"),
+            ));
+        }
         Val::Kw(_) | Val::Str(_) | Val::Sym(_) => return Ok(None),
         other => {
             return Err(ParseError::at(
