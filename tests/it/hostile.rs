@@ -118,6 +118,14 @@ const RECORDS: &[(&str, &str, &str, &str, i32, &str)] = &[
         0,
         "i.json linearizable 2 ops",
     ),
+    (
+        "a multi-register named by a keyword, then a string",
+        "x.edn",
+        "[{:process 0 :type :invoke :f :txn :value [[:write :x 1]]}\n{:process 0 :type :ok :f :txn :value [[:write :x 1]]}\n{:process 1 :type :invoke :f :txn :value [[:read \"x\" nil]]}\n{:process 1 :type :ok :f :txn :value [[:read \"x\" 1]]}]\n",
+        "multi-register",
+        2,
+        "x.edn:3:1: this transaction names a register by a string, but line 1 by a keyword",
+    ),
     // A negative process was shown as a client 2^64 - 5.
     (
         "a negative process",
@@ -577,4 +585,27 @@ fn a_folder_entry_that_cannot_be_read_is_refused_not_skipped() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn shrink_never_calls_an_inconclusive_run_a_pass() {
+    // raft-basic stopped by the event limit: INCONCLUSIVE, which shrink reported as
+    // "passes every check".
+    let d = tmp("hostile-shrink-verdict");
+    let f = d.join("short.ron");
+    std::fs::write(
+        &f,
+        raft_basic().replace("limits: (", "limits: (events: 500, "),
+    )
+    .unwrap();
+    let o = run(&["run", f.to_str().unwrap(), "--no-report"]);
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+    let o = run(&["shrink", f.to_str().unwrap(), "--seed", "0"]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{t}");
+    assert!(
+        t.contains("seed 0 of `raft-basic` has no violation: its verdict is INCONCLUSIVE"),
+        "{t}"
+    );
+    assert!(!t.contains("passes"), "{t}");
 }

@@ -591,7 +591,7 @@ pub fn check_from<R: Read>(
         ModelName::KvAppend => judge(&super::KvAppend, KvConv, src, format, opts, full_view),
         ModelName::MultiRegister => judge(
             &super::MultiRegister { initial },
-            TxnConv,
+            TxnConv::default(),
             src,
             format,
             opts,

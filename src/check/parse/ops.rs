@@ -495,11 +495,13 @@ fn txn(v: &Val, e: &Event) -> Result<Vec<MicroOp>, ParseError> {
 pub fn multi_register_history(
     events: &[Event],
 ) -> Result<History<TxnInput, TxnOutput>, ParseError> {
-    build(TxnConv, events)
+    build(TxnConv::default(), events)
 }
 
-/// Transaction records of a multi-register.
-pub struct TxnConv;
+/// Transaction records of a multi-register. `:x`, `"x"` and `x` would name one register, so
+/// the registers of a history are named with one type: the first one's and its line.
+#[derive(Default)]
+pub struct TxnConv(std::cell::Cell<Option<(&'static str, usize)>>);
 
 impl Conv for TxnConv {
     type I = TxnInput;
@@ -514,7 +516,28 @@ impl Conv for TxnConv {
                 ),
             );
         }
-        Ok(TxnInput(txn(&e.value, e)?))
+        let ops = txn(&e.value, e)?;
+        for m in e.value.seq().unwrap_or_default() {
+            let kind = match m.seq() {
+                Some([_, Val::Kw(_), _]) => "a keyword",
+                Some([_, Val::Str(_), _]) => "a string",
+                Some([_, Val::Sym(_), _]) => "a symbol",
+                _ => "an integer",
+            };
+            match self.0.get() {
+                None => self.0.set(Some((kind, e.pos.line))),
+                Some((first, line)) if first != kind => {
+                    return err(
+                        e,
+                        format!(
+                            "this transaction names a register by {kind}, but line {line} by {first}: `:x`, `\"x\"` and `x` are different in EDN, but would be read as one register (name every register one way)"
+                        ),
+                    );
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(TxnInput(ops))
     }
     fn outcome(
         &self,
