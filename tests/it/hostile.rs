@@ -609,3 +609,14 @@ fn shrink_never_calls_an_inconclusive_run_a_pass() {
     );
     assert!(!t.contains("passes"), "{t}");
 }
+
+#[test]
+fn a_scenario_saved_with_a_byte_order_mark_loads() {
+    // Some editors start a UTF-8 file with U+FEFF, which no one sees; the loader stopped at
+    // it with "1:1: Expected opening `(` for struct `Scenario`".
+    let d = tmp("hostile-bom");
+    let f = d.join("bom.ron");
+    std::fs::write(&f, format!("\u{feff}{}", raft_basic())).unwrap();
+    let o = run(&["run", f.to_str().unwrap(), "--no-report"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+}
