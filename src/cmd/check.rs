@@ -22,8 +22,9 @@ and key-value logs, JSON (an array of objects or one a line). Records of non-int
 (:nemesis) are not client operations: they are counted and reported. What is refused (exit 2, \
 with file:line:column and what was expected): an empty file, a file with no client operation, \
 any record or line that cannot be read, content that fits no format, a --format the content \
-contradicts, an operation the model does not have. Files are read a window at a time: memory \
-grows with the operations, not with the size of the file.
+contradicts, an operation the model does not have, a :key on a model without keys, :key values \
+of more than one type (1, \"1\" and :1 would be read as one key), a negative :process. Files \
+are read a window at a time: memory grows with the operations, not with the size of the file.
 
 Exit codes: 0 linearizable, 1 not linearizable, 2 input error, 3 unknown (the search budget ran \
 out). With several files, the worst: 2 > 1 > 3 > 0.
@@ -83,11 +84,24 @@ pub fn main(a: CheckArgs) -> Result<i32, InputError> {
     let mut files = Vec::new();
     for f in &a.files {
         if f.is_dir() {
-            let mut v: Vec<PathBuf> = std::fs::read_dir(f)
-                .map_err(|e| InputError(format!("{}: {e}", f.display())))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.is_file())
-                .collect();
+            let listing = |e: std::io::Error| InputError(format!("{}: {e}", f.display()));
+            let mut v: Vec<PathBuf> = Vec::new();
+            for e in std::fs::read_dir(f).map_err(listing)? {
+                let p = e.map_err(listing)?.path();
+                match std::fs::metadata(&p) {
+                    // Folders inside are not searched.
+                    Ok(m) if m.is_dir() => {}
+                    Ok(m) if !m.is_file() => {
+                        return Err(InputError(format!(
+                            "{}: not a regular file (a pipe, socket or device), so not a history to check",
+                            p.display()
+                        )));
+                    }
+                    // A file, or an entry that cannot be read (a broken link): checked, so that
+                    // what cannot be read is refused by name rather than left out unseen.
+                    _ => v.push(p),
+                }
+            }
             v.sort();
             if v.is_empty() {
                 return Err(InputError(format!(

@@ -144,7 +144,8 @@ pub fn load_file(path: &Path) -> Result<Scenario, ScenarioError> {
             });
         }
     };
-    load_str(&text, &file)
+    // A byte-order mark (which some editors write) is not part of the text.
+    load_str(text.strip_prefix('\u{feff}').unwrap_or(&text), &file)
 }
 
 /// Parses and validates scenario text; `file` names it in errors.

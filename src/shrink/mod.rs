@@ -96,9 +96,15 @@ pub struct Control<'a> {
 #[derive(Debug, thiserror::Error)]
 pub enum ShrinkError {
     #[error(
-        "seed {seed} of `{name}` passes every check: there is nothing to shrink (find a failing seed with `faultline sweep`)"
+        "seed {seed} of `{name}` {why}: there is nothing to shrink (find a failing seed with `faultline sweep`)"
     )]
-    Passes { name: String, seed: u64 },
+    Passes {
+        name: String,
+        seed: u64,
+        /// "passes every check", or the verdict of a run without a violation that did not
+        /// pass (inconclusive, unknown).
+        why: String,
+    },
     #[error("seed {seed} of `{name}` does not fail check `{check}` (it fails: {failing})")]
     OtherCheck {
         name: String,
@@ -262,9 +268,14 @@ pub fn shrink_with(
         .map(|c| c.name.as_str())
         .collect();
     let Some(first) = failing.first() else {
+        let why = match original.verdict() {
+            Verdict::Pass => "passes every check".to_string(),
+            v => format!("has no violation: its verdict is {}", v.word()),
+        };
         return Err(ShrinkError::Passes {
             name: scenario.name.clone(),
             seed,
+            why,
         });
     };
     let check = opts.check.clone().unwrap_or_else(|| first.to_string());

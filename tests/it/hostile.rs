@@ -75,6 +75,66 @@ const RECORDS: &[(&str, &str, &str, &str, i32, &str)] = &[
         2,
         "a.edn:2:1: this :ok completion of :append says \"y\", but its invocation at line 1 says \"x\"",
     ),
+    // Keys a model would merge: a register model read every :key as its one register (a
+    // read of key b "saw" key a's write: linearizable), and kv-append read 1, "1" and :1
+    // as one key.
+    (
+        "a :key on a single register",
+        "r.edn",
+        "{:process 0 :type :invoke :f :write :key \"a\" :value 1}\n{:process 0 :type :ok :f :write :key \"a\" :value 1}\n{:process 1 :type :invoke :f :read :key \"b\" :value nil}\n{:process 1 :type :ok :f :read :key \"b\" :value 1}\n",
+        "cas-register",
+        2,
+        "r.edn:1:1: this operation names :key \"a\", but this model has no keys",
+    ),
+    (
+        "a :key on a lock",
+        "m.json",
+        "{\"process\":0,\"type\":\"invoke\",\"f\":\"acquire\",\"key\":\"l1\"}\n",
+        "mutex",
+        2,
+        "m.json:1:1: this operation names :key \"l1\", but this model has no keys",
+    ),
+    (
+        "an integer key, then a string key",
+        "k.json",
+        "{\"process\":0,\"type\":\"invoke\",\"f\":\"put\",\"key\":1,\"value\":\"x\"}\n{\"process\":0,\"type\":\"ok\",\"f\":\"put\",\"key\":1,\"value\":\"x\"}\n{\"process\":1,\"type\":\"invoke\",\"f\":\"get\",\"key\":\"1\"}\n{\"process\":1,\"type\":\"ok\",\"f\":\"get\",\"key\":\"1\",\"value\":\"x\"}\n",
+        "kv-append",
+        2,
+        "k.json:3:1: this :key is a string, but the :key at line 1 is an integer",
+    ),
+    (
+        "a keyword key, then a string key",
+        "k.edn",
+        "{:process 0 :type :invoke :f :put :key :a :value \"x\"}\n{:process 0 :type :ok :f :put :key :a :value \"x\"}\n{:process 1 :type :invoke :f :get :key \"a\"}\n{:process 1 :type :ok :f :get :key \"a\" :value \"x\"}\n",
+        "kv-append",
+        2,
+        "k.edn:3:1: this :key is a string, but the :key at line 1 is a keyword",
+    ),
+    (
+        "integer keys throughout",
+        "i.json",
+        "{\"process\":0,\"type\":\"invoke\",\"f\":\"put\",\"key\":1,\"value\":\"x\"}\n{\"process\":0,\"type\":\"ok\",\"f\":\"put\",\"key\":1,\"value\":\"x\"}\n{\"process\":1,\"type\":\"invoke\",\"f\":\"get\",\"key\":1}\n{\"process\":1,\"type\":\"ok\",\"f\":\"get\",\"key\":1,\"value\":\"x\"}\n",
+        "kv-append",
+        0,
+        "i.json linearizable 2 ops",
+    ),
+    (
+        "a multi-register named by a keyword, then a string",
+        "x.edn",
+        "[{:process 0 :type :invoke :f :txn :value [[:write :x 1]]}\n{:process 0 :type :ok :f :txn :value [[:write :x 1]]}\n{:process 1 :type :invoke :f :txn :value [[:read \"x\" nil]]}\n{:process 1 :type :ok :f :txn :value [[:read \"x\" 1]]}]\n",
+        "multi-register",
+        2,
+        "x.edn:3:1: this transaction names a register by a string, but line 1 by a keyword",
+    ),
+    // A negative process was shown as a client 2^64 - 5.
+    (
+        "a negative process",
+        "n.edn",
+        "[-5 :invoke :write 1]\n[-5 :ok :write 1]\n[1 :invoke :read nil]\n[1 :ok :read 2]\n",
+        "cas-register",
+        2,
+        "n.edn:1:1: :process -5 is negative",
+    ),
     // What real histories do is still read: an :info's value is a reason, a completion may
     // leave the value out, and a get's completion carries what it read.
     (
@@ -372,4 +432,191 @@ fn durations_are_never_rounded_or_misread() {
     let o = run(&["run", d.join("s.ron").to_str().unwrap(), "--no-report"]);
     assert!(text(&o).contains("simulated  0.500000000s"), "{}", text(&o));
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Input nested past the readers' bound, built as (case, file name, head, a piece repeated
+/// 100,000 times, tail, what the error must say). A chain of `#_` discards nests as deeply
+/// as brackets do (`#_ #_ a b` drops both), and once overflowed the stack.
+const DEEP: &[(&str, &str, &str, &str, &str, &str)] = &[
+    (
+        "discards before the first record",
+        "d.edn",
+        "",
+        "#_",
+        "[]\n",
+        "d.edn:1:401: nesting deeper than 200 levels",
+    ),
+    (
+        "discards inside a record",
+        "r.edn",
+        "{:process 0 :type :invoke :f :write :value ",
+        "#_ ",
+        "1}\n",
+        "r.edn:1:",
+    ),
+    (
+        "discards in a file named .json",
+        "j.json",
+        "",
+        "#_",
+        "[]\n",
+        "j.json:1:401: nesting deeper than 200 levels",
+    ),
+    (
+        "brackets",
+        "b.edn",
+        "",
+        "[",
+        "",
+        "b.edn:1:202: nesting deeper than 200 levels",
+    ),
+];
+
+#[test]
+fn deep_nesting_is_refused_without_exhausting_the_stack() {
+    let d = tmp("hostile-deep");
+    let mut failures = Vec::new();
+    for (case, name, head, piece, tail, says) in DEEP {
+        std::fs::write(
+            d.join(name),
+            format!("{head}{}{tail}", piece.repeat(100_000)),
+        )
+        .unwrap();
+        let o = bin()
+            .current_dir(&d)
+            .args(["check", name, "--model", "cas-register"])
+            .output()
+            .unwrap();
+        let t = text(&o);
+        if o.status.code() != Some(2) || !t.contains(says) || !t.contains("nesting deeper") {
+            failures.push(format!(
+                "{case}: expected exit 2 and `{says}`, got {:?}:\n{t}",
+                o.status.code()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Bundled scenarios run with `events: N` added to their limits: (scenario, N). A
+/// load-balancer run the event limit stops leaves requests open before their timeout; its
+/// `accounting` check called that a VIOLATION (exit 1) of the balancer.
+const EVENT_LIMITED: &[(&str, u64)] = &[
+    ("lb-strategies.ron", 300),
+    ("lb-heavy-tail.ron", 3000),
+    ("consistent-hashing-rebalance.ron", 30_000),
+];
+
+#[test]
+fn a_run_stopped_by_the_event_limit_blames_no_protocol() {
+    let d = tmp("hostile-event-limit");
+    let mut failures = Vec::new();
+    for (name, events) in EVENT_LIMITED {
+        let src = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("scenarios")
+                .join(name),
+        )
+        .unwrap();
+        assert!(src.contains("limits: ("), "{name}");
+        let f = d.join(name);
+        std::fs::write(
+            &f,
+            src.replace("limits: (", &format!("limits: (events: {events}, ")),
+        )
+        .unwrap();
+        let o = run(&["run", f.to_str().unwrap(), "--no-report"]);
+        let t = text(&o);
+        if o.status.code() != Some(4)
+            || t.contains("VIOLATION")
+            || !t.contains("event limit reached")
+        {
+            failures.push(format!(
+                "{name} with {events} events: expected exit 4 and no VIOLATION, got {:?}:\n{t}",
+                o.status.code()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// A folder of histories with one entry that cannot be read as a history: (case, how the
+/// entry is made, what the error must say). The listing kept regular files only, so the
+/// entry was left out unseen and the folder judged on the rest: exit 0, `linearizable`.
+const UNREADABLE_ENTRIES: &[(&str, &str, &str)] = &[
+    (
+        "a link to a file that is gone",
+        "link",
+        "b.edn: No such file or directory",
+    ),
+    (
+        "a named pipe",
+        "fifo",
+        "b.edn: not a regular file (a pipe, socket or device)",
+    ),
+];
+
+#[test]
+fn a_folder_entry_that_cannot_be_read_is_refused_not_skipped() {
+    let mut failures = Vec::new();
+    for (case, how, says) in UNREADABLE_ENTRIES {
+        let d = tmp(&format!("hostile-folder-{how}"));
+        let h = d.join("h");
+        std::fs::create_dir_all(h.join("sub")).unwrap();
+        std::fs::write(h.join("a.edn"), "[0 :invoke :write 1]\n[0 :ok :write 1]\n").unwrap();
+        let b = h.join("b.edn");
+        if *how == "link" {
+            std::os::unix::fs::symlink(d.join("gone.edn"), &b).unwrap();
+        } else {
+            let c = std::ffi::CString::new(b.to_str().unwrap()).unwrap();
+            assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+        }
+        let o = bin()
+            .current_dir(&d)
+            .args(["check", "h", "--model", "cas-register"])
+            .output()
+            .unwrap();
+        let t = text(&o);
+        if o.status.code() != Some(2) || !t.contains(says) {
+            failures.push(format!(
+                "{case}: expected exit 2 and `{says}`, got {:?}:\n{t}",
+                o.status.code()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn shrink_never_calls_an_inconclusive_run_a_pass() {
+    // raft-basic stopped by the event limit: INCONCLUSIVE, which shrink reported as
+    // "passes every check".
+    let d = tmp("hostile-shrink-verdict");
+    let f = d.join("short.ron");
+    std::fs::write(
+        &f,
+        raft_basic().replace("limits: (", "limits: (events: 500, "),
+    )
+    .unwrap();
+    let o = run(&["run", f.to_str().unwrap(), "--no-report"]);
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+    let o = run(&["shrink", f.to_str().unwrap(), "--seed", "0"]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{t}");
+    assert!(
+        t.contains("seed 0 of `raft-basic` has no violation: its verdict is INCONCLUSIVE"),
+        "{t}"
+    );
+    assert!(!t.contains("passes"), "{t}");
+}
+
+#[test]
+fn a_scenario_saved_with_a_byte_order_mark_loads() {
+    // Some editors start a UTF-8 file with U+FEFF, which no one sees; the loader stopped at
+    // it with "1:1: Expected opening `(` for struct `Scenario`".
+    let d = tmp("hostile-bom");
+    let f = d.join("bom.ron");
+    std::fs::write(&f, format!("\u{feff}{}", raft_basic())).unwrap();
+    let o = run(&["run", f.to_str().unwrap(), "--no-report"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
 }

@@ -272,6 +272,12 @@ impl<'a> Reader<'a> {
                 return self.end(self.pos(), "more input needed");
             }
             if self.peek() == Some(b'#') && self.peek_at(1) == Some(b'_') {
+                // A discard nests its form (`#_ #_ a b`): bounded like any nesting, before
+                // the recursion, or a long run of `#_` exhausts the stack.
+                if depth >= MAX_DEPTH {
+                    let pos = self.pos();
+                    return self.err(pos, format!("nesting deeper than {MAX_DEPTH} levels"));
+                }
                 self.i += 2;
                 self.value(depth + 1)?;
             } else {

@@ -128,6 +128,8 @@ pub struct Event {
     pub kind: Kind,
     pub f: String,
     pub key: Option<String>,
+    /// What `key` was written as: "a string", "a keyword" or "an integer" ("" without one).
+    pub key_type: &'static str,
     pub value: Val,
 }
 
@@ -304,7 +306,14 @@ pub fn record(pos: Pos, v: &Val) -> Result<Option<Event>, ParseError> {
         }
     };
     let process = match process {
-        Val::Int(p) => *p,
+        Val::Int(p) if *p >= 0 => *p,
+        // A history's clients are numbered from 0 (shown as `client N`, an unsigned number).
+        Val::Int(p) => {
+            return Err(ParseError::at(
+                pos,
+                format!(":process {p} is negative: a client is a process numbered 0 or more"),
+            ));
+        }
         Val::Kw(_) | Val::Str(_) | Val::Sym(_) => return Ok(None),
         other => {
             return Err(ParseError::at(
@@ -339,10 +348,11 @@ pub fn record(pos: Pos, v: &Val) -> Result<Option<Event>, ParseError> {
             "missing :f (the operation's name, like :read)",
         ));
     };
-    let key = match key {
-        None | Some(Val::Nil) => None,
-        Some(Val::Str(s)) | Some(Val::Kw(s)) => Some(s.clone()),
-        Some(Val::Int(i)) => Some(i.to_string()),
+    let (key, key_type) = match key {
+        None | Some(Val::Nil) => (None, ""),
+        Some(Val::Str(s)) => (Some(s.clone()), "a string"),
+        Some(Val::Kw(s)) => (Some(s.clone()), "a keyword"),
+        Some(Val::Int(i)) => (Some(i.to_string()), "an integer"),
         Some(other) => {
             return Err(ParseError::at(
                 pos,
@@ -356,6 +366,7 @@ pub fn record(pos: Pos, v: &Val) -> Result<Option<Event>, ParseError> {
         kind,
         f: f.to_string(),
         key,
+        key_type,
         value: value.clone(),
     }))
 }
@@ -580,7 +591,7 @@ pub fn check_from<R: Read>(
         ModelName::KvAppend => judge(&super::KvAppend, KvConv, src, format, opts, full_view),
         ModelName::MultiRegister => judge(
             &super::MultiRegister { initial },
-            TxnConv,
+            TxnConv::default(),
             src,
             format,
             opts,

@@ -34,6 +34,9 @@ pub enum Outcome<O> {
 pub trait Conv {
     type I;
     type O;
+    /// Whether the model's operations name a `:key` (a record of another model that names
+    /// one is refused: its keys would all be read as one register or lock).
+    const KEYED: bool = false;
     /// The operation an invocation asks for.
     fn input(&self, inv: &Event) -> Result<Self::I, ParseError>;
     /// What the completion `c` of the operation `input` (invoked at line `inv_line`) says.
@@ -56,6 +59,9 @@ pub struct Builder<C: Conv> {
     pub lines: Vec<usize>,
     /// Pending invocations by process: the operation, its `:f` and line.
     open: BTreeMap<i64, (usize, String, usize)>,
+    /// The type of the first `:key` and its line: `1`, `"1"` and `:1` are different keys
+    /// in EDN and JSON but one key here, so a history's keys are all of one type.
+    key_type: Option<(&'static str, usize)>,
 }
 
 impl<C: Conv> Builder<C> {
@@ -65,7 +71,36 @@ impl<C: Conv> Builder<C> {
             history: History::new(),
             lines: Vec::new(),
             open: BTreeMap::new(),
+            key_type: None,
         }
+    }
+
+    /// Refuses a `:key` the model does not read, or of another type than the first.
+    fn key(&mut self, e: &Event) -> Result<(), ParseError> {
+        if let Some(k) = &e.key {
+            if !C::KEYED {
+                return err(
+                    e,
+                    format!(
+                        "this operation names :key {k:?}, but this model has no keys: every key would be read as one register or lock (for a key-value history use --model kv-append)"
+                    ),
+                );
+            }
+            match self.key_type {
+                None => self.key_type = Some((e.key_type, e.pos.line)),
+                Some((t, line)) if t != e.key_type => {
+                    return err(
+                        e,
+                        format!(
+                            "this :key is {}, but the :key at line {line} is {t}: a string, a keyword and an integer of the same text are different keys, which would be read as one (give every :key one type)",
+                            e.key_type
+                        ),
+                    );
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(())
     }
 
     /// The next client record.
@@ -83,6 +118,7 @@ impl<C: Conv> Builder<C> {
                 );
             }
             let input = self.conv.input(e)?;
+            self.key(e)?;
             self.open
                 .insert(e.process, (self.history.ops.len(), e.f.clone(), e.pos.line));
             self.history.ops.push(Operation {
@@ -95,6 +131,7 @@ impl<C: Conv> Builder<C> {
             });
             return Ok(());
         }
+        self.key(e)?;
         let Some((slot, f, line)) = self.open.remove(&e.process) else {
             return err(
                 e,
@@ -314,6 +351,7 @@ pub struct KvConv;
 impl Conv for KvConv {
     type I = KvInput;
     type O = KvOutput;
+    const KEYED: bool = true;
     fn input(&self, e: &Event) -> Result<KvInput, ParseError> {
         let Some(key) = e.key.clone() else {
             return err(e, "a key-value operation needs :key");
@@ -457,11 +495,13 @@ fn txn(v: &Val, e: &Event) -> Result<Vec<MicroOp>, ParseError> {
 pub fn multi_register_history(
     events: &[Event],
 ) -> Result<History<TxnInput, TxnOutput>, ParseError> {
-    build(TxnConv, events)
+    build(TxnConv::default(), events)
 }
 
-/// Transaction records of a multi-register.
-pub struct TxnConv;
+/// Transaction records of a multi-register. `:x`, `"x"` and `x` would name one register, so
+/// the registers of a history are named with one type: the first one's and its line.
+#[derive(Default)]
+pub struct TxnConv(std::cell::Cell<Option<(&'static str, usize)>>);
 
 impl Conv for TxnConv {
     type I = TxnInput;
@@ -476,7 +516,28 @@ impl Conv for TxnConv {
                 ),
             );
         }
-        Ok(TxnInput(txn(&e.value, e)?))
+        let ops = txn(&e.value, e)?;
+        for m in e.value.seq().unwrap_or_default() {
+            let kind = match m.seq() {
+                Some([_, Val::Kw(_), _]) => "a keyword",
+                Some([_, Val::Str(_), _]) => "a string",
+                Some([_, Val::Sym(_), _]) => "a symbol",
+                _ => "an integer",
+            };
+            match self.0.get() {
+                None => self.0.set(Some((kind, e.pos.line))),
+                Some((first, line)) if first != kind => {
+                    return err(
+                        e,
+                        format!(
+                            "this transaction names a register by {kind}, but line {line} by {first}: `:x`, `\"x\"` and `x` are different in EDN, but would be read as one register (name every register one way)"
+                        ),
+                    );
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(TxnInput(ops))
     }
     fn outcome(
         &self,
