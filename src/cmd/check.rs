@@ -35,7 +35,9 @@ Examples:
   faultline check ../shared/data/porcupine/etcd --model etcd-register --tsv
   faultline check c10-bad.txt --model kv-append --format porcupine-kv --report c10-bad.report")]
 pub struct CheckArgs {
-    /// History files, or directories of them.
+    /// History files, or directories of them: each file directly in a directory (folders
+    /// inside are not searched, and a note names them; an entry that cannot be read, such as
+    /// a broken link, is an error rather than left out).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
     /// The sequential specification to check against.
@@ -86,11 +88,12 @@ pub fn main(a: CheckArgs) -> Result<i32, InputError> {
         if f.is_dir() {
             let listing = |e: std::io::Error| InputError(format!("{}: {e}", f.display()));
             let mut v: Vec<PathBuf> = Vec::new();
+            let mut inside: Vec<PathBuf> = Vec::new();
             for e in std::fs::read_dir(f).map_err(listing)? {
                 let p = e.map_err(listing)?.path();
                 match std::fs::metadata(&p) {
-                    // Folders inside are not searched.
-                    Ok(m) if m.is_dir() => {}
+                    // Folders inside are not searched, and said so below.
+                    Ok(m) if m.is_dir() => inside.push(p),
                     Ok(m) if !m.is_file() => {
                         return Err(InputError(format!(
                             "{}: not a regular file (a pipe, socket or device), so not a history to check",
@@ -103,6 +106,23 @@ pub fn main(a: CheckArgs) -> Result<i32, InputError> {
                 }
             }
             v.sort();
+            inside.sort();
+            if let Some(first) = inside.first() {
+                eprintln!(
+                    "note: {} folder{} inside {} not searched ({}{}): name {} to check {}",
+                    inside.len(),
+                    if inside.len() == 1 { "" } else { "s" },
+                    f.display(),
+                    first.display(),
+                    if inside.len() > 1 { ", ..." } else { "" },
+                    if inside.len() == 1 { "it" } else { "them" },
+                    if inside.len() == 1 {
+                        "its files"
+                    } else {
+                        "their files"
+                    },
+                );
+            }
             if v.is_empty() {
                 return Err(InputError(format!(
                     "{}: the directory holds no file to check",

@@ -571,11 +571,7 @@ fn a_folder_entry_that_cannot_be_read_is_refused_not_skipped() {
             let c = std::ffi::CString::new(b.to_str().unwrap()).unwrap();
             assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
         }
-        let o = bin()
-            .current_dir(&d)
-            .args(["check", "h", "--model", "cas-register"])
-            .output()
-            .unwrap();
+        let o = check_folder_h(&d);
         let t = text(&o);
         if o.status.code() != Some(2) || !t.contains(says) {
             failures.push(format!(
@@ -585,6 +581,33 @@ fn a_folder_entry_that_cannot_be_read_is_refused_not_skipped() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// `faultline check h --model cas-register`, run in `d`.
+fn check_folder_h(d: &std::path::Path) -> std::process::Output {
+    bin()
+        .current_dir(d)
+        .args(["check", "h", "--model", "cas-register"])
+        .output()
+        .unwrap()
+}
+
+/// A folder inside a checked folder is not searched, and a note names it: a history kept
+/// in a subfolder is never left out unseen.
+#[test]
+fn folders_inside_a_checked_folder_are_named_not_skipped_unseen() {
+    let d = tmp("hostile-folder-inside");
+    let h = d.join("h");
+    std::fs::create_dir_all(h.join("more")).unwrap();
+    std::fs::write(h.join("a.edn"), "[0 :invoke :write 1]\n[0 :ok :write 1]\n").unwrap();
+    std::fs::write(h.join("more").join("b.edn"), "[0 :invoke :read nil]\n").unwrap();
+    let o = check_folder_h(&d);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    assert!(
+        t.contains("1 folder inside h not searched") && t.contains("more"),
+        "{t}"
+    );
 }
 
 #[test]
