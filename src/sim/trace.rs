@@ -176,17 +176,18 @@ impl<N: super::node::Node> Label<N> {
         use std::fmt::Write;
         // Room for most messages at once: growing the text as `Debug` writes it piece by
         // piece costs more than the formatting.
-        let mut s = String::with_capacity(160);
         let value: &dyn std::fmt::Debug = match self {
             Label::None => return String::new(),
             Label::Text(t) => return t.clone(),
             Label::Msg(m) => {
+                let mut s = String::with_capacity(160);
                 N::write_label(m, &mut s);
                 return s;
             }
             Label::Timer(t) => t,
             Label::Obs(o) => o,
         };
+        let mut s = String::with_capacity(160);
         let _ = write!(s, "{value:?}");
         s
     }
