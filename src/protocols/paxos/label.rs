@@ -4,7 +4,7 @@
 //! holds every writer here to `format!("{:?}")`.
 
 use super::messages::{Ballot, LogCommand, MultiMsg};
-use crate::workload::kv::{open_struct as open, push_decimal, write_tuple};
+use crate::workload::kv::{more_fields, open_struct as open, push_decimal, write_tuple};
 
 fn ballot(out: &mut String, b: &Ballot) {
     open(
@@ -49,8 +49,7 @@ impl MultiMsg {
             MultiMsg::Prepare { ballot: b, from } => {
                 out.push_str("Prepare { ballot: ");
                 ballot(out, b);
-                out.push_str(", from: ");
-                push_decimal(out, *from);
+                more_fields(out, &[("from", *from)]);
             }
             MultiMsg::Promise {
                 ballot: b,
@@ -81,18 +80,15 @@ impl MultiMsg {
             } => {
                 out.push_str("Accept { ballot: ");
                 ballot(out, b);
-                out.push_str(", slot: ");
-                push_decimal(out, *slot);
+                more_fields(out, &[("slot", *slot)]);
                 out.push_str(", command: ");
                 command.write_debug(out);
-                out.push_str(", chosen: ");
-                push_decimal(out, *chosen);
+                more_fields(out, &[("chosen", *chosen)]);
             }
             MultiMsg::Accepted { ballot: b, slot } => {
                 out.push_str("Accepted { ballot: ");
                 ballot(out, b);
-                out.push_str(", slot: ");
-                push_decimal(out, *slot);
+                more_fields(out, &[("slot", *slot)]);
             }
             MultiMsg::Reject {
                 ballot: b,
@@ -105,8 +101,7 @@ impl MultiMsg {
             MultiMsg::Heartbeat { ballot: b, chosen } => {
                 out.push_str("Heartbeat { ballot: ");
                 ballot(out, b);
-                out.push_str(", chosen: ");
-                push_decimal(out, *chosen);
+                more_fields(out, &[("chosen", *chosen)]);
             }
             MultiMsg::CatchUp { from } => open(out, "CatchUp", &[("from", *from)]),
             MultiMsg::Chosen { entries } => {
@@ -132,16 +127,12 @@ impl MultiMsg {
             } => {
                 out.push_str("LeaseRenew { ballot: ");
                 ballot(out, b);
-                out.push_str(", chosen: ");
-                push_decimal(out, *chosen);
-                out.push_str(", start: ");
-                push_decimal(out, *start);
+                more_fields(out, &[("chosen", *chosen), ("start", *start)]);
             }
             MultiMsg::LeaseGrant { ballot: b, start } => {
                 out.push_str("LeaseGrant { ballot: ");
                 ballot(out, b);
-                out.push_str(", start: ");
-                push_decimal(out, *start);
+                more_fields(out, &[("start", *start)]);
             }
             MultiMsg::LeaseHeld { ballot: b, holder } => {
                 out.push_str("LeaseHeld { ballot: ");

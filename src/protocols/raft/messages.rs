@@ -7,7 +7,8 @@ use std::hash::{Hash, Hasher};
 use crate::sim::stable_hash;
 pub use crate::workload::kv::Command;
 use crate::workload::kv::{
-    KvOp, KvReply, KvRequest, KvResult, WriteDebug, open_struct, push_decimal, write_tuple,
+    KvOp, KvReply, KvRequest, KvResult, WriteDebug, more_fields, open_struct, push_decimal,
+    write_tuple,
 };
 
 /// A log entry: a command and the term in which the leader received it, with the command's
@@ -91,7 +92,6 @@ impl Msg {
     /// a report's events ([`crate::sim::Node::write_label`]), an `AppendEntries` with its
     /// entries above all.
     pub fn write_debug(&self, out: &mut String) {
-        let fields = open_struct;
         let flag = |b: bool| if b { "true" } else { "false" };
         match self {
             Msg::RequestVote {
@@ -106,10 +106,10 @@ impl Msg {
                     ("last_log_index", *last_log_index),
                     ("last_log_term", *last_log_term),
                 ];
-                fields(out, "RequestVote", &values);
+                open_struct(out, "RequestVote", &values);
             }
             Msg::RequestVoteReply { term, vote_granted } => {
-                fields(out, "RequestVoteReply", &[("term", *term)]);
+                open_struct(out, "RequestVoteReply", &[("term", *term)]);
                 out.push_str(", vote_granted: ");
                 out.push_str(flag(*vote_granted));
             }
@@ -127,7 +127,7 @@ impl Msg {
                     ("prev_log_index", *prev_log_index),
                     ("prev_log_term", *prev_log_term),
                 ];
-                fields(out, "AppendEntries", &values);
+                open_struct(out, "AppendEntries", &values);
                 out.push_str(", entries: [");
                 for (k, e) in entries.iter().enumerate() {
                     if k > 0 {
@@ -145,7 +145,7 @@ impl Msg {
                 rejected,
                 conflict_index,
             } => {
-                fields(out, "AppendEntriesReply", &[("term", *term)]);
+                open_struct(out, "AppendEntriesReply", &[("term", *term)]);
                 out.push_str(", success: ");
                 out.push_str(flag(*success));
                 let rest = [
@@ -153,12 +153,7 @@ impl Msg {
                     ("rejected", *rejected),
                     ("conflict_index", *conflict_index),
                 ];
-                for (field, v) in rest {
-                    out.push_str(", ");
-                    out.push_str(field);
-                    out.push_str(": ");
-                    push_decimal(out, v);
-                }
+                more_fields(out, &rest);
             }
             Msg::Request(r) => return write_tuple(out, "Request", |o| r.write_debug(o)),
             Msg::Reply(r) => return write_tuple(out, "Reply", |o| r.write_debug(o)),

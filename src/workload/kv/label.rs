@@ -26,8 +26,19 @@ pub fn push_quoted(out: &mut String, s: &str) {
 /// (the caller writes any other fields and closes it).
 pub fn open_struct(out: &mut String, name: &str, fields: &[(&str, u64)]) {
     out.push_str(name);
-    for (k, (field, v)) in fields.iter().enumerate() {
-        out.push_str(if k == 0 { " { " } else { ", " });
+    if let Some(((field, v), rest)) = fields.split_first() {
+        out.push_str(" { ");
+        out.push_str(field);
+        out.push_str(": ");
+        push_decimal(out, *v);
+        more_fields(out, rest);
+    }
+}
+
+/// `, a: 1, b: 2`: further numeric fields of a struct being written.
+pub fn more_fields(out: &mut String, fields: &[(&str, u64)]) {
+    for (field, v) in fields {
+        out.push_str(", ");
         out.push_str(field);
         out.push_str(": ");
         push_decimal(out, *v);

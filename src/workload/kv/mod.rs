@@ -20,7 +20,7 @@ mod requester;
 pub use crate::check::text::Text;
 use crate::check::text::decimal;
 pub use history::{HistoryBuilder, history, witness_order};
-pub use label::{WriteDebug, open_struct, push_quoted, write_tuple};
+pub use label::{WriteDebug, more_fields, open_struct, push_quoted, write_tuple};
 pub use requester::{AttemptEnd, Requester, Wire};
 
 /// A key-value operation. Its strings are [`Text`]s: short ones (every key and value a client

@@ -67,18 +67,8 @@ impl<M: StateMachine> Server<M> {
         let mut digits = [0u8; 20];
         v.push_field("commit", decimal(self.commit_index, &mut digits));
         let mut voted = [0u8; 21];
-        v.push_field(
-            "voted for",
-            match vote {
-                None => "-",
-                Some(n) => {
-                    voted[0] = b'n';
-                    let len = decimal(n.into(), &mut digits).len();
-                    voted[1..=len].copy_from_slice(&digits[20 - len..]);
-                    std::str::from_utf8(&voted[..=len]).unwrap_or("n?")
-                }
-            },
-        );
+        let voted = vote.map_or("-", |n| node_text(n.into(), &mut voted));
+        v.push_field("voted for", voted);
         v.push_field(M::VIEW_NAME, sm);
         // The end of the log: the last view's cells when they still show the same entries
         // (most views: only the commit index, the vote or the state machine moved), else
@@ -127,4 +117,13 @@ impl<M: StateMachine> Server<M> {
             .collect();
         v
     }
+}
+
+/// `n<id>`, written into `buf` (a view's text without an allocation of its own).
+fn node_text(id: u64, buf: &mut [u8; 21]) -> &str {
+    let mut digits = [0u8; 20];
+    let d = decimal(id, &mut digits);
+    buf[0] = b'n';
+    buf[1..=d.len()].copy_from_slice(d.as_bytes());
+    std::str::from_utf8(&buf[..=d.len()]).unwrap_or("n?")
 }
