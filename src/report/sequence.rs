@@ -12,7 +12,7 @@ use std::fmt::Write;
 use std::rc::Rc;
 
 use super::focus::Names;
-use super::svg::{Px, esc, push_esc, push_px, push_time};
+use super::svg::{Px, esc, push_px, push_text, push_time};
 use crate::sim::{EventKind, Labels, Time, TraceRecord, fmt_time};
 use crate::workload::OpRecord;
 
@@ -264,7 +264,7 @@ fn op_of(r: &TraceRecord, opt: &Options<'_>, idx: &OpIndex) -> Option<usize> {
     idx.at(opt.ops, client, t)
 }
 
-/// Appends, escaped, `request #i kind key` (a message to a server) or `reply #i desc` for the
+/// Appends, escaped as element text, `request #i kind key` (a message to a server) or `reply #i desc` for the
 /// message `r` within operation `i`.
 fn push_op_label(s: &mut String, r: &TraceRecord, opt: &Options<'_>, i: usize) {
     let o = &opt.ops[i];
@@ -272,14 +272,14 @@ fn push_op_label(s: &mut String, r: &TraceRecord, opt: &Options<'_>, i: usize) {
         s.push_str("reply #");
         s.push_str(&i.to_string());
         s.push(' ');
-        push_esc(s, &o.desc);
+        push_text(s, &o.desc);
     } else {
         s.push_str("request #");
         s.push_str(&i.to_string());
         s.push(' ');
-        push_esc(s, &o.kind);
+        push_text(s, &o.kind);
         s.push(' ');
-        push_esc(s, &o.key);
+        push_text(s, &o.key);
     }
 }
 
@@ -341,6 +341,7 @@ pub fn diagram(
         s,
         r##"<defs><marker id="ah" markerWidth="8" markerHeight="6" refX="8" refY="3" orient="auto"><path d="M0,0 L8,3 L0,6 z" fill="#333"/></marker></defs>"##
     );
+    s.push_str(STYLE);
     let what = if by_order {
         "Causal slice: only messages in the happens-before past of the violation"
     } else {
@@ -408,6 +409,16 @@ pub fn diagram(
     s.push_str("</svg>\n");
     s
 }
+
+/// How the diagram draws its many marks, named once rather than spelled out on each: a
+/// message (`qm`; `qo` for an operation's request or reply), its line and its text; a
+/// dropped message (`qd`); a timer (`qt`). Each class is set with its element (the page that
+/// shows the diagram inline has classes of its own), in pixels, which are the diagram's own
+/// units.
+const STYLE: &str = "<style>line.qm{stroke:#333;stroke-width:0.8px;marker-end:url(#ah)}\
+line.qo{stroke:#1f5fa8;stroke-width:1.4px;marker-end:url(#ah)}\
+text.qm,text.qo{font-size:8px;text-anchor:middle}text.qm{fill:#333}text.qo{fill:#1f5fa8}\
+line.qd{stroke:#c0392b;stroke-dasharray:4px,3px}path.qd{stroke:#c0392b}line.qt{stroke:#2a7ab9}</style>";
 
 /// The legend: one sample of every mark.
 fn legend(s: &mut String, slice: bool) {
@@ -483,11 +494,8 @@ fn draw(
     match r.kind {
         EventKind::Deliver => {
             let op = op_of(r, opt, idx);
-            let (color, w) = if op.is_some() {
-                ("#1f5fa8", "1.4")
-            } else {
-                ("#333", "0.8")
-            };
+            // An operation's message, or another ([`STYLE`]: colour, weight, arrowhead).
+            let class = if op.is_some() { "qo" } else { "qm" };
             let (x1, y1, x2, y2) = (x(p), y(r.sent.max(from)), x(n), y(r.time));
             s.push_str("<line x1=\"");
             push_px(s, x1);
@@ -497,25 +505,23 @@ fn draw(
             push_px(s, x2);
             s.push_str("\" y2=\"");
             push_px(s, y2);
-            s.push_str("\" stroke=\"");
-            s.push_str(color);
-            s.push_str("\" stroke-width=\"");
-            s.push_str(w);
-            s.push_str("\" marker-end=\"url(#ah)\"><title>");
+            s.push_str("\" class=\"");
+            s.push_str(class);
+            s.push_str("\"><title>");
             push_time(s, r.time);
             s.push_str("s ");
             s.push_str(name(p));
             s.push_str(" → ");
             s.push_str(name(n));
             s.push_str(": ");
-            push_esc(s, full);
+            push_text(s, full);
             s.push_str("</title></line><text x=\"");
             push_px(s, (x1 + x2) / 2.0);
             s.push_str("\" y=\"");
             push_px(s, (y1 + y2) / 2.0 - 2.0);
-            s.push_str("\" font-size=\"8\" fill=\"");
-            s.push_str(color);
-            s.push_str("\" text-anchor=\"middle\">");
+            s.push_str("\" class=\"");
+            s.push_str(class);
+            s.push_str("\">");
             if repeats > 1 {
                 s.push('×');
                 s.push_str(&repeats.to_string());
@@ -523,7 +529,7 @@ fn draw(
             }
             match op {
                 Some(i) => push_op_label(s, r, opt, i),
-                None => push_esc(s, label.short()),
+                None => push_text(s, label.short()),
             }
             s.push_str("</text>");
         }
@@ -547,15 +553,15 @@ fn draw(
             push_px(s, xe);
             s.push_str("\" y2=\"");
             push_px(s, ye);
-            s.push_str("\" stroke=\"#c0392b\" stroke-dasharray=\"4,3\"><title>");
+            s.push_str("\" class=\"qd\"><title>");
             s.push_str(why);
             s.push_str(": ");
-            push_esc(s, full);
+            push_text(s, full);
             s.push_str("</title></line><path d=\"M");
             push_px(s, xe - 3.0);
             s.push(',');
             push_px(s, ye - 3.0);
-            s.push_str(" l6,6 m0,-6 l-6,6\" stroke=\"#c0392b\"/>");
+            s.push_str(" l6,6 m0,-6 l-6,6\" class=\"qd\"/>");
         }
         EventKind::Timer => {
             let yt = y(r.time);
@@ -567,8 +573,8 @@ fn draw(
             push_px(s, x(n) + 5.0);
             s.push_str("\" y2=\"");
             push_px(s, yt);
-            s.push_str("\" stroke=\"#2a7ab9\"><title>timer ");
-            push_esc(s, full);
+            s.push_str("\" class=\"qt\"><title>timer ");
+            push_text(s, full);
             s.push_str("</title></line>");
         }
         EventKind::Fault | EventKind::Start | EventKind::Restart => {

@@ -9,7 +9,9 @@ use crate::sim::{Fault, SECS, Time, fmt_time};
 use crate::workload::{OpRecord, OpStatus};
 
 // The text writers every picture uses, where the pictures and their callers find them.
-pub use super::text::{Dec1, Px, esc, push_dec1, push_esc, push_px, push_time, push_u64};
+pub use super::text::{
+    Dec1, Px, esc, push_dec1, push_esc, push_px, push_text, push_time, push_u64,
+};
 
 /// A fault window for shading: (start, end, label, colour).
 pub struct Window {
@@ -225,6 +227,9 @@ pub fn latency_svg(ops: &[OpRecord], windows: &[Window], end: Time, title: &str)
         );
     }
     let mut odd = 0;
+    // Consecutive operations of one outcome share a group that sets their colour: each
+    // circle then writes only its place (the drawing order, and so the picture, unchanged).
+    let mut group = None;
     for (i, o) in ops.iter().enumerate() {
         if stride > 1 && i % stride != 0 {
             if o.status == OpStatus::Ok || odd >= LATENCY_POINTS_MAX {
@@ -232,29 +237,38 @@ pub fn latency_svg(ops: &[OpRecord], windows: &[Window], end: Time, title: &str)
             }
             odd += 1;
         }
+        let (look, r, y) = match (o.status, o.ret) {
+            (OpStatus::Unknown, _) | (_, None) => (Look::Unknown, "3", top + 3.0),
+            (st, Some(r)) => {
+                let y = bottom - (bottom - top) * ((r - o.call) as f64 / max_lat as f64);
+                let look = if st == OpStatus::Ok {
+                    Look::Ok
+                } else {
+                    Look::Failed
+                };
+                (look, "2.2", y)
+            }
+        };
+        if group != Some(look) {
+            if group.is_some() {
+                s.push_str("</g>");
+            }
+            s.push_str(look.group());
+            group = Some(look);
+        }
         // Written piece by piece (a `write!` per operation costs more than the rest).
         s.push_str("<circle cx=\"");
         push_px(&mut s, x_of(o.call, end));
         s.push_str("\" cy=\"");
-        match (o.status, o.ret) {
-            (OpStatus::Unknown, _) | (_, None) => {
-                push_px(&mut s, top + 3.0);
-                s.push_str(r##"" r="3" fill="none" stroke="#d4a017"><title>"##);
-            }
-            (st, Some(r)) => {
-                push_px(
-                    &mut s,
-                    bottom - (bottom - top) * ((r - o.call) as f64 / max_lat as f64),
-                );
-                s.push_str(if st == OpStatus::Ok {
-                    r##"" r="2.2" fill="#2a7ab9"><title>"##
-                } else {
-                    r##"" r="2.2" fill="#c0392b"><title>"##
-                });
-            }
-        }
-        push_esc(&mut s, &o.desc);
+        push_px(&mut s, y);
+        s.push_str("\" r=\"");
+        s.push_str(r);
+        s.push_str("\"><title>");
+        push_text(&mut s, &o.desc);
         s.push_str("</title></circle>");
+    }
+    if group.is_some() {
+        s.push_str("</g>");
     }
     let _ = write!(
         s,
@@ -263,6 +277,25 @@ pub fn latency_svg(ops: &[OpRecord], windows: &[Window], end: Time, title: &str)
     );
     s.push_str("</svg>\n");
     s
+}
+
+/// How the latency plot marks an operation: by its outcome.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Look {
+    Ok,
+    Failed,
+    Unknown,
+}
+
+impl Look {
+    /// The group that gives its circles their colour.
+    fn group(self) -> &'static str {
+        match self {
+            Look::Ok => r##"<g fill="#2a7ab9">"##,
+            Look::Failed => r##"<g fill="#c0392b">"##,
+            Look::Unknown => r##"<g fill="none" stroke="#d4a017">"##,
+        }
+    }
 }
 
 /// The longest latency among completed operations (at least 1 ns).

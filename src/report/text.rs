@@ -36,20 +36,61 @@ pub fn push_esc(out: &mut String, s: &str) {
     out.push_str(&s[run..]);
 }
 
-/// The first byte at or after `from` that XML/HTML escapes (`& < > "`), eight bytes at a
-/// time while none is there (the labels escaped are a few hundred bytes, most of them plain).
+/// The first byte at or after `from` that XML/HTML escapes (`& < > "`).
 fn next_special(b: &[u8], from: usize) -> Option<usize> {
+    // `<` and `>` differ in one bit, as `"` and `&` do: two tests find the four.
+    let word = |w: u64| has_byte(w | (ONES * 0x02), b'>') | has_byte(w | (ONES * 0x04), b'&');
+    next_of(b, from, word, |c| matches!(c, b'&' | b'<' | b'>' | b'"'))
+}
+
+/// The first byte at or after `from` that `is` accepts, eight bytes at a time while `word`
+/// (true where one of a word's eight bytes may be one) says none is there: the texts escaped
+/// are a few hundred bytes, most of them plain.
+fn next_of(
+    b: &[u8],
+    from: usize,
+    word: impl Fn(u64) -> bool,
+    is: impl Fn(u8) -> bool,
+) -> Option<usize> {
     let mut i = from;
-    while let Some(word) = b.get(i..i + 8) {
-        let w = u64::from_le_bytes(word.try_into().unwrap_or_default());
-        // `<` and `>` differ in one bit, as `"` and `&` do: two tests find the four.
-        if has_byte(w | (ONES * 0x02), b'>') | has_byte(w | (ONES * 0x04), b'&') {
+    while let Some(w) = b.get(i..i + 8) {
+        if word(u64::from_le_bytes(w.try_into().unwrap_or_default())) {
             break;
         }
         i += 8;
     }
-    let special = |c: u8| matches!(c, b'&' | b'<' | b'>' | b'"');
-    b.get(i..)?.iter().position(|&c| special(c)).map(|k| i + k)
+    b.get(i..)?.iter().position(|&c| is(c)).map(|k| i + k)
+}
+
+/// Appends `s` escaped as the text between an element's tags: `&` and `<`, and `>` only
+/// where it would end `]]>` (the one place XML forbids it). Quotes need no escape outside an
+/// attribute, and a tooltip of a key-value message is full of them: a diagram's titles and
+/// labels are written this way, each a few bytes shorter.
+pub fn push_text(out: &mut String, s: &str) {
+    let b = s.as_bytes();
+    let mut run = 0;
+    let mut at = 0;
+    while let Some(i) = next_text_special(b, at) {
+        at = i + 1;
+        let rep = match b[i] {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            _ if i >= 2 && &b[i - 2..i] == b"]]" => "&gt;",
+            _ => continue,
+        };
+        // Every escaped byte is ASCII: `run..i` ends on a character boundary.
+        out.push_str(&s[run..i]);
+        out.push_str(rep);
+        run = i + 1;
+    }
+    out.push_str(&s[run..]);
+}
+
+/// The first `&`, `<` or `>` at or after `from`.
+fn next_text_special(b: &[u8], from: usize) -> Option<usize> {
+    // `<` and `>` differ in one bit.
+    let word = |w: u64| has_byte(w | (ONES * 0x02), b'>') | has_byte(w, b'&');
+    next_of(b, from, word, |c| matches!(c, b'&' | b'<' | b'>'))
 }
 
 /// A byte of value 1 in each of the eight places of a word.
@@ -274,6 +315,32 @@ mod tests {
             super::push_esc(&mut out, &text);
             assert_eq!(out, reference, "{text:?}");
             assert_eq!(super::esc(&text), reference, "{text:?}");
+        }
+    }
+
+    /// `push_text` escapes `&` and `<` everywhere and `>` only after `]]`, and nothing else.
+    #[test]
+    fn push_text_escapes_what_element_text_must() {
+        let pieces = [
+            "a", "&", "<", ">", "]", "]]", "\"", "é", "日本", "🦀", "abcdefgh", " ", "&amp;",
+        ];
+        let texts = crate::report::random_texts(&pieces, 0x2545_f491_4f6c_dd1d, 500, 40)
+            .into_iter()
+            .chain(crate::report::random_texts(&pieces[2..6], 11, 300, 60));
+        for text in texts {
+            let mut reference = String::new();
+            for (i, c) in text.char_indices() {
+                match c {
+                    '&' => reference.push_str("&amp;"),
+                    '<' => reference.push_str("&lt;"),
+                    '>' if text[..i].ends_with("]]") => reference.push_str("&gt;"),
+                    c => reference.push(c),
+                }
+            }
+            let mut out = String::from("x");
+            super::push_text(&mut out, &text);
+            assert_eq!(out[1..], reference, "{text:?}");
+            assert!(!out.contains("]]>") && !out[1..].contains('<'), "{text:?}");
         }
     }
 
