@@ -687,6 +687,53 @@ mod tests {
         out
     }
 
+    /// Every mark the diagram draws with a class has its style ([`super::STYLE`]), and a
+    /// tooltip keeps its quotes as they are (element text, not an attribute).
+    #[test]
+    fn every_class_a_diagram_draws_has_its_style() {
+        use crate::sim::{EventKind, Labels, NodeId, TraceRecord};
+        let rec = |time, kind, node, peer, sent, label: &str| TraceRecord {
+            time,
+            kind,
+            node: NodeId(node),
+            peer: NodeId(peer),
+            sent,
+            label: label.to_string(),
+        };
+        let records = [
+            rec(1, EventKind::Start, 0, 0, 1, ""),
+            rec(5, EventKind::Deliver, 1, 0, 2, "Ping { key: \"k<1>\" }"),
+            rec(6, EventKind::DropLoss, 0, 1, 3, "Pong"),
+            rec(7, EventKind::DropPartition, 2, 1, 4, "Pong"),
+            rec(8, EventKind::DropDead, 2, 0, 5, "Pong"),
+            rec(9, EventKind::Timer, 2, 2, 9, "Election"),
+            rec(10, EventKind::Fault, 0, 0, 10, "isolate n0"),
+        ];
+        let svg = super::sequence_svg(&records, &Labels::default(), 3, 3, 0, 20);
+        let classes: std::collections::BTreeSet<&str> = svg
+            .split("class=\"")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .collect();
+        assert_eq!(classes.into_iter().collect::<Vec<_>>(), ["qd", "qm", "qt"]);
+        for (element, class) in [
+            ("line", "qm"),
+            ("text", "qm"),
+            ("line", "qd"),
+            ("path", "qd"),
+        ] {
+            assert!(
+                super::STYLE.contains(&format!("{element}.{class}{{"))
+                    || super::STYLE.contains(&format!("{element}.{class},")),
+                "{element}.{class}"
+            );
+        }
+        for class in ["qo", "qt"] {
+            assert!(super::STYLE.contains(&format!(".{class}{{")), "{class}");
+        }
+        assert!(svg.contains("Ping { key: \"k&lt;1>\" }</title>"), "{svg}");
+    }
+
     #[test]
     fn compact_writes_what_the_character_walk_wrote() {
         let pieces = [
