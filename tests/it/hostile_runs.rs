@@ -1,0 +1,158 @@
+//! A hostile user of the commands that run many runs or keep their results (`sweep`, `suite`,
+//! `compare`, `merge`, `shrink`, `replay`): outputs that can never be written, found only
+//! after the work was done (a shrink's result lost, a green suite exiting 2). Each table drives
+//! the real binary in a scratch folder: the CLI is the contract.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use super::cli::{bin, text, tmp};
+
+/// A bundled scenario's path.
+fn bundled(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+/// `faultline ARGS` run in `d`, where an argument `@name` is the bundled scenario `name`.
+fn run_in(d: &Path, args: &[&str]) -> Output {
+    let args: Vec<String> = args
+        .iter()
+        .map(|a| match a.strip_prefix('@') {
+            Some(name) => bundled(name),
+            None => a.to_string(),
+        })
+        .collect();
+    bin().current_dir(d).args(&args).output().unwrap()
+}
+
+/// A scratch folder holding `afile` (a file), and `suite/a.ron` (raft-basic, two seeds).
+fn scratch(name: &str) -> PathBuf {
+    let d = tmp(name);
+    std::fs::write(d.join("afile"), "mine\n").unwrap();
+    std::fs::create_dir(d.join("suite")).unwrap();
+    let basic = std::fs::read_to_string(bundled("raft-basic.ron")).unwrap();
+    std::fs::write(
+        d.join("suite/a.ron"),
+        basic.replace("Pass(seeds: (0, 200))", "Pass(seeds: (0, 2))"),
+    )
+    .unwrap();
+    d
+}
+
+/// Outputs no file can be written at: (case, arguments, what the refusal must say). Each was
+/// found only after the work: shrink searched, then lost what it found; suite ran every
+/// scenario, printed them green, then exited 2; compare ran both sides.
+const UNWRITABLE: &[(&str, &[&str], &str)] = &[
+    (
+        "shrink --out naming a folder",
+        &[
+            "shrink",
+            "@raft-bug-forget_vote.ron",
+            "--seed",
+            "9",
+            "--budget",
+            "3",
+            "--out",
+            "best/",
+        ],
+        "--out best/ ends with `/`: it names a folder, not a file",
+    ),
+    (
+        "shrink --out under a file",
+        &[
+            "shrink",
+            "@raft-bug-forget_vote.ron",
+            "--seed",
+            "9",
+            "--budget",
+            "3",
+            "--out",
+            "afile/best.ron",
+        ],
+        "--out afile/best.ron: afile is a file, not a folder",
+    ),
+    (
+        "suite --junit naming a folder",
+        &["suite", "suite", "--junit", "out/"],
+        "--junit out/ ends with `/`: it names a folder, not a file",
+    ),
+    (
+        "suite --junit under a file",
+        &["suite", "suite", "--junit", "afile/junit.xml"],
+        "--junit afile/junit.xml: afile is a file, not a folder",
+    ),
+    (
+        "compare --plot naming a folder",
+        &[
+            "compare",
+            "@raft-basic.ron",
+            "@raft-basic.ron",
+            "--plot",
+            "plot/",
+        ],
+        "--plot plot/ ends with `/`: it names a folder, not a file",
+    ),
+    (
+        "compare --plot under a file",
+        &[
+            "compare",
+            "@raft-basic.ron",
+            "@raft-basic.ron",
+            "--plot",
+            "afile/deep/p.svg",
+        ],
+        "--plot afile/deep/p.svg: afile is a file, not a folder",
+    ),
+    (
+        "replay --svg naming a folder",
+        &["replay", "@raft-basic.ron", "--svg", "seq/"],
+        "--svg seq/ ends with `/`: it names a folder, not a file",
+    ),
+    (
+        "sweep --json under a file",
+        &[
+            "sweep",
+            "@raft-basic.ron",
+            "--seeds",
+            "0..2",
+            "--json",
+            "afile/r.jsonl",
+        ],
+        "--json afile/r.jsonl: afile is a file, not a folder",
+    ),
+    (
+        "sweep --plots under a file",
+        &[
+            "sweep",
+            "@raft-basic.ron",
+            "--seeds",
+            "0..2",
+            "--plots",
+            "afile/plots",
+        ],
+        "--plots afile/plots: afile is a file, not a folder",
+    ),
+];
+
+#[test]
+fn outputs_that_cannot_be_written_are_refused_before_the_work() {
+    let d = scratch("hostile-runs-unwritable");
+    let mut failures = Vec::new();
+    for (case, args, says) in UNWRITABLE {
+        let o = run_in(&d, args);
+        let t = text(&o);
+        // Nothing ran: a refusal comes before any result is printed.
+        if o.status.code() != Some(2) || !t.contains(says) || !o.stdout.is_empty() {
+            failures.push(format!(
+                "{case}: expected exit 2 and `{says}` before any work, got {:?}:\n{t}",
+                o.status.code()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert_eq!(std::fs::read_to_string(d.join("afile")).unwrap(), "mine\n");
+}
