@@ -99,6 +99,32 @@ pub fn same_file(a: &Path, b: &Path) -> bool {
     matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
 }
 
+/// Whether `path` is `dir` or lies inside it, as written (`.` and `..` resolved) or through
+/// links where both exist.
+pub fn inside(path: &Path, dir: &Path) -> bool {
+    fn plain(p: &Path) -> PathBuf {
+        let mut out = PathBuf::new();
+        for c in std::path::absolute(p)
+            .unwrap_or_else(|_| p.to_path_buf())
+            .components()
+        {
+            match c {
+                std::path::Component::ParentDir => {
+                    out.pop();
+                }
+                std::path::Component::CurDir => {}
+                c => out.push(c),
+            }
+        }
+        out
+    }
+    let linked = match (path.parent().map(Path::canonicalize), dir.canonicalize()) {
+        (Some(Ok(p)), Ok(d)) => p.join(path.file_name().unwrap_or_default()).starts_with(d),
+        _ => false,
+    };
+    linked || plain(path).starts_with(plain(dir))
+}
+
 /// Refuses an output path nothing can be created at: one under an existing file (`file/x`)
 /// or, for a file, one whose last part names a folder (`out/`, `.`, `..`). Checked before the
 /// work, as the other refusals are, so that a long search or suite is not thrown away at the

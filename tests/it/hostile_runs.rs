@@ -136,6 +136,36 @@ const UNWRITABLE: &[(&str, &[&str], &str)] = &[
         ],
         "--plots afile/plots: afile is a file, not a folder",
     ),
+    // Two outputs of one sweep in one place: the plots folder is written whole at the end,
+    // so the results streamed inside it made the finished sweep exit 2 and its plots lost.
+    (
+        "sweep --json inside its --plots folder",
+        &[
+            "sweep",
+            "@raft-basic.ron",
+            "--seeds",
+            "0..2",
+            "--json",
+            "out/r.jsonl",
+            "--plots",
+            "out",
+        ],
+        "--json out/r.jsonl is inside the --plots folder out",
+    ),
+    (
+        "sweep --json and --plots at one path",
+        &[
+            "sweep",
+            "@raft-basic.ron",
+            "--seeds",
+            "0..2",
+            "--json",
+            "./both",
+            "--plots",
+            "both",
+        ],
+        "--json ./both is inside the --plots folder both",
+    ),
 ];
 
 #[test]
