@@ -186,3 +186,49 @@ fn outputs_that_cannot_be_written_are_refused_before_the_work() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert_eq!(std::fs::read_to_string(d.join("afile")).unwrap(), "mine\n");
 }
+
+/// Entries of a suite's folder named `*.ron` that cannot be read as a scenario: (case, how
+/// the entry is made, what its failed case must say). The listing kept regular files only,
+/// so a link to a scenario that moved, or a pipe, was left out unseen: a green suite of fewer.
+const UNREADABLE_SCENARIOS: &[(&str, &str, &str)] = &[
+    (
+        "a link to a scenario that is gone",
+        "link",
+        "FAIL suite/b.ron",
+    ),
+    (
+        "a named pipe",
+        "fifo",
+        "suite/b.ron: not a regular file (a pipe, socket or device), so not a scenario",
+    ),
+];
+
+#[test]
+fn a_suite_entry_that_cannot_be_read_fails_its_case_not_skipped() {
+    let mut failures = Vec::new();
+    for (case, how, says) in UNREADABLE_SCENARIOS {
+        let d = scratch(&format!("hostile-runs-suite-{how}"));
+        let b = d.join("suite/b.ron");
+        if *how == "link" {
+            std::os::unix::fs::symlink(d.join("moved.ron"), &b).unwrap();
+        } else {
+            let c = std::ffi::CString::new(b.to_str().unwrap()).unwrap();
+            assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+        }
+        let junit = d.join("junit.xml");
+        let o = run_in(&d, &["suite", "suite", "--junit", junit.to_str().unwrap()]);
+        let t = text(&o);
+        let x = std::fs::read_to_string(&junit).unwrap_or_default();
+        if o.status.code() != Some(1)
+            || !t.contains(says)
+            || !t.contains("2 scenarios: 1 met their expectation, 1 did not")
+            || !x.contains("tests=\"2\" failures=\"1\"")
+        {
+            failures.push(format!(
+                "{case}: expected exit 1 and `{says}`, got {:?}:\n{t}\n{x}",
+                o.status.code()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
