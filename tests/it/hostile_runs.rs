@@ -232,3 +232,52 @@ fn a_suite_entry_that_cannot_be_read_fails_its_case_not_skipped() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Inputs to `merge` that are not a sweep's lines and have no end in sight: (case, the input,
+/// what the refusal must say). Merge read each whole file into memory before looking at it:
+/// a wrong file of many gigabytes, or a device, took the machine's memory.
+const ENDLESS: &[(&str, &str, &str)] = &[
+    (
+        "a file that is one long line",
+        "long.jsonl",
+        "long.jsonl:1: a line longer than 65536 bytes",
+    ),
+    (
+        "a device with no end",
+        "/dev/zero",
+        "/dev/zero:1: a line longer than 65536 bytes",
+    ),
+];
+
+#[test]
+fn merge_reads_a_bounded_line_at_a_time() {
+    use std::os::unix::process::CommandExt;
+    let d = tmp("hostile-runs-merge-endless");
+    std::fs::write(d.join("long.jsonl"), "x".repeat(1 << 20)).unwrap();
+    let mut failures = Vec::new();
+    for (case, input, says) in ENDLESS {
+        let mut cmd = bin();
+        cmd.current_dir(&d).args(["merge", input]);
+        // SAFETY: only setrlimit(2) between fork and exec. 512 MB of address space: an
+        // unbounded read fails (or would take the machine) long before it ends.
+        unsafe {
+            cmd.pre_exec(|| {
+                let limit = libc::rlimit {
+                    rlim_cur: 512 << 20,
+                    rlim_max: 512 << 20,
+                };
+                libc::setrlimit(libc::RLIMIT_AS, &limit);
+                Ok(())
+            });
+        }
+        let o = cmd.output().unwrap();
+        let t = text(&o);
+        if o.status.code() != Some(2) || !t.contains(says) {
+            failures.push(format!(
+                "{case}: expected exit 2 and `{says}`, got {:?}:\n{t}",
+                o.status.code()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
