@@ -19,7 +19,7 @@ Each scenario's `expect` field says what must hold:
   expect: Pass(seeds: (0, 200))                                  every seed of 0..200 passes
   expect: Violation(check: \"election-safety\", within_seeds: (0, 2000))
                                                                  some seed of 0..2000 violates it
-(the end of a range is excluded; a range may hold at most 100,000,000 seeds). A run that is not
+(the end of a range is excluded; a range may hold at most 1,000,000 seeds). A run that is not
 PASS (a violation, an unknown or an inconclusive verdict) fails a Pass expectation.
 
 Example:

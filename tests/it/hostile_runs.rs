@@ -281,3 +281,27 @@ fn merge_reads_a_bounded_line_at_a_time() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[test]
+fn suite_help_and_readme_state_the_bound_that_is_enforced() {
+    // Both said a range may hold 100,000,000 seeds; the loader refuses more than 1,000,000.
+    let digits = faultline::scenario::MAX_EXPECT_SEEDS.to_string();
+    let mut bound = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            bound.push(',');
+        }
+        bound.push(c);
+    }
+    let help = text(&bin().args(["suite", "--help"]).output().unwrap());
+    assert!(
+        help.contains(&format!("a range may hold at most {bound} seeds")),
+        "{help}"
+    );
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    assert!(
+        readme.contains(&format!("or holds more than {bound} seeds fails its case")),
+        "README's suite section"
+    );
+}
