@@ -5,6 +5,7 @@
 //! error naming both files, never a silent pick: a violation is never dropped.
 
 use std::collections::BTreeMap;
+use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
 
 use clap::Args;
@@ -32,6 +33,11 @@ pub struct MergeArgs {
     #[arg(long)]
     pub json: Option<PathBuf>,
 }
+
+/// The longest line merge reads: a sweep's line is a few hundred bytes. Files are read a line
+/// at a time, so a wrong input (a log of gigabytes, a device) is refused at its first long
+/// line instead of being read whole into memory.
+const MAX_LINE_BYTES: u64 = 64 * 1024;
 
 /// Where a line came from.
 #[derive(Clone, Copy)]
@@ -68,17 +74,37 @@ pub fn merge(a: MergeArgs) -> Result<i32, InputError> {
     let mut identity: Option<(SeedResult, Origin)> = None;
     let mut by_seed: BTreeMap<u64, (SeedResult, Origin)> = BTreeMap::new();
     let mut duplicates = 0usize;
+    let mut buf = Vec::new();
     for f in &a.files {
-        let text =
-            std::fs::read_to_string(f).map_err(|e| InputError(format!("{}: {e}", f.display())))?;
-        for (i, line) in text.lines().enumerate() {
+        let unreadable = |e: std::io::Error| InputError(format!("{}: {e}", f.display()));
+        let mut r = std::io::BufReader::new(std::fs::File::open(f).map_err(unreadable)?);
+        for i in 1.. {
+            let at = Origin { file: f, line: i };
+            buf.clear();
+            if (&mut r)
+                .take(MAX_LINE_BYTES + 1)
+                .read_until(b'\n', &mut buf)
+                .map_err(unreadable)?
+                == 0
+            {
+                break;
+            }
+            if buf.len() as u64 > MAX_LINE_BYTES {
+                return Err(InputError(format!(
+                    "{at}: a line longer than {MAX_LINE_BYTES} bytes, so not a line of \
+                     `faultline sweep --json`"
+                )));
+            }
+            let line = std::str::from_utf8(&buf).map_err(|e| {
+                InputError(format!(
+                    "{at}: not text (invalid UTF-8 at byte {}), so not a line of \
+                     `faultline sweep --json`",
+                    e.valid_up_to() + 1
+                ))
+            })?;
             if line.trim().is_empty() {
                 continue;
             }
-            let at = Origin {
-                file: f,
-                line: i + 1,
-            };
             let r: SeedResult = serde_json::from_str(line).map_err(|e| {
                 InputError(format!(
                     "{at}: not a line of `faultline sweep --json` ({e})"

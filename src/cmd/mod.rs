@@ -99,9 +99,64 @@ pub fn same_file(a: &Path, b: &Path) -> bool {
     matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
 }
 
+/// Whether `path` is `dir` or lies inside it, as written (`.` and `..` resolved) or through
+/// links where both exist.
+pub fn inside(path: &Path, dir: &Path) -> bool {
+    fn plain(p: &Path) -> PathBuf {
+        let mut out = PathBuf::new();
+        for c in std::path::absolute(p)
+            .unwrap_or_else(|_| p.to_path_buf())
+            .components()
+        {
+            match c {
+                std::path::Component::ParentDir => {
+                    out.pop();
+                }
+                std::path::Component::CurDir => {}
+                c => out.push(c),
+            }
+        }
+        out
+    }
+    let linked = match (path.parent().map(Path::canonicalize), dir.canonicalize()) {
+        (Some(Ok(p)), Ok(d)) => p.join(path.file_name().unwrap_or_default()).starts_with(d),
+        _ => false,
+    };
+    linked || plain(path).starts_with(plain(dir))
+}
+
+/// Refuses an output path nothing can be created at: one under an existing file (`file/x`)
+/// or, for a file, one whose last part names a folder (`out/`, `.`, `..`). Checked before the
+/// work, as the other refusals are, so that a long search or suite is not thrown away at the
+/// end for a path that could never be written.
+fn check_creatable(out: &Path, flag: &str, file: bool) -> Result<(), InputError> {
+    let text = out.as_os_str().to_string_lossy();
+    let last = text.rsplit(std::path::is_separator).next().unwrap_or("");
+    if file && matches!(last, "" | "." | "..") {
+        return Err(InputError(format!(
+            "{flag} {text} ends with `{}`: it names a folder, not a file (give a file name)",
+            if last.is_empty() { "/" } else { last }
+        )));
+    }
+    // The nearest part of the path that exists must be a folder.
+    for a in out.ancestors().skip(1) {
+        if let Ok(m) = std::fs::metadata(a) {
+            if !m.is_dir() {
+                return Err(InputError(format!(
+                    "{flag} {text}: {} is a file, not a folder",
+                    a.display()
+                )));
+            }
+            break;
+        }
+    }
+    Ok(())
+}
+
 /// Refuses an output file that would destroy something the user wrote: one of the command's
 /// `inputs`, or an existing file that `ours` does not recognise as this command's own output
-/// (judged on its first 64 KiB). `flag` names the option in the message.
+/// (judged on its first 64 KiB); and one that cannot be created ([`check_creatable`]). `flag`
+/// names the option in the message.
 pub fn check_out_file(
     out: &Path,
     inputs: &[&Path],
@@ -115,6 +170,7 @@ pub fn check_out_file(
             i.display()
         )));
     }
+    check_creatable(out, flag, true)?;
     let meta = match std::fs::metadata(out) {
         Err(_) => return Ok(()),
         Ok(m) => m,
@@ -141,6 +197,7 @@ pub fn check_out_file(
 /// replace ([`crate::report::check_replaceable`]); checked before the run, so nothing is lost
 /// to a refusal after a long computation.
 pub fn check_out_dir(dir: &Path, inputs: &[&Path], flag: &str) -> Result<(), InputError> {
+    check_creatable(dir, flag, false)?;
     if let Ok(d) = dir.canonicalize() {
         for i in inputs {
             if i.canonicalize().is_ok_and(|i| i.starts_with(&d)) {

@@ -19,7 +19,7 @@ Each scenario's `expect` field says what must hold:
   expect: Pass(seeds: (0, 200))                                  every seed of 0..200 passes
   expect: Violation(check: \"election-safety\", within_seeds: (0, 2000))
                                                                  some seed of 0..2000 violates it
-(the end of a range is excluded; a range may hold at most 100,000,000 seeds). A run that is not
+(the end of a range is excluded; a range may hold at most 1,000,000 seeds). A run that is not
 PASS (a violation, an unknown or an inconclusive verdict) fails a Pass expectation.
 
 Example:
@@ -47,11 +47,16 @@ struct CaseResult {
 }
 
 pub fn main(a: SuiteArgs) -> Result<i32, InputError> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&a.dir)
-        .map_err(|e| InputError(format!("{}: {e}", a.dir.display())))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "ron") && p.is_file())
-        .collect();
+    let listing = |e: std::io::Error| InputError(format!("{}: {e}", a.dir.display()));
+    let mut files: Vec<PathBuf> = Vec::new();
+    for e in std::fs::read_dir(&a.dir).map_err(listing)? {
+        let p = e.map_err(listing)?.path();
+        // Every `*.ron` entry but a folder is a case: one that cannot be read (a link to a
+        // scenario that moved, a pipe) fails, rather than being left out of a green suite.
+        if p.extension().is_some_and(|x| x == "ron") && !p.is_dir() {
+            files.push(p);
+        }
+    }
     files.sort();
     let nested = scenarios_in_subfolders(&a.dir);
     if nested > 0 {
@@ -82,7 +87,7 @@ pub fn main(a: SuiteArgs) -> Result<i32, InputError> {
     for f in &files {
         let start = std::time::Instant::now();
         let path = f.display().to_string();
-        let (name, ok, message) = match load_file(f) {
+        let (name, ok, message) = match load_case(f) {
             Err(e) => (path.clone(), false, format!("invalid scenario: {e}")),
             Ok(s) => {
                 let (ok, message) = judge(&s, f, &path, jobs, flag);
@@ -128,6 +133,18 @@ pub fn main(a: SuiteArgs) -> Result<i32, InputError> {
         return Ok(interrupt::exit_code());
     }
     Ok(if failed == 0 { 0 } else { 1 })
+}
+
+/// The scenario of a suite's entry; a pipe, socket or device is refused unopened (opening a
+/// pipe could block the suite).
+fn load_case(f: &Path) -> Result<Scenario, String> {
+    match std::fs::metadata(f) {
+        Ok(m) if !m.is_file() => Err(format!(
+            "{}: not a regular file (a pipe, socket or device), so not a scenario",
+            f.display()
+        )),
+        _ => load_file(f).map_err(|e| e.to_string()),
+    }
 }
 
 /// Runs one scenario against its expectation: (met, what happened).

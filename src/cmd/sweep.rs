@@ -18,8 +18,8 @@ use serde::{Deserialize, Serialize};
 use super::interrupt;
 use super::seeds::jobs_or_all;
 use super::{
-    InputError, Seeds, check_out_dir, check_out_file, exit_code, load, parse_jobs, parse_seeds,
-    parse_shard, reproduce_line, verdict_name,
+    InputError, Seeds, check_out_dir, check_out_file, exit_code, inside, load, parse_jobs,
+    parse_seeds, parse_shard, reproduce_line, verdict_name,
 };
 use crate::protocols::{Verdict, run};
 use crate::scenario::{Scenario, ron_options};
@@ -423,6 +423,16 @@ pub fn main(a: SweepArgs) -> Result<i32, InputError> {
     }
     if let Some(d) = &a.plots {
         check_out_dir(d, &inputs, "--plots")?;
+        // The folder is written whole at the end: results streamed into it would make the
+        // finished sweep's plots fail (or, were it replaced, lose the results).
+        if let Some(j) = a.json.as_deref().filter(|j| inside(j, d)) {
+            return Err(InputError(format!(
+                "--json {} is inside the --plots folder {}, which the sweep writes whole at the \
+                 end: write the results beside it",
+                j.display(),
+                d.display()
+            )));
+        }
     }
     let mut json = match &a.json {
         None => None,

@@ -16,6 +16,7 @@ mod compare;
 mod coordinator_lock;
 mod engine;
 mod hostile;
+mod hostile_runs;
 mod lb;
 mod locks;
 mod paxos;

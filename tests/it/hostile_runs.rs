@@ -1,0 +1,307 @@
+//! A hostile user of the commands that run many runs or keep their results (`sweep`, `suite`,
+//! `compare`, `merge`, `shrink`, `replay`): outputs that can never be written, found only
+//! after the work was done (a shrink's result lost, a green suite exiting 2). Each table drives
+//! the real binary in a scratch folder: the CLI is the contract.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use super::cli::{bin, text, tmp};
+
+/// A bundled scenario's path.
+fn bundled(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+/// `faultline ARGS` run in `d`, where an argument `@name` is the bundled scenario `name`.
+fn run_in(d: &Path, args: &[&str]) -> Output {
+    let args: Vec<String> = args
+        .iter()
+        .map(|a| match a.strip_prefix('@') {
+            Some(name) => bundled(name),
+            None => a.to_string(),
+        })
+        .collect();
+    bin().current_dir(d).args(&args).output().unwrap()
+}
+
+/// A scratch folder holding `afile` (a file), and `suite/a.ron` (raft-basic, two seeds).
+fn scratch(name: &str) -> PathBuf {
+    let d = tmp(name);
+    std::fs::write(d.join("afile"), "mine\n").unwrap();
+    std::fs::create_dir(d.join("suite")).unwrap();
+    let basic = std::fs::read_to_string(bundled("raft-basic.ron")).unwrap();
+    std::fs::write(
+        d.join("suite/a.ron"),
+        basic.replace("Pass(seeds: (0, 200))", "Pass(seeds: (0, 2))"),
+    )
+    .unwrap();
+    d
+}
+
+/// Outputs no file can be written at: (case, arguments, what the refusal must say). Each was
+/// found only after the work: shrink searched, then lost what it found; suite ran every
+/// scenario, printed them green, then exited 2; compare ran both sides.
+const UNWRITABLE: &[(&str, &[&str], &str)] = &[
+    (
+        "shrink --out naming a folder",
+        &[
+            "shrink",
+            "@raft-bug-forget_vote.ron",
+            "--seed",
+            "9",
+            "--budget",
+            "3",
+            "--out",
+            "best/",
+        ],
+        "--out best/ ends with `/`: it names a folder, not a file",
+    ),
+    (
+        "shrink --out under a file",
+        &[
+            "shrink",
+            "@raft-bug-forget_vote.ron",
+            "--seed",
+            "9",
+            "--budget",
+            "3",
+            "--out",
+            "afile/best.ron",
+        ],
+        "--out afile/best.ron: afile is a file, not a folder",
+    ),
+    (
+        "suite --junit naming a folder",
+        &["suite", "suite", "--junit", "out/"],
+        "--junit out/ ends with `/`: it names a folder, not a file",
+    ),
+    (
+        "suite --junit under a file",
+        &["suite", "suite", "--junit", "afile/junit.xml"],
+        "--junit afile/junit.xml: afile is a file, not a folder",
+    ),
+    (
+        "compare --plot naming a folder",
+        &[
+            "compare",
+            "@raft-basic.ron",
+            "@raft-basic.ron",
+            "--plot",
+            "plot/",
+        ],
+        "--plot plot/ ends with `/`: it names a folder, not a file",
+    ),
+    (
+        "compare --plot under a file",
+        &[
+            "compare",
+            "@raft-basic.ron",
+            "@raft-basic.ron",
+            "--plot",
+            "afile/deep/p.svg",
+        ],
+        "--plot afile/deep/p.svg: afile is a file, not a folder",
+    ),
+    (
+        "replay --svg naming a folder",
+        &["replay", "@raft-basic.ron", "--svg", "seq/"],
+        "--svg seq/ ends with `/`: it names a folder, not a file",
+    ),
+    (
+        "sweep --json under a file",
+        &[
+            "sweep",
+            "@raft-basic.ron",
+            "--seeds",
+            "0..2",
+            "--json",
+            "afile/r.jsonl",
+        ],
+        "--json afile/r.jsonl: afile is a file, not a folder",
+    ),
+    (
+        "sweep --plots under a file",
+        &[
+            "sweep",
+            "@raft-basic.ron",
+            "--seeds",
+            "0..2",
+            "--plots",
+            "afile/plots",
+        ],
+        "--plots afile/plots: afile is a file, not a folder",
+    ),
+    // Two outputs of one sweep in one place: the plots folder is written whole at the end,
+    // so the results streamed inside it made the finished sweep exit 2 and its plots lost.
+    (
+        "sweep --json inside its --plots folder",
+        &[
+            "sweep",
+            "@raft-basic.ron",
+            "--seeds",
+            "0..2",
+            "--json",
+            "out/r.jsonl",
+            "--plots",
+            "out",
+        ],
+        "--json out/r.jsonl is inside the --plots folder out",
+    ),
+    (
+        "sweep --json and --plots at one path",
+        &[
+            "sweep",
+            "@raft-basic.ron",
+            "--seeds",
+            "0..2",
+            "--json",
+            "./both",
+            "--plots",
+            "both",
+        ],
+        "--json ./both is inside the --plots folder both",
+    ),
+];
+
+#[test]
+fn outputs_that_cannot_be_written_are_refused_before_the_work() {
+    let d = scratch("hostile-runs-unwritable");
+    let mut failures = Vec::new();
+    for (case, args, says) in UNWRITABLE {
+        let o = run_in(&d, args);
+        let t = text(&o);
+        // Nothing ran: a refusal comes before any result is printed.
+        if o.status.code() != Some(2) || !t.contains(says) || !o.stdout.is_empty() {
+            failures.push(format!(
+                "{case}: expected exit 2 and `{says}` before any work, got {:?}:\n{t}",
+                o.status.code()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert_eq!(std::fs::read_to_string(d.join("afile")).unwrap(), "mine\n");
+}
+
+/// Entries of a suite's folder named `*.ron` that cannot be read as a scenario: (case, how
+/// the entry is made, what its failed case must say). The listing kept regular files only,
+/// so a link to a scenario that moved, or a pipe, was left out unseen: a green suite of fewer.
+const UNREADABLE_SCENARIOS: &[(&str, &str, &str)] = &[
+    (
+        "a link to a scenario that is gone",
+        "link",
+        "FAIL suite/b.ron",
+    ),
+    (
+        "a named pipe",
+        "fifo",
+        "suite/b.ron: not a regular file (a pipe, socket or device), so not a scenario",
+    ),
+];
+
+#[test]
+fn a_suite_entry_that_cannot_be_read_fails_its_case_not_skipped() {
+    let mut failures = Vec::new();
+    for (case, how, says) in UNREADABLE_SCENARIOS {
+        let d = scratch(&format!("hostile-runs-suite-{how}"));
+        let b = d.join("suite/b.ron");
+        if *how == "link" {
+            std::os::unix::fs::symlink(d.join("moved.ron"), &b).unwrap();
+        } else {
+            let c = std::ffi::CString::new(b.to_str().unwrap()).unwrap();
+            assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+        }
+        let junit = d.join("junit.xml");
+        let o = run_in(&d, &["suite", "suite", "--junit", junit.to_str().unwrap()]);
+        let t = text(&o);
+        let x = std::fs::read_to_string(&junit).unwrap_or_default();
+        if o.status.code() != Some(1)
+            || !t.contains(says)
+            || !t.contains("2 scenarios: 1 met their expectation, 1 did not")
+            || !x.contains("tests=\"2\" failures=\"1\"")
+        {
+            failures.push(format!(
+                "{case}: expected exit 1 and `{says}`, got {:?}:\n{t}\n{x}",
+                o.status.code()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Inputs to `merge` that are not a sweep's lines and have no end in sight: (case, the input,
+/// what the refusal must say). Merge read each whole file into memory before looking at it:
+/// a wrong file of many gigabytes, or a device, took the machine's memory.
+const ENDLESS: &[(&str, &str, &str)] = &[
+    (
+        "a file that is one long line",
+        "long.jsonl",
+        "long.jsonl:1: a line longer than 65536 bytes",
+    ),
+    (
+        "a device with no end",
+        "/dev/zero",
+        "/dev/zero:1: a line longer than 65536 bytes",
+    ),
+];
+
+#[test]
+fn merge_reads_a_bounded_line_at_a_time() {
+    use std::os::unix::process::CommandExt;
+    let d = tmp("hostile-runs-merge-endless");
+    std::fs::write(d.join("long.jsonl"), "x".repeat(1 << 20)).unwrap();
+    let mut failures = Vec::new();
+    for (case, input, says) in ENDLESS {
+        let mut cmd = bin();
+        cmd.current_dir(&d).args(["merge", input]);
+        // SAFETY: only setrlimit(2) between fork and exec. 512 MB of address space: an
+        // unbounded read fails (or would take the machine) long before it ends.
+        unsafe {
+            cmd.pre_exec(|| {
+                let limit = libc::rlimit {
+                    rlim_cur: 512 << 20,
+                    rlim_max: 512 << 20,
+                };
+                libc::setrlimit(libc::RLIMIT_AS, &limit);
+                Ok(())
+            });
+        }
+        let o = cmd.output().unwrap();
+        let t = text(&o);
+        if o.status.code() != Some(2) || !t.contains(says) {
+            failures.push(format!(
+                "{case}: expected exit 2 and `{says}`, got {:?}:\n{t}",
+                o.status.code()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn suite_help_and_readme_state_the_bound_that_is_enforced() {
+    // Both said a range may hold 100,000,000 seeds; the loader refuses more than 1,000,000.
+    let digits = faultline::scenario::MAX_EXPECT_SEEDS.to_string();
+    let mut bound = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            bound.push(',');
+        }
+        bound.push(c);
+    }
+    let help = text(&bin().args(["suite", "--help"]).output().unwrap());
+    assert!(
+        help.contains(&format!("a range may hold at most {bound} seeds")),
+        "{help}"
+    );
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    assert!(
+        readme.contains(&format!("or holds more than {bound} seeds fails its case")),
+        "README's suite section"
+    );
+}
