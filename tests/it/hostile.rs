@@ -152,6 +152,16 @@ const RECORDS: &[(&str, &str, &str, &str, i32, &str)] = &[
         1,
         "b.edn not-linearizable 3 ops",
     ),
+    // The model applies a completed transaction's writes: a completion that writes another
+    // value than its invocation was read as it said (x = 2), so the read of 1 failed.
+    (
+        "a transaction completed with another written value",
+        "w.edn",
+        "{:process 0 :type :invoke :f :txn :value [[:write :x 1]]}\n{:process 0 :type :ok :f :txn :value [[:write :x 2]]}\n{:process 1 :type :invoke :f :txn :value [[:read :x nil]]}\n{:process 1 :type :ok :f :txn :value [[:read :x 1]]}\n",
+        "multi-register",
+        2,
+        "w.edn:2:1: the completed transaction writes x 2, but its invocation at line 1 writes x 1",
+    ),
     // A negative process was shown as a client 2^64 - 5.
     (
         "a negative process",

@@ -573,6 +573,29 @@ impl Conv for TxnConv {
                         ),
                     );
                 }
+                // As for registers: a write completed with another value than it was invoked
+                // with is a broken history, not a guess to make.
+                if let Some((done, asked)) = out
+                    .iter()
+                    .zip(&input.0)
+                    .find(|(a, b)| a.write && a.value != b.value)
+                {
+                    let show = |m: &MicroOp| {
+                        format!(
+                            "{} {}",
+                            m.key,
+                            m.value.map_or("nil".into(), |v| v.to_string())
+                        )
+                    };
+                    return err(
+                        c,
+                        format!(
+                            "the completed transaction writes {}, but its invocation at line {inv_line} writes {}",
+                            show(done),
+                            show(asked)
+                        ),
+                    );
+                }
                 Outcome::Ok(Some(TxnOutput(out)))
             }
             Kind::Fail => Outcome::Fail,
