@@ -111,6 +111,22 @@ fn cases() -> Vec<Case> {
             2,
             &["v.edn:1:", "no operation"],
         ),
+        // A Jepsen log line ends with its newline: without it the log may have been cut
+        // while it was written, and a value cut short ("12" to "1") reads as another. Here
+        // the read of 12 was read as a read of 1, a stale read: a false violation.
+        case(
+            "Porcupine etcd log cut inside its last line",
+            "cut.log",
+            "INFO  jepsen.util - 0\t:invoke\t:write\t1\n\
+             INFO  jepsen.util - 0\t:ok\t:write\t1\n\
+             INFO  jepsen.util - 0\t:invoke\t:write\t12\n\
+             INFO  jepsen.util - 0\t:ok\t:write\t12\n\
+             INFO  jepsen.util - 1\t:invoke\t:read\tnil\n\
+             INFO  jepsen.util - 1\t:ok\t:read\t1",
+            &["--model", "etcd-register"],
+            2,
+            &["cut.log:6:", "no end of line"],
+        ),
         case(
             "truncated vector",
             "t.edn",

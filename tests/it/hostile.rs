@@ -126,6 +126,42 @@ const RECORDS: &[(&str, &str, &str, &str, i32, &str)] = &[
         2,
         "x.edn:3:1: this transaction names a register by a string, but line 1 by a keyword",
     ),
+    // An acquire's value is its fencing token: one the model cannot read was dropped, and
+    // tokens that went back (7, then 3) passed as a mutex history.
+    (
+        "a fencing token written as a string",
+        "t.edn",
+        "{:process 0 :type :invoke :f :acquire}\n{:process 0 :type :ok :f :acquire :value \"7\"}\n{:process 0 :type :invoke :f :release}\n{:process 0 :type :ok :f :release}\n{:process 1 :type :invoke :f :acquire}\n{:process 1 :type :ok :f :acquire :value \"3\"}\n",
+        "mutex",
+        2,
+        "t.edn:2:1: an acquire's :ok value is its fencing token: expected an integer or nil, found \"7\"",
+    ),
+    (
+        "a fencing token written as a float",
+        "f.json",
+        "{\"process\":0,\"type\":\"invoke\",\"f\":\"acquire\"}\n{\"process\":0,\"type\":\"ok\",\"f\":\"acquire\",\"value\":7.0}\n",
+        "mutex",
+        2,
+        "f.json:2:1: an acquire's :ok value is its fencing token: expected an integer or nil, found 7.0",
+    ),
+    (
+        "fencing tokens that go back",
+        "b.edn",
+        "{:process 0 :type :invoke :f :acquire}\n{:process 0 :type :ok :f :acquire :value 7}\n{:process 0 :type :invoke :f :release}\n{:process 0 :type :ok :f :release}\n{:process 1 :type :invoke :f :acquire}\n{:process 1 :type :ok :f :acquire :value 3}\n",
+        "mutex",
+        1,
+        "b.edn not-linearizable 3 ops",
+    ),
+    // The model applies a completed transaction's writes: a completion that writes another
+    // value than its invocation was read as it said (x = 2), so the read of 1 failed.
+    (
+        "a transaction completed with another written value",
+        "w.edn",
+        "{:process 0 :type :invoke :f :txn :value [[:write :x 1]]}\n{:process 0 :type :ok :f :txn :value [[:write :x 2]]}\n{:process 1 :type :invoke :f :txn :value [[:read :x nil]]}\n{:process 1 :type :ok :f :txn :value [[:read :x 1]]}\n",
+        "multi-register",
+        2,
+        "w.edn:2:1: the completed transaction writes x 2, but its invocation at line 1 writes x 1",
+    ),
     // A negative process was shown as a client 2^64 - 5.
     (
         "a negative process",

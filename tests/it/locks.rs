@@ -258,3 +258,40 @@ fn lock_runs_are_deterministic() {
         assert_eq!(a.ops, b.ops, "{name}");
     }
 }
+
+/// Mutual exclusion is judged at the storage: a run whose writes never reach it (every link to
+/// it loses everything) gives that check nothing to judge, and it says so. It said PASS ("0
+/// accepted writes") even for the variant whose storage does not fence.
+#[test]
+fn mutual_exclusion_is_not_judged_when_no_write_reaches_the_storage() {
+    let link = r#"(latency: Uniform(min: "1ms", max: "10ms"), drop: 0.0)"#;
+    let links: Vec<String> = (1..=3)
+        .flat_map(|c| [format!("(0, {c}, {link})"), format!("({c}, 0, {link})")])
+        .collect();
+    let net = format!(
+        r#"network: (default: (latency: Uniform(min: "1ms", max: "10ms"), drop: 1.0), links: [{}]),"#,
+        links.join(", ")
+    );
+    let text = std::fs::read_to_string(path("lock-bug-no_fencing.ron"))
+        .unwrap()
+        .replace(
+            r#"network: (default: (latency: Uniform(min: "1ms", max: "10ms"))),"#,
+            &net,
+        );
+    assert!(text.contains("drop: 1.0"), "the scenario's network changed");
+    let s = faultline::scenario::load_str(&text, "storage-cut-off.ron").unwrap();
+    let o = run(&s.to_run_spec(0, false));
+    let c = o
+        .checks
+        .iter()
+        .find(|c| c.name == "mutual-exclusion")
+        .unwrap();
+    assert_eq!(c.verdict, Verdict::Skipped, "{}", c.detail);
+    assert!(c.detail.starts_with("not judged"), "{}", c.detail);
+    // The clients did hold the lock: only the storage saw nothing.
+    assert!(
+        o.ops
+            .iter()
+            .any(|r| r.kind == "acquire" && r.status == faultline::workload::OpStatus::Ok)
+    );
+}

@@ -7,6 +7,8 @@ mod check_input;
 mod check_stream;
 mod checker_data;
 mod checker_modes;
+mod checker_oracle;
+mod checker_oracle_paths;
 mod checker_props;
 mod checker_shortcuts;
 mod cli;

@@ -388,7 +388,7 @@ pub enum ModelName {
     KvAppend,
     /// Knossos's multi-register: :txn ops of [:read k v] / [:write k v] (a nil read is unconstrained)
     MultiRegister,
-    /// Lock with acquire/release (and fencing tokens when acquires return integers)
+    /// Lock with acquire/release (an acquire's :ok value, an integer or nil, is its fencing token)
     #[value(alias = "lock")]
     Mutex,
 }

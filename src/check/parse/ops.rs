@@ -418,7 +418,8 @@ impl Conv for KvConv {
     }
 }
 
-/// A mutex history (acquire / release; an acquire's value, if an integer, is its fencing token).
+/// A mutex history (acquire / release; an acquire's `:ok` value, an integer or nil, is its
+/// fencing token).
 pub fn mutex_history(events: &[Event]) -> Result<History<MutexInput, MutexOutput>, ParseError> {
     build(MutexConv, events)
 }
@@ -447,9 +448,20 @@ impl Conv for MutexConv {
     ) -> Result<Outcome<MutexOutput>, ParseError> {
         Ok(match (c.kind, input) {
             (Kind::Ok, MutexInput::Acquire) => {
+                // The model reads a grant's value as its fencing token: one it cannot read
+                // (a string, a float, a map) is refused rather than dropped, or tokens that
+                // go back would pass unseen.
                 let tok = match &c.value {
                     Val::Int(t) => Some(*t),
-                    _ => None,
+                    Val::Nil => None,
+                    other => {
+                        return err(
+                            c,
+                            format!(
+                                "an acquire's :ok value is its fencing token: expected an integer or nil, found {other}"
+                            ),
+                        );
+                    }
                 };
                 Outcome::Ok(Some(MutexOutput::Granted(tok)))
             }
@@ -558,6 +570,29 @@ impl Conv for TxnConv {
                         c,
                         format!(
                             "the completed transaction does not match its invocation at line {inv_line}"
+                        ),
+                    );
+                }
+                // As for registers: a write completed with another value than it was invoked
+                // with is a broken history, not a guess to make.
+                if let Some((done, asked)) = out
+                    .iter()
+                    .zip(&input.0)
+                    .find(|(a, b)| a.write && a.value != b.value)
+                {
+                    let show = |m: &MicroOp| {
+                        format!(
+                            "{} {}",
+                            m.key,
+                            m.value.map_or("nil".into(), |v| v.to_string())
+                        )
+                    };
+                    return err(
+                        c,
+                        format!(
+                            "the completed transaction writes {}, but its invocation at line {inv_line} writes {}",
+                            show(done),
+                            show(asked)
                         ),
                     );
                 }

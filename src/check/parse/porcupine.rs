@@ -3,13 +3,18 @@
 //! variant with extra fields (`INFO  jepsen.util - 6 \t:ok :write \t38 \t:hint 2`). The
 //! fields after the dash are read as EDN, so values may be nil, integers, vectors, keywords,
 //! strings. A line of the `:nemesis` process is not an operation: it is counted. Blank lines
-//! are allowed; any other line is an error.
+//! are allowed; any other line is an error, and so is a last line without its newline (a log
+//! cut while it was written, whose last value may be cut short).
 
 use std::io::Read;
 
 use super::edn::{Pos, Reader, Val};
 use super::stream::Feed;
 use super::{ParseError, detect};
+
+/// Why a last line without its newline is refused.
+const CUT: &str = "the last line has no end of line: the log may have been cut while it was \
+written, and a value cut short (12 to 1) would read as another (a complete log ends every line)";
 
 /// Reads the log a line at a time.
 pub fn read<R: Read>(
@@ -22,6 +27,11 @@ pub fn read<R: Read>(
                 Some(k) => (&w[..k], k + 1),
                 None if more => return Ok(None),
                 None if w.is_empty() => return Ok(Some((false, 0))),
+                // A log ends every line: one that ends without its newline may have been cut
+                // while it was written, and a value cut short (`12` to `1`) reads as another.
+                None if !w.iter().all(u8::is_ascii_whitespace) => {
+                    return Err(ParseError::line(pos.line, CUT));
+                }
                 None => (w, w.len()),
             };
             let raw = raw.strip_suffix(b"\r").unwrap_or(raw);

@@ -12,7 +12,8 @@
 //!   has written so far (holds ordered by fencing token, or by when the holder began to
 //!   believe it held the lock when there are no tokens). A stale write accepted after a newer
 //!   holder's write is the violation; its report names both holders, the intervals in which
-//!   each believed it held the lock (true time) and the stale write.
+//!   each believed it held the lock (true time) and the stale write. Not judged (SKIPPED)
+//!   when the storage accepted no write of a hold: there is nothing to order.
 //! - `fencing-monotonicity`, when tokens are in use: the service grants strictly increasing
 //!   tokens, and the resource accepts them in non-decreasing order.
 //! - `lock-linearizability`: the lock's acquire/release history against the checker's `mutex`
@@ -22,7 +23,7 @@
 use std::collections::BTreeMap;
 
 use crate::check::{CheckOptions, History, Mutex, MutexInput, MutexOutput, Verdict as LinVerdict};
-use crate::protocols::common::{self, fail, pass};
+use crate::protocols::common::{self, fail, pass, skipped};
 use crate::protocols::{CheckOutcome, ProtocolSpec, RoleChange, RunOutcome, RunSpec, Table};
 use crate::sim::{NodeId, RunStats, Time, TraceRecord, fmt_time};
 use crate::workload::lock::{LockMsg, LockObs, Owner};
@@ -263,7 +264,8 @@ fn mutual_exclusion(obs: &[(Time, NodeId, LockObs)], g: &Gathered, servers: u32)
     const NAME: &str = "mutual-exclusion";
     // The newest hold that has written: (hold, time and op id of its latest write).
     let mut newest: Option<(&HoldSpan, Time, u64)> = None;
-    let mut accepted = 0;
+    // Accepted writes, and those of a known hold (the ones judged).
+    let (mut accepted, mut judged) = (0, 0);
     for (t, at, o) in obs {
         let LockObs::Accepted { owner, seq, .. } = o else {
             continue;
@@ -272,6 +274,7 @@ fn mutual_exclusion(obs: &[(Time, NodeId, LockObs)], g: &Gathered, servers: u32)
         let Some(h) = g.holds.get(owner) else {
             continue;
         };
+        judged += 1;
         match newest {
             Some((n, nt, nseq)) if n.owner != h.owner && hold_rank(h) < hold_rank(n) => {
                 let ops: Vec<usize> = [(h.owner.client, *seq), (n.owner.client, nseq)]
@@ -312,6 +315,16 @@ fn mutual_exclusion(obs: &[(Time, NodeId, LockObs)], g: &Gathered, servers: u32)
             }
             _ => newest = Some((h, *t, *seq)),
         }
+    }
+    if judged == 0 {
+        // Judged at the storage: with no write of a hold there, nothing was judged.
+        return skipped(
+            NAME,
+            format!(
+                "not judged: the storage accepted no write from a hold ({accepted} writes accepted, {} holds)",
+                g.holds.len()
+            ),
+        );
     }
     pass(
         NAME,
