@@ -9,7 +9,7 @@ use super::{
 };
 use crate::protocols::run;
 use crate::report::stepper::{MAX_ALL_STEPS, Steps};
-use crate::report::{Extras, Summary, run_for_report, write_run_report};
+use crate::report::{Extras, Summary, run_for_report, write_summarized_report};
 
 #[derive(Args, Debug)]
 #[command(
@@ -92,10 +92,11 @@ pub fn main(a: RunArgs) -> Result<i32, InputError> {
         steps: a.steps,
     };
     let repro = reproduce_line(&path, a.seed);
-    let summary = Summary::new(&spec, &outcome, repro.clone());
-    print!("{}", summary.text());
+    let summary = Summary::new(&spec, &outcome, repro);
+    let text = summary.text();
+    print!("{text}");
     if !a.no_report {
-        write_run_report(&dir, &spec, &outcome, repro, extras).map_err(|e| {
+        write_summarized_report(&dir, &spec, &outcome, &summary, &text, extras).map_err(|e| {
             InputError(format!("cannot write the report to {}: {e}", dir.display()))
         })?;
         println!(

@@ -565,7 +565,22 @@ pub fn write_run_report(
     extras: Extras,
 ) -> io::Result<Vec<PathBuf>> {
     let summary = Summary::new(spec, outcome, reproduce);
-    let names = write_dir_atomic(dir, |w| fill_run_report(w, spec, outcome, &summary, extras))?;
+    write_summarized_report(dir, spec, outcome, &summary, &summary.text(), extras)
+}
+
+/// [`write_run_report`] with the run's summary and its text made already (`faultline run`
+/// prints them first): not made twice.
+pub fn write_summarized_report(
+    dir: &Path,
+    spec: &RunSpec,
+    outcome: &RunOutcome,
+    summary: &Summary,
+    text: &str,
+    extras: Extras,
+) -> io::Result<Vec<PathBuf>> {
+    let names = write_dir_atomic(dir, |w| {
+        fill_run_report(w, spec, outcome, summary, text, extras)
+    })?;
     // The files as they now are: in `dir`.
     Ok(names
         .iter()
@@ -573,18 +588,19 @@ pub fn write_run_report(
         .collect())
 }
 
-/// The files of a run's report, written by `w`.
+/// The files of a run's report, written by `w`; `text` is the summary's.
 fn fill_run_report(
     w: &mut DirWriter,
     spec: &RunSpec,
     outcome: &RunOutcome,
     summary: &Summary,
+    text: &str,
     extras: Extras,
 ) -> io::Result<Vec<PathBuf>> {
     let mut written = Vec::new();
     let json = serde_json::to_string_pretty(summary).map_err(io::Error::other)?;
     written.push(w.write("summary.json", json.as_bytes())?);
-    written.push(w.write("summary.txt", summary.text().as_bytes())?);
+    written.push(w.write("summary.txt", text.as_bytes())?);
     written.extend(html::write_visuals(w, spec, outcome, summary, extras)?);
     Ok(written)
 }
@@ -599,7 +615,7 @@ pub fn render_run_report(spec: &RunSpec, outcome: &RunOutcome, extras: Extras) -
         names: Vec::new(),
         dry: true,
     };
-    fill_run_report(&mut w, spec, outcome, &summary, extras).map(|_| ())
+    fill_run_report(&mut w, spec, outcome, &summary, &summary.text(), extras).map(|_| ())
 }
 
 /// For the writers' tests: `count` texts, the `i`-th made of `i % most` of `pieces` drawn
@@ -637,7 +653,14 @@ mod tests {
             dry: true,
         };
         let summary = super::Summary::new(&spec, &o, String::new());
-        let files = super::fill_run_report(&mut w, &spec, &o, &summary, Default::default());
+        let files = super::fill_run_report(
+            &mut w,
+            &spec,
+            &o,
+            &summary,
+            &summary.text(),
+            Default::default(),
+        );
         let names: Vec<String> = files
             .unwrap()
             .iter()
