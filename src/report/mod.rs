@@ -579,7 +579,7 @@ pub fn write_summarized_report(
     extras: Extras,
 ) -> io::Result<Vec<PathBuf>> {
     let names = write_dir_atomic(dir, |w| {
-        fill_run_report(w, spec, outcome, summary, text, extras)
+        fill_run_report(w, spec, outcome, (summary, text), extras)
     })?;
     // The files as they now are: in `dir`.
     Ok(names
@@ -588,15 +588,15 @@ pub fn write_summarized_report(
         .collect())
 }
 
-/// The files of a run's report, written by `w`; `text` is the summary's.
+/// The files of a run's report, written by `w`: `told`, the run's summary and its text.
 fn fill_run_report(
     w: &mut DirWriter,
     spec: &RunSpec,
     outcome: &RunOutcome,
-    summary: &Summary,
-    text: &str,
+    told: (&Summary, &str),
     extras: Extras,
 ) -> io::Result<Vec<PathBuf>> {
+    let (summary, text) = told;
     let mut written = Vec::new();
     let json = serde_json::to_string_pretty(summary).map_err(io::Error::other)?;
     written.push(w.write("summary.json", json.as_bytes())?);
@@ -615,7 +615,7 @@ pub fn render_run_report(spec: &RunSpec, outcome: &RunOutcome, extras: Extras) -
         names: Vec::new(),
         dry: true,
     };
-    fill_run_report(&mut w, spec, outcome, &summary, &summary.text(), extras).map(|_| ())
+    fill_run_report(&mut w, spec, outcome, (&summary, &summary.text()), extras).map(|_| ())
 }
 
 /// For the writers' tests: `count` texts, the `i`-th made of `i % most` of `pieces` drawn
@@ -657,8 +657,7 @@ mod tests {
             &mut w,
             &spec,
             &o,
-            &summary,
-            &summary.text(),
+            (&summary, &summary.text()),
             Default::default(),
         );
         let names: Vec<String> = files
