@@ -4,12 +4,13 @@
 //! version; a seed may appear more than once only with identical results. Anything else is an
 //! error naming both files, never a silent pick: a violation is never dropped.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
 
 use clap::Args;
 
+use super::seeds::parse_seeds;
 use super::sweep::SeedResult;
 use super::{InputError, exit_code, verdict_name};
 use crate::protocols::Verdict;
@@ -23,8 +24,12 @@ Refused (exit 2, naming both files): lines of different scenarios (name or conte
 Faultline versions, and one seed with two different results (verdict, failed checks or trace
 hash). Duplicates with identical results are kept once.
 
+Each line names its sweep's whole range (`of`, its --seeds before --shard): seeds of those
+ranges with no line (a sweep interrupted, a shard left out) are listed as INCOMPLETE, and the
+merge is then not a pass (exit 4, or 1 with a violation).
+
 Exit codes: 0 every seed passed, 1 a seed found a violation, 2 bad input or usage,
-3 a check ran out of its budget (unknown), 4 a run was inconclusive.")]
+3 a check ran out of its budget (unknown), 4 a run was inconclusive or seeds are missing.")]
 pub struct MergeArgs {
     /// JSON Lines files written by `sweep --json`.
     #[arg(required = true)]
@@ -75,6 +80,11 @@ pub fn merge(a: MergeArgs) -> Result<i32, InputError> {
     let mut by_seed: BTreeMap<u64, (SeedResult, Origin)> = BTreeMap::new();
     let mut duplicates = 0usize;
     let mut buf = Vec::new();
+    // The sweeps' ranges (first, last), each seed's as its line gave it, and whether a line
+    // (of an earlier version) gave none.
+    let mut ranges: BTreeSet<(u64, u64)> = BTreeSet::new();
+    let mut ofs: BTreeMap<u64, String> = BTreeMap::new();
+    let mut unranged = false;
     for f in &a.files {
         let unreadable = |e: std::io::Error| InputError(format!("{}: {e}", f.display()));
         let mut r = std::io::BufReader::new(std::fs::File::open(f).map_err(unreadable)?);
@@ -105,11 +115,27 @@ pub fn merge(a: MergeArgs) -> Result<i32, InputError> {
             if line.trim().is_empty() {
                 continue;
             }
-            let r: SeedResult = serde_json::from_str(line).map_err(|e| {
+            let mut r: SeedResult = serde_json::from_str(line).map_err(|e| {
                 InputError(format!(
                     "{at}: not a line of `faultline sweep --json` ({e})"
                 ))
             })?;
+            // The sweep's range is not part of the seed's result: two sweeps of different
+            // ranges agree on a seed they share.
+            let of = std::mem::take(&mut r.of);
+            if of.is_empty() {
+                unranged = true;
+            } else {
+                let range = parse_seeds(&of).map_err(|e| InputError(format!("{at}: of: {e}")))?;
+                if r.seed < range.first || r.seed > range.last {
+                    return Err(InputError(format!(
+                        "{at}: seed {} is outside its sweep's range {of}",
+                        r.seed
+                    )));
+                }
+                ranges.insert((range.first, range.last));
+                ofs.entry(r.seed).or_insert(of);
+            }
             match &identity {
                 None => {
                     identity = Some((r.clone(), at));
@@ -148,7 +174,13 @@ pub fn merge(a: MergeArgs) -> Result<i32, InputError> {
             }
         }
     }
-    let all: Vec<SeedResult> = by_seed.into_values().map(|(r, _)| r).collect();
+    let gaps = missing(&ranges, &by_seed);
+    let mut all: Vec<SeedResult> = by_seed.into_values().map(|(r, _)| r).collect();
+    for r in &mut all {
+        if let Some(of) = ofs.remove(&r.seed) {
+            r.of = of;
+        }
+    }
     if all.is_empty() {
         return Err(InputError(
             "the files hold no result: nothing to merge".into(),
@@ -182,7 +214,90 @@ pub fn merge(a: MergeArgs) -> Result<i32, InputError> {
         all.len() - failing.len(),
         failing.len()
     );
-    Ok(exit_code(
-        all.iter().map(|r| r.verdict).max().unwrap_or(Verdict::Pass),
-    ))
+    if unranged {
+        eprintln!(
+            "note: some lines (of an earlier version) do not say which seeds their sweep ran, \
+             so seeds missing from them cannot be told"
+        );
+    }
+    let mut worst = all.iter().map(|r| r.verdict).max().unwrap_or(Verdict::Pass);
+    if gaps.count > 0 {
+        // A seed the sweep was asked for and never reported is a run that proved nothing.
+        worst = worst.max(Verdict::Inconclusive);
+        let spans: Vec<String> = gaps.first.iter().map(|&(a, b)| span(a, b)).collect();
+        let more = if gaps.count_spans > gaps.first.len() {
+            ", ..."
+        } else {
+            ""
+        };
+        println!(
+            "INCOMPLETE: {} of the {} seeds the sweeps were asked for have no result (missing {}{more}): \
+             an interrupted sweep or a shard left out; not a pass",
+            gaps.count,
+            gaps.expected,
+            spans.join(", ")
+        );
+    }
+    Ok(exit_code(worst))
+}
+
+/// The seeds of the sweeps' ranges that have no result.
+struct Gaps {
+    /// Seeds in the ranges (up to 2^64 each, hence `u128`), and how many have no line.
+    expected: u128,
+    count: u128,
+    /// The first few spans of missing seeds, and how many spans in all.
+    first: Vec<(u64, u64)>,
+    count_spans: usize,
+}
+
+/// The spans of `ranges` (inclusive, possibly overlapping) that no seed of `present` covers:
+/// a walk over the seeds present, never over the range (which may hold 2^64 seeds).
+fn missing<V>(ranges: &BTreeSet<(u64, u64)>, present: &BTreeMap<u64, V>) -> Gaps {
+    // The ranges' union, as disjoint spans in order.
+    let mut union: Vec<(u64, u64)> = Vec::new();
+    for &(a, b) in ranges {
+        match union.last_mut() {
+            Some(last) if a <= last.1.saturating_add(1) => last.1 = last.1.max(b),
+            _ => union.push((a, b)),
+        }
+    }
+    let mut g = Gaps {
+        expected: 0,
+        count: 0,
+        first: Vec::new(),
+        count_spans: 0,
+    };
+    let gap = |a: u64, b: u64, g: &mut Gaps| {
+        g.count += (b - a) as u128 + 1;
+        g.count_spans += 1;
+        if g.first.len() < 5 {
+            g.first.push((a, b));
+        }
+    };
+    for (a, b) in union {
+        g.expected += (b - a) as u128 + 1;
+        // The next seed not yet known to be present (`None`: past u64::MAX).
+        let mut next = Some(a);
+        for &s in present.range(a..=b).map(|(s, _)| s) {
+            if let Some(n) = next.filter(|&n| n < s) {
+                gap(n, s - 1, &mut g);
+            }
+            next = s.checked_add(1);
+        }
+        if let Some(n) = next.filter(|&n| n <= b) {
+            gap(n, b, &mut g);
+        }
+    }
+    g
+}
+
+/// `a..b+1` as a seed range is written (`a` alone for one seed).
+fn span(a: u64, b: u64) -> String {
+    crate::cmd::seeds::Seeds {
+        first: a,
+        last: b,
+        step: 1,
+    }
+    .to_string()
 }

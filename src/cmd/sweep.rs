@@ -85,6 +85,11 @@ pub struct SeedResult {
     pub events: u64,
     pub sim_time_ns: u64,
     pub ops: usize,
+    /// The whole seed range of the sweep that ran it (its `--seeds`, before `--shard`), so
+    /// that `merge` can tell which of its seeds have no line (a sweep interrupted, a shard
+    /// left out). Empty in lines of earlier versions.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub of: String,
 }
 
 /// A content hash of everything in a scenario that decides its runs: the stable hash of its
@@ -324,6 +329,7 @@ fn run_seed(scenario: &Scenario, id: &(String, String, String), seed: u64) -> Se
         events: o.stats.events,
         sim_time_ns: o.stats.time,
         ops: o.ops.len(),
+        of: String::new(),
     }
 }
 
@@ -464,9 +470,14 @@ pub fn main(a: SweepArgs) -> Result<i32, InputError> {
         ..Tally::default()
     };
     let start = std::time::Instant::now();
+    let of = range.to_string();
     let end = sweep_each(&scenario, &seeds, &opts, &mut |r| {
         if let Some(f) = json.as_mut() {
-            let mut line = serde_json::to_vec(&r).map_err(std::io::Error::other)?;
+            let line = SeedResult {
+                of: of.clone(),
+                ..r.clone()
+            };
+            let mut line = serde_json::to_vec(&line).map_err(std::io::Error::other)?;
             line.push(b'\n');
             f.write_all(&line)?; // one write per line: a reader never sees half a line
             f.flush()?;

@@ -305,3 +305,88 @@ fn suite_help_and_readme_state_the_bound_that_is_enforced() {
         "README's suite section"
     );
 }
+
+/// A sweep's lines name its whole range, so `merge` of an interrupted sweep or of some of its
+/// shards lists the seeds that have no result and is not a pass (it merged green, exit 0).
+#[test]
+fn merge_of_an_incomplete_sweep_is_not_a_pass() {
+    let d = tmp("merge-incomplete");
+    let sweep = |scenario: &str, seeds: &str, shard: Option<&str>, out: &str| {
+        let mut args = vec!["sweep", scenario, "--seeds", seeds, "--json", out];
+        args.extend(shard.iter().flat_map(|s| ["--shard", s]));
+        let o = run_in(&d, &args);
+        assert!(matches!(o.status.code(), Some(0 | 1)), "{}", text(&o));
+    };
+    sweep("@raft-basic.ron", "0..6", None, "all.jsonl");
+    sweep("@raft-basic.ron", "0..6", Some("1/2"), "s1.jsonl");
+    sweep("@raft-basic.ron", "0..6", Some("2/2"), "s2.jsonl");
+    sweep("@raft-bug-forget_vote.ron", "0..10", None, "bug.jsonl");
+    let lines = |f: &str| {
+        let t = std::fs::read_to_string(d.join(f)).unwrap();
+        t.lines().map(|l| format!("{l}\n")).collect::<Vec<_>>()
+    };
+    let all = lines("all.jsonl");
+    assert!(all[0].contains("\"of\":\"0..6\""), "{}", all[0]);
+    std::fs::write(d.join("cut.jsonl"), all[..3].concat()).unwrap();
+    let bug = lines("bug.jsonl");
+    std::fs::write(d.join("seed9.jsonl"), &bug[9]).unwrap();
+    std::fs::write(
+        d.join("outside.jsonl"),
+        bug[9].replace("\"of\":\"0..10\"", "\"of\":\"0..9\""),
+    )
+    .unwrap();
+    let old = all[0].replace(",\"of\":\"0..6\"", "");
+    std::fs::write(d.join("old.jsonl"), &old).unwrap();
+    // Files, exit code, what the output must say, what it must not.
+    let cases: &[(&[&str], i32, &str, &str)] = &[
+        (
+            &["cut.jsonl"],
+            4,
+            "INCOMPLETE: 3 of the 6 seeds",
+            "missing 3..6",
+        ),
+        (
+            &["s1.jsonl"],
+            4,
+            "INCOMPLETE: 3 of the 6 seeds",
+            "missing 1, 3, 5)",
+        ),
+        (&["s1.jsonl", "s2.jsonl"], 0, "6 seeds of raft-basic", ""),
+        (
+            &["all.jsonl", "s2.jsonl"],
+            0,
+            "(3 identical duplicates)",
+            "",
+        ),
+        (&["cut.jsonl", "s2.jsonl"], 4, "missing 4", ""),
+        (
+            &["seed9.jsonl"],
+            1,
+            "INCOMPLETE: 9 of the 10 seeds",
+            "missing 0..9",
+        ),
+        (
+            &["outside.jsonl"],
+            2,
+            "seed 9 is outside its sweep's range 0..9",
+            "",
+        ),
+        (
+            &["old.jsonl"],
+            0,
+            "do not say which seeds their sweep ran",
+            "",
+        ),
+    ];
+    for (files, code, says, also) in cases {
+        let mut args = vec!["merge"];
+        args.extend(files.iter());
+        let o = run_in(&d, &args);
+        let t = text(&o);
+        assert_eq!(o.status.code(), Some(*code), "{files:?}: {t}");
+        assert!(t.contains(says) && t.contains(also), "{files:?}: {t}");
+        if *code == 0 {
+            assert!(!t.contains("INCOMPLETE"), "{files:?}: {t}");
+        }
+    }
+}
