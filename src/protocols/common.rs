@@ -569,8 +569,8 @@ fn judge_liveness(ops: &[OpRecord], w: &Window) -> Judged {
 }
 
 /// The [`RUN_CHECK`](crate::protocols::RUN_CHECK): whether the run did the work its checks
-/// judge. INCONCLUSIVE when the event limit stopped it before its time limit, or when a
-/// protocol with clients completed no operation; PASS otherwise.
+/// judge. INCONCLUSIVE when the event limit or the pending-event limit stopped it before its
+/// time limit, or when a protocol with clients completed no operation; PASS otherwise.
 pub fn run_check(spec: &RunSpec, o: &RunOutcome) -> CheckOutcome {
     let name = crate::protocols::RUN_CHECK;
     let s = &o.stats;
@@ -579,6 +579,14 @@ pub fn run_check(spec: &RunSpec, o: &RunOutcome) -> CheckOutcome {
         why.push(format!(
             "the event limit ({} events) stopped the run at {}s, before its time limit ({}s): something scheduled without bound",
             s.events,
+            fmt_time(s.time),
+            fmt_time(spec.limits.time)
+        ));
+    }
+    if s.stop == StopReason::PendingLimit {
+        why.push(format!(
+            "the pending-event limit ({} events waiting at once) stopped the run at {}s, before its time limit ({}s): messages or timers were scheduled faster than they were handled (a timer of a few nanoseconds?); `limits.pending` raises it",
+            spec.limits.pending,
             fmt_time(s.time),
             fmt_time(spec.limits.time)
         ));

@@ -228,8 +228,9 @@ impl Verdict {
 }
 
 /// The check every run gets, whatever the protocol: whether the run did the work its checks
-/// judge. INCONCLUSIVE when the event limit stopped it before its time limit (an actor
-/// scheduling without bound, a livelock) or when the clients completed no operation.
+/// judge. INCONCLUSIVE when the event limit or the pending-event limit stopped it before its
+/// time limit (an actor scheduling without bound, a livelock, a flood of messages) or when
+/// the clients completed no operation.
 pub const RUN_CHECK: &str = "run";
 
 /// The result of one check.

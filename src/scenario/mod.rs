@@ -26,7 +26,7 @@ mod validate;
 pub use load::{EXCERPT_WIDTH, MAX_FILE_BYTES, ScenarioError, load_file, load_str};
 pub use validate::{
     Invalid, MAX_DESCRIPTION_LEN, MAX_EVENTS, MAX_EXPECT_SEEDS, MAX_NAME_LEN, MAX_NODES,
-    MAX_SERVERS, MAX_TITLE_LEN, clip, quote, validate,
+    MAX_PENDING, MAX_SERVERS, MAX_TITLE_LEN, clip, quote, validate,
 };
 
 use crate::protocols::{ProtocolSpec, RunSpec};

@@ -8,6 +8,10 @@ use super::fault::ScheduledFault;
 use super::network::NetworkConfig;
 use super::time::{SECS, Time};
 
+/// The default [`Limits::pending`]: some hundreds of megabytes of queued events at most,
+/// hundreds of times what a bundled scenario holds at its busiest.
+pub const DEFAULT_PENDING: u64 = 4_000_000;
+
 /// When a run ends, whichever comes first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -17,6 +21,17 @@ pub struct Limits {
     pub time: Time,
     /// Event limit: guards against an actor that schedules without bound.
     pub events: u64,
+    /// Pending-event limit: the most events waiting at once (messages in flight, timers,
+    /// a paused node's backlog). Guards memory against a protocol that sends faster than
+    /// the network delivers: each event handled may schedule many (a broadcast), so the
+    /// event limit alone does not bound the queue. Left out when written at its default, so
+    /// that a scenario's content hash is what it was before this limit existed.
+    #[serde(skip_serializing_if = "is_default_pending")]
+    pub pending: u64,
+}
+
+fn is_default_pending(p: &u64) -> bool {
+    *p == DEFAULT_PENDING
 }
 
 impl Default for Limits {
@@ -24,6 +39,7 @@ impl Default for Limits {
         Limits {
             time: 60 * SECS,
             events: 50_000_000,
+            pending: DEFAULT_PENDING,
         }
     }
 }
@@ -66,6 +82,9 @@ pub enum StopReason {
     TimeLimit,
     /// The event limit was reached (an actor may be scheduling without bound).
     EventLimit,
+    /// The pending-event limit was reached: more events waited at once than
+    /// [`Limits::pending`] allows (messages sent faster than delivered).
+    PendingLimit,
     /// Nothing left to do.
     Quiescent,
 }
@@ -75,6 +94,7 @@ impl std::fmt::Display for StopReason {
         f.write_str(match self {
             StopReason::TimeLimit => "time limit reached",
             StopReason::EventLimit => "event limit reached",
+            StopReason::PendingLimit => "pending-event limit reached",
             StopReason::Quiescent => "no events left",
         })
     }

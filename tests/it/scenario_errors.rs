@@ -256,6 +256,16 @@ const TABLE: &[(&str, &str, &str)] = &[
         ":7:34: limits.events: the event limit must be within 1..=1000000000",
     ),
     (
+        "limits: (time: \"3s\")",
+        "limits: (time: \"3s\", pending: 0)",
+        ":7:35: limits.pending: the pending-event limit must be within 1..=100000000 (got 0)",
+    ),
+    (
+        "limits: (time: \"3s\")",
+        "limits: (time: \"3s\", pending: 18446744073709551615)",
+        ":7:35: limits.pending: the pending-event limit must be within 1..=100000000",
+    ),
+    (
         "workload: (clients: 2",
         "network: (default: (latency: Constant(\"18446744073709551615\"))),\n    workload: (clients: 2",
         ":5:34: network.default.latency: latency 18446744073709.551ms is longer than the longest supported duration, 604800",
@@ -528,6 +538,7 @@ fn assert_bounded(text: &str) -> Option<faultline::scenario::Scenario> {
             assert!(s.cluster.servers <= MAX_SERVERS && s.cluster.servers + clients <= MAX_NODES);
             assert!(s.limits.time <= faultline::sim::time::MAX_TIME);
             assert!(s.limits.events <= MAX_EVENTS);
+            assert!((1..=MAX_PENDING).contains(&s.limits.pending));
             assert!(s.name.len() <= MAX_NAME_LEN && !s.name.contains(['/', '\n', '\\']));
             let faults = s.faults_for(7);
             assert!(faults.len() <= s.faults.schedule.len() + 400_000);

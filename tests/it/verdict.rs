@@ -188,6 +188,39 @@ fn a_run_cut_short_by_the_event_limit_is_inconclusive() {
     assert!(live.starts_with("not judged: the run ended at"), "{live}");
 }
 
+/// A flood of messages (a leader heartbeating every microsecond to peers a few milliseconds
+/// away) fills the queue faster than the network empties it: the pending-event limit stops
+/// the run long before the event limit would, with the queue (and memory) bounded, and the
+/// run is INCONCLUSIVE. Before the limit, a heartbeat of one nanosecond on 255 servers took
+/// memory until the allocator failed.
+#[test]
+fn a_run_cut_short_by_the_pending_event_limit_is_inconclusive() {
+    let ron = raft(
+        "flood",
+        5,
+        r#"(default: (latency: Uniform(min: "1ms", max: "5ms")))"#,
+        r#"(clients: 3, stop: "8s")"#,
+        "()",
+        "10s",
+    )
+    .replace(r#"heartbeat: "50ms""#, "heartbeat: 1000")
+    .replace("events: 2000000", "events: 2000000, pending: 5000");
+    let (o, j) = run_ron("flood", &ron, 0);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(4), "{t}");
+    assert_eq!(j["stop"], "pending-event limit reached", "{t}");
+    assert!(j["events"].as_u64().unwrap() < 2_000_000, "{t}");
+    let detail = check(&j, RUN_CHECK)["detail"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    assert!(
+        detail.contains("the pending-event limit (5000 events waiting at once)")
+            && detail.contains("limits.pending"),
+        "{detail}"
+    );
+}
+
 /// A cluster that never elects a leader (election timeouts longer than the run) completes
 /// nothing: INCONCLUSIVE, and liveness does not pretend the workload was too short.
 #[test]

@@ -624,6 +624,7 @@ fn combined_stats(runs: &[StrategyRun]) -> RunStats {
             StopReason::Quiescent => 0,
             StopReason::TimeLimit => 1,
             StopReason::EventLimit => 2,
+            StopReason::PendingLimit => 3,
         };
         if rank(r.stats.stop) > rank(s.stop) {
             s.stop = r.stats.stop;

@@ -318,11 +318,12 @@ fn roles(spec: &RunSpec, runs: &[StrategyRun]) -> Vec<RoleChange> {
 
 fn accounting(spec: &RunSpec, runs: &[StrategyRun], figs: &[Figures]) -> CheckOutcome {
     let name = "accounting";
-    // A strategy's run the event limit stopped cut its last requests off before their
+    // A strategy's run the event limit (or the pending-event limit) stopped cut its last requests off before their
     // timeout (and the strategies off at different arrivals): that says nothing of the
     // balancer, and the `run` check already calls the run inconclusive. (A time limit that
     // leaves no timeout after workload.stop is the scenario's choice, and still fails.)
-    let cut_short = |s: &RunStats| s.stop == StopReason::EventLimit;
+    let cut_short =
+        |s: &RunStats| matches!(s.stop, StopReason::EventLimit | StopReason::PendingLimit);
     let mut cut = None;
     for (r, f) in runs.iter().zip(figs) {
         let ended = f.ok + f.error + f.timeout;
@@ -331,11 +332,12 @@ fn accounting(spec: &RunSpec, runs: &[StrategyRun], figs: &[Figures]) -> CheckOu
                 cut = Some(skipped(
                     name,
                     format!(
-                        "not judged: {}: {} of {} requests still open when the event limit stopped the run at {}s, before their timeout",
+                        "not judged: {}: {} of {} requests still open when the run stopped at {}s ({}), before their timeout",
                         r.strategy.name(),
                         f.open,
                         f.issued,
                         fmt_time(r.stats.time),
+                        r.stats.stop,
                     ),
                 ));
             }
@@ -370,9 +372,10 @@ fn accounting(spec: &RunSpec, runs: &[StrategyRun], figs: &[Figures]) -> CheckOu
             return skipped(
                 name,
                 format!(
-                    "not judged: the event limit stopped {} at {}s, so the strategies saw different arrivals ({} saw {}, {} saw {})",
+                    "not judged: {} stopped at {}s ({}), so the strategies saw different arrivals ({} saw {}, {} saw {})",
                     r.strategy.name(),
                     fmt_time(r.stats.time),
+                    r.stats.stop,
                     first.strategy.name(),
                     first.issued,
                     f.strategy.name(),

@@ -212,6 +212,12 @@ impl<P: Protocol> Sim<P> {
                 s
             }
             None => {
+                // Every slot in use holds a pending event: the queue is at its limit. The
+                // run stops before its next event (this one is kept, as are the few more
+                // the event being handled schedules).
+                if self.slab.len() as u64 >= self.cfg.limits.pending && self.stopped.is_none() {
+                    self.stopped = Some(StopReason::PendingLimit);
+                }
                 self.slab.push(Some(ev));
                 (self.slab.len() - 1) as u32
             }
