@@ -52,6 +52,23 @@ pub fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::SeqCst)
 }
 
+/// Whether a stopping signal came, asked once a command has done its work and is about to say
+/// what it did: the handlers are first put back to the default, so a signal that comes later
+/// stops the process at once (as a second Ctrl-C does, and the shell reports it) instead of
+/// printing that what is in progress will finish after the command has already decided not
+/// to say so, and one that came before is in the answer. No window between the two is left
+/// unseen.
+pub fn settle() -> bool {
+    #[cfg(unix)]
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        // SAFETY: restoring a signal's default disposition.
+        unsafe {
+            libc::signal(sig, libc::SIG_DFL);
+        }
+    }
+    interrupted()
+}
+
 /// The exit code of a command that stopped early: [`EXIT_TERMINATED`] after SIGTERM,
 /// [`EXIT_INTERRUPTED`] otherwise.
 pub fn exit_code() -> i32 {

@@ -125,10 +125,13 @@ pub fn inside(path: &Path, dir: &Path) -> bool {
     linked || plain(path).starts_with(plain(dir))
 }
 
-/// Refuses an output path nothing can be created at: one under an existing file (`file/x`)
-/// or, for a file, one whose last part names a folder (`out/`, `.`, `..`). Checked before the
-/// work, as the other refusals are, so that a long search or suite is not thrown away at the
-/// end for a path that could never be written.
+/// Refuses an output path nothing can be created at: one under an existing file (`file/x`);
+/// for a file, one whose last part names a folder (`out/`, `.`, `..`); and one whose nearest
+/// existing folder cannot be written (a read-only mount, no permission, an immutable folder),
+/// which is where the command creates its first entry (the temporary file or folder it writes
+/// and renames into place, or a missing folder on the way). Checked before the work, as the
+/// other refusals are, so that a long search or suite is not thrown away at the end for a path
+/// that could never be written.
 fn check_creatable(out: &Path, flag: &str, file: bool) -> Result<(), InputError> {
     let text = out.as_os_str().to_string_lossy();
     let last = text.rsplit(std::path::is_separator).next().unwrap_or("");
@@ -138,8 +141,13 @@ fn check_creatable(out: &Path, flag: &str, file: bool) -> Result<(), InputError>
             if last.is_empty() { "/" } else { last }
         )));
     }
-    // The nearest part of the path that exists must be a folder.
+    // The nearest part of the path that exists must be a folder one can write in.
     for a in out.ancestors().skip(1) {
+        let a = if a.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            a
+        };
         if let Ok(m) = std::fs::metadata(a) {
             if !m.is_dir() {
                 return Err(InputError(format!(
@@ -147,10 +155,39 @@ fn check_creatable(out: &Path, flag: &str, file: bool) -> Result<(), InputError>
                     a.display()
                 )));
             }
-            break;
+            return probe_writable(a).map_err(|e| {
+                InputError(format!(
+                    "{flag} {text}: cannot create anything in {}: {e} (choose another place)",
+                    a.display()
+                ))
+            });
         }
     }
     Ok(())
+}
+
+/// Whether something can be created in the folder `dir` now: creates an empty hidden folder
+/// there and removes it. Asked of the file system rather than read from permission bits,
+/// which do not tell a read-only mount, an immutable folder, an ACL, or root (who ignores
+/// them).
+fn probe_writable(dir: &Path) -> std::io::Result<()> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let probe = dir.join(format!(
+        ".faultline-probe-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir(&probe)?;
+    std::fs::remove_dir(&probe).map_err(|e| {
+        std::io::Error::new(
+            e.kind(),
+            format!(
+                "created the empty folder {} to try, but cannot remove it: {e}",
+                probe.display()
+            ),
+        )
+    })
 }
 
 /// Refuses an output file that would destroy something the user wrote: one of the command's

@@ -13,7 +13,7 @@ use crate::report::{Extras, Summary, run_for_report, write_summarized_report};
 
 #[derive(Args, Debug)]
 #[command(
-    after_help = "Examples:\n  faultline run\n  faultline run scenarios/raft-bug-stale_leader_read.ron --seed 4\n  faultline run my.ron --seed 3 --out /tmp/report\n  faultline run scenarios/raft-partitions.ron --png   (latency.png too)\n\nThe report folder is written whole (a temporary folder beside it, swapped into place); an existing\nfolder is replaced only if faultline wrote it, and never when it holds the scenario.\n\nExit codes: 0 every check passed, 1 a check found a violation, 2 bad input or usage,\n3 a check ran out of its budget (unknown), 4 the run was inconclusive."
+    after_help = "Examples:\n  faultline run\n  faultline run scenarios/raft-bug-stale_leader_read.ron --seed 4\n  faultline run my.ron --seed 3 --out /tmp/report\n  faultline run scenarios/raft-partitions.ron --png   (latency.png too)\n\nThe report folder is written whole (a temporary folder beside it, swapped into place); an existing\nfolder is replaced only if faultline wrote it, and never when it holds the scenario; a place\nnothing can be written (read-only, no permission) is refused before the run.\n\nExit codes: 0 every check passed, 1 a check found a violation, 2 bad input or usage,\n3 a check ran out of its budget (unknown), 4 the run was inconclusive."
 )]
 pub struct RunArgs {
     /// Scenario file (RON); the embedded default scenario when omitted.
@@ -46,7 +46,11 @@ pub fn main(a: RunArgs) -> Result<i32, InputError> {
     let dir = report_dir(a.out.as_deref(), &scenario, a.seed);
     if !a.no_report {
         let inputs: Vec<&std::path::Path> = a.scenario.iter().map(PathBuf::as_path).collect();
-        check_out_dir(&dir, &inputs, "--out")?;
+        let flag = match a.out {
+            Some(_) => "--out",
+            None => "the report folder (--out)",
+        };
+        check_out_dir(&dir, &inputs, flag)?;
     }
     // Records feed the report's sequence diagram; they do not change the run.
     let spec = scenario.to_run_spec(a.seed, !a.no_report);

@@ -4,7 +4,8 @@
 //! caller in seed order as soon as every earlier seed has finished (a bounded reorder buffer),
 //! so `--json` streams one self-contained line per seed, flushed, and the file is the same
 //! bytes whatever the threads' timing. Ctrl-C stops new seeds, lets the running ones finish,
-//! writes every finished seed and the summary so far, and exits 130.
+//! writes every finished seed and the summary so far, says it was interrupted and what
+//! finished, and exits 130 (1 if a seed violated: a violation found is never hidden).
 
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
@@ -36,10 +37,15 @@ seed has finished), flushed as it goes; each line names the scenario, its conten
 Faultline version, so `faultline merge` can join shards safely; a file that already holds
 results is never replaced (write to another file and merge). Ctrl-C (or SIGTERM: exit 143)
 stops starting seeds, lets the running ones finish, writes every finished seed and the summary
-so far (exit 130); a second Ctrl-C stops at once.
+so far (exit 130); a second Ctrl-C stops at once. An interrupted sweep always ends with a line
+`interrupted: N of M seeds finished ...` on stderr; one that found a violation before it
+stopped exits 1, not 130 (a violation found is never hidden), and one whose answer was already
+whole (every seed, or with --fail-fast every seed up to the first violation) exits as if not
+interrupted.
 
-Exit codes: 0 every seed passed, 1 a seed found a violation, 2 bad input or usage,
-3 a check ran out of its budget (unknown), 4 a run was inconclusive, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).")]
+Exit codes: 0 every seed passed, 1 a seed found a violation (interrupted or not), 2 bad input
+or usage, 3 a check ran out of its budget (unknown), 4 a run was inconclusive, 130 interrupted
+(Ctrl-C) before every seed finished, 143 the same by SIGTERM.")]
 pub struct SweepArgs {
     /// Scenario file (RON).
     pub scenario: PathBuf,
@@ -124,7 +130,8 @@ pub struct SweepOptions<'a> {
 /// How a sweep ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SweepEnd {
-    /// Stopped by `interrupt` before every seed ran.
+    /// Stopped by `interrupt` before every seed the answer needs was reported: every seed,
+    /// or with `stop_at`, every seed up to the first it accepted.
     pub interrupted: bool,
     /// Seeds reported.
     pub finished: u64,
@@ -304,10 +311,14 @@ pub fn sweep_each(
     if let Some(e) = failure {
         return Err(e);
     }
-    let stopped_early = first_stop.load(Ordering::SeqCst) != u64::MAX;
-    end.interrupted = opts.interrupt.is_some_and(|f| f.load(Ordering::SeqCst))
-        && !stopped_early
-        && end.contiguous < count;
+    // A stop found does not make the answer whole: a seed before it may have been left
+    // unrun by the interrupt (then that stop may not be the first).
+    let needed = match first_stop.load(Ordering::SeqCst) {
+        u64::MAX => count,
+        stop => stop.saturating_add(1).min(count),
+    };
+    end.interrupted =
+        opts.interrupt.is_some_and(|f| f.load(Ordering::SeqCst)) && end.contiguous < needed;
     Ok(end)
 }
 
@@ -504,16 +515,29 @@ pub fn main(a: SweepArgs) -> Result<i32, InputError> {
         Ok(())
     });
     let secs = start.elapsed().as_secs_f64();
-    let end = end.map_err(|e| {
-        let to = a.json.as_ref().map(|p| p.display().to_string());
-        InputError(format!(
-            "cannot write {}: {e}",
-            to.unwrap_or_else(|| "the results".into())
-        ))
-    })?;
-    if let (Some(dir), Some(points)) = (&a.plots, &tally.plots) {
-        write_plots(dir, points)?;
-    }
+    let plotted = match (&end, &a.plots, &tally.plots) {
+        (Ok(_), Some(dir), Some(points)) => write_plots(dir, points),
+        _ => Ok(()),
+    };
+    // Asked once, after the work: a signal from here on stops the process at once.
+    let signalled = interrupt::settle();
+    let end = match end {
+        Ok(end) => end,
+        Err(e) => {
+            if signalled {
+                eprintln!(
+                    "interrupted: {} of {} seeds finished before the results could not be written",
+                    tally.seeds,
+                    seeds.len()
+                );
+            }
+            let to = a.json.as_ref().map(|p| p.display().to_string());
+            return Err(InputError(format!(
+                "cannot write {}: {e}",
+                to.unwrap_or_else(|| "the results".into())
+            )));
+        }
+    };
     let failed = tally.failing.len() as u64;
     let count = |v: Verdict| tally.failing.iter().filter(|r| r.verdict == v).count();
     println!(
@@ -534,19 +558,42 @@ pub fn main(a: SweepArgs) -> Result<i32, InputError> {
         tally.events as f64 / secs.max(1e-9) / 1e6,
         threads
     );
-    if end.interrupted {
-        let resume = seeds
-            .nth(end.contiguous)
-            .map(|s| Seeds { first: s, ..seeds });
-        eprintln!(
-            "interrupted: {} of {} seeds finished{}{}",
-            end.finished,
-            seeds.len(),
-            match &a.json {
-                Some(p) => format!(", every one of them in {}", p.display()),
-                None => String::new(),
-            },
-            match resume {
+    // Whatever else happened, a sweep that was signalled says so, and what finished.
+    if signalled {
+        eprintln!("{}", interrupted_line(&a, &seeds, &end, &tally));
+    }
+    plotted?;
+    let worst = tally.worst.unwrap_or(Verdict::Pass);
+    // A violation found is the answer even of a sweep cut short: never hidden behind 130.
+    Ok(if end.interrupted && worst != Verdict::Violation {
+        interrupt::exit_code()
+    } else {
+        exit_code(worst)
+    })
+}
+
+/// What a signalled sweep says on stderr: how many seeds finished and where they are; cut
+/// short, where to resume; complete anyway, that its answer is whole.
+fn interrupted_line(a: &SweepArgs, seeds: &Seeds, end: &SweepEnd, tally: &Tally) -> String {
+    let first_violation = tally
+        .failing
+        .iter()
+        .find(|r| r.verdict == Verdict::Violation)
+        .map(|r| r.seed);
+    let rest = match (
+        end.interrupted,
+        a.fail_fast.then_some(first_violation).flatten(),
+    ) {
+        (false, Some(s)) => format!(
+            "; the answer is whole: seed {s} violated and every seed before it had finished \
+             (--fail-fast)"
+        ),
+        (false, None) => "; the answer is whole: every seed had finished".to_string(),
+        (true, stop) => {
+            let resume = seeds
+                .nth(end.contiguous)
+                .map(|s| Seeds { first: s, ..*seeds });
+            let resume = match resume {
                 Some(r) if a.shard.is_none() => format!(
                     "; every seed before {} finished (resume with --seeds {r}{})",
                     r.first,
@@ -557,11 +604,26 @@ pub fn main(a: SweepArgs) -> Result<i32, InputError> {
                     }
                 ),
                 _ => String::new(),
-            }
-        );
-        return Ok(interrupt::exit_code());
-    }
-    Ok(exit_code(tally.worst.unwrap_or(Verdict::Pass)))
+            };
+            let first = match stop {
+                Some(s) => format!(
+                    "; seed {s} violated, but not every seed before it ran, so it may not be \
+                     the first that does"
+                ),
+                None => String::new(),
+            };
+            resume + &first
+        }
+    };
+    format!(
+        "interrupted: {} of {} seeds finished{}{rest}",
+        end.finished,
+        seeds.len(),
+        match &a.json {
+            Some(p) => format!(", every one of them in {}", p.display()),
+            None => String::new(),
+        },
+    )
 }
 
 fn write_plots(dir: &std::path::Path, points: &[(u64, [f64; 3])]) -> Result<(), InputError> {

@@ -192,7 +192,9 @@ impl DirWriter {
 /// the old folder is deleted. Two writers racing for one `dir` leave one of their folders,
 /// complete. Replaces only what [`check_replaceable`] accepts, checked just before the swap:
 /// a caller checks it before its work too (`cmd::check_out_dir`), so that a refusal comes
-/// before a long computation rather than after it.
+/// before a long computation rather than after it. A write that fails deletes its temporary
+/// folder, or names it in the error; one that succeeds but cannot delete the folder it
+/// replaced says where that is left (on stderr: the report itself is whole and in place).
 pub fn write_dir_atomic<T>(
     dir: &Path,
     fill: impl FnOnce(&mut DirWriter) -> io::Result<T>,
@@ -225,53 +227,94 @@ pub fn write_dir_atomic<T>(
         std::fs::write(w.dir.join(MARKER), w.names.join("\n") + "\n")?;
         Ok(v)
     });
-    let installed = filled.and_then(|v| install_dir(&w.dir, dir).map(|()| v));
-    if installed.is_err() {
-        let _ = std::fs::remove_dir_all(&w.dir);
+    match filled {
+        Ok(v) => install_dir(&w.dir, dir).map(|()| v),
+        Err(e) => Err(discard(&w.dir, e)),
     }
-    installed
 }
 
-/// Puts the complete folder `tmp` at `dir`, replacing whatever folder is there.
+/// Deletes `tmp`, the temporary folder of a write that failed with `e`, and returns `e`;
+/// if `tmp` cannot be deleted, the error names it, so that nothing is left behind unsaid.
+fn discard(tmp: &Path, e: io::Error) -> io::Error {
+    match std::fs::remove_dir_all(tmp) {
+        Ok(()) => e,
+        Err(r) if r.kind() == io::ErrorKind::NotFound => e,
+        Err(r) => io::Error::new(
+            e.kind(),
+            format!(
+                "{e}; its temporary folder {} could not be deleted ({r}): remove it",
+                tmp.display()
+            ),
+        ),
+    }
+}
+
+/// Puts the complete folder `tmp` at `dir`, replacing whatever folder is there. On failure,
+/// `tmp` is deleted ([`discard`]) and `dir` is as it was, or the error says where each is.
 fn install_dir(tmp: &Path, dir: &Path) -> io::Result<()> {
     for _ in 0..100 {
-        if !replaceable(dir)? {
+        if !replaceable(dir).map_err(|e| discard(tmp, e))? {
             // Nothing there: a plain rename (fails if another writer got there first).
             match std::fs::rename(tmp, dir) {
                 Ok(()) => return Ok(()),
                 Err(_) if std::fs::symlink_metadata(dir).is_ok() => continue,
-                Err(e) => return Err(e),
+                Err(e) => return Err(discard(tmp, e)),
             }
         }
         match exchange(tmp, dir) {
-            // `tmp` now holds the old folder: deleted unless something not faultline's was
+            // `old` now holds the old folder: deleted unless something not faultline's was
             // put into it since the check above, which then goes back in place.
-            Ok(()) => {
-                if let Err(e) = replaceable(tmp) {
-                    exchange(tmp, dir)?;
-                    return Err(io::Error::new(
-                        e.kind(),
-                        format!(
-                            "{} changed while being replaced, and was left as it was: {e}",
-                            dir.display()
+            Ok(old) => {
+                if let Err(e) = replaceable(&old) {
+                    let changed = format!(
+                        "{} changed while being replaced, and was left as it was: {e}",
+                        dir.display()
+                    );
+                    return Err(match exchange(&old, dir) {
+                        Ok(new) => discard(&new, io::Error::new(e.kind(), changed)),
+                        // Never deleted: `old` holds what the user put there.
+                        Err(back) => io::Error::new(
+                            back.kind(),
+                            format!(
+                                "{} changed while being replaced ({e}), and could not be put \
+                                 back ({back}): what it held is now at {}",
+                                dir.display(),
+                                old.display()
+                            ),
                         ),
-                    ));
+                    });
                 }
-                return std::fs::remove_dir_all(tmp).or(Ok(()));
+                // The new folder is in place: a failure here loses nothing, but the old
+                // folder is left under a hidden name, which the user is told.
+                if let Err(e) = std::fs::remove_dir_all(&old) {
+                    eprintln!(
+                        "warning: {} was written, but the folder it replaced could not be \
+                         deleted ({e}): it is left at {} (remove it)",
+                        dir.display(),
+                        old.display()
+                    );
+                }
+                return Ok(());
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(e),
+            Err(e) => return Err(discard(tmp, e)),
         }
     }
-    Err(io::Error::other(format!(
-        "{}: other writers keep replacing it",
-        dir.display()
-    )))
+    Err(discard(
+        tmp,
+        io::Error::other(format!(
+            "{}: other writers keep replacing it",
+            dir.display()
+        )),
+    ))
 }
 
-/// Swaps two paths atomically (Linux `renameat2(RENAME_EXCHANGE)`); elsewhere, or where the
-/// file system cannot, moves `b` aside and `a` in (a reader may then briefly find no folder).
-fn exchange(a: &Path, b: &Path) -> io::Result<()> {
+/// Swaps two folders: `b` then holds what `a` held; returns where `b`'s old folder is now.
+/// On Linux one atomic `renameat2(RENAME_EXCHANGE)`, after which it is at `a`; elsewhere, or
+/// where the file system cannot, `b` is moved aside to `a.old` and `a` in (a reader may then
+/// briefly find no folder). On failure both are where they were, or the error says where
+/// `b`'s folder is.
+fn exchange(a: &Path, b: &Path) -> io::Result<PathBuf> {
     #[cfg(target_os = "linux")]
     {
         use std::ffi::CString;
@@ -290,7 +333,7 @@ fn exchange(a: &Path, b: &Path) -> io::Result<()> {
             )
         };
         if r == 0 {
-            return Ok(());
+            return Ok(a.to_path_buf());
         }
         let e = io::Error::last_os_error();
         if !matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS)) {
@@ -301,8 +344,20 @@ fn exchange(a: &Path, b: &Path) -> io::Result<()> {
     aside.push(".old");
     let aside = PathBuf::from(aside);
     std::fs::rename(b, &aside)?;
-    std::fs::rename(a, b)?;
-    std::fs::rename(&aside, a)
+    if let Err(e) = std::fs::rename(a, b) {
+        return Err(match std::fs::rename(&aside, b) {
+            Ok(()) => e,
+            Err(back) => io::Error::new(
+                e.kind(),
+                format!(
+                    "{e}; {} was moved aside and could not be put back ({back}): it is at {}",
+                    b.display(),
+                    aside.display()
+                ),
+            ),
+        });
+    }
+    Ok(aside)
 }
 
 /// One check in the summary.

@@ -265,6 +265,137 @@ fn ctrl_c_or_sigterm_on_a_sweep_keeps_every_finished_seed() {
     }
 }
 
+/// Waits until `child` has installed its handler for `sig` (Linux: the signal's bit in
+/// `SigCgt` of /proc/PID/status), so a signal sent next is the command's to handle, not the
+/// default's that kills it; and then until it has spent a tenth of a second of CPU time more
+/// (/proc/PID/stat), so that the work after the handler is under way (a sweep's first seed
+/// runs, rather than no seed yet).
+#[cfg(target_os = "linux")]
+fn wait_until_working(child: &mut Child, sig: libc::c_int) {
+    let pid = child.id();
+    let proc = |f: &str| std::fs::read_to_string(format!("/proc/{pid}/{f}")).ok();
+    let caught = |t: String| {
+        let mask = t
+            .lines()
+            .find_map(|l| l.strip_prefix("SigCgt:"))?
+            .trim()
+            .to_string();
+        u64::from_str_radix(&mask, 16).ok()
+    };
+    // utime + stime, in clock ticks: the fields after the name, which ends at the last `)`.
+    let cpu = |t: String| -> Option<u64> {
+        let mut f = t.rsplit_once(')')?.1.split_whitespace().skip(11);
+        Some(f.next()?.parse::<u64>().ok()? + f.next()?.parse::<u64>().ok()?)
+    };
+    // SAFETY: sysconf reads a constant of the system.
+    let tick_hz = u64::try_from(unsafe { libc::sysconf(libc::_SC_CLK_TCK) }).unwrap_or(100);
+    let start = Instant::now();
+    let mut since: Option<u64> = None;
+    loop {
+        match since {
+            None => {
+                if proc("status")
+                    .and_then(caught)
+                    .is_some_and(|m| m & (1 << (sig - 1)) != 0)
+                {
+                    since = proc("stat").and_then(cpu);
+                }
+            }
+            Some(t0) => {
+                if proc("stat")
+                    .and_then(cpu)
+                    .is_some_and(|t| t >= t0 + tick_hz / 10)
+                {
+                    return;
+                }
+            }
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the command ended before it could be signalled"
+        );
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no handler for signal {sig}, or no work after it, within 30s"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// Sweeps of a scenario whose every seed violates, each run long (about a second), signalled
+/// while seed 0 runs (one thread): (case, arguments after the range, what stderr must say).
+/// With --fail-fast the violation finished made the answer whole, and the sweep exited 1
+/// without its `interrupted: ...` line; without it, the violation found was hidden behind 130.
+#[cfg(target_os = "linux")]
+const SIGNALLED_VIOLATIONS: &[(&str, &[&str], &str)] = &[
+    (
+        "--fail-fast",
+        &["--fail-fast"],
+        "interrupted: 1 of 100 seeds finished; the answer is whole: seed 0 violated and every \
+         seed before it had finished (--fail-fast)",
+    ),
+    (
+        "every seed",
+        &[],
+        "interrupted: 1 of 100 seeds finished; every seed before 1 finished (resume with \
+         --seeds 1..100)",
+    ),
+];
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_signalled_sweep_always_says_so_and_never_hides_a_violation() {
+    let d = tmp("signalled-violation");
+    let long = d.join("long.ron");
+    let src = std::fs::read_to_string(scenario("lock-bug-no_fencing.ron")).unwrap();
+    let changed = src
+        .replace("stop: \"10s\"", "stop: \"2500s\"")
+        .replace("time: \"12s\"", "time: \"2502s\"");
+    assert_ne!(
+        src, changed,
+        "the scenario's stop and time limit were found"
+    );
+    std::fs::write(&long, changed).unwrap();
+    let mut failures = Vec::new();
+    for (case, args, says) in SIGNALLED_VIOLATIONS {
+        for (sig, _, said) in STOPS {
+            let mut child = bin()
+                .args([
+                    "sweep",
+                    long.to_str().unwrap(),
+                    "--seeds",
+                    "0..100",
+                    "--jobs",
+                    "1",
+                ])
+                .args(*args)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let (out, err) = (drain(child.stdout.take()), drain(child.stderr.take()));
+            wait_until_working(&mut child, sig);
+            signal(&child, sig);
+            let status = wait_within(&mut child, 60);
+            let out = String::from_utf8_lossy(&out.join().unwrap()).to_string();
+            let err = String::from_utf8_lossy(&err.join().unwrap()).to_string();
+            // The violation is listed and decides the exit code; the line says what finished.
+            if status.code() != Some(1)
+                || !out.contains("seed      0 violation")
+                || !err.contains(said)
+                || !err.contains(says)
+            {
+                failures.push(format!(
+                    "{case}, signal {sig}: expected exit 1, seed 0's violation and `{says}`, \
+                     got {:?}:\n{out}{err}",
+                    status.code()
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
 #[test]
 fn jobs_zero_is_refused_by_every_command_that_takes_it() {
     let d = tmp("jobs0");

@@ -4,7 +4,7 @@
 //! the real binary in a scratch folder: the CLI is the contract.
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::process::{Command, Output};
 
 use super::cli::{bin, text, tmp};
 
@@ -168,23 +168,244 @@ const UNWRITABLE: &[(&str, &[&str], &str)] = &[
     ),
 ];
 
+/// Runs `args` in `d`: None if refused with exit 2 saying each of `says` before any result was
+/// printed (nothing ran), else what happened.
+fn refused_before_the_work(d: &Path, case: &str, args: &[&str], says: &[&str]) -> Option<String> {
+    let o = run_in(d, args);
+    let t = text(&o);
+    let refused = o.status.code() == Some(2) && o.stdout.is_empty();
+    (!refused || !says.iter().all(|s| t.contains(s))).then(|| {
+        format!(
+            "{case}: expected exit 2 and {says:?} before any work, got {:?}:\n{t}",
+            o.status.code()
+        )
+    })
+}
+
 #[test]
 fn outputs_that_cannot_be_written_are_refused_before_the_work() {
     let d = scratch("hostile-runs-unwritable");
-    let mut failures = Vec::new();
-    for (case, args, says) in UNWRITABLE {
-        let o = run_in(&d, args);
-        let t = text(&o);
-        // Nothing ran: a refusal comes before any result is printed.
-        if o.status.code() != Some(2) || !t.contains(says) || !o.stdout.is_empty() {
-            failures.push(format!(
-                "{case}: expected exit 2 and `{says}` before any work, got {:?}:\n{t}",
-                o.status.code()
-            ));
-        }
-    }
+    let failures: Vec<String> = UNWRITABLE
+        .iter()
+        .filter_map(|(case, args, says)| refused_before_the_work(&d, case, args, &[says]))
+        .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert_eq!(std::fs::read_to_string(d.join("afile")).unwrap(), "mine\n");
+}
+
+/// Undoes, when dropped, what [`unwritable`] and [`undeletable`] did under a folder: the
+/// immutable attribute (`chattr -R -i`) and missing write permission (`chmod -R u+w`), so the
+/// scratch folder can be removed whatever the test found.
+struct Unlock(PathBuf);
+
+impl Drop for Unlock {
+    fn drop(&mut self) {
+        let _ = Command::new("chattr")
+            .arg("-R")
+            .arg("-i")
+            .arg(&self.0)
+            .output();
+        let _ = Command::new("chmod")
+            .arg("-R")
+            .arg("u+w")
+            .arg(&self.0)
+            .output();
+    }
+}
+
+/// Whether an entry can be created in `d` now.
+fn can_create_in(d: &Path) -> bool {
+    let probe = d.join("probe");
+    let made = std::fs::create_dir(&probe).is_ok();
+    let _ = std::fs::remove_dir(&probe);
+    made
+}
+
+/// Makes the existing folder `d` one nothing can be created in, even by root: mode 0555 (which
+/// root ignores), then the immutable attribute (`chattr +i`, which needs root and a file system
+/// that has it). None, saying why on stderr, where neither works here.
+fn unwritable(d: &Path) -> Option<Unlock> {
+    use std::os::unix::fs::PermissionsExt;
+    let unlock = Unlock(d.to_path_buf());
+    let _ = std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o555));
+    if can_create_in(d) {
+        let _ = Command::new("chattr").arg("+i").arg(d).output();
+    }
+    if can_create_in(d) {
+        eprintln!(
+            "SKIPPED: {} stays writable for this user (mode 0555 and chattr +i both failed), \
+             so an unwritable folder cannot be tested here",
+            d.display()
+        );
+        return None;
+    }
+    Some(unlock)
+}
+
+/// Output paths in an existing folder nothing can be created in (`ro`, or the working folder
+/// itself): (case, working folder, arguments, what the refusal must say). Each passed the
+/// up-front check (the folder exists), did all its work, then failed to write: a run printed its
+/// verdict and exited 2, a suite ran every scenario, a sweep its every seed.
+const IN_UNWRITABLE: &[(&str, &str, &[&str], &str)] = &[
+    (
+        "run --out",
+        ".",
+        &["run", "@raft-basic.ron", "--out", "ro/report"],
+        "--out ro/report: cannot create anything in ro: ",
+    ),
+    (
+        "run --out two folders down",
+        ".",
+        &["run", "@raft-basic.ron", "--out", "ro/a/b"],
+        "--out ro/a/b: cannot create anything in ro: ",
+    ),
+    (
+        "run's default report folder in an unwritable working folder",
+        "ro",
+        &["run", "@raft-basic.ron"],
+        "the report folder (--out) reports/raft-basic/seed-0: cannot create anything in .: ",
+    ),
+    (
+        "shrink --out",
+        ".",
+        &[
+            "shrink",
+            "@raft-bug-forget_vote.ron",
+            "--seed",
+            "9",
+            "--budget",
+            "3",
+            "--out",
+            "ro/best.ron",
+        ],
+        "--out ro/best.ron: cannot create anything in ro: ",
+    ),
+    (
+        "suite --junit",
+        ".",
+        &["suite", "suite", "--junit", "ro/junit.xml"],
+        "--junit ro/junit.xml: cannot create anything in ro: ",
+    ),
+    (
+        "compare --plot",
+        ".",
+        &[
+            "compare",
+            "@raft-basic.ron",
+            "@raft-basic.ron",
+            "--plot",
+            "ro/p.svg",
+        ],
+        "--plot ro/p.svg: cannot create anything in ro: ",
+    ),
+    (
+        "replay --svg",
+        ".",
+        &["replay", "@raft-basic.ron", "--svg", "ro/seq.svg"],
+        "--svg ro/seq.svg: cannot create anything in ro: ",
+    ),
+    (
+        "sweep --plots",
+        ".",
+        &[
+            "sweep",
+            "@raft-basic.ron",
+            "--seeds",
+            "0..2",
+            "--plots",
+            "ro/plots",
+        ],
+        "--plots ro/plots: cannot create anything in ro: ",
+    ),
+    (
+        "sweep --json",
+        ".",
+        &[
+            "sweep",
+            "@raft-basic.ron",
+            "--seeds",
+            "0..2",
+            "--json",
+            "ro/r.jsonl",
+        ],
+        "--json ro/r.jsonl: cannot create anything in ro: ",
+    ),
+];
+
+#[test]
+fn outputs_in_a_folder_that_cannot_be_written_are_refused_before_the_work() {
+    let d = scratch("hostile-runs-read-only");
+    let ro = d.join("ro");
+    std::fs::create_dir(&ro).unwrap();
+    let Some(_unlock) = unwritable(&ro) else {
+        return;
+    };
+    // Refused with the path, the folder and the system's reason.
+    let failures: Vec<String> = IN_UNWRITABLE
+        .iter()
+        .filter_map(|(case, cwd, args, says)| {
+            refused_before_the_work(&d.join(cwd), case, args, &[says, "(os error"])
+        })
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // Nothing was left behind in it either (a probe, a temporary folder).
+    assert_eq!(std::fs::read_dir(&ro).unwrap().count(), 0);
+}
+
+/// Makes the report folder `rep` one whose contents cannot be deleted: its `summary.json`
+/// immutable (`chattr +i`, root), or the folder mode 0555 (anyone else). None, saying why on
+/// stderr, where neither works here.
+fn undeletable(rep: &Path) -> Option<Unlock> {
+    use std::os::unix::fs::PermissionsExt;
+    let unlock = Unlock(rep.parent().unwrap().to_path_buf());
+    let summary = rep.join("summary.json");
+    let _ = Command::new("chattr").arg("+i").arg(&summary).output();
+    let immutable = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&summary)
+        .is_err();
+    if !immutable {
+        let _ = std::fs::set_permissions(rep, std::fs::Permissions::from_mode(0o555));
+        if can_create_in(rep) {
+            eprintln!(
+                "SKIPPED: {} stays deletable for this user (chattr +i and mode 0555 both \
+                 failed), so a report that cannot be deleted cannot be tested here",
+                rep.display()
+            );
+            return None;
+        }
+    }
+    Some(unlock)
+}
+
+#[test]
+fn a_replaced_report_that_cannot_be_deleted_is_named_not_left_unsaid() {
+    let d = tmp("hostile-runs-undeletable");
+    let args = ["run", "@raft-basic.ron", "--out", "rep"];
+    let o = run_in(&d, &args);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let Some(_unlock) = undeletable(&d.join("rep")) else {
+        return;
+    };
+    // The new report replaces the old one, whose folder is then left under a hidden name:
+    // the run says where, instead of leaving it without a word.
+    let o = run_in(&d, &args);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    assert!(d.join("rep/report.html").is_file(), "{t}");
+    let left: Vec<String> = std::fs::read_dir(&d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .filter(|n| n.starts_with(".rep.tmp-"))
+        .collect();
+    assert_eq!(left.len(), 1, "{left:?}\n{t}");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr
+            .contains("warning: rep was written, but the folder it replaced could not be deleted")
+            && stderr.contains(&format!("it is left at ./{} (remove it)", left[0])),
+        "{stderr}"
+    );
 }
 
 /// Entries of a suite's folder named `*.ron` that cannot be read as a scenario: (case, how

@@ -553,11 +553,20 @@ fn bounds(lb: &LbSpec, figs: &[Figures], spec: &RunSpec) -> CheckOutcome {
             }
         }
     }
+    // Nothing to judge is SKIPPED, as every other check says it: UNKNOWN means a search
+    // budget ran out, and made such a run exit 3.
     if judged == 0 {
-        return CheckOutcome {
-            verdict: Verdict::Unknown,
-            ..pass(name, "the scenario declares no bounds".into())
+        let why = if lb.bounds.is_empty() {
+            "the scenario declares no bounds".to_string()
+        } else {
+            let run: Vec<&str> = figs.iter().map(|f| f.strategy.name()).collect();
+            format!(
+                "the declared bounds set no limit (p99_max, error_rate_max or imbalance_max) \
+                 on a strategy this run uses ({})",
+                run.join(", ")
+            )
         };
+        return skipped(name, format!("not judged: {why}"));
     }
     if broken.is_empty() {
         pass(name, format!("{judged} declared bounds met"))
