@@ -263,19 +263,21 @@ fn checks_fail_when_they_should() {
     assert_eq!(check(&o, "bounded-load-cap").0, Verdict::Pass);
 }
 
-/// Runs whose `bounds` check has nothing to judge: (case, strategies, the protocol's extra
-/// fields, what the check must say). It said UNKNOWN, the verdict of a search budget that ran
-/// out, where every other check says SKIPPED, and the run exited 3. (A bound naming a strategy
-/// the run does not use is refused as input.)
-const NOTHING_TO_BOUND: &[(&str, &str, &str, &str)] = &[
+/// Runs whose `bounds` or `bounded-load-cap` check has nothing to judge: (case, the check,
+/// strategies, the protocol's extra fields, what the check must say). They said UNKNOWN, the
+/// verdict of a search budget that ran out, where every other check says SKIPPED, and the run
+/// exited 3. (A bound naming a strategy the run does not use is refused as input.)
+const NOTHING_TO_BOUND: &[(&str, &str, &str, &str, &str)] = &[
     (
         "the check asked for, no bound declared",
+        "bounds",
         "round_robin",
         "",
         "not judged: the scenario declares no bounds",
     ),
     (
         "a bound that sets no limit",
+        "bounds",
         "random, round_robin",
         ", bounds: [()]",
         "not judged: the declared bounds set no limit (p99_max, error_rate_max or \
@@ -283,9 +285,17 @@ const NOTHING_TO_BOUND: &[(&str, &str, &str, &str)] = &[
     ),
     (
         "a bound for one strategy that sets no limit",
+        "bounds",
         "random, round_robin",
         ", bounds: [(strategies: [random])]",
         "on a strategy this run uses (random, round_robin)",
+    ),
+    (
+        "the bounded-load cap asked for, bounded_load not run",
+        "bounded-load-cap",
+        "random, consistent_hash",
+        "",
+        "not judged: bounded_load is not among the strategies",
     ),
 ];
 
@@ -294,10 +304,10 @@ fn bounds_with_nothing_to_judge_are_skipped_not_unknown() {
     let d = std::env::temp_dir().join(format!("faultline-lb-bounds-{}", std::process::id()));
     std::fs::create_dir_all(&d).unwrap();
     let mut failures = Vec::new();
-    for (i, (case, strategies, extra, says)) in NOTHING_TO_BOUND.iter().enumerate() {
+    for (i, (case, name, strategies, extra, says)) in NOTHING_TO_BOUND.iter().enumerate() {
         let src = scenario(strategies, extra, "", "8s").replace(
             "    limits:",
-            "    checks: [\"bounds\", \"accounting\"],\n    limits:",
+            &format!("    checks: [\"{name}\", \"accounting\"],\n    limits:"),
         );
         let f = d.join(format!("s{i}.ron"));
         std::fs::write(&f, &src).unwrap();
@@ -310,10 +320,13 @@ fn bounds_with_nothing_to_judge_are_skipped_not_unknown() {
             String::from_utf8_lossy(&o.stdout),
             String::from_utf8_lossy(&o.stderr)
         );
-        let line = t.lines().find(|l| l.contains(" bounds ")).unwrap_or("");
+        let line = t
+            .lines()
+            .find(|l| l.contains(&format!(" {name} ")))
+            .unwrap_or("");
         if o.status.code() != Some(0) || !line.contains("SKIPPED") || !line.contains(says) {
             failures.push(format!(
-                "{case}: expected exit 0 and `SKIPPED bounds {says}`, got {:?}:\n{t}",
+                "{case}: expected exit 0 and `SKIPPED {name} {says}`, got {:?}:\n{t}",
                 o.status.code()
             ));
         }
