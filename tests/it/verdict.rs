@@ -167,7 +167,8 @@ fn duplicated_redirects_do_not_multiply() {
 #[test]
 fn a_run_cut_short_by_a_limit_is_inconclusive() {
     // (name, servers, edits to the scenario, its `stop`, what the `run` check says)
-    let cases: [(&str, u32, &[(&str, &str)], &str, &str); 2] = [
+    type Edits = &'static [(&'static str, &'static str)];
+    let cases: [(&str, u32, Edits, &str, &str); 2] = [
         (
             "short",
             3,
