@@ -318,10 +318,11 @@ fn roles(spec: &RunSpec, runs: &[StrategyRun]) -> Vec<RoleChange> {
 
 fn accounting(spec: &RunSpec, runs: &[StrategyRun], figs: &[Figures]) -> CheckOutcome {
     let name = "accounting";
-    // A strategy's run the event limit (or the pending-event limit) stopped cut its last requests off before their
-    // timeout (and the strategies off at different arrivals): that says nothing of the
-    // balancer, and the `run` check already calls the run inconclusive. (A time limit that
-    // leaves no timeout after workload.stop is the scenario's choice, and still fails.)
+    // A strategy's run the event limit (or the pending-event limit) stopped cut its last
+    // requests off before their timeout (and the strategies off at different arrivals): that
+    // says nothing of the balancer, and the `run` check already calls the run inconclusive.
+    // (A time limit that leaves no timeout after workload.stop is the scenario's choice, and
+    // still fails.)
     let cut_short =
         |s: &RunStats| matches!(s.stop, StopReason::EventLimit | StopReason::PendingLimit);
     let mut cut = None;
