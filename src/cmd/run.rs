@@ -7,7 +7,7 @@ use clap::Args;
 use super::{
     InputError, check_out_dir, exit_code, load, more_events_than, report_dir, reproduce_line,
 };
-use crate::protocols::run;
+use crate::protocols::{Verdict, run};
 use crate::report::stepper::{MAX_ALL_STEPS, Steps};
 use crate::report::{Extras, Summary, run_for_report, write_summarized_report};
 
@@ -99,16 +99,25 @@ pub fn main(a: RunArgs) -> Result<i32, InputError> {
     let summary = Summary::new(&spec, &outcome, repro);
     let text = summary.text();
     print!("{text}");
+    let verdict = outcome.verdict();
     if !a.no_report {
-        write_summarized_report(&dir, &spec, &outcome, &summary, &text, extras).map_err(|e| {
-            InputError(format!("cannot write the report to {}: {e}", dir.display()))
-        })?;
+        let written = write_summarized_report(&dir, &spec, &outcome, &summary, &text, extras);
+        if let Err(e) = written {
+            let e = format!("cannot write the report to {}: {e}", dir.display());
+            // A violation found is the run's answer: a report that could not be written (a
+            // disk that filled up during the run) does not hide it behind exit 2.
+            if verdict == Verdict::Violation {
+                eprintln!("error: {e} (the violation above stands: exit 1)");
+                return Ok(exit_code(verdict));
+            }
+            return Err(InputError(e));
+        }
         println!(
             "report     {}/report.html (summary.json beside it)",
             dir.display()
         );
     }
-    let code = exit_code(outcome.verdict());
+    let code = exit_code(verdict);
     // The process ends here: freeing the run's records, views and history one by one would
     // only cost time (a tenth of a reported run's), so leave them to the exit.
     std::mem::forget(outcome);

@@ -408,6 +408,83 @@ fn a_replaced_report_that_cannot_be_deleted_is_named_not_left_unsaid() {
     );
 }
 
+/// Unmounts, when dropped, the small file system [`full_disk`] mounted, so the scratch folder
+/// can be removed whatever the test found.
+struct Unmount(PathBuf);
+
+impl Drop for Unmount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).output();
+    }
+}
+
+/// Mounts a 64 KB tmpfs at the new folder `d`: one a report can be started in (the up-front
+/// check creates its probe there) but not finished (the disk fills). None, saying why on
+/// stderr, where this user cannot mount.
+fn full_disk(d: &Path) -> Option<Unmount> {
+    std::fs::create_dir_all(d).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+        .arg(d)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !mounted {
+        eprintln!(
+            "SKIPPED: cannot mount a small tmpfs at {} here, so a disk that fills during a \
+             run cannot be tested",
+            d.display()
+        );
+        return None;
+    }
+    Some(Unmount(d.to_path_buf()))
+}
+
+/// A report that cannot be written after the run (the disk filled up while it ran) is an
+/// error, exit 2, but it never hides a violation the run found: that run prints its
+/// verdict, then the error, and exits 1. Before, both exited 2. Nothing is left behind in
+/// the full folder.
+#[test]
+fn a_report_the_disk_has_no_room_for_does_not_hide_a_violation() {
+    let d = tmp("hostile-runs-full-disk");
+    let full = d.join("full");
+    let Some(_unmount) = full_disk(&full) else {
+        return;
+    };
+    // (scenario, seed, exit code, what stdout shows, what stderr says)
+    let cases = [
+        (
+            "@raft-bug-no_log_check.ron",
+            "0",
+            1,
+            "verdict    VIOLATION",
+            "(the violation above stands: exit 1)",
+        ),
+        (
+            "@raft-basic.ron",
+            "0",
+            2,
+            "verdict    PASS",
+            "error: cannot write the report to full/rep: ",
+        ),
+    ];
+    for (scenario, seed, code, shows, says) in cases {
+        let o = run_in(&d, &["run", scenario, "--seed", seed, "--out", "full/rep"]);
+        let t = text(&o);
+        assert_eq!(o.status.code(), Some(code), "{scenario}: {t}");
+        assert!(
+            String::from_utf8_lossy(&o.stdout).contains(shows),
+            "{scenario}: {t}"
+        );
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            stderr.contains(says) && stderr.contains("No space left on device"),
+            "{scenario}: {stderr}"
+        );
+        let left: Vec<_> = std::fs::read_dir(&full).unwrap().collect();
+        assert!(left.is_empty(), "{scenario}: left behind {left:?}");
+    }
+}
+
 /// Entries of a suite's folder named `*.ron` that cannot be read as a scenario: (case, how
 /// the entry is made, what its failed case must say). The listing kept regular files only,
 /// so a link to a scenario that moved, or a pipe, was left out unseen: a green suite of fewer.
