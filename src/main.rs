@@ -17,7 +17,8 @@ Exit codes (every command; `faultline <command> --help` says which it uses):
   2    bad input or usage: the message names the file, line and column
   3    a check ran out of its search budget (unknown)
   4    a run was inconclusive (cut short, or nothing to judge)
-  130  interrupted by Ctrl-C (sweep, suite, shrink: what finished is written)
+  130  interrupted by Ctrl-C (sweep, suite, shrink, compare: what finished is written;
+       a violation or failed scenario found before it still exits 1)
   143  stopped by SIGTERM, handled as Ctrl-C is"
 )]
 struct Cli {

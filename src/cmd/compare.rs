@@ -10,6 +10,7 @@ use super::interrupt;
 use super::seeds::jobs_or_all;
 use super::{InputError, check_out_file, exit_code, load, parse_jobs, parse_seeds};
 use crate::compare::{CompareError, compare};
+use crate::protocols::Verdict;
 
 #[derive(Args, Debug)]
 #[command(after_help = "\
@@ -27,7 +28,8 @@ windows shaded) shows the first seed. Ctrl-C stops starting seeds and prints wha
 
 Exit codes: 0 every run of both passed, 1 a run found a violation, 2 bad input or usage
 (including scenarios that differ in more than the protocol), 3 unknown, 4 inconclusive,
-130 interrupted, 143 terminated (SIGTERM).")]
+130 interrupted, 143 terminated (SIGTERM); a violation found before an interruption still
+exits 1.")]
 pub struct CompareArgs {
     /// The first scenario (RON).
     pub a: PathBuf,
@@ -100,8 +102,10 @@ pub fn main(a: CompareArgs) -> Result<i32, InputError> {
             .map_err(|e| InputError(format!("cannot write {}: {e}", p.display())))?;
         println!("plot       {}", p.display());
     }
-    if interrupt::interrupted() {
+    // A violation found is the answer even of a comparison cut short: never hidden behind 130.
+    let verdict = c.verdict();
+    if interrupt::interrupted() && verdict != Verdict::Violation {
         return Ok(interrupt::exit_code());
     }
-    Ok(exit_code(c.verdict()))
+    Ok(exit_code(verdict))
 }

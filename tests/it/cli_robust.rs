@@ -396,6 +396,63 @@ fn a_signalled_sweep_always_says_so_and_never_hides_a_violation() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// A suite signalled after a scenario failed its expectation says it was interrupted and
+/// exits 1, not 130/143: the failure found is its answer, never hidden. (`a.ron` fails at
+/// once: forget_vote expected to pass seed 9, which violates; `b.ron`, a lock run stretched to
+/// seconds a seed, is still running when the signal comes.)
+#[cfg(target_os = "linux")]
+#[test]
+fn a_signalled_suite_never_hides_a_failed_scenario() {
+    let d = tmp("signalled-suite");
+    let forget = std::fs::read_to_string(scenario("raft-bug-forget_vote.ron")).unwrap();
+    let a = forget.replace(
+        r#"Violation(check: "election-safety", within_seeds: (0, 2000))"#,
+        "Pass(seeds: (9, 10))",
+    );
+    let lock = std::fs::read_to_string(scenario("lock-bug-no_fencing.ron")).unwrap();
+    let b = lock
+        .replace("stop: \"10s\"", "stop: \"2500s\"")
+        .replace("time: \"12s\"", "time: \"2502s\"")
+        .replace(
+            r#"Violation(check: "mutual-exclusion", within_seeds: (0, 2000))"#,
+            "Pass(seeds: (0, 100))",
+        );
+    assert!(a != forget && b != lock, "the scenarios' fields were found");
+    std::fs::write(d.join("a.ron"), a).unwrap();
+    std::fs::write(d.join("b.ron"), b).unwrap();
+    let mut failures = Vec::new();
+    for (sig, _, said) in STOPS {
+        let mut child = bin()
+            .args(["suite", d.to_str().unwrap(), "--jobs", "1"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let err = drain(child.stderr.take());
+        // Signalled once `a.ron`'s failure is printed (b.ron then runs for seconds).
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        out.read_line(&mut first).unwrap();
+        signal(&child, sig);
+        let mut rest = String::new();
+        out.read_to_string(&mut rest).unwrap();
+        let status = wait_within(&mut child, 60);
+        let err = String::from_utf8_lossy(&err.join().unwrap()).to_string();
+        if status.code() != Some(1)
+            || !first.starts_with("FAIL")
+            || !err.contains(said)
+            || !err.contains("interrupted: 1 of 2 scenarios judged")
+        {
+            failures.push(format!(
+                "signal {sig}: expected exit 1 after a's FAIL and `interrupted: 1 of 2`, got \
+                 {:?}:\n{first}{rest}{err}",
+                status.code()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
 #[test]
 fn jobs_zero_is_refused_by_every_command_that_takes_it() {
     let d = tmp("jobs0");
