@@ -439,49 +439,54 @@ fn full_disk(d: &Path) -> Option<Unmount> {
     Some(Unmount(d.to_path_buf()))
 }
 
-/// A report that cannot be written after the run (the disk filled up while it ran) is an
-/// error, exit 2, but it never hides a violation the run found: that run prints its
-/// verdict, then the error, and exits 1. Before, both exited 2. Nothing is left behind in
-/// the full folder.
+/// Outputs that cannot be written after the work (the disk filled up while it ran): an error,
+/// exit 2, but never one that hides a violation the run found: that run prints its verdict,
+/// then the error, and exits 1 (before, both exited 2). Nothing is left behind in the full
+/// folder (before, a single file's partial temporary copy was). (arguments, exit code, what
+/// stdout shows, what stderr says)
+const NO_ROOM: &[(&[&str], i32, &str, &str)] = &[
+    (
+        &["run", "@raft-bug-no_log_check.ron", "--out", "full/rep"],
+        1,
+        "verdict    VIOLATION",
+        "(the violation above stands: exit 1)",
+    ),
+    (
+        &["run", "@raft-basic.ron", "--out", "full/rep"],
+        2,
+        "verdict    PASS",
+        "error: cannot write the report to full/rep: ",
+    ),
+    (
+        &["replay", "@raft-basic.ron", "--svg", "full/r.svg"],
+        2,
+        "",
+        "error: cannot write full/r.svg: ",
+    ),
+];
+
 #[test]
-fn a_report_the_disk_has_no_room_for_does_not_hide_a_violation() {
+fn outputs_the_disk_has_no_room_for_hide_no_violation_and_leave_nothing() {
     let d = tmp("hostile-runs-full-disk");
     let full = d.join("full");
     let Some(_unmount) = full_disk(&full) else {
         return;
     };
-    // (scenario, seed, exit code, what stdout shows, what stderr says)
-    let cases = [
-        (
-            "@raft-bug-no_log_check.ron",
-            "0",
-            1,
-            "verdict    VIOLATION",
-            "(the violation above stands: exit 1)",
-        ),
-        (
-            "@raft-basic.ron",
-            "0",
-            2,
-            "verdict    PASS",
-            "error: cannot write the report to full/rep: ",
-        ),
-    ];
-    for (scenario, seed, code, shows, says) in cases {
-        let o = run_in(&d, &["run", scenario, "--seed", seed, "--out", "full/rep"]);
+    for (args, code, shows, says) in NO_ROOM {
+        let o = run_in(&d, args);
         let t = text(&o);
-        assert_eq!(o.status.code(), Some(code), "{scenario}: {t}");
+        assert_eq!(o.status.code(), Some(*code), "{args:?}: {t}");
         assert!(
             String::from_utf8_lossy(&o.stdout).contains(shows),
-            "{scenario}: {t}"
+            "{args:?}: {t}"
         );
         let stderr = String::from_utf8_lossy(&o.stderr);
         assert!(
             stderr.contains(says) && stderr.contains("No space left on device"),
-            "{scenario}: {stderr}"
+            "{args:?}: {stderr}"
         );
         let left: Vec<_> = std::fs::read_dir(&full).unwrap().collect();
-        assert!(left.is_empty(), "{scenario}: left behind {left:?}");
+        assert!(left.is_empty(), "{args:?}: left behind {left:?}");
     }
 }
 
