@@ -18,7 +18,7 @@ Exit codes (every command; `faultline <command> --help` says which it uses):
   3    a check ran out of its search budget (unknown)
   4    a run was inconclusive (cut short, or nothing to judge)
   130  interrupted by Ctrl-C (sweep, suite, shrink, compare: what finished is written;
-       a violation or failed scenario found before it still exits 1)
+       a sweep, suite or compare that found a violation or failure before it exits 1)
   143  stopped by SIGTERM, handled as Ctrl-C is"
 )]
 struct Cli {

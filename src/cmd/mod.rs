@@ -129,9 +129,11 @@ pub fn inside(path: &Path, dir: &Path) -> bool {
 /// for a file, one whose last part names a folder (`out/`, `.`, `..`); and one whose nearest
 /// existing folder cannot be written (a read-only mount, no permission, an immutable folder),
 /// which is where the command creates its first entry (the temporary file or folder it writes
-/// and renames into place, or a missing folder on the way). Checked before the work, as the
-/// other refusals are, so that a long search or suite is not thrown away at the end for a path
-/// that could never be written.
+/// and renames into place, or a missing folder on the way), unless the output is an existing
+/// file this user may write (written in place by `sweep --json` and `compare --plot`; one a
+/// command replaces through a temporary file beside it is then still found only at the end).
+/// Checked before the work, as the other refusals are, so that a long search or suite is not
+/// thrown away at the end for a path that could never be written.
 fn check_creatable(out: &Path, flag: &str, file: bool) -> Result<(), InputError> {
     let text = out.as_os_str().to_string_lossy();
     let last = text.rsplit(std::path::is_separator).next().unwrap_or("");
@@ -140,6 +142,14 @@ fn check_creatable(out: &Path, flag: &str, file: bool) -> Result<(), InputError>
             "{flag} {text} ends with `{}`: it names a folder, not a file (give a file name)",
             if last.is_empty() { "/" } else { last }
         )));
+    }
+    // An existing file this user may write is written in place by `sweep --json` and
+    // `compare --plot`, whatever its folder allows: not refused for its folder.
+    if file
+        && std::fs::metadata(out).is_ok_and(|m| m.is_file())
+        && std::fs::OpenOptions::new().write(true).open(out).is_ok()
+    {
+        return Ok(());
     }
     // The nearest part of the path that exists must be a folder one can write in.
     for a in out.ancestors().skip(1) {

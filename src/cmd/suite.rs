@@ -88,14 +88,14 @@ pub fn main(a: SuiteArgs) -> Result<i32, InputError> {
     for f in &files {
         let start = std::time::Instant::now();
         let path = f.display().to_string();
-        let (name, ok, message) = match load_case(f) {
-            Err(e) => (path.clone(), false, format!("invalid scenario: {e}")),
+        let (name, ok, message, settled) = match load_case(f) {
+            Err(e) => (path.clone(), false, format!("invalid scenario: {e}"), true),
             Ok(s) => {
-                let (ok, message) = judge(&s, f, &path, jobs, flag);
-                (s.name.clone(), ok, message)
+                let (ok, message, settled) = judge(&s, f, &path, jobs, flag);
+                (s.name.clone(), ok, message, settled)
             }
         };
-        if interrupt::interrupted() {
+        if interrupt::interrupted() && !settled {
             break; // this case was cut short: not a result
         }
         let secs = start.elapsed().as_secs_f64();
@@ -112,6 +112,9 @@ pub fn main(a: SuiteArgs) -> Result<i32, InputError> {
             message,
             secs,
         });
+        if interrupt::interrupted() {
+            break; // a result that stood although its case was cut short (a seed failed)
+        }
     }
     let failed = cases.iter().filter(|c| !c.ok).count();
     println!(
@@ -152,14 +155,16 @@ fn load_case(f: &Path) -> Result<Scenario, String> {
     }
 }
 
-/// Runs one scenario against its expectation: (met, what happened).
+/// Runs one scenario against its expectation: (met, what happened, whether that stands even
+/// when an interruption cut the case short: a seed that failed a Pass expectation, a violation
+/// that met a Violation one).
 fn judge(
     s: &Scenario,
     file: &Path,
     path: &str,
     jobs: usize,
     flag: &'static std::sync::atomic::AtomicBool,
-) -> (bool, String) {
+) -> (bool, String, bool) {
     let range = match &s.expect {
         Expect::Pass { seeds } => *seeds,
         Expect::Violation { within_seeds, .. } => *within_seeds,
@@ -167,7 +172,7 @@ fn judge(
     let src = std::fs::read_to_string(file).unwrap_or_default();
     let seeds = match expectation_seeds(file, &src, range) {
         Ok(x) => x,
-        Err(e) => return (false, format!("invalid expectation: {e}")),
+        Err(e) => return (false, format!("invalid expectation: {e}"), true),
     };
     let n = seeds.len();
     match &s.expect {
@@ -186,17 +191,25 @@ fn judge(
                 }
                 Ok(())
             });
+            // A seed that did not pass fails the expectation whatever an interruption left
+            // unrun: that result stands (settled).
+            let cut = if flag.load(std::sync::atomic::Ordering::SeqCst) {
+                " (interrupted: not every seed ran)"
+            } else {
+                ""
+            };
             match first {
-                None => (true, format!("all {n} seeds pass")),
+                None => (true, format!("all {n} seeds pass"), false),
                 Some(b) => (
                     false,
                     format!(
-                        "{bad} of {n} seeds fail; first: seed {} ({} {}): {}",
+                        "{bad} of {n} seeds fail{cut}; first: seed {} ({} {}): {}",
                         b.seed,
                         verdict_name(b.verdict),
                         b.failed.join(","),
                         reproduce_line(path, b.seed)
                     ),
+                    true,
                 ),
             }
         }
@@ -225,10 +238,12 @@ fn judge(
                         r.seed,
                         reproduce_line(path, r.seed)
                     ),
+                    true,
                 ),
                 None => (
                     false,
                     format!("expected a `{check}` violation within seeds {seeds}, found none"),
+                    false,
                 ),
             }
         }

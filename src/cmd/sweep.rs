@@ -99,8 +99,9 @@ pub struct SeedResult {
 }
 
 /// A content hash of everything in a scenario that decides its runs: the stable hash of its
-/// canonical RON (every field written out, defaults included, in schema order), with the
-/// `name` (carried beside it), `title`, `description` and `expect` left out. So whitespace,
+/// canonical RON (every field written out, defaults included, in schema order; but
+/// `limits.pending` at its default, which scenarios before that limit could not name, is
+/// left out, so their hashes stand), with the `name` (carried beside it), `title`, `description` and `expect` left out. So whitespace,
 /// comments, field order and spelling a default out do not change it; any change that can
 /// change a run does.
 pub fn scenario_hash(s: &Scenario) -> String {

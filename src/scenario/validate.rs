@@ -16,9 +16,9 @@ pub const MAX_SERVERS: u32 = 1000;
 /// (about 400 bytes each, ~600 MB at this bound).
 pub const MAX_NODES: u32 = 1200;
 pub const MAX_EVENTS: u64 = 1_000_000_000;
-/// The most events a run may hold waiting at once (`limits.pending`): well within the
-/// engine's 2^28 queue slots, whatever a handled event schedules on top.
-pub const MAX_PENDING: u64 = 100_000_000;
+/// The most events a run may hold waiting at once (`limits.pending`; about 135 bytes each,
+/// some 1.4 GB at this bound): far within the engine's 2^28 queue slots.
+pub const MAX_PENDING: u64 = 10_000_000;
 /// The most seeds an expectation may span.
 pub const MAX_EXPECT_SEEDS: u64 = 1_000_000;
 

@@ -322,6 +322,28 @@ fn wait_until_working(child: &mut Child, sig: libc::c_int) {
     }
 }
 
+/// `faultline ARGS`, sent `sig` once it is working ([`wait_until_working`]): how it exited,
+/// its stdout and its stderr.
+#[cfg(target_os = "linux")]
+fn signalled_once_working(
+    args: &[&str],
+    sig: libc::c_int,
+) -> (std::process::ExitStatus, String, String) {
+    let mut child = bin()
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (out, err) = (drain(child.stdout.take()), drain(child.stderr.take()));
+    wait_until_working(&mut child, sig);
+    signal(&child, sig);
+    let status = wait_within(&mut child, 60);
+    let out = String::from_utf8_lossy(&out.join().unwrap()).to_string();
+    let err = String::from_utf8_lossy(&err.join().unwrap()).to_string();
+    (status, out, err)
+}
+
 /// Sweeps of a scenario whose every seed violates, each run long (about a second), signalled
 /// while seed 0 runs (one thread): (case, arguments after the range, what stderr must say).
 /// With --fail-fast the violation finished made the answer whole, and the sweep exited 1
@@ -349,8 +371,8 @@ fn a_signalled_sweep_always_says_so_and_never_hides_a_violation() {
     let long = d.join("long.ron");
     let src = std::fs::read_to_string(scenario("lock-bug-no_fencing.ron")).unwrap();
     let changed = src
-        .replace("stop: \"10s\"", "stop: \"2500s\"")
-        .replace("time: \"12s\"", "time: \"2502s\"");
+        .replace("stop: \"10s\"", "stop: \"10000s\"")
+        .replace("time: \"12s\"", "time: \"10002s\"");
     assert_ne!(
         src, changed,
         "the scenario's stop and time limit were found"
@@ -359,26 +381,16 @@ fn a_signalled_sweep_always_says_so_and_never_hides_a_violation() {
     let mut failures = Vec::new();
     for (case, args, says) in SIGNALLED_VIOLATIONS {
         for (sig, _, said) in STOPS {
-            let mut child = bin()
-                .args([
-                    "sweep",
-                    long.to_str().unwrap(),
-                    "--seeds",
-                    "0..100",
-                    "--jobs",
-                    "1",
-                ])
-                .args(*args)
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap();
-            let (out, err) = (drain(child.stdout.take()), drain(child.stderr.take()));
-            wait_until_working(&mut child, sig);
-            signal(&child, sig);
-            let status = wait_within(&mut child, 60);
-            let out = String::from_utf8_lossy(&out.join().unwrap()).to_string();
-            let err = String::from_utf8_lossy(&err.join().unwrap()).to_string();
+            let mut all = vec![
+                "sweep",
+                long.to_str().unwrap(),
+                "--seeds",
+                "0..100",
+                "--jobs",
+                "1",
+            ];
+            all.extend_from_slice(args);
+            let (status, out, err) = signalled_once_working(&all, sig);
             // The violation is listed and decides the exit code; the line says what finished.
             if status.code() != Some(1)
                 || !out.contains("seed      0 violation")
@@ -411,8 +423,8 @@ fn a_signalled_suite_never_hides_a_failed_scenario() {
     );
     let lock = std::fs::read_to_string(scenario("lock-bug-no_fencing.ron")).unwrap();
     let b = lock
-        .replace("stop: \"10s\"", "stop: \"2500s\"")
-        .replace("time: \"12s\"", "time: \"2502s\"")
+        .replace("stop: \"10s\"", "stop: \"10000s\"")
+        .replace("time: \"12s\"", "time: \"10002s\"")
         .replace(
             r#"Violation(check: "mutual-exclusion", within_seeds: (0, 2000))"#,
             "Pass(seeds: (0, 100))",
@@ -446,6 +458,27 @@ fn a_signalled_suite_never_hides_a_failed_scenario() {
             failures.push(format!(
                 "signal {sig}: expected exit 1 after a's FAIL and `interrupted: 1 of 2`, got \
                  {:?}:\n{first}{rest}{err}",
+                status.code()
+            ));
+        }
+    }
+    // The scenario in progress when the signal comes: its seed running then finishes and
+    // violates, which fails the Pass expectation whatever seeds were left unrun.
+    let only = d.join("only");
+    std::fs::create_dir_all(&only).unwrap();
+    std::fs::copy(d.join("b.ron"), only.join("b.ron")).unwrap();
+    for (sig, _, said) in STOPS {
+        let args = ["suite", only.to_str().unwrap(), "--jobs", "1"];
+        let (status, out, err) = signalled_once_working(&args, sig);
+        if status.code() != Some(1)
+            || !out.contains("FAIL")
+            || !out.contains("(interrupted: not every seed ran)")
+            || !err.contains(said)
+            || !err.contains("interrupted: 1 of 1 scenarios judged")
+        {
+            failures.push(format!(
+                "signal {sig} within the scenario: expected exit 1, its FAIL and `interrupted: \
+                 1 of 1`, got {:?}:\n{out}{err}",
                 status.code()
             ));
         }

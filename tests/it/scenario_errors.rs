@@ -258,12 +258,12 @@ const TABLE: &[(&str, &str, &str)] = &[
     (
         "limits: (time: \"3s\")",
         "limits: (time: \"3s\", pending: 0)",
-        ":7:35: limits.pending: the pending-event limit must be within 1..=100000000 (got 0)",
+        ":7:35: limits.pending: the pending-event limit must be within 1..=10000000 (got 0)",
     ),
     (
         "limits: (time: \"3s\")",
         "limits: (time: \"3s\", pending: 18446744073709551615)",
-        ":7:35: limits.pending: the pending-event limit must be within 1..=100000000",
+        ":7:35: limits.pending: the pending-event limit must be within 1..=10000000",
     ),
     (
         "workload: (clients: 2",
