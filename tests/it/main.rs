@@ -28,6 +28,7 @@ mod report_forks;
 mod report_why;
 mod scenario_errors;
 mod shrink;
+mod signals;
 mod timers;
 mod verdict;
 
