@@ -13,7 +13,7 @@ use crate::report::{Extras, Summary, run_for_report, write_summarized_report};
 
 #[derive(Args, Debug)]
 #[command(
-    after_help = "Examples:\n  faultline run\n  faultline run scenarios/raft-bug-stale_leader_read.ron --seed 4\n  faultline run my.ron --seed 3 --out /tmp/report\n  faultline run scenarios/raft-partitions.ron --png   (latency.png too)\n\nThe report folder is written whole (a temporary folder beside it, swapped into place); an existing\nfolder is replaced only if faultline wrote it, and never when it holds the scenario; a place\nnothing can be written (read-only, no permission) is refused before the run.\n\nExit codes: 0 every check passed, 1 a check found a violation, 2 bad input or usage,\n3 a check ran out of its budget (unknown), 4 the run was inconclusive."
+    after_help = "Examples:\n  faultline run\n  faultline run scenarios/raft-bug-stale_leader_read.ron --seed 4\n  faultline run my.ron --seed 3 --out /tmp/report\n  faultline run scenarios/raft-partitions.ron --plots   (each plot as an SVG file too)\n\nThe report folder is written whole (a temporary folder beside it, swapped into place); an existing\nfolder is replaced only if faultline wrote it, and never when it holds the scenario; a place\nnothing can be written (read-only, no permission) is refused before the run.\n\nExit codes: 0 every check passed, 1 a check found a violation, 2 bad input or usage,\n3 a check ran out of its budget (unknown), 4 the run was inconclusive."
 )]
 pub struct RunArgs {
     /// Scenario file (RON); the embedded default scenario when omitted.
@@ -30,11 +30,16 @@ pub struct RunArgs {
     /// Do not write a report.
     #[arg(long)]
     pub no_report: bool,
-    /// Also write `latency.png` (a bitmap of latency.svg) into the report.
+    /// Also write each plot of report.html as its own SVG file (latency.svg, throughput.svg,
+    /// roles.svg, sequence.svg; causal.svg and counterexample.svg for a violation), for
+    /// slides and documents: report.html holds them all.
+    #[arg(long)]
+    pub plots: bool,
+    /// Also write `latency.png` (a bitmap of the latency plot) into the report.
     #[arg(long)]
     pub png: bool,
     /// What the report's step-through view covers: `window`, 1.5 s of simulated time around
-    /// the violation (a run that passed: its start); `all`, every event (a page of a megabyte
+    /// the violation (a run that passed: its first 0.5 s); `all`, every event (a page of a megabyte
     /// or more, and a report that costs more than the run; refused for a run of more than a
     /// million events).
     #[arg(long, value_enum, default_value_t = Steps::Window)]
@@ -93,6 +98,7 @@ pub fn main(a: RunArgs) -> Result<i32, InputError> {
     };
     let extras = Extras {
         png: a.png,
+        plots: a.plots,
         steps: a.steps,
     };
     let repro = reproduce_line(&path, a.seed);

@@ -155,7 +155,7 @@ pub fn focus_in(spec: &RunSpec, outcome: &RunOutcome, records: &[TraceRecord]) -
         Some(c) => focus_on_in(spec, outcome, c, records),
         None => Focus {
             from: 0,
-            to: end.min(500_000_000),
+            to: end.min(super::stepper::START),
             ..Default::default()
         },
     }

@@ -12,9 +12,8 @@ use std::path::PathBuf;
 use super::Summary;
 use super::focus::{Focus, Names, focus, focus_in};
 use super::sequence::{LabelTexts, Options, diagram};
-use super::stepper::{Steps, open_time, recorded, window_around};
+use super::stepper::{Steps, recorded, replay_window};
 use super::svg::{esc, fault_windows, latency_svg, roles_svg, throughput_svg, with_marker};
-use crate::protocols::stepper::ViewWindow;
 use crate::protocols::{CheckOutcome, RunOutcome, RunSpec, Verdict};
 use crate::sim::fmt_time;
 
@@ -43,14 +42,7 @@ pub fn write_visuals(
     // The step-through view's window and the diagrams' together: what a replay records
     // when the run kept no records.
     let want = match extras.steps {
-        Steps::Window => {
-            let w = window_around(open_time(&focus));
-            Some(ViewWindow {
-                from: w.from.min(focus.from),
-                to: w.to.max(focus.to),
-                stop: true,
-            })
-        }
+        Steps::Window => Some(replay_window(&focus)),
         Steps::All => None,
     };
     let rec = recorded(spec, outcome, want);
@@ -116,8 +108,10 @@ pub fn write_visuals(
         plots.push((name.as_str(), svg.clone()));
     }
     let mut files = Vec::new();
-    for (name, svg) in &plots {
-        files.push(dir.write(name, svg.as_bytes())?);
+    if extras.plots {
+        for (name, svg) in &plots {
+            files.push(dir.write(name, svg.as_bytes())?);
+        }
     }
     if extras.png
         && !outcome.ops.is_empty()
@@ -154,18 +148,27 @@ pub fn write_visuals(
     // The page's text before each plot; `h` then holds the text after the last.
     let mut page: Vec<String> = Vec::with_capacity(plots.len());
     for (name, _) in &plots {
+        // Each heading names its plot as the scenarios' descriptions and the tour do ("the
+        // roles plot"); a protocol's own plots title themselves.
         let caption = match *name {
             "latency.svg" => {
-                "Latency of each operation over time; shaded: fault windows (F<n>: the fault table below)"
+                "Latency: each operation's, over time; shaded: fault windows (F<n>: the fault table below)"
             }
-            "throughput.svg" => "Completed operations over time",
-            "roles.svg" => "Who led when, with each leader's term",
-            "causal.svg" => "Why: the messages the violation depends on (its happens-before past)",
-            "sequence.svg" => "Every message in the same window",
-            "counterexample.svg" => "Why the history is not linearizable",
+            "throughput.svg" => "Throughput: completed operations over time",
+            "roles.svg" => "Roles: who led when, with each leader's term",
+            "causal.svg" => {
+                "Causal slice: the messages the violation depends on (its happens-before past)"
+            }
+            "sequence.svg" => "Message diagram: every message in the same window",
+            "counterexample.svg" => "Counterexample: why the history is not linearizable",
             _ => "",
         };
-        let _ = writeln!(h, "<h3>{}</h3><p><small>{name}</small></p>", esc(caption));
+        if !caption.is_empty() {
+            let _ = writeln!(h, "<h3>{}</h3>", esc(caption));
+        }
+        if extras.plots {
+            let _ = writeln!(h, "<p><small>{name}</small></p>");
+        }
         // The plot goes into the file where it stands, from its own text: not copied into
         // the page's.
         if *name == "sequence.svg" && plots.iter().any(|p| p.0 == "causal.svg") {

@@ -264,15 +264,20 @@ fn op_of(r: &TraceRecord, opt: &Options<'_>, idx: &OpIndex) -> Option<usize> {
     idx.at(opt.ops, client, t)
 }
 
-/// Appends, escaped as element text, `request #i kind key` (a message to a server) or `reply #i desc` for the
-/// message `r` within operation `i`.
+/// Appends, escaped as element text, `request #i kind key` (a message to a server) or a
+/// reply's label for the message `r` within operation `i`: `reply #i desc` (the operation and
+/// its result) for the reply that completed it, `reply #i` alone for any other (a server that
+/// was not the leader, a late duplicate), whose own text its tooltip gives: the result is not
+/// what that reply said.
 fn push_op_label(s: &mut String, r: &TraceRecord, opt: &Options<'_>, i: usize) {
     let o = &opt.ops[i];
     if r.node.0 >= opt.names.servers() {
         s.push_str("reply #");
         s.push_str(&i.to_string());
-        s.push(' ');
-        push_text(s, &o.desc);
+        if r.kind == EventKind::Deliver && o.ret == Some(r.time) {
+            s.push(' ');
+            push_text(s, &o.desc);
+        }
     } else {
         s.push_str("request #");
         s.push_str(&i.to_string());

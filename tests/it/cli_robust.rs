@@ -405,6 +405,7 @@ fn a_rerun_leaves_no_stale_file() {
         "4",
         "--out",
         out.to_str().unwrap(),
+        "--plots",
     ]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(out.join("counterexample.svg").is_file());

@@ -376,7 +376,7 @@ fn bundled_scenarios_run_and_report_through_the_binary() {
             "--seed",
             "0",
         ])
-        .args(["--out", out.to_str().unwrap()])
+        .args(["--out", out.to_str().unwrap(), "--plots"])
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&o.stdout).to_string();

@@ -18,6 +18,8 @@ pub(crate) fn tmp(name: &str) -> PathBuf {
     d
 }
 
+/// `faultline run scenario --seed seed --out out --plots` (each plot as a file too): its exit
+/// code.
 pub(crate) fn report(scenario: &str, seed: u64, out: &Path) -> i32 {
     bin()
         .args([
@@ -27,6 +29,7 @@ pub(crate) fn report(scenario: &str, seed: u64, out: &Path) -> i32 {
             &seed.to_string(),
             "--out",
             out.to_str().unwrap(),
+            "--plots",
         ])
         .output()
         .unwrap()
@@ -62,6 +65,52 @@ fn latency_png_only_when_asked() {
         pngs.push(png);
     }
     assert_eq!(pngs[0], pngs[1], "latency.png differs between two runs");
+}
+
+/// A report's plots live in `report.html`; as files of their own only with `--plots`, and
+/// then the same bytes as the page shows: a passing run and a violation (whose report has
+/// two plots more), for Raft and a load balancer (whose protocol draws its own).
+#[test]
+fn plots_are_files_only_when_asked_and_the_page_holds_each() {
+    let cases = [
+        ("scenarios/raft-partitions.ron", 0, 0, 4),
+        ("scenarios/raft-bug-stale_leader_read.ron", 4, 1, 6),
+        ("scenarios/lb-strategies.ron", 0, 0, 5),
+    ];
+    for (s, seed, code, least) in cases {
+        let (plain, plots) = (tmp(&format!("noplots{seed}")), tmp(&format!("plots{seed}")));
+        let run = |out: &Path, extra: &[&str]| {
+            bin()
+                .args(["run", s, "--seed", &seed.to_string(), "--out"])
+                .arg(out)
+                .args(extra)
+                .output()
+                .unwrap()
+                .status
+                .code()
+        };
+        assert_eq!(run(&plain, &[]), Some(code), "{s}");
+        assert_eq!(run(&plots, &["--plots"]), Some(code), "{s}");
+        let svgs = |d: &Path| -> Vec<String> {
+            let mut v: Vec<String> = std::fs::read_dir(d)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+                .filter(|n| n.ends_with(".svg"))
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(svgs(&plain), Vec::<String>::new(), "{s}: SVG files unasked");
+        let files = svgs(&plots);
+        assert!(files.len() >= least, "{s}: {files:?}");
+        let page = std::fs::read_to_string(plain.join("report.html")).unwrap();
+        for f in &files {
+            let svg = std::fs::read_to_string(plots.join(f)).unwrap();
+            assert!(page.contains(svg.trim_end()), "{s}: report.html lacks {f}");
+        }
+        let _ = std::fs::remove_dir_all(&plain);
+        let _ = std::fs::remove_dir_all(&plots);
+    }
 }
 
 #[test]

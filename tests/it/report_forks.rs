@@ -7,20 +7,14 @@
 use faultline::protocols::stepper::{ViewWindow, with_window};
 use faultline::protocols::{Verdict, run};
 use faultline::report::run_for_report;
-use faultline::report::stepper::{Steps, open_time, window_around};
+use faultline::report::stepper::{Steps, replay_window};
 
 /// The window a report of `outcome` shows, as `report::html` asks for it.
 fn window_of(
     spec: &faultline::protocols::RunSpec,
     outcome: &faultline::protocols::RunOutcome,
 ) -> ViewWindow {
-    let focus = faultline::report::focus::focus(spec, outcome);
-    let w = window_around(open_time(&focus));
-    ViewWindow {
-        from: w.from.min(focus.from),
-        to: w.to.max(focus.to),
-        stop: true,
-    }
+    replay_window(&faultline::report::focus::focus(spec, outcome))
 }
 
 #[test]

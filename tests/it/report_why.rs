@@ -482,3 +482,54 @@ fn the_step_through_window_is_the_same_stretch_of_the_whole_run() {
         assert!(html.contains("--steps all</code> shows every event"));
     }
 }
+
+/// The message diagram labels a reply with its operation's result only where that reply
+/// gave it: a server that was not the leader answered `NotLeader`, and the client retried
+/// elsewhere; that arrow reads `reply #N` alone (its tooltip says what it said), never the
+/// `-> ok` another server's reply later brought.
+#[test]
+fn a_reply_is_labelled_with_the_result_only_when_it_carried_it() {
+    let out = tmp("reply-labels");
+    assert_eq!(report("scenarios/raft-partitions.ron", 0, &out), 0);
+    let svg = std::fs::read_to_string(out.join("sequence.svg")).unwrap();
+    // Each arrow: `<line ...><title>what it said</title></line><text ...>its label</text>`.
+    let (mut refused, mut answered) = (0, Vec::new());
+    for arrow in svg.split("<line").skip(1) {
+        let title = arrow
+            .split_once("<title>")
+            .and_then(|(_, t)| t.split_once("</title>"))
+            .map_or("", |(t, _)| t);
+        let label = arrow
+            .split_once("</line><text")
+            .and_then(|(_, t)| t.split_once('>'))
+            .and_then(|(_, t)| t.split_once("</text>"))
+            .map_or("", |(t, _)| t);
+        let Some(rest) = label.strip_prefix("reply #") else {
+            continue;
+        };
+        if title.contains("NotLeader") {
+            refused += 1;
+            assert!(
+                rest.bytes().all(|b| b.is_ascii_digit()),
+                "a refusal labelled with a result: {title} / {label}"
+            );
+        } else if let Some((n, _)) = rest.split_once(' ') {
+            assert!(label.contains(" -> "), "{label}");
+            answered.push(n.to_string());
+        }
+    }
+    assert!(
+        refused > 0,
+        "seed 0 starts with refusals before the first election"
+    );
+    assert!(!answered.is_empty(), "and answers after it");
+    let mut once = answered.clone();
+    once.sort();
+    once.dedup();
+    assert_eq!(
+        once.len(),
+        answered.len(),
+        "one reply gives each result: {answered:?}"
+    );
+    let _ = std::fs::remove_dir_all(&out);
+}
