@@ -152,7 +152,7 @@ pub fn write_visuals(
         // roles plot"); a protocol's own plots title themselves.
         let caption = match *name {
             "latency.svg" => {
-                "Latency: each operation's, over time; shaded: fault windows (F<n>: the fault table below)"
+                "Latency: each operation over time; shaded: fault windows (F<n>: the fault table below)"
             }
             "throughput.svg" => "Throughput: completed operations over time",
             "roles.svg" => "Roles: who led when, with each leader's term",

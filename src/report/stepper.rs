@@ -211,12 +211,20 @@ pub fn section(
     let shown = &recs[lo..hi];
     let (t_lo, t_hi) = (shown[0].time, shown[shown.len() - 1].time);
     let start = at - lo;
-    let opens = if focus.time.is_some() {
-        "It opens at the violation"
+    // Where the view opens, and the name of the button back there.
+    let (opens, back) = if focus.time.is_some() {
+        ("It opens at the violation", "violation")
     } else if focus.open_at.is_some() {
-        "It opens where the check's story ends (the last fault)"
+        (
+            "It opens where the check's story ends (the last fault)",
+            "last fault",
+        )
     } else {
-        "The run passed: it opens at the start (the first election), the stretch its message diagram shows"
+        (
+            "The run passed: it opens at the start (the first election), the stretch its \
+             message diagram shows",
+            "start",
+        )
     };
     let span = if steps == Steps::All {
         format!("all {} events of the run", recs.len())
@@ -238,11 +246,12 @@ pub fn section(
          faults in force, after each event: {span}. {opens}; drag the slider or use the \
          buttons (keys ← →).</p>\n"
     );
-    h.push_str(
+    let _ = write!(
+        h,
         "<div id=\"stepper\"><div class=\"controls\">\
          <button id=\"st-first\">|&lt;</button><button id=\"st-back10\">&lt;&lt; 10</button>\
          <button id=\"st-prev\">&lt; prev</button><button id=\"st-next\">next &gt;</button>\
-         <button id=\"st-fwd10\">10 &gt;&gt;</button><button id=\"st-focus\">violation</button>\
+         <button id=\"st-fwd10\">10 &gt;&gt;</button><button id=\"st-focus\">{back}</button>\
          <input id=\"st-slider\" type=\"range\" min=\"0\" step=\"1\" style=\"width:100%\">\
          <div id=\"st-event\"></div></div>\
          <div id=\"st-nodes\" class=\"nodes\"></div><div id=\"st-clients\"></div>\

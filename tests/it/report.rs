@@ -69,7 +69,8 @@ fn latency_png_only_when_asked() {
 
 /// A report's plots live in `report.html`; as files of their own only with `--plots`, and
 /// then the same bytes as the page shows: a passing run and a violation (whose report has
-/// two plots more), for Raft and a load balancer (whose protocol draws its own).
+/// two plots more), for Raft and a load balancer (whose protocol draws its own). (And the
+/// step-through view's button back to where it opens says `start` or `violation`.)
 #[test]
 fn plots_are_files_only_when_asked_and_the_page_holds_each() {
     let cases = [
@@ -104,6 +105,9 @@ fn plots_are_files_only_when_asked_and_the_page_holds_each() {
         let files = svgs(&plots);
         assert!(files.len() >= least, "{s}: {files:?}");
         let page = std::fs::read_to_string(plain.join("report.html")).unwrap();
+        // The step-through view's button back to where it opens names what is there.
+        let back = if code == 0 { "start" } else { "violation" };
+        assert!(page.contains(&format!("\"st-focus\">{back}<")), "{s}");
         for f in &files {
             let svg = std::fs::read_to_string(plots.join(f)).unwrap();
             assert!(page.contains(svg.trim_end()), "{s}: report.html lacks {f}");
