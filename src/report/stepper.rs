@@ -246,7 +246,7 @@ pub fn section(
          faults in force, after each event: {span}. {opens}; drag the slider or use the \
          buttons (keys ← →).</p>\n"
     );
-    let _ = write!(
+    let _ = writeln!(
         h,
         "<div id=\"stepper\"><div class=\"controls\">\
          <button id=\"st-first\">|&lt;</button><button id=\"st-back10\">&lt;&lt; 10</button>\
@@ -255,7 +255,7 @@ pub fn section(
          <input id=\"st-slider\" type=\"range\" min=\"0\" step=\"1\" style=\"width:100%\">\
          <div id=\"st-event\"></div></div>\
          <div id=\"st-nodes\" class=\"nodes\"></div><div id=\"st-clients\"></div>\
-         <div id=\"st-flight\"></div><div id=\"st-faults\"></div></div>\n",
+         <div id=\"st-flight\"></div><div id=\"st-faults\"></div></div>",
     );
     h.push_str("<script id=\"st-data\" type=\"application/json\">");
     let d = &mut *h;
