@@ -338,6 +338,17 @@ impl Table {
     }
 }
 
+/// A plot a protocol draws of its own run.
+#[derive(Clone, Debug)]
+pub struct Plot {
+    /// Its file name with `--plots` (`lb-latency-cdf.svg`).
+    pub file: String,
+    /// The heading report.html shows above it, naming it as the scenarios' descriptions do
+    /// (`Backend load: ...`).
+    pub caption: String,
+    pub svg: String,
+}
+
 /// Everything a run produced.
 #[derive(Clone, Debug, Serialize)]
 pub struct RunOutcome {
@@ -348,9 +359,15 @@ pub struct RunOutcome {
     /// The protocol's own figures, shown by every report as they are.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tables: Vec<Table>,
-    /// The protocol's own plots, `(file name, SVG text)`: report.html shows them as they are.
+    /// The protocol's own plots: report.html shows them as they are, under their captions.
     #[serde(skip)]
-    pub plots: Vec<(String, String)>,
+    pub plots: Vec<Plot>,
+    /// When the protocol ran several runs on the same arrivals (a load balancer's
+    /// strategies, the first traced): the operations of the run whose records a report
+    /// draws are `ops[..n]`, the first `n`; `None`, all. The message diagram labels requests
+    /// and replies with these alone.
+    #[serde(skip)]
+    pub traced_ops: Option<usize>,
     #[serde(skip)]
     pub records: Vec<TraceRecord>,
     /// With records: every change of a node's state as the step-through view draws it

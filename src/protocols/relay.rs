@@ -98,5 +98,6 @@ fn run(spec: &RunSpec, relay: &RelaySpec) -> RunOutcome {
         labels: trace.labels,
         replay: trace.replay,
         views: trace.views,
+        traced_ops: None,
     }
 }

@@ -55,17 +55,30 @@ pub fn write_visuals(
     // formatted (and cut short) once.
     let texts = LabelTexts::new(&rec.records, &rec.labels);
     let windows = fault_windows(spec, end);
-    let mut plots: Vec<(&str, String)> = Vec::new();
+    // Each plot: its file name (with `--plots`), its heading, its SVG.
+    let mut plots: Vec<(&str, &str, String)> = Vec::new();
     if !outcome.ops.is_empty() {
         let title = "Latency of each operation (hover for details)";
         let svg = latency_svg(&outcome.ops, &windows, end, title);
-        plots.push(("latency.svg", with_marker(svg, focus.time, end)));
+        plots.push((
+            "latency.svg",
+            "Latency: each operation over time; shaded: fault windows (F<n>: the fault table below)",
+            with_marker(svg, focus.time, end),
+        ));
         let svg = throughput_svg(&outcome.ops, &windows, end);
-        plots.push(("throughput.svg", with_marker(svg, focus.time, end)));
+        plots.push((
+            "throughput.svg",
+            "Throughput: completed operations over time",
+            with_marker(svg, focus.time, end),
+        ));
     }
     if !outcome.roles.is_empty() {
         let svg = roles_svg(&outcome.roles, spec.servers, &windows, end, &names);
-        plots.push(("roles.svg", with_marker(svg, focus.time, end)));
+        plots.push((
+            "roles.svg",
+            "Roles: each node's role over time",
+            with_marker(svg, focus.time, end),
+        ));
     }
     if let Some(c) = outcome
         .checks
@@ -74,6 +87,7 @@ pub fn write_visuals(
     {
         plots.push((
             "counterexample.svg",
+            "Counterexample: why the history is not linearizable",
             super::counterexample::counterexample_svg(
                 &outcome.ops,
                 &c.linearized,
@@ -90,7 +104,10 @@ pub fn write_visuals(
             highlight: &focus.servers,
             marker: focus.time,
             slice: None,
-            ops: &outcome.ops,
+            ops: &outcome.ops[..outcome
+                .traced_ops
+                .unwrap_or(usize::MAX)
+                .min(outcome.ops.len())],
             labels: &texts,
         };
         let draw = |opt: &Options<'_>| {
@@ -98,18 +115,26 @@ pub fn write_visuals(
         };
         if !focus.targets.is_empty() {
             opt.slice = Some(&focus.targets);
-            plots.push(("causal.svg", draw(&opt)));
+            plots.push((
+                "causal.svg",
+                "Causal slice: the messages the violation depends on (its happens-before past)",
+                draw(&opt),
+            ));
             opt.slice = None;
         }
-        plots.push(("sequence.svg", draw(&opt)));
+        plots.push((
+            "sequence.svg",
+            "Message diagram: every message in the window",
+            draw(&opt),
+        ));
     }
     // The protocol's own plots, as it drew them.
-    for (name, svg) in &outcome.plots {
-        plots.push((name.as_str(), svg.clone()));
+    for p in &outcome.plots {
+        plots.push((&p.file, &p.caption, p.svg.clone()));
     }
     let mut files = Vec::new();
     if extras.plots {
-        for (name, svg) in &plots {
+        for (name, _, svg) in &plots {
             files.push(dir.write(name, svg.as_bytes())?);
         }
     }
@@ -147,22 +172,9 @@ pub fn write_visuals(
     h.push_str("<h2>What happened</h2>\n");
     // The page's text before each plot; `h` then holds the text after the last.
     let mut page: Vec<String> = Vec::with_capacity(plots.len());
-    for (name, _) in &plots {
+    for (name, caption, _) in &plots {
         // Each heading names its plot as the scenarios' descriptions and the tour do ("the
-        // roles plot"); a protocol's own plots title themselves.
-        let caption = match *name {
-            "latency.svg" => {
-                "Latency: each operation over time; shaded: fault windows (F<n>: the fault table below)"
-            }
-            "throughput.svg" => "Throughput: completed operations over time",
-            "roles.svg" => "Roles: who led when, with each leader's term",
-            "causal.svg" => {
-                "Causal slice: the messages the violation depends on (its happens-before past)"
-            }
-            "sequence.svg" => "Message diagram: every message in the same window",
-            "counterexample.svg" => "Counterexample: why the history is not linearizable",
-            _ => "",
-        };
+        // roles plot").
         if !caption.is_empty() {
             let _ = writeln!(h, "<h3>{}</h3>", esc(caption));
         }
@@ -212,7 +224,7 @@ pub fn write_visuals(
     // to the process's exit): freeing the replay's views one by one costs a tenth of a report.
     rec.keep_in(outcome);
     let mut parts: Vec<&[u8]> = Vec::with_capacity(2 * plots.len() + 1);
-    for (text, (_, svg)) in page.iter().zip(&plots) {
+    for (text, (_, _, svg)) in page.iter().zip(&plots) {
         parts.push(text.as_bytes());
         parts.push(svg.as_bytes());
     }

@@ -207,6 +207,10 @@ struct OpIndex {
     /// Per client: its operations' indexes in order, each with the latest completion among
     /// it and those before it (`u64::MAX`: one never completed).
     by_client: Vec<Vec<(usize, Time)>>,
+    /// Per client: `(completion time, operation)` of its completed operations, by time: the
+    /// reply delivered at an operation's completion is that operation's, whatever the client
+    /// invoked at the same instant (a lock client's write follows its acquire at once).
+    done: Vec<Vec<(Time, usize)>>,
     /// Whether each client's operations were invoked in the order of their indexes (as a
     /// run's history lists them); else every lookup walks all operations.
     ordered: bool,
@@ -215,18 +219,38 @@ struct OpIndex {
 impl OpIndex {
     fn new(ops: &[OpRecord]) -> Self {
         let mut by_client: Vec<Vec<(usize, Time)>> = Vec::new();
+        let mut done: Vec<Vec<(Time, usize)>> = Vec::new();
         let mut ordered = true;
         for (i, o) in ops.iter().enumerate() {
             let c = o.client as usize;
             if by_client.len() <= c {
                 by_client.resize_with(c + 1, Vec::new);
+                done.resize_with(c + 1, Vec::new);
+            }
+            if let Some(t) = o.ret {
+                done[c].push((t, i));
             }
             let list = &mut by_client[c];
             let (prev_call, prev_done) = list.last().map_or((0, 0), |&(k, d)| (ops[k].call, d));
             ordered &= prev_call <= o.call;
             list.push((i, prev_done.max(o.ret.unwrap_or(Time::MAX))));
         }
-        OpIndex { by_client, ordered }
+        for d in &mut done {
+            d.sort_unstable();
+        }
+        OpIndex {
+            by_client,
+            done,
+            ordered,
+        }
+    }
+
+    /// The operation of `client` that completed at `t`, if one did (the first invoked, if
+    /// several).
+    fn completed_at(&self, client: u32, t: Time) -> Option<usize> {
+        let d = self.done.get(client as usize)?;
+        let k = d.partition_point(|&(done, _)| done < t);
+        d.get(k).filter(|&&(done, _)| done == t).map(|&(_, i)| i)
     }
 
     /// The last operation of `client` invoked by `t` and not completed before it: what
@@ -255,7 +279,14 @@ impl OpIndex {
 fn op_of(r: &TraceRecord, opt: &Options<'_>, idx: &OpIndex) -> Option<usize> {
     let servers = opt.names.servers();
     let (client, t) = if r.node.0 >= servers && r.peer.0 < servers {
-        (r.node.0 - servers, r.time)
+        // A reply: the operation it completed, else the one in progress when it was sent.
+        let client = r.node.0 - servers;
+        if r.kind == EventKind::Deliver
+            && let Some(i) = idx.completed_at(client, r.time)
+        {
+            return Some(i);
+        }
+        (client, r.sent)
     } else if r.peer.0 >= servers && r.node.0 < servers {
         (r.peer.0 - servers, r.sent)
     } else {

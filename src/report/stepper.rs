@@ -2,11 +2,13 @@
 //! previous/next buttons) over the run's recorded events; at each step every server's role,
 //! term, log (entries with their terms), commit index and state machine as its protocol draws
 //! it (`Node::view`, else its role timeline), every client's pending operation, the messages in
-//! flight and the faults in force. It opens at the violation. Self-contained: the data is one
-//! inline JSON object, the drawing a small inline script; no network.
+//! flight and the faults in force. It opens at the violation (a run without one: at its
+//! start). Self-contained: the data is one inline JSON object, the drawing a small inline
+//! script; no network.
 //!
-//! It covers a window of the run ([`Steps::Window`], the default: a second and a half of simulated
-//! time around where it opens, at most [`MAX_STEPS`] events) or every event ([`Steps::All`]).
+//! It covers a window of the run ([`Steps::Window`], the default: a second and a half of
+//! simulated time around the violation, or a run's first [`START`] when it has none, at most
+//! [`MAX_STEPS`] events) or every event ([`Steps::All`]).
 //!
 //! Cost: one compact tuple per event of the window (no text), text labels only for the
 //! events around where it opens, and the views as the changes `protocols::stepper` kept over
@@ -22,7 +24,7 @@ use super::text::{has_below, has_byte};
 use std::borrow::Cow;
 
 use crate::protocols::stepper::{ViewWindow, with_window};
-use crate::protocols::{RunOutcome, RunSpec};
+use crate::protocols::{RunOutcome, RunSpec, Verdict};
 use crate::sim::{
     EventKind, Labels, MILLIS, NodeView, SECS, Time, TraceRecord, ViewChange, fmt_time,
 };
@@ -221,8 +223,12 @@ pub fn section(
         )
     } else {
         (
-            "The run passed: it opens at the start (the first election), the stretch its \
-             message diagram shows",
+            if outcome.verdict() == Verdict::Pass {
+                "The run passed: it opens at its start, where its message diagram looks too"
+            } else {
+                "No check found a violation: it opens at the run's start, where its message \
+                 diagram looks too"
+            },
             "start",
         )
     };

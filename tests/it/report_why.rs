@@ -483,53 +483,107 @@ fn the_step_through_window_is_the_same_stretch_of_the_whole_run() {
     }
 }
 
-/// The message diagram labels a reply with its operation's result only where that reply
-/// gave it: a server that was not the leader answered `NotLeader`, and the client retried
-/// elsewhere; that arrow reads `reply #N` alone (its tooltip says what it said), never the
-/// `-> ok` another server's reply later brought.
+/// The message diagram labels a reply with the operation it belongs to, and with that
+/// operation's result only where the reply gave it. Per case, `(scenario, seed, picture,
+/// text in a reply's tooltip, what its label must be)`:
+/// - Raft: a server that was not the leader answered `NotLeader` and the client retried
+///   elsewhere; that arrow reads `reply #N` alone, never the `-> ok` another reply brought.
+/// - A lock client writes the instant its acquire is granted: the grant is the acquire's
+///   reply (`acquire ... -> held`), not the write's.
+/// - A load balancer runs every strategy on the same arrivals and traces the first: its
+///   replies name the first strategy's operations, not another's with the same timing; and
+///   its open-loop clients have several requests in flight, so each reply is the operation
+///   it completed, not the one last invoked.
 #[test]
-fn a_reply_is_labelled_with_the_result_only_when_it_carried_it() {
-    let out = tmp("reply-labels");
-    assert_eq!(report("scenarios/raft-partitions.ron", 0, &out), 0);
-    let svg = std::fs::read_to_string(out.join("sequence.svg")).unwrap();
-    // Each arrow: `<line ...><title>what it said</title></line><text ...>its label</text>`.
-    let (mut refused, mut answered) = (0, Vec::new());
-    for arrow in svg.split("<line").skip(1) {
-        let title = arrow
-            .split_once("<title>")
-            .and_then(|(_, t)| t.split_once("</title>"))
-            .map_or("", |(t, _)| t);
-        let label = arrow
-            .split_once("</line><text")
-            .and_then(|(_, t)| t.split_once('>'))
-            .and_then(|(_, t)| t.split_once("</text>"))
-            .map_or("", |(t, _)| t);
-        let Some(rest) = label.strip_prefix("reply #") else {
-            continue;
-        };
-        if title.contains("NotLeader") {
-            refused += 1;
-            assert!(
-                rest.bytes().all(|b| b.is_ascii_digit()),
-                "a refusal labelled with a result: {title} / {label}"
-            );
-        } else if let Some((n, _)) = rest.split_once(' ') {
-            assert!(label.contains(" -> "), "{label}");
-            answered.push(n.to_string());
-        }
+fn a_reply_is_labelled_with_its_operation_and_the_result_it_carried() {
+    #[derive(Clone, Copy)]
+    enum Want {
+        Bare,
+        Has(&'static str),
     }
-    assert!(
-        refused > 0,
-        "seed 0 starts with refusals before the first election"
-    );
-    assert!(!answered.is_empty(), "and answers after it");
-    let mut once = answered.clone();
-    once.sort();
-    once.dedup();
-    assert_eq!(
-        once.len(),
-        answered.len(),
-        "one reply gives each result: {answered:?}"
-    );
-    let _ = std::fs::remove_dir_all(&out);
+    let cases = [
+        (
+            "raft-partitions",
+            0,
+            "sequence.svg",
+            "NotLeader",
+            Want::Bare,
+        ),
+        (
+            "raft-partitions",
+            0,
+            "sequence.svg",
+            "Reply(Done",
+            Want::Has(" -> "),
+        ),
+        (
+            "lock-bug-no_fencing",
+            1,
+            "causal.svg",
+            "granted: true",
+            Want::Has(" acquire "),
+        ),
+        (
+            "lock-bug-no_fencing",
+            1,
+            "causal.svg",
+            "ReleaseReply",
+            Want::Has(" release "),
+        ),
+        (
+            "lb-strategies",
+            0,
+            "sequence.svg",
+            "ok: true",
+            Want::Has(" random #"),
+        ),
+    ];
+    for (name, seed, file, said, want) in cases {
+        let out = tmp(&format!("reply-labels-{name}-{file}-{}", said.len()));
+        report(&format!("scenarios/{name}.ron"), seed, &out);
+        let svg = std::fs::read_to_string(out.join(file)).unwrap();
+        // Each arrow: `<line ...><title>what it said</title></line><text ...>its label</text>`.
+        let (mut seen, mut results) = (0, Vec::new());
+        for arrow in svg.split("<line").skip(1) {
+            let title = arrow
+                .split_once("<title>")
+                .and_then(|(_, t)| t.split_once("</title>"))
+                .map_or("", |(t, _)| t);
+            let label = arrow
+                .split_once("</line><text")
+                .and_then(|(_, t)| t.split_once('>'))
+                .and_then(|(_, t)| t.split_once("</text>"))
+                .map_or("", |(t, _)| t);
+            let Some(rest) = label.strip_prefix("reply #") else {
+                continue;
+            };
+            if let Some((n, _)) = rest.split_once(' ') {
+                results.push(n.to_string());
+            }
+            if !title.contains(said) {
+                continue;
+            }
+            seen += 1;
+            match want {
+                Want::Bare => assert!(
+                    rest.bytes().all(|b| b.is_ascii_digit()),
+                    "{name}: {title} labelled {label}"
+                ),
+                Want::Has(t) => assert!(label.contains(t), "{name}: {title} labelled {label}"),
+            }
+        }
+        assert!(
+            seen > 0,
+            "{name} seed {seed}: no reply saying {said:?} in {file}"
+        );
+        let mut once = results.clone();
+        once.sort();
+        once.dedup();
+        assert_eq!(
+            once.len(),
+            results.len(),
+            "{name}: one reply gives each result"
+        );
+        let _ = std::fs::remove_dir_all(&out);
+    }
 }

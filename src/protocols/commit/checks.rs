@@ -294,6 +294,7 @@ pub fn judge(
         views: Vec::new(),
         labels: Default::default(),
         replay: Default::default(),
+        traced_ops: None,
     }
 }
 

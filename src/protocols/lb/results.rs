@@ -5,7 +5,7 @@
 use super::ring::{self, spread};
 use super::{LbSpec, Obs, Plan, Strategy, StrategyRun, plots};
 use crate::protocols::common::{fail, pass, roles_with_crashes, skipped};
-use crate::protocols::{CheckOutcome, RoleChange, RunOutcome, RunSpec, Table};
+use crate::protocols::{CheckOutcome, Plot, RoleChange, RunOutcome, RunSpec, Table};
 use crate::sim::{
     Fault, NodeId, RunStats, SECS, ScheduledFault, StopReason, Time, Topology, TraceRecord,
     fmt_duration, fmt_time,
@@ -263,23 +263,33 @@ pub(crate) fn judge(
         checks.push(bounds(lb, &figs, spec));
     }
     let mut ops: Vec<OpRecord> = Vec::new();
-    for r in &runs {
+    // The first strategy's run is the one traced (its records, its roles): its operations
+    // come first.
+    let mut traced = 0;
+    for (k, r) in runs.iter().enumerate() {
         for (t, _, o) in &r.obs {
             if let Obs::Client(d) = o {
                 ops.push(op_record(d, *t, r.strategy.name()));
             }
         }
+        if k == 0 {
+            traced = ops.len();
+        }
     }
     let tables = tables(spec, lb, plan, &figs);
     let plots = vec![
-        (
-            "lb-latency-cdf.svg".to_string(),
-            plots::latency_cdf(&figs, spec.workload.timeout),
-        ),
-        (
-            "lb-backend-load.svg".to_string(),
-            plots::backend_load(&figs, plan, &spec.faults, &down, end),
-        ),
+        Plot {
+            file: "lb-latency-cdf.svg".into(),
+            caption: "Latency CDF: the share of requests answered within each latency, per \
+                      strategy"
+                .into(),
+            svg: plots::latency_cdf(&figs, spec.workload.timeout),
+        },
+        Plot {
+            file: "lb-backend-load.svg".into(),
+            caption: "Backend load: tries per second to each backend, per strategy".into(),
+            svg: plots::backend_load(&figs, plan, &spec.faults, &down, end),
+        },
     ];
     RunOutcome {
         stats,
@@ -292,6 +302,7 @@ pub(crate) fn judge(
         views: Vec::new(),
         labels: Default::default(),
         replay: Default::default(),
+        traced_ops: Some(traced),
     }
 }
 

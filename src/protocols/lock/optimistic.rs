@@ -454,6 +454,7 @@ fn run(spec: &RunSpec, opt: &OptimisticSpec) -> RunOutcome {
         labels: trace.labels,
         replay: trace.replay,
         views: trace.views,
+        traced_ops: None,
     }
 }
 

@@ -465,6 +465,7 @@ pub fn run(spec: &RunSpec, multi: &MultiPaxosSpec) -> RunOutcome {
         labels: trace.labels,
         replay: trace.replay,
         views: trace.views,
+        traced_ops: None,
     }
 }
 

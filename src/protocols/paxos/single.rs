@@ -592,5 +592,6 @@ pub fn run(spec: &RunSpec, paxos: &PaxosSpec) -> RunOutcome {
         labels: trace.labels,
         replay: trace.replay,
         views: trace.views,
+        traced_ops: None,
     }
 }

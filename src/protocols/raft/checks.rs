@@ -501,6 +501,7 @@ impl Judge {
             views: Vec::new(),
             labels: Default::default(),
             replay: Default::default(),
+            traced_ops: None,
         }
     }
 }
