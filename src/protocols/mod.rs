@@ -384,6 +384,12 @@ pub struct RunOutcome {
 }
 
 impl RunOutcome {
+    /// The operations of the run whose records a report draws ([`RunOutcome::traced_ops`]).
+    pub fn ops_traced(&self) -> &[OpRecord] {
+        &self.ops[..self
+            .traced_ops
+            .map_or(self.ops.len(), |n| n.min(self.ops.len()))]
+    }
     /// The worst verdict over all checks (Pass when there are none).
     pub fn verdict(&self) -> Verdict {
         self.checks

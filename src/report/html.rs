@@ -104,10 +104,7 @@ pub fn write_visuals(
             highlight: &focus.servers,
             marker: focus.time,
             slice: None,
-            ops: &outcome.ops[..outcome
-                .traced_ops
-                .unwrap_or(usize::MAX)
-                .min(outcome.ops.len())],
+            ops: outcome.ops_traced(),
             labels: &texts,
         };
         let draw = |opt: &Options<'_>| {

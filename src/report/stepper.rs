@@ -410,7 +410,7 @@ pub fn section(
     // The operations pending at some moment of the window, with their numbers.
     d.push_str("],\"ops\":[");
     let mut any = false;
-    for (k, o) in outcome.ops.iter().enumerate() {
+    for (k, o) in outcome.ops_traced().iter().enumerate() {
         if o.call > t_hi || o.ret.is_some_and(|r| r < t_lo) {
             continue;
         }

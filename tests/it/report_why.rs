@@ -483,28 +483,37 @@ fn the_step_through_window_is_the_same_stretch_of_the_whole_run() {
     }
 }
 
-/// The message diagram labels a reply with the operation it belongs to, and with that
-/// operation's result only where the reply gave it. Per case, `(scenario, seed, picture,
-/// text in a reply's tooltip, what its label must be)`:
+/// The message diagram labels a client's messages with the operation they belong to, and a
+/// reply with that operation's result only where it gave it. Per case, `(scenario, seed,
+/// change to the scenario, picture, text in a message's tooltip, what its label must be)`:
 /// - Raft: a server that was not the leader answered `NotLeader` and the client retried
 ///   elsewhere; that arrow reads `reply #N` alone, never the `-> ok` another reply brought.
 /// - A lock client writes the instant its acquire is granted: the grant is the acquire's
 ///   reply (`acquire ... -> held`), not the write's.
 /// - A load balancer runs every strategy on the same arrivals and traces the first: its
-///   replies name the first strategy's operations, not another's with the same timing; and
-///   its open-loop clients have several requests in flight, so each reply is the operation
-///   it completed, not the one last invoked.
+///   replies name the first strategy's operations, not another's with the same timing; its
+///   open-loop clients have several requests in flight, listed by completion: each request
+///   is the operation it asked for (the same key), each reply the one it completed.
+/// - With a constant latency, Redlock's five replicas answer at the same instant: one of
+///   those replies shows the result, the others the operation alone.
+///
+/// In every case, no two replies show one operation's result.
 #[test]
 fn a_reply_is_labelled_with_its_operation_and_the_result_it_carried() {
     #[derive(Clone, Copy)]
     enum Want {
         Bare,
         Has(&'static str),
+        /// The label names the key the tooltip's `key: N` asks for (`kN`).
+        SameKey,
     }
+    let constant = ("Uniform(min: \"1ms\", max: \"10ms\")", "Constant(\"2ms\")");
+    let same = ("", "");
     let cases = [
         (
             "raft-partitions",
             0,
+            same,
             "sequence.svg",
             "NotLeader",
             Want::Bare,
@@ -512,6 +521,7 @@ fn a_reply_is_labelled_with_its_operation_and_the_result_it_carried() {
         (
             "raft-partitions",
             0,
+            same,
             "sequence.svg",
             "Reply(Done",
             Want::Has(" -> "),
@@ -519,6 +529,7 @@ fn a_reply_is_labelled_with_its_operation_and_the_result_it_carried() {
         (
             "lock-bug-no_fencing",
             1,
+            same,
             "causal.svg",
             "granted: true",
             Want::Has(" acquire "),
@@ -526,6 +537,7 @@ fn a_reply_is_labelled_with_its_operation_and_the_result_it_carried() {
         (
             "lock-bug-no_fencing",
             1,
+            same,
             "causal.svg",
             "ReleaseReply",
             Want::Has(" release "),
@@ -533,15 +545,41 @@ fn a_reply_is_labelled_with_its_operation_and_the_result_it_carried() {
         (
             "lb-strategies",
             0,
+            same,
             "sequence.svg",
-            "ok: true",
+            "Reply(Reply {",
             Want::Has(" random #"),
         ),
+        (
+            "lb-strategies",
+            0,
+            same,
+            "sequence.svg",
+            "Request(Request",
+            Want::SameKey,
+        ),
+        (
+            "lock-redlock",
+            0,
+            constant,
+            "sequence.svg",
+            "granted: true",
+            Want::Has("reply #"),
+        ),
     ];
-    for (name, seed, file, said, want) in cases {
-        let out = tmp(&format!("reply-labels-{name}-{file}-{}", said.len()));
-        report(&format!("scenarios/{name}.ron"), seed, &out);
-        let svg = std::fs::read_to_string(out.join(file)).unwrap();
+    for (k, (name, seed, (from, to), file, said, want)) in cases.into_iter().enumerate() {
+        let out = tmp(&format!("reply-labels-{k}"));
+        let mut scenario = format!("scenarios/{name}.ron");
+        if !from.is_empty() {
+            let text = std::fs::read_to_string(&scenario).unwrap();
+            assert!(text.contains(from), "{name}: no {from}");
+            let changed = out.join("changed.ron");
+            std::fs::write(&changed, text.replace(from, to)).unwrap();
+            scenario = changed.to_string_lossy().to_string();
+        }
+        let code = report(&scenario, seed, &out.join("report"));
+        assert!(code == 0 || code == 1, "{name}: exit {code}");
+        let svg = std::fs::read_to_string(out.join("report").join(file)).unwrap();
         // Each arrow: `<line ...><title>what it said</title></line><text ...>its label</text>`.
         let (mut seen, mut results) = (0, Vec::new());
         for arrow in svg.split("<line").skip(1) {
@@ -554,9 +592,7 @@ fn a_reply_is_labelled_with_its_operation_and_the_result_it_carried() {
                 .and_then(|(_, t)| t.split_once('>'))
                 .and_then(|(_, t)| t.split_once("</text>"))
                 .map_or("", |(t, _)| t);
-            let Some(rest) = label.strip_prefix("reply #") else {
-                continue;
-            };
+            let rest = label.strip_prefix("reply #").unwrap_or("");
             if let Some((n, _)) = rest.split_once(' ') {
                 results.push(n.to_string());
             }
@@ -564,17 +600,22 @@ fn a_reply_is_labelled_with_its_operation_and_the_result_it_carried() {
                 continue;
             }
             seen += 1;
-            match want {
-                Want::Bare => assert!(
-                    rest.bytes().all(|b| b.is_ascii_digit()),
-                    "{name}: {title} labelled {label}"
-                ),
-                Want::Has(t) => assert!(label.contains(t), "{name}: {title} labelled {label}"),
-            }
+            let ok = match want {
+                Want::Bare => !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()),
+                Want::Has(t) => label.contains(t),
+                Want::SameKey => title
+                    .split_once("key: ")
+                    .and_then(|(_, k)| k.split(|c: char| !c.is_ascii_digit()).next())
+                    .is_some_and(|key| {
+                        label.starts_with("request #")
+                            && label.split(' ').any(|w| w == format!("k{key}"))
+                    }),
+            };
+            assert!(ok, "{name}: {title} labelled {label}");
         }
         assert!(
             seen > 0,
-            "{name} seed {seed}: no reply saying {said:?} in {file}"
+            "{name} seed {seed}: nothing saying {said:?} in {file}"
         );
         let mut once = results.clone();
         once.sort();
