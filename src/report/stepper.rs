@@ -40,8 +40,9 @@ const SPAN: Time = 1_500 * MILLIS;
 /// What the views of a run that passed show: its start, as far as its message diagram
 /// ([`super::focus::focus`]), so that the two pictures show the same events (a 20 s Raft
 /// run's first election and its first few hundred events; `--steps all` shows the rest).
-/// Recording the whole 1.5 s of [`SPAN`] made the report of such a run cost 60 % of the run
-/// where this costs under 50 %.
+/// Recording 1.5 s ([`SPAN`]) took three times the views and steps: with the plots written
+/// once, the report of a 20 s Raft run that passed costs some 40 % of the run this way
+/// (`faultline bench --only report`), 53 % with 1.5 s.
 pub const START: Time = 500 * MILLIS;
 
 /// The most events the window holds (a busy run: a thousand clients), kept around its start.
